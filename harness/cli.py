@@ -1,0 +1,239 @@
+"""The ``harness`` command line: plugins, models, tasks, matrix plan|run, leaderboard, score, retrieve."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from dataclasses import asdict
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+
+console = Console()
+err_console = Console(stderr=True)
+
+# Command groups that live in their own modules, imported only when invoked (keeps start-up fast).
+LAZY_COMMANDS = {
+    "leaderboard": "harness.commands.leaderboard:leaderboard",
+    "score": "harness.commands.score:score",
+    "retrieve": "harness.commands.retrieve:retrieve",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY_COMMANDS and name not in self.commands:
+            module, attr = LAZY_COMMANDS[name].split(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+
+def fail(message: str) -> None:
+    """Print one actionable line to stderr and exit 2."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    sys.exit(2)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(__version__, prog_name="harness")
+def main() -> None:
+    """xlt-harness: English intermediate-task training × zero-shot cross-lingual transfer × model scale."""
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def plugins(as_json: bool) -> None:
+    """List discovered plugins, the package that provides each, and the hooks they implement."""
+    from .plugins import list_plugins, registry
+
+    infos = list_plugins()
+    reg = registry()
+    contributed: dict[str, list[str]] = {}
+    for (kind, name), plugin in reg.origin.items():
+        contributed.setdefault(plugin, []).append(f"{kind}:{name}")
+    if as_json:
+        emit_json([{**asdict(p), "contributes": sorted(contributed.get(p.name, []))} for p in infos])
+        return
+    table = Table("plugin", "package", "version", "contributes")
+    for p in infos:
+        table.add_row(p.name, p.package or "-", p.version or "-", ", ".join(sorted(contributed.get(p.name, []))))
+    console.print(table)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.option("--describe", is_flag=True, help="compute parameter counts from configs (may need the hub)")
+def models(as_json: bool, describe: bool) -> None:
+    """List registered models and model families."""
+    from .plugins import registry
+
+    reg = registry()
+    rows = []
+    for name, spec in sorted(reg.models.items()):
+        row = {k: v for k, v in asdict(spec).items()}
+        row["plugin"] = reg.origin[("model", name)]
+        if describe:
+            from .models import describe as describe_model
+
+            row.update({k: v for k, v in describe_model(spec).items() if v is not None})
+        rows.append(row)
+    families = [{"name": f.name, "description": f.description, "plugin": reg.origin[("model family", f.name)]}
+                for f in reg.families.values()]
+    if as_json:
+        emit_json({"models": rows, "families": families})
+        return
+    table = Table("model", "family", "source", "params", "layers", "hidden", "plugin")
+    for r in rows:
+        params = f"{r['params'] / 1e6:,.1f}M" if r.get("params") else "-"
+        table.add_row(r["name"], r["family"], r["source"], params, str(r.get("layers") or "-"),
+                      str(r.get("hidden") or "-"), r["plugin"])
+    console.print(table)
+    console.print("families: " + ", ".join(f"{f['name']} ({f['plugin']})" for f in families))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def tasks(as_json: bool) -> None:
+    """List registered tasks with their kind, roles, languages and metrics."""
+    from .plugins import registry
+
+    reg = registry()
+    rows = []
+    for name, task in sorted(reg.tasks.items()):
+        row = asdict(task.spec)
+        row["plugin"] = reg.origin[("task", name)]
+        rows.append(row)
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("task", "version", "kind", "roles", "languages", "metrics", "plugin")
+    for r in rows:
+        langs = r["languages"]
+        table.add_row(r["name"], r["version"], r["kind"], ",".join(r["roles"]),
+                      f"{len(langs)}: " + ",".join(langs[:8]) + ("…" if len(langs) > 8 else ""),
+                      ",".join(r["metrics"]), r["plugin"])
+    console.print(table)
+
+
+@main.group()
+def matrix() -> None:
+    """Plan and run a models × intermediate × targets × languages × seeds matrix."""
+
+
+def _load_plan(config: str):
+    from .config import ConfigError, load_config
+    from .data import DataMissing
+    from .plan import build_plan
+    from .plugins import UnknownName
+    from .specs import SpecError
+
+    try:
+        cfg, _ = load_config(config)
+        return build_plan(cfg)
+    except (ConfigError, UnknownName, SpecError, DataMissing) as err:
+        fail(str(err))
+
+
+def plan_summary(plan) -> dict[str, Any]:
+    from .runner import is_done
+    from .stages import Context
+
+    ctx = Context(cache_dir=plan.cache_dir)
+    stages: dict[str, dict[str, int]] = {}
+    for node in plan.nodes.values():
+        s = stages.setdefault(node.stage, {"nodes": 0, "cached": 0})
+        s["nodes"] += 1
+        s["cached"] += is_done(ctx, node.key)
+    # Without reuse every cell would train its own intermediate checkpoint and target model.
+    n_targets_trainable = len({(n.params["model"]["name"], n.params["intermediate"], n.params["task"]["name"],
+                                n.params["seed"]) for n in plan.by_stage("target")})
+    independent_inter = sum(1 for n in plan.by_stage("eval") if n.params["intermediate"] != "none")
+    return {
+        "config": plan.config.name, "config_hash": plan.config_hash, "cells": plan.cells, "stages": stages,
+        "intermediate_checkpoints": len(plan.by_stage("intermediate")),
+        "reuse": {
+            "intermediate_trainings_without_reuse": independent_inter,
+            "intermediate_trainings_with_reuse": len(plan.by_stage("intermediate")),
+            "target_trainings_without_reuse": sum(1 for n in plan.by_stage("eval") if n.params["trained"]),
+            "target_trainings_with_reuse": n_targets_trainable,
+        },
+        "cache_dir": str(plan.cache_dir), "leaderboard": str(plan.leaderboard),
+    }
+
+
+@matrix.command("plan")
+@click.argument("config", type=click.Path())
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--nodes", "show_nodes", is_flag=True, help="list every node with its key and dependencies")
+def matrix_plan(config: str, as_json: bool, show_nodes: bool) -> None:
+    """Show the DAG: node counts per stage, what is cached, what checkpoint reuse saves."""
+    plan = _load_plan(config)
+    summary = plan_summary(plan)
+    if as_json:
+        summary["nodes"] = [n.to_json() | {"params": None} for n in plan.nodes.values()] if show_nodes else None
+        emit_json(summary)
+        return
+    table = Table("stage", "nodes", "cached", "to run", title=f"matrix {plan.config.name} ({plan.cells} cells)")
+    for stage, s in summary["stages"].items():
+        table.add_row(stage, str(s["nodes"]), str(s["cached"]), str(s["nodes"] - s["cached"]))
+    console.print(table)
+    r = summary["reuse"]
+    console.print(
+        f"reuse: {r['intermediate_trainings_with_reuse']} intermediate checkpoints serve "
+        f"{r['intermediate_trainings_without_reuse']} cells; {r['target_trainings_with_reuse']} target trainings "
+        f"serve {r['target_trainings_without_reuse']} language evaluations"
+    )
+    if show_nodes:
+        for n in plan.nodes.values():
+            console.print(f"  {n.key}  {n.stage:<12} {n.label}  ← {', '.join(n.deps) or '-'}", highlight=False)
+    console.print(f"cache: {summary['cache_dir']}\nleaderboard: {summary['leaderboard']}", highlight=False)
+
+
+@matrix.command("run")
+@click.argument("config", type=click.Path())
+@click.option("--device", default=None, help="cpu, cuda, cuda:1 … (default: config's, else auto)")
+@click.option("--retry-failed/--no-retry-failed", default=True, help="rerun nodes that failed before")
+@click.option("--executor", default=None, help="override the config's executor (local, ray, slurm …)")
+def matrix_run(config: str, device: str | None, retry_failed: bool, executor: str | None) -> None:
+    """Run every node not yet cached, then write the leaderboard JSONL and print a summary."""
+    from .plugins import registry
+    from .progress import MatrixProgress
+    from .stages import Context
+
+    plan = _load_plan(config)
+    try:
+        executor_cls = registry().executor(executor or plan.config.executor)
+    except KeyError as err:
+        fail(str(err))
+    with MatrixProgress(console, plan) as progress:
+        ctx = Context(cache_dir=plan.cache_dir, device=device or plan.config.device,
+                      config_name=plan.config.name, config_hash=plan.config_hash, progress=progress.update)
+        from .runner import run_plan
+
+        outcome = run_plan(plan, ctx, executor_cls(workers=plan.config.workers), retry_failed=retry_failed)
+    from .leaderboard import print_summary
+
+    print_summary(console, plan.leaderboard)
+    console.print(f"nodes: {len(outcome.done)} ran, {len(outcome.cached)} cached, {len(outcome.failed)} failed, "
+                  f"{len(outcome.skipped)} skipped → {plan.leaderboard}", highlight=False)
+    for key, error in outcome.failed.items():
+        err_console.print(f"[red]failed[/] {plan.nodes[key].label}: {error} (details: "
+                          f"{plan.cache_dir / 'failed' / (key + '.json')})", highlight=False)
+    if not outcome.ok:
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

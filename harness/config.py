@@ -1,0 +1,228 @@
+"""Matrix configs: YAML (``safe_load``) validated by pydantic; every error names the field and what is allowed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .data import SplitRef
+
+
+class ConfigError(ValueError):
+    """An invalid matrix config; ``str(err)`` is one actionable line."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StageHP(Strict):
+    """Hyper-parameters of one training stage; unset values come from the task's defaults, then the paper's."""
+
+    lr: float | None = Field(None, gt=0)
+    batch_size: int | None = Field(None, ge=1, description="effective batch (per step, after accumulation)")
+    grad_accum: int | None = Field(None, ge=1)
+    epochs: float | None = Field(None, gt=0)
+    max_steps: int | None = Field(None, ge=1)
+    warmup_ratio: float | None = Field(None, ge=0, le=1)
+    weight_decay: float | None = Field(None, ge=0)
+    max_grad_norm: float | None = Field(None, gt=0)
+    max_length: int | None = Field(None, ge=8)
+    eval_every: int | None = Field(None, ge=1, description="steps between checkpoint-selection evaluations")
+    eval_batch_size: int | None = Field(None, ge=1)
+    precision: Literal["fp32", "bf16", "fp16"] | None = None
+    gradient_checkpointing: bool | None = None
+
+
+# The paper's recipe (Phang et al. 2020): AdamW, lr 1e-5, 10% warm-up, batch 32 (16 for QA), length 256/384.
+PAPER_DEFAULTS: dict[str, Any] = {
+    "lr": 1e-5, "batch_size": 32, "grad_accum": 1, "epochs": 3.0, "max_steps": None, "warmup_ratio": 0.1,
+    "weight_decay": 0.01, "max_grad_norm": 1.0, "max_length": 256, "eval_every": None, "eval_batch_size": 64,
+    "precision": "fp32", "gradient_checkpointing": False,
+}
+
+
+def resolve_hp(*layers: StageHP | dict | None) -> dict[str, Any]:
+    """Merge hyper-parameter layers, later ones winning, over the paper's defaults."""
+    out = dict(PAPER_DEFAULTS)
+    for layer in layers:
+        if layer is None:
+            continue
+        data = layer.model_dump() if isinstance(layer, BaseModel) else layer
+        out.update({k: v for k, v in data.items() if v is not None and k in out})
+    return out
+
+
+class ModelEntry(Strict):
+    """A registered model by name, or a new one: ``{name, family, source, revision, trust_remote_code}``."""
+
+    name: str
+    family: str | None = None
+    source: str | None = None
+    revision: str | None = None
+    trust_remote_code: bool | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class IntermediateEntry(Strict):
+    """``none``, one English task, or a multi-task mix ``{name, tasks: [...], sampling, temperature}``.
+
+    ``exemptions`` declares non-English text the stage uses on purpose (e.g. ``multilingual-mlm``); it is recorded
+    in every row the setting produces.
+    """
+
+    name: str
+    tasks: list[str] = Field(default_factory=list)
+    sampling: Literal["proportional", "temperature", "uniform"] = "proportional"
+    temperature: float = Field(1.0, gt=0)
+    exemptions: list[str] = Field(default_factory=list)
+    train: StageHP | None = None
+
+    @model_validator(mode="after")
+    def _default_tasks(self) -> IntermediateEntry:
+        if not self.tasks and self.name != "none":
+            self.tasks = [self.name]
+        return self
+
+
+class TargetEntry(Strict):
+    """A target task with optional language subset and split overrides (``dev[0:300]`` slices rows)."""
+
+    name: str
+    languages: list[str] | None = None
+    train_split: str | None = None
+    select_split: str | None = None
+    eval_splits: list[str] | None = None
+    train: StageHP | None = None
+
+    @field_validator("train_split", "select_split")
+    @classmethod
+    def _split(cls, v: str | None) -> str | None:
+        if v is not None:
+            SplitRef.parse(v)
+        return v
+
+    @field_validator("eval_splits")
+    @classmethod
+    def _splits(cls, v: list[str] | None) -> list[str] | None:
+        for s in v or []:
+            SplitRef.parse(s)
+        return v
+
+
+def _entries(v: Any) -> Any:
+    if isinstance(v, (str, dict)):
+        v = [v]
+    if isinstance(v, list):
+        return [{"name": x} if isinstance(x, str) else x for x in v]
+    return v
+
+
+class MatrixConfig(Strict):
+    """models × intermediate settings × target tasks × languages × seeds, with per-stage hyper-parameters."""
+
+    name: str = "matrix"
+    output_dir: str = "runs/matrix"
+    cache_dir: str | None = Field(None, description="content-addressed node cache; default OUTPUT_DIR/cache")
+    leaderboard: str | None = Field(None, description="JSONL written at the end; default OUTPUT_DIR/leaderboard.jsonl")
+    models: list[ModelEntry]
+    intermediate: list[IntermediateEntry] = Field(default_factory=lambda: [IntermediateEntry(name="none")])
+    targets: list[TargetEntry]
+    seeds: list[int] = Field(default_factory=lambda: [0])
+    data: dict[str, str] = Field(
+        default_factory=dict,
+        description="task -> folder of official-format files, 'synthetic' (smoke data written on first use) or 'hub'",
+    )
+    train: StageHP = Field(default_factory=StageHP)
+    intermediate_train: StageHP = Field(default_factory=StageHP)
+    target_train: StageHP = Field(default_factory=StageHP)
+    executor: str = "local"
+    workers: int = Field(1, ge=1)
+    device: str = "auto"
+
+    @field_validator("models", "intermediate", "targets", mode="before")
+    @classmethod
+    def _named(cls, v: Any) -> Any:
+        return _entries(v)
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seeds(cls, v: Any) -> Any:
+        return [v] if isinstance(v, int) else v
+
+
+def _loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _fields_of(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Allowed field names at ``loc`` (for 'unknown field' errors)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or current is None:
+            continue
+        field = current.model_fields.get(part)
+        if field is None:
+            return []
+        ann = field.annotation
+        current = None
+        for cand in getattr(ann, "__args__", ()) + (ann,):
+            inner = getattr(cand, "__args__", None)
+            for c in (inner or ()) + (cand,):
+                if isinstance(c, type) and issubclass(c, BaseModel):
+                    current = c
+                    break
+            if current is not None:
+                break
+    return list(current.model_fields) if current is not None else []
+
+
+def format_validation_error(err: ValidationError, source: str) -> str:
+    """One line per problem: ``FILE: FIELD: what is wrong (allowed: ...)``; the first problem leads."""
+    lines = []
+    for e in err.errors():
+        loc = _loc(e["loc"])
+        if e["type"] == "extra_forbidden":
+            allowed = ", ".join(_fields_of(MatrixConfig, e["loc"]))
+            lines.append(f"{source}: {loc}: unknown field (allowed: {allowed})")
+        elif e["type"] == "missing":
+            lines.append(f"{source}: {loc}: required field is missing")
+        else:
+            got = e.get("input")
+            lines.append(f"{source}: {loc}: {e['msg']} (got {got!r})")
+    return lines[0] + (f" [+{len(lines) - 1} more: " + "; ".join(lines[1:]) + "]" if len(lines) > 1 else "")
+
+
+def load_config(path: str | Path) -> tuple[MatrixConfig, Path]:
+    """Read and validate a YAML matrix config; returns it and the folder that relative paths start from."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file {path} not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {str(err).splitlines()[0]}") from None
+    return parse_config(raw, str(path)), path.resolve().parent
+
+
+def parse_config(raw: Any, source: str = "<config>") -> MatrixConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of fields, got {type(raw).__name__}")
+    try:
+        return MatrixConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(err, source)) from None
+
+
+def config_hash(cfg: MatrixConfig) -> str:
+    """A short stable hash of the validated config (recorded in every row)."""
+    blob = json.dumps(cfg.model_dump(mode="json"), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]

@@ -1,0 +1,115 @@
+"""Reading task data: official-format file helpers, hub loading, split slices and the zero-shot guard."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SPLIT_RE = re.compile(r"^(?P<name>[A-Za-z0-9_.\-]+)(?:\[(?P<start>-?\d*):(?P<stop>-?\d*)\])?$")
+
+
+class DataMissing(FileNotFoundError):
+    """A data file is absent; the message names the path and how to get it."""
+
+
+class ZeroShotViolation(AssertionError):
+    """A non-English example reached target training or checkpoint selection."""
+
+
+def missing(path: Path, task: str, how: str) -> DataMissing:
+    return DataMissing(f"{task}: data file {path} not found. {how}".strip())
+
+
+@dataclass(frozen=True)
+class SplitRef:
+    """A split name with an optional row slice, written like ``dev[0:300]`` (Hugging Face datasets' syntax)."""
+
+    name: str
+    start: int | None = None
+    stop: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> SplitRef:
+        m = SPLIT_RE.match(text.strip())
+        if not m:
+            raise ValueError(f"split {text!r} is not NAME or NAME[START:STOP] (e.g. 'dev[0:300]')")
+        conv = lambda s: int(s) if s not in (None, "") else None  # noqa: E731
+        return cls(m["name"], conv(m["start"]), conv(m["stop"]))
+
+    def apply(self, rows: list) -> list:
+        return rows if self.start is None and self.stop is None else rows[self.start : self.stop]
+
+    def __str__(self) -> str:
+        if self.start is None and self.stop is None:
+            return self.name
+        return f"{self.name}[{'' if self.start is None else self.start}:{'' if self.stop is None else self.stop}]"
+
+
+def read_tsv(path: Path, task: str = "", how: str = "", quoting: int = csv.QUOTE_NONE) -> list[list[str]]:
+    """Rows of a headerless TSV; CRLF and LF endings alike (XTREME's files are written by csv.writer)."""
+    path = Path(path)
+    if not path.exists():
+        raise missing(path, task, how)
+    text = path.read_text(encoding="utf-8")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t", quoting=quoting)
+    return [row for row in reader if row and any(cell.strip() for cell in row)]
+
+
+def read_tsv_dicts(path: Path, task: str = "", how: str = "") -> list[dict[str, str]]:
+    """Rows of a TSV with a header line (GLUE layout), as dicts; quotes are literal."""
+    rows = read_tsv(path, task, how)
+    if not rows:
+        return []
+    header = rows[0]
+    return [dict(zip(header, r)) for r in rows[1:]]
+
+
+def load_hf(dataset: str, name: str | None, split: str, revision: str | None = None, **kw: Any):
+    """Load a split of a Hugging Face dataset (hub id or local folder/files) pinned at ``revision``."""
+    import datasets
+
+    return datasets.load_dataset(dataset, name, split=split, revision=revision, **kw)
+
+
+def fingerprint_paths(paths: Iterable[Path]) -> str:
+    """sha256 over the relative names and contents of files (folders are walked in sorted order)."""
+    h = hashlib.sha256()
+    for root in paths:
+        root = Path(root)
+        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        for f in files:
+            if not f.exists():
+                continue
+            h.update(str(f.relative_to(root) if root.is_dir() else f.name).encode())
+            with open(f, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+    return h.hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def guard_zero_shot(examples: list[dict], language: str, task: str, allowed: str = "en", purpose: str = "training") -> None:
+    """Refuse non-English data for target training or checkpoint selection (the zero-shot protocol)."""
+    if language != allowed:
+        raise ZeroShotViolation(
+            f"{task}: {purpose} data in language {language!r}; zero-shot transfer allows only {allowed!r} here"
+        )
+    bad = [e.get("id") for e in examples if e.get("language", allowed) != allowed]
+    if bad:
+        raise ZeroShotViolation(
+            f"{task}: {len(bad)} {purpose} examples are not {allowed!r} (first id {bad[0]!r}); "
+            "zero-shot transfer allows only English here"
+        )

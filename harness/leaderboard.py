@@ -1,0 +1,58 @@
+"""Reading leaderboard JSONL and printing it (the report, aggregate and HTML views build on this)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from .results import read_jsonl
+
+
+def load_rows(*paths: str | Path) -> list[dict[str, Any]]:
+    rows = []
+    for p in paths:
+        p = Path(p)
+        if not p.exists():
+            raise FileNotFoundError(f"leaderboard file {p} not found; `harness matrix run CONFIG` writes one")
+        rows.extend(read_jsonl(p))
+    return rows
+
+
+def summary_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """Main metric per (model, intermediate, task, split): English, mean over the other languages, per language.
+
+    Values are averaged over seeds; languages are averaged unweighted, English apart (XTREME convention).
+    """
+    cells: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    first_metric: dict[str, str] = {}
+    for r in rows:
+        first_metric.setdefault(r["task"], r["metric"])
+        if r["metric"] != first_metric[r["task"]] or r.get("direction") or r.get("variant"):
+            continue
+        key = (r["model"], r.get("model_params") or 0, r["intermediate"], r["task"], r["split"], r["metric"])
+        cells[key][r["language"]].append(r["value"])
+    langs = sorted({lang for c in cells.values() for lang in c if lang != "en"})
+    header = ["model", "params", "intermediate", "task", "split", "metric", "en", "xx avg", *langs]
+    body = []
+    for (model, params, inter, task, split, metric), by_lang in sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2] != "none", kv[0][2], kv[0][3])):
+        means = {lang: mean(v) for lang, v in by_lang.items()}
+        others = [v for lang, v in means.items() if lang != "en"]
+        fmt = lambda v: f"{v:.2f}" if v is not None else "-"  # noqa: E731
+        body.append([model, f"{params / 1e6:.2f}M" if params else "-", inter, task, split, metric,
+                     fmt(means.get("en")), fmt(mean(others) if others else None),
+                     *[fmt(means.get(lang)) for lang in langs]])
+    return header, body
+
+
+def print_summary(console: Console, path: str | Path) -> None:
+    rows = load_rows(path)
+    header, body = summary_table(rows)
+    table = Table(*header, title=f"{Path(path).name}: main metric, mean over seeds (xx avg excludes en)")
+    for line in body:
+        table.add_row(*line)
+    console.print(table)

@@ -1,0 +1,60 @@
+"""Metrics, each written to match its benchmark's official script on the same predictions.
+
+``METRICS`` maps a metric name to ``fn(golds, predictions, **context) -> float`` and ``IMPLEMENTATION``
+to the string that goes into the row signature (what the number is bit-compatible with). A metric value may
+be returned as :class:`Value` to carry a direction, variant, example count or signature of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+class MissingGold(ValueError):
+    """Gold labels are absent (XTREME strips test labels): score dev or a labelled test copy instead."""
+
+
+@dataclass(frozen=True)
+class Value:
+    """A metric value with what distinguishes it inside one leaderboard cell."""
+
+    value: float
+    direction: str | None = None
+    variant: str | None = None
+    signature: str | None = None
+    n: int | None = None
+    extra: dict | None = None
+
+
+def _check_gold(golds: list) -> None:
+    if not golds:
+        raise ValueError("nothing to score: no examples")
+    if any(g is None for g in golds):
+        raise MissingGold(
+            "gold labels are missing for this split (XTREME's processed test files carry none); "
+            "evaluate on dev or point the task at a labelled copy"
+        )
+
+
+def accuracy(golds: list, predictions: list, **_: Any) -> float:
+    """Fraction of exact matches, in percent (XTREME reports ×100)."""
+    _check_gold(golds)
+    if len(golds) != len(predictions):
+        raise ValueError(f"{len(predictions)} predictions for {len(golds)} examples")
+    return 100.0 * sum(g == p for g, p in zip(golds, predictions)) / len(golds)
+
+
+METRICS: dict[str, Callable[..., Any]] = {"accuracy": accuracy}
+IMPLEMENTATION: dict[str, str] = {"accuracy": "exact-match-x100"}
+
+
+def score_by_name(names, golds: list, predictions: list, **context: Any) -> dict[str, Any]:
+    """Compute each named metric; unknown names list the available ones."""
+    out = {}
+    for name in names:
+        if name not in METRICS:
+            raise KeyError(f"unknown metric {name!r}; available: {', '.join(sorted(METRICS))}")
+        out[name] = METRICS[name](golds, predictions, **context)
+    return out

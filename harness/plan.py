@@ -1,0 +1,224 @@
+"""From a validated config to a DAG of nodes, each keyed by a hash of everything upstream that affects it.
+
+Stages: ``intermediate`` (model, intermediate setting, seed) → ``target`` (…, target task) → ``eval`` (…,
+language). Retrieval targets have no ``target`` node: their ``eval`` reads the intermediate checkpoint (or the
+pretrained model). Identical nodes, within one matrix or across matrices sharing a cache, get the same key.
+Node params are plain JSON so that any executor (local, Ray, SLURM) can ship them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import ConfigError, MatrixConfig, config_hash, resolve_hp
+from .data import SplitRef, fingerprint_paths
+from .plugins import UnknownName, registry
+from .specs import ModelSpec
+
+# Bump when the pipeline changes what a node computes (invalidates every cached node).
+PIPELINE_VERSION = "1"
+STAGES = ("intermediate", "target", "eval")
+
+
+@dataclass
+class Node:
+    key: str
+    stage: str
+    label: str
+    params: dict[str, Any]
+    deps: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Plan:
+    config: MatrixConfig
+    config_hash: str
+    output_dir: Path
+    cache_dir: Path
+    leaderboard: Path
+    nodes: dict[str, Node]  # in topological order
+    cells: int  # (model, intermediate, target, language, seed) cells the matrix asks for
+
+    def by_stage(self, stage: str) -> list[Node]:
+        return [n for n in self.nodes.values() if n.stage == stage]
+
+
+def _key(stage: str, payload: dict[str, Any]) -> str:
+    blob = json.dumps({"stage": stage, "pipeline": PIPELINE_VERSION, **payload}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def _model_spec(entry, reg) -> ModelSpec:
+    overrides = {k: v for k, v in entry.model_dump().items() if k != "name" and v not in (None, {})}
+    if entry.name in reg.models:
+        spec = reg.models[entry.name]
+        return spec.with_overrides(**overrides) if overrides else spec
+    if entry.family is None or entry.source is None and entry.family != "tiny-xlmr":
+        raise UnknownName(
+            f"models: unknown model {entry.name!r}; give family and source for a new one, or use an installed "
+            f"model: {', '.join(sorted(reg.models))}"
+        )
+    reg.family(entry.family)
+    return ModelSpec(name=entry.name, family=entry.family, source=entry.source or f"local:{entry.family}",
+                     revision=entry.revision, trust_remote_code=bool(entry.trust_remote_code), options=entry.options)
+
+
+def _data_source(task: str, cfg: MatrixConfig, output_dir: Path) -> dict[str, Any]:
+    """Where a task's data comes from: a local folder, synthetic smoke data, or the hub (id + revision)."""
+    reg = registry()
+    spec = reg.task(task).spec
+    where = cfg.data.get(task)
+    if where == "synthetic":
+        path = output_dir / "data" / task
+        return {"kind": "synthetic", "path": str(path)}
+    if where in (None, "hub"):
+        if spec.hf_dataset is None:
+            raise ConfigError(f"data.{task}: task {task!r} has no hub dataset; give a folder of its files. {spec.data_help}")
+        return {"kind": "hub", "dataset": spec.hf_dataset, "revision": spec.hf_revision}
+    path = Path(where).expanduser().resolve()
+    if not path.exists():
+        raise ConfigError(f"data.{task}: folder {path} does not exist. {spec.data_help}")
+    return {"kind": "local", "path": str(path)}
+
+
+def prepare_data(source: dict[str, Any], task: str) -> None:
+    """Write synthetic smoke data on first use (the task's own fixture in its official layout)."""
+    if source["kind"] != "synthetic":
+        return
+    path = Path(source["path"])
+    if (path / "SYNTHETIC.md").exists():
+        return
+    t = registry().task(task)
+    if t.fixture is None:
+        raise ConfigError(f"data.{task}: task {task!r} has no synthetic smoke data; point it at a folder of files")
+    t.fixture(data_dir=path)
+
+
+def _fingerprint(source: dict[str, Any], task: str) -> str:
+    if source["kind"] == "hub":
+        return f"hub:{source['dataset']}@{source['revision'] or 'main'}"
+    prepare_data(source, task)
+    return "sha256:" + fingerprint_paths([Path(source["path"])])
+
+
+def _check_unknown_fields(cfg: MatrixConfig) -> None:
+    reg = registry()
+    known_tasks = list(reg.tasks)
+    for i, entry in enumerate(cfg.intermediate):
+        for t in entry.tasks:
+            if t not in reg.tasks:
+                raise ConfigError(f"intermediate[{i}].tasks: {_unknown('task', t, known_tasks)}")
+            if "intermediate" not in reg.tasks[t].spec.roles:
+                raise ConfigError(f"intermediate[{i}]: task {t!r} is not an intermediate task (roles: "
+                                  f"{', '.join(reg.tasks[t].spec.roles)})")
+    for i, entry in enumerate(cfg.targets):
+        if entry.name not in reg.tasks:
+            raise ConfigError(f"targets[{i}].name: {_unknown('task', entry.name, known_tasks)}")
+        spec = reg.tasks[entry.name].spec
+        if "target" not in spec.roles:
+            raise ConfigError(f"targets[{i}]: task {entry.name!r} is not a target task (roles: {', '.join(spec.roles)})")
+        for lang in entry.languages or []:
+            if lang not in spec.languages:
+                raise ConfigError(f"targets[{i}].languages: {lang!r} is not a language of {entry.name!r} "
+                                  f"(allowed: {', '.join(spec.languages)})")
+    for t in cfg.data:
+        if t not in reg.tasks:
+            raise ConfigError(f"data.{t}: {_unknown('task', t, known_tasks)}")
+    if cfg.executor not in reg.executors:
+        raise ConfigError(f"executor: {_unknown('executor', cfg.executor, list(reg.executors))}")
+
+
+def _unknown(kind: str, name: str, known: list[str]) -> str:
+    from .plugins import unknown
+
+    return str(unknown(kind, name, known))
+
+
+def build_plan(cfg: MatrixConfig) -> Plan:
+    """Resolve names, hyper-parameters and data sources; return the DAG in topological order."""
+    reg = registry()
+    _check_unknown_fields(cfg)
+    output_dir = Path(cfg.output_dir).expanduser().resolve()
+    cache_dir = Path(cfg.cache_dir).expanduser().resolve() if cfg.cache_dir else output_dir / "cache"
+    leaderboard = Path(cfg.leaderboard).expanduser().resolve() if cfg.leaderboard else output_dir / "leaderboard.jsonl"
+    chash = config_hash(cfg)
+
+    models = []
+    for i, entry in enumerate(cfg.models):
+        try:
+            models.append(_model_spec(entry, reg))
+        except UnknownName as err:
+            raise ConfigError(f"models[{i}]: {err}") from None
+
+    tasks_used = {t for e in cfg.intermediate for t in e.tasks} | {t.name for t in cfg.targets}
+    sources = {t: _data_source(t, cfg, output_dir) for t in sorted(tasks_used)}
+    fingerprints = {t: _fingerprint(src, t) for t, src in sources.items()}
+
+    def task_info(name: str) -> dict[str, Any]:
+        spec = reg.task(name).spec
+        return {"name": name, "version": spec.version, "kind": spec.kind, "data": sources[name],
+                "fingerprint": fingerprints[name]}
+
+    nodes: dict[str, Node] = {}
+    cells = 0
+
+    def add(node: Node) -> str:
+        nodes.setdefault(node.key, node)
+        return node.key
+
+    for model in models:
+        model_data = asdict(model)
+        for seed in cfg.seeds:
+            for inter in cfg.intermediate:
+                inter_key = None
+                if inter.name != "none":
+                    hp = {t: resolve_hp(reg.task(t).spec.defaults, cfg.train, cfg.intermediate_train, inter.train)
+                          for t in inter.tasks}
+                    params = {
+                        "model": model_data, "seed": seed, "setting": inter.name,
+                        "tasks": [task_info(t) for t in inter.tasks], "hp": hp, "sampling": inter.sampling,
+                        "temperature": inter.temperature, "exemptions": inter.exemptions,
+                    }
+                    inter_key = add(Node(_key("intermediate", params), "intermediate",
+                                         f"{model.name} · {inter.name} · seed {seed}", params))
+                for target in cfg.targets:
+                    spec = reg.task(target.name).spec
+                    ttype = reg.task_type(spec.kind)
+                    languages = target.languages or list(spec.languages)
+                    eval_splits = target.eval_splits or list(spec.eval_splits)
+                    common = {
+                        "model": model_data, "seed": seed, "intermediate": inter.name,
+                        "intermediate_tasks": inter.tasks, "exemptions": inter.exemptions,
+                        "upstream": inter_key, "task": task_info(target.name),
+                    }
+                    train_key = None
+                    if getattr(ttype, "trainable", True):
+                        hp = resolve_hp(spec.defaults, cfg.train, cfg.target_train, target.train)
+                        params = {
+                            **common, "hp": hp, "train_split": target.train_split or spec.train_split,
+                            "select_split": target.select_split or spec.select_split,
+                        }
+                        train_key = add(Node(_key("target", params), "target",
+                                             f"{model.name} · {inter.name} → {target.name} · seed {seed}", params,
+                                             [k for k in (inter_key,) if k]))
+                    for lang in languages:
+                        cells += 1
+                        params = {**common, "trained": train_key, "language": lang, "splits": eval_splits,
+                                  "eval_batch_size": resolve_hp(cfg.train).get("eval_batch_size"),
+                                  "max_length": resolve_hp(spec.defaults, cfg.train, cfg.target_train,
+                                                           target.train)["max_length"]}
+                        deps = [k for k in (train_key or inter_key,) if k]
+                        add(Node(_key("eval", params), "eval",
+                                 f"{model.name} · {inter.name} → {target.name} [{lang}] · seed {seed}", params, deps))
+    return Plan(cfg, chash, output_dir, cache_dir, leaderboard, nodes, cells)
+
+
+def describe_splits(splits: list[str]) -> list[str]:
+    return [str(SplitRef.parse(s)) for s in splits]

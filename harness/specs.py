@@ -1,0 +1,148 @@
+"""What plugins contribute, as validated data: tasks, models and model families.
+
+A task is a :class:`TaskSpec` (pure metadata, versioned: a behaviour change bumps ``version``) plus a loader
+that turns a split of one language into a list of example dicts whose layout is fixed by the task's ``kind``
+(see ``harness.tasktypes``). A model is a :class:`ModelSpec` that names the :class:`ModelFamily` able to
+load it. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+KINDS = ("classification", "multiple_choice", "span_qa", "tagging", "retrieval", "generation")
+ROLES = ("intermediate", "target")
+AVERAGES = ("unweighted", "size_weighted")
+
+
+class SpecError(ValueError):
+    """A plugin contributed an invalid spec."""
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Metadata of one task: everything a leaderboard row or a cache key needs to know about it.
+
+    ``languages`` are the evaluation languages (``train_language`` is where training and checkpoint selection
+    happen); ``metrics[0]`` is the main score; ``average`` says how languages are averaged (XTREME:
+    unweighted, English reported apart); ``hf_dataset``/``hf_revision`` name the hub copy, ``data_help`` says
+    where users get the official files.
+    """
+
+    name: str
+    kind: str
+    roles: tuple[str, ...]
+    languages: tuple[str, ...]
+    metrics: tuple[str, ...]
+    version: str = "1"
+    train_language: str = "en"
+    train_split: str = "train"
+    select_split: str = "dev"
+    eval_splits: tuple[str, ...] = ("test",)
+    labels: tuple[str, ...] = ()
+    average: str = "unweighted"
+    hf_dataset: str | None = None
+    hf_revision: str | None = None
+    data_help: str = ""
+    description: str = ""
+    citation: str = ""
+    license: str = ""
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise SpecError(f"task {self.name!r}: kind {self.kind!r} is not one of {', '.join(KINDS)}")
+        bad = [r for r in self.roles if r not in ROLES]
+        if bad or not self.roles:
+            raise SpecError(f"task {self.name!r}: roles {self.roles!r} must be a non-empty subset of {ROLES}")
+        if self.average not in AVERAGES:
+            raise SpecError(f"task {self.name!r}: average {self.average!r} is not one of {AVERAGES}")
+        if not self.metrics:
+            raise SpecError(f"task {self.name!r}: declare at least one metric")
+        if self.train_language not in self.languages and "target" in self.roles:
+            raise SpecError(f"task {self.name!r}: train_language {self.train_language!r} not in languages")
+
+    @property
+    def main_metric(self) -> str:
+        return self.metrics[0]
+
+
+Loader = Callable[..., list[dict]]
+Scorer = Callable[..., dict[str, float]]
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task a plugin registers: its spec, a loader and (optionally) its own scorer.
+
+    ``load(split=..., language=..., data_dir=Path | None) -> list[dict]`` reads local official-format files
+    under ``data_dir`` (or, when ``data_dir`` is None and the spec names one, the Hugging Face dataset) and must
+    raise :class:`harness.data.DataMissing` naming the path and how to get it. ``score(examples=...,
+    predictions=..., language=...) -> {metric: value}`` defaults to the kind's scorer over ``spec.metrics``.
+    ``fixture(data_dir=Path)`` optionally writes small synthetic files in the official layout (for tests and
+    the quickstart; labelled synthetic).
+    """
+
+    spec: TaskSpec
+    load: Loader
+    score: Scorer | None = None
+    fixture: Callable[..., None] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A named model: which family loads it, from where (hub id or local path) and what it is.
+
+    Parameter counts may be filled by the family's ``describe`` from the config alone (no weights).
+    ``trust_remote_code`` stays False unless a user opts in for this model.
+    """
+
+    name: str
+    family: str
+    source: str
+    revision: str | None = None
+    trust_remote_code: bool = False
+    params: int | None = None
+    params_nonembed: int | None = None
+    layers: int | None = None
+    hidden: int | None = None
+    vocab: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    def with_overrides(self, **changes: Any) -> ModelSpec:
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        data.update(changes)
+        return ModelSpec(**data)
+
+
+@dataclass(frozen=True)
+class ModelFamily:
+    """How to load and describe an architecture.
+
+    ``load(spec, seed=int) -> harness.models.Encoder`` returns the encoder module and its tokenizer;
+    ``describe(spec) -> dict`` returns metadata (params, params_nonembed, layers, hidden, vocab) computed
+    from the config without weights; ``save_tokenizer`` is handled by the core through the tokenizer object.
+    """
+
+    name: str
+    load: Callable[..., Any]
+    describe: Callable[[ModelSpec], dict[str, Any]] | None = None
+    description: str = ""
+
+
+def resolve_path(p: str | Path | None, base: Path | None = None) -> Path | None:
+    """Expand ``~`` and make ``p`` absolute relative to ``base`` (the config file's folder)."""
+    if p is None:
+        return None
+    path = Path(p).expanduser()
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    return path

@@ -1,0 +1,206 @@
+"""What each node of the DAG does: intermediate training, target training, evaluation.
+
+Each function reads its node's params (plain JSON), writes its outputs into ``work`` (a temporary folder the
+runner renames into the cache when the node finishes) and returns a small summary. Upstream outputs are read
+from ``cache_dir/nodes/KEY``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .data import SplitRef, guard_zero_shot, sha256_file
+from .metrics import Value
+from .plan import Node, prepare_data
+from .plugins import registry
+from .results import make_row, signature, write_jsonl_atomic
+from .specs import ModelSpec
+
+
+@dataclass
+class Context:
+    cache_dir: Path
+    device: str = "auto"
+    config_name: str | None = None
+    config_hash: str | None = None
+    progress: Callable[[Node, dict[str, Any]], None] | None = None
+
+    def node_dir(self, key: str) -> Path:
+        return self.cache_dir / "nodes" / key
+
+
+def load_split(task_info: dict[str, Any], split: str, language: str) -> list[dict]:
+    """Examples of ``split`` (``name`` or ``name[a:b]``) in ``language`` from the task's configured source."""
+    ref = SplitRef.parse(split)
+    task = registry().task(task_info["name"])
+    source = task_info["data"]
+    prepare_data(source, task_info["name"])
+    data_dir = None if source["kind"] == "hub" else Path(source["path"])
+    examples = task.load(split=ref.name, language=language, data_dir=data_dir)
+    return ref.apply(examples)
+
+
+def _model(params: dict[str, Any]) -> ModelSpec:
+    return ModelSpec(**params["model"])
+
+
+def _report(ctx: Context, node: Node) -> Callable[[dict[str, Any]], None] | None:
+    if ctx.progress is None:
+        return None
+    return lambda info: ctx.progress(node, info)
+
+
+def run_intermediate(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
+    """Train the encoder on one or several English intermediate tasks; keep only the encoder."""
+    from .models import TaskModel, load_encoder, pick_device, save_weights
+    from .train import TrainTask, train
+
+    p = node.params
+    reg = registry()
+    enc = load_encoder(_model(p), seed=p["seed"])
+    heads, tasks = {}, []
+    for info in p["tasks"]:
+        spec = reg.task(info["name"]).spec
+        ttype = reg.task_type(spec.kind)
+        hp = p["hp"][info["name"]]
+        examples = load_split(info, spec.train_split, spec.train_language)
+        if not p["exemptions"]:
+            guard_zero_shot(examples, spec.train_language, spec.name, purpose="intermediate training")
+        heads[spec.name] = ttype.build_head(spec, enc.hidden_size)
+        tasks.append(TrainTask(spec.name, ttype, ttype.featurize(examples, enc.tokenizer, spec, hp["max_length"]),
+                               hp["batch_size"]))
+    model = TaskModel(enc.module, heads)
+    hp = p["hp"][p["tasks"][0]["name"]]
+    device = pick_device(ctx.device)
+    summary = train(model, tasks, hp, device, p["seed"], enc.pad_id, sampling=p["sampling"],
+                    temperature=p["temperature"], progress=_report(ctx, node),
+                    on_best=lambda m, step, score: save_weights(m.encoder.cpu(), work / "encoder.safetensors"))
+    (work / "config.json").write_text(json.dumps(p, indent=2, sort_keys=True))
+    (work / "train_summary.json").write_text(json.dumps(summary))
+    return {"steps": summary["steps"], "final_loss": summary["losses"][-1] if summary["losses"] else None}
+
+
+def run_target(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
+    """Fine-tune a fresh head plus the (intermediate-trained) encoder on English; select on English dev."""
+    from .models import TaskModel, load_encoder, pick_device, save_weights
+    from .train import TrainTask, predict, train
+
+    p = node.params
+    reg = registry()
+    spec = reg.task(p["task"]["name"]).spec
+    ttype = reg.task_type(spec.kind)
+    upstream = ctx.node_dir(p["upstream"]) if p["upstream"] else None
+    enc = load_encoder(_model(p), seed=p["seed"], checkpoint=upstream)
+    hp = p["hp"]
+    lang = spec.train_language
+    train_ex = load_split(p["task"], p["train_split"], lang)
+    guard_zero_shot(train_ex, lang, spec.name, purpose="target training")
+    select_ex = load_split(p["task"], p["select_split"], lang)
+    guard_zero_shot(select_ex, lang, spec.name, purpose="checkpoint selection")
+    model = TaskModel(enc.module, {spec.name: ttype.build_head(spec, enc.hidden_size)})
+    device = pick_device(ctx.device)
+    train_feats = ttype.featurize(train_ex, enc.tokenizer, spec, hp["max_length"])
+    select_feats = ttype.featurize(select_ex, enc.tokenizer, spec, hp["max_length"])
+
+    def select(m: TaskModel) -> float:
+        outputs = predict(m, spec.name, ttype, select_feats, hp["eval_batch_size"], device, enc.pad_id, hp["precision"])
+        preds = ttype.decode(outputs, select_feats, select_ex, spec)
+        scores = _score(spec, ttype, select_ex, preds, lang)
+        main = scores[spec.main_metric]
+        return main.value if isinstance(main, Value) else float(main)
+
+    def keep(m: TaskModel, step: int, score: float) -> None:
+        save_weights(m.encoder, work / "encoder.safetensors")
+        save_weights(m.heads, work / "heads.safetensors")
+        (work / "best.json").write_text(json.dumps({"step": step, "score": score}))
+
+    summary = train(model, [TrainTask(spec.name, ttype, train_feats, hp["batch_size"])], hp, device, p["seed"],
+                    enc.pad_id, select=select, on_best=keep, progress=_report(ctx, node))
+    (work / "config.json").write_text(json.dumps(p, indent=2, sort_keys=True))
+    (work / "train_summary.json").write_text(json.dumps(summary))
+    return {"steps": summary["steps"], "best_step": summary["best_step"], "best_dev": summary["best_score"],
+            "n_train": len(train_ex), "n_select": len(select_ex)}
+
+
+def _score(spec, ttype, examples: list[dict], predictions: list[Any], language: str) -> dict[str, Any]:
+    task = registry().task(spec.name)
+    if task.score is not None:
+        return task.score(examples=examples, predictions=predictions, language=language)
+    return ttype.score(examples, predictions, spec, language)
+
+
+def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
+    """Zero-shot evaluation in one language: predictions file per split, one row per metric."""
+    from .models import (
+        HEADS_FILE,
+        TaskModel,
+        count_parameters,
+        describe,
+        load_encoder,
+        load_weights,
+        pick_device,
+    )
+    from .train import predict
+
+    p = node.params
+    reg = registry()
+    spec = reg.task(p["task"]["name"]).spec
+    ttype = reg.task_type(spec.kind)
+    model_spec = _model(p)
+    source = p["trained"] or p["upstream"]
+    enc = load_encoder(model_spec, seed=p["seed"], checkpoint=ctx.node_dir(source) if source else None)
+    device = pick_device(ctx.device)
+    model = None
+    if p["trained"]:
+        model = TaskModel(enc.module, {spec.name: ttype.build_head(spec, enc.hidden_size)})
+        load_weights(model.heads, ctx.node_dir(p["trained"]) / HEADS_FILE)
+    meta = describe(model_spec)
+    if meta.get("params") is None:
+        meta["params"], meta["params_nonembed"] = count_parameters(enc.module)
+    budget = None
+    if p["trained"]:
+        summary = json.loads((ctx.node_dir(p["trained"]) / "train_summary.json").read_text())
+        budget = {"target_steps": summary["steps"], "best_step": summary["best_step"]}
+
+    rows = []
+    for split in p["splits"]:
+        examples = load_split(p["task"], split, p["language"])
+        if hasattr(ttype, "evaluate"):
+            predictions, scores = ttype.evaluate(enc, examples, spec, p["language"], device=device, params=p)
+        else:
+            feats = ttype.featurize(examples, enc.tokenizer, spec, p["max_length"])
+            outputs = predict(model, spec.name, ttype, feats, p["eval_batch_size"] or 64, device, enc.pad_id)
+            predictions = ttype.decode(outputs, feats, examples, spec)
+            scores = _score(spec, ttype, examples, predictions, p["language"])
+        safe = str(SplitRef.parse(split)).replace("[", "_").replace(":", "-").replace("]", "")
+        pred_path = work / f"predictions-{safe}.jsonl"
+        write_jsonl_atomic(pred_path, (
+            {"id": e["id"], "prediction": pr, "gold": ttype.gold(e)} for e, pr in zip(examples, predictions)
+        ))
+        digest = sha256_file(pred_path)
+        for metric, value in scores.items():
+            v = value if isinstance(value, Value) else Value(float(value))
+            from .metrics import IMPLEMENTATION
+
+            rows.append(make_row(
+                model=model_spec.name, model_id=model_spec.source, model_revision=model_spec.revision,
+                model_family=model_spec.family, model_params=meta.get("params"),
+                model_params_nonembed=meta.get("params_nonembed"), intermediate=p["intermediate"],
+                intermediate_tasks=p["intermediate_tasks"], exemptions=p["exemptions"], task=spec.name,
+                task_version=spec.version, task_kind=spec.kind, language=p["language"], split=split,
+                metric=metric, value=v.value, seed=p["seed"], direction=v.direction, variant=v.variant,
+                lang_pair=(v.extra or {}).get("lang_pair"), n=v.n if v.n is not None else len(examples),
+                signature=v.signature or signature(metric, spec.name, spec.version, IMPLEMENTATION.get(metric),
+                                                   avg=spec.average),
+                budget=budget, config_name=ctx.config_name, config_hash=ctx.config_hash, node=node.key,
+                predictions=str(Path("nodes") / node.key / pred_path.name), predictions_sha256=digest,
+            ))
+    write_jsonl_atomic(work / "rows.jsonl", rows)
+    return {"rows": len(rows)}
+
+
+STAGE_FUNCTIONS = {"intermediate": run_intermediate, "target": run_target, "eval": run_eval}

@@ -1,0 +1,83 @@
+"""SYNTHETIC smoke data: tiny, seeded, templated sentences in a few languages.
+
+Nothing here is real data. It exists so that the quickstart and the tests run the whole pipeline offline in
+minutes; task plugins write it to disk in their official file layouts (see each task's ``fixture``).
+"""
+
+from __future__ import annotations
+
+import random
+
+SYNTHETIC_NOTE = "SYNTHETIC smoke data written by xlt-harness (templated sentences, not a benchmark)"
+
+# A small parallel lexicon: (noun, adjective) vocabularies and the sentence frames of each language.
+LEXICON = {
+    "en": {
+        "nouns": ["cat", "dog", "house", "car", "tree", "bird", "river", "book"],
+        "adjs": ["red", "big", "old", "small", "green", "fast", "quiet", "warm"],
+        "is": "the {n} is {a}", "not": "the {n} is not {a}", "and": "{x} and {y}",
+    },
+    "de": {
+        "nouns": ["Katze", "Hund", "Haus", "Auto", "Baum", "Vogel", "Fluss", "Buch"],
+        "adjs": ["rot", "groß", "alt", "klein", "grün", "schnell", "leise", "warm"],
+        "is": "das {n} ist {a}", "not": "das {n} ist nicht {a}", "and": "{x} und {y}",
+    },
+    "es": {
+        "nouns": ["gato", "perro", "casa", "coche", "árbol", "pájaro", "río", "libro"],
+        "adjs": ["rojo", "grande", "viejo", "pequeño", "verde", "rápido", "tranquilo", "cálido"],
+        "is": "el {n} es {a}", "not": "el {n} no es {a}", "and": "{x} y {y}",
+    },
+    "fr": {
+        "nouns": ["chat", "chien", "maison", "voiture", "arbre", "oiseau", "rivière", "livre"],
+        "adjs": ["rouge", "grand", "vieux", "petit", "vert", "rapide", "calme", "chaud"],
+        "is": "le {n} est {a}", "not": "le {n} n'est pas {a}", "and": "{x} et {y}",
+    },
+}
+LANGUAGES = tuple(LEXICON)
+NLI_LABELS = ("entailment", "neutral", "contradiction")
+
+
+def nli_rows(n: int, seed: int, languages: tuple[str, ...] = LANGUAGES) -> dict[str, list[tuple[str, str, str]]]:
+    """``n`` parallel (premise, hypothesis, label) rows per language, the same draws in every language.
+
+    Entailment repeats one conjunct of the premise, contradiction negates one, neutral states a fact about a
+    noun the premise does not mention.
+    """
+    rng = random.Random(seed)
+    draws = []
+    for _ in range(n):
+        n1, n2, n3 = rng.sample(range(8), 3)
+        a1, a2, a3 = (rng.randrange(8) for _ in range(3))
+        label = NLI_LABELS[rng.randrange(3)]
+        pick = rng.randrange(2)
+        draws.append((n1, a1, n2, a2, n3, a3, label, pick))
+    out: dict[str, list[tuple[str, str, str]]] = {}
+    for lang in languages:
+        lx = LEXICON[lang]
+        rows = []
+        for n1, a1, n2, a2, n3, a3, label, pick in draws:
+            x = lx["is"].format(n=lx["nouns"][n1], a=lx["adjs"][a1])
+            y = lx["is"].format(n=lx["nouns"][n2], a=lx["adjs"][a2])
+            premise = lx["and"].format(x=x, y=y)
+            noun, adj = ((n1, a1), (n2, a2))[pick]
+            if label == "entailment":
+                hyp = lx["is"].format(n=lx["nouns"][noun], a=lx["adjs"][adj])
+            elif label == "contradiction":
+                hyp = lx["not"].format(n=lx["nouns"][noun], a=lx["adjs"][adj])
+            else:
+                hyp = lx["is"].format(n=lx["nouns"][n3], a=lx["adjs"][a3])
+            rows.append((premise, hyp, label))
+        out[lang] = rows
+    return out
+
+
+def corpus(languages: tuple[str, ...] = LANGUAGES) -> list[str]:
+    """Every word and frame of the lexicon, one line each: enough text to train a tiny tokenizer."""
+    lines = []
+    for lang in languages:
+        lx = LEXICON[lang]
+        for n in lx["nouns"]:
+            for a in lx["adjs"]:
+                lines.append(lx["is"].format(n=n, a=a))
+                lines.append(lx["not"].format(n=n, a=a))
+    return lines

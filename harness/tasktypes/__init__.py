@@ -1,0 +1,64 @@
+"""Task types: how examples of one kind become tensors, which head sits on the encoder, the loss, and how
+outputs become per-example predictions.
+
+Example layouts by kind (what a task's loader returns; ``id`` is unique within a split):
+
+- classification: ``{"id", "text_a", "text_b" (optional), "label": str | None}``
+- multiple_choice: ``{"id", "context", "question", "choices": [str, ...], "label": int | None}``
+- tagging: ``{"id", "tokens": [str, ...], "tags": [str, ...] | None}``
+- span_qa: ``{"id", "context", "question", "answers": {"text": [...], "answer_start": [...]}}``
+- retrieval / generation: task-specific, see their task types.
+
+A task type is a class with the :class:`TaskType` interface, registered through ``register_task_types``.
+Predictions are JSON-serialisable (a label string, a choice index, a tag list, an answer string).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..hookspecs import hookimpl
+
+
+class TaskType:
+    """Interface of a task type; subclasses implement the methods that training and evaluation call."""
+
+    kind: str = ""
+    trainable: bool = True
+
+    def build_head(self, spec, hidden_size: int):  # -> torch.nn.Module
+        raise NotImplementedError
+
+    def featurize(self, examples: list[dict], tokenizer, spec, max_length: int) -> list[dict]:
+        """Turn examples into features (lists of ints); each feature keeps ``example_index``."""
+        raise NotImplementedError
+
+    def collate(self, features: list[dict], pad_id: int) -> dict[str, Any]:
+        """Pad a list of features into a batch of tensors."""
+        raise NotImplementedError
+
+    def forward(self, encoder, head, batch: dict[str, Any]):
+        """Run encoder + head on a batch; return the logits the loss and decoding need."""
+        raise NotImplementedError
+
+    def loss(self, logits, batch: dict[str, Any]):
+        raise NotImplementedError
+
+    def decode(self, outputs: list, features: list[dict], examples: list[dict], spec) -> list[Any]:
+        """Per-example predictions (one per example, in example order) from per-feature outputs."""
+        raise NotImplementedError
+
+    def score(self, examples: list[dict], predictions: list[Any], spec, language: str) -> dict[str, Any]:
+        """Metrics named in ``spec.metrics`` on these predictions (the task may override)."""
+        raise NotImplementedError
+
+    def gold(self, example: dict) -> Any:
+        """The gold answer kept in the predictions file beside each prediction."""
+        return example.get("label")
+
+
+@hookimpl
+def register_task_types(register) -> None:
+    from .classification import ClassificationType
+
+    register(ClassificationType())

@@ -1,0 +1,79 @@
+"""Sequence and sequence-pair classification (XNLI, PAWS-X, MNLI, QQP, SST-2, ...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..metrics import score_by_name
+from . import TaskType
+
+
+class ClassificationType(TaskType):
+    kind = "classification"
+
+    def build_head(self, spec, hidden_size: int):
+        from torch import nn
+
+        return nn.Sequential(
+            nn.Dropout(0.1), nn.Linear(hidden_size, hidden_size), nn.Tanh(), nn.Dropout(0.1),
+            nn.Linear(hidden_size, len(spec.labels)),
+        )
+
+    def featurize(self, examples: list[dict], tokenizer, spec, max_length: int) -> list[dict]:
+        label_ids = {label: i for i, label in enumerate(spec.labels)}
+        pairs = [e.get("text_b") is not None for e in examples]
+        if any(pairs) and not all(pairs):
+            raise ValueError(f"{spec.name}: mixed single-sentence and pair examples")
+        texts_a = [e["text_a"] for e in examples]
+        enc = (
+            tokenizer(texts_a, [e["text_b"] for e in examples], truncation=True, max_length=max_length)
+            if any(pairs)
+            else tokenizer(texts_a, truncation=True, max_length=max_length)
+        )
+        feats = []
+        for i, e in enumerate(examples):
+            label = e.get("label")
+            if label is not None and label not in label_ids:
+                raise ValueError(f"{spec.name}: example {e['id']!r} has label {label!r}; allowed: {list(spec.labels)}")
+            feats.append({
+                "example_index": i,
+                "input_ids": enc["input_ids"][i],
+                "attention_mask": enc["attention_mask"][i],
+                "labels": label_ids[label] if label is not None else -100,
+            })
+        return feats
+
+    def collate(self, features: list[dict], pad_id: int) -> dict[str, Any]:
+        import torch
+
+        width = max(len(f["input_ids"]) for f in features)
+        ids = torch.full((len(features), width), pad_id, dtype=torch.long)
+        mask = torch.zeros((len(features), width), dtype=torch.long)
+        for row, f in enumerate(features):
+            n = len(f["input_ids"])
+            ids[row, :n] = torch.tensor(f["input_ids"])
+            mask[row, :n] = 1
+        return {
+            "input_ids": ids,
+            "attention_mask": mask,
+            "labels": torch.tensor([f["labels"] for f in features], dtype=torch.long),
+        }
+
+    def forward(self, encoder, head, batch):
+        hidden = encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+        return head(hidden[:, 0])
+
+    def loss(self, logits, batch):
+        from torch.nn import functional as F
+
+        return F.cross_entropy(logits.float(), batch["labels"], ignore_index=-100)
+
+    def decode(self, outputs: list, features: list[dict], examples: list[dict], spec) -> list[Any]:
+        preds: list[Any] = [None] * len(examples)
+        for out, f in zip(outputs, features):
+            preds[f["example_index"]] = spec.labels[int(out.argmax())]
+        return preds
+
+    def score(self, examples: list[dict], predictions: list[Any], spec, language: str) -> dict[str, Any]:
+        golds = [e.get("label") for e in examples]
+        return score_by_name(spec.metrics, golds, predictions, language=language)

@@ -1,0 +1,176 @@
+"""The training loop, top to bottom: one or several tasks, AdamW, linear warm-up/decay, gradient accumulation,
+autocast, periodic checkpoint selection on a dev set. Nothing hidden in callbacks.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from .models import TaskModel
+
+
+@dataclass
+class TrainTask:
+    """One task's training features and its task type (the head is ``model.heads[name]``)."""
+
+    name: str
+    task_type: Any
+    features: list[dict]
+    batch_size: int
+
+
+def batches(features: list[dict], batch_size: int, rng: random.Random, shuffle: bool = True):
+    """Endless stream of feature batches; reshuffled every pass."""
+    order = list(range(len(features)))
+    while True:
+        if shuffle:
+            rng.shuffle(order)
+        for i in range(0, len(order), batch_size):
+            yield [features[j] for j in order[i : i + batch_size]]
+
+
+def task_weights(sizes: list[int], sampling: str = "proportional", temperature: float = 1.0) -> list[float]:
+    """Probability of drawing each task at a step: size-proportional, temperature-scaled or uniform."""
+    if sampling == "uniform":
+        raw = [1.0] * len(sizes)
+    elif sampling == "temperature":
+        raw = [s ** (1.0 / temperature) for s in sizes]
+    else:
+        raw = [float(s) for s in sizes]
+    total = sum(raw)
+    return [r / total for r in raw]
+
+
+def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+
+
+def autocast(device: torch.device, precision: str):
+    if precision == "fp32":
+        return torch.autocast(device_type=device.type, enabled=False)
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def train(
+    model: TaskModel,
+    tasks: list[TrainTask],
+    hp: dict[str, Any],
+    device: torch.device,
+    seed: int,
+    pad_id: int,
+    select: Callable[[TaskModel], float] | None = None,
+    on_best: Callable[[TaskModel, int, float], None] | None = None,
+    sampling: str = "proportional",
+    temperature: float = 1.0,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Train ``model`` on ``tasks``; return a summary (steps, loss curve, best selection score and step).
+
+    ``select(model)`` scores the current model on the selection set (higher is better); ``on_best`` is called
+    with the model whenever that score improves (e.g. to save the checkpoint). Without ``select``, the final
+    model is the result and ``on_best`` is called once at the end.
+    """
+    # --- setup -----------------------------------------------------------------------------------------
+    rng = random.Random(seed)
+    torch.manual_seed(seed)
+    model.to(device).train()
+    grad_accum = int(hp["grad_accum"])
+    micro = {t.name: max(1, t.batch_size // grad_accum) for t in tasks}
+    streams = {t.name: batches(t.features, micro[t.name], rng) for t in tasks}
+    weights = task_weights([len(t.features) for t in tasks], sampling, temperature)
+    steps_per_epoch = math.ceil(sum(len(t.features) / t.batch_size for t in tasks))
+    total_steps = int(hp["max_steps"] or math.ceil(float(hp["epochs"]) * steps_per_epoch))
+    warmup = int(hp["warmup_ratio"] * total_steps)
+    eval_every = int(hp["eval_every"] or steps_per_epoch)
+    if hp.get("gradient_checkpointing") and hasattr(model.encoder, "gradient_checkpointing_enable"):
+        model.encoder.gradient_checkpointing_enable()
+
+    no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
+         "weight_decay": hp["weight_decay"]},
+        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=hp["lr"])
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: (s + 1) / max(1, warmup) if s < warmup else max(0.0, (total_steps - s) / max(1, total_steps - warmup))
+    )
+    by_name = {t.name: t for t in tasks}
+    scaler = torch.amp.GradScaler(device.type, enabled=hp["precision"] == "fp16")
+
+    # --- train -----------------------------------------------------------------------------------------
+    losses: list[float] = []
+    best = {"score": -math.inf, "step": 0}
+    for step in range(1, total_steps + 1):
+        name = rng.choices([t.name for t in tasks], weights=weights)[0] if len(tasks) > 1 else tasks[0].name
+        task = by_name[name]
+        step_loss = 0.0
+        for _ in range(grad_accum):
+            batch = to_device(task.task_type.collate(next(streams[name]), pad_id), device)
+            with autocast(device, hp["precision"]):
+                logits = task.task_type.forward(model.encoder, model.heads[name], batch)
+                loss = task.task_type.loss(logits, batch) / grad_accum
+            scaler.scale(loss).backward()
+            step_loss += float(loss.detach())
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), hp["max_grad_norm"])
+        scaler.step(optimizer)
+        scaler.update()
+        optimizer.zero_grad(set_to_none=True)
+        schedule.step()
+        losses.append(step_loss)
+        if progress:
+            progress({"step": step, "total": total_steps, "loss": step_loss, "task": name})
+
+        # --- checkpoint selection on the (English) dev set ---------------------------------------------
+        if select is not None and (step % eval_every == 0 or step == total_steps):
+            model.eval()
+            score = select(model)
+            model.train()
+            if score > best["score"]:
+                best = {"score": score, "step": step}
+                if on_best:
+                    on_best(model, step, score)
+
+    if select is None and on_best:
+        on_best(model, total_steps, math.nan)
+        best = {"score": None, "step": total_steps}
+    return {"steps": total_steps, "steps_per_epoch": steps_per_epoch, "losses": losses,
+            "best_score": best["score"], "best_step": best["step"], "warmup_steps": warmup}
+
+
+@torch.no_grad()
+def predict(model: TaskModel, head: str, task_type: Any, features: list[dict], batch_size: int,
+            device: torch.device, pad_id: int, precision: str = "fp32") -> list[Any]:
+    """Per-feature outputs (CPU tensors) in feature order; batches are formed by length to avoid padding."""
+    was_training = model.training
+    model.to(device).eval()
+    order = sorted(range(len(features)), key=lambda i: _length(features[i]))
+    outputs: list[Any] = [None] * len(features)
+    for i in range(0, len(order), batch_size):
+        idx = order[i : i + batch_size]
+        batch = to_device(task_type.collate([features[j] for j in idx], pad_id), device)
+        with autocast(device, precision):
+            logits = task_type.forward(model.encoder, model.heads[head], batch)
+        for j, out in zip(idx, _rows(logits)):
+            outputs[j] = out
+    model.train(was_training)
+    return outputs
+
+
+def _length(feature: dict) -> int:
+    ids = feature.get("input_ids", [])
+    return len(ids[0]) if ids and isinstance(ids[0], list) else len(ids)
+
+
+def _rows(logits: Any) -> list[Any]:
+    if isinstance(logits, (tuple, list)):
+        return list(zip(*[_rows(x) for x in logits]))
+    return list(logits.float().cpu())

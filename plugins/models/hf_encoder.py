@@ -1,0 +1,66 @@
+"""Any Hugging Face encoder through transformers' Auto classes (XLM-R, mBERT, multilingual-E5, ...).
+
+A local folder or a hub id (pinned with ``revision``) both work: ``{name: mine, family: hf-encoder,
+source: /path/or/org/model}`` in a matrix config. Weights load as safetensors only and
+``trust_remote_code`` stays off unless the model entry sets it.
+"""
+
+from __future__ import annotations
+
+from harness.hookspecs import hookimpl
+from harness.specs import ModelFamily, ModelSpec
+
+
+def _kwargs(spec: ModelSpec) -> dict:
+    kw = {"revision": spec.revision, "trust_remote_code": spec.trust_remote_code}
+    return {k: v for k, v in kw.items() if v is not None}
+
+
+def load(spec: ModelSpec, seed: int = 0):
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    from harness.models import Encoder
+
+    torch.manual_seed(seed)
+    tokenizer = AutoTokenizer.from_pretrained(spec.source, **_kwargs(spec))
+    module = AutoModel.from_pretrained(
+        spec.source, use_safetensors=spec.options.get("use_safetensors", True), **_kwargs(spec)
+    )
+    return Encoder(module=module, tokenizer=tokenizer, hidden_size=int(module.config.hidden_size))
+
+
+def describe(spec: ModelSpec) -> dict:
+    """Parameter counts from the config alone: the model is built on the meta device, no weights read."""
+    import torch
+    from transformers import AutoConfig, AutoModel
+
+    from harness.models import count_parameters
+
+    config = AutoConfig.from_pretrained(spec.source, **_kwargs(spec))
+    with torch.device("meta"):
+        module = AutoModel.from_config(config, trust_remote_code=spec.trust_remote_code)
+    total, nonembed = count_parameters(module)
+    return {
+        "params": total,
+        "params_nonembed": nonembed,
+        "layers": getattr(config, "num_hidden_layers", None),
+        "hidden": getattr(config, "hidden_size", None),
+        "vocab": getattr(config, "vocab_size", None),
+    }
+
+
+@hookimpl
+def register_model_families(register) -> None:
+    register(ModelFamily("hf-encoder", load=load, describe=describe,
+                         description="any Hugging Face encoder via AutoModel/AutoTokenizer (local path or hub id)"))
+
+
+@hookimpl
+def register_models(register) -> None:
+    register(ModelSpec("xlm-roberta-base", family="hf-encoder", source="FacebookAI/xlm-roberta-base",
+                       params=278_043_648, layers=12, hidden=768, vocab=250_002,
+                       description="XLM-R base (Conneau et al., 2020)"))
+    register(ModelSpec("xlm-roberta-large", family="hf-encoder", source="FacebookAI/xlm-roberta-large",
+                       params=559_890_432, layers=24, hidden=1024, vocab=250_002,
+                       description="XLM-R large (Conneau et al., 2020)"))

@@ -1,0 +1,104 @@
+"""``tiny-xlmr``: a tiny XLM-RoBERTa built locally, with a byte-level BPE tokenizer trained on the fly.
+
+Everything is deterministic from the seed (tokenizer training is deterministic; weights come from
+``torch.manual_seed``), so tests and the quickstart run offline. Two sizes give the quickstart a scale axis.
+Sizes are set by ``options`` (hidden, layers, heads, intermediate, vocab_size, max_positions); a config
+entry may override them: ``{name: tiny-xlmr-64, family: tiny-xlmr, options: {hidden: 64, layers: 4}}``.
+"""
+
+from __future__ import annotations
+
+from harness.hookspecs import hookimpl
+from harness.specs import ModelFamily, ModelSpec
+
+DEFAULTS = {"hidden": 32, "layers": 2, "heads": 2, "intermediate": 64, "vocab_size": 600, "max_positions": 130}
+SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+
+
+def _options(spec: ModelSpec) -> dict:
+    unknown = set(spec.options) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"model {spec.name!r}: unknown options {sorted(unknown)}; allowed: {sorted(DEFAULTS)}")
+    return {**DEFAULTS, **spec.options}
+
+
+def train_tokenizer(vocab_size: int, extra_text: list[str] | None = None):
+    """A byte-level BPE tokenizer (any script encodes) trained on the built-in multilingual smoke corpus."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    from harness.synthetic import corpus
+
+    tok = Tokenizer(models.BPE(unk_token=None))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=SPECIALS, show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    tok.train_from_iterator(corpus() + list(extra_text or []), trainer=trainer)
+    cls, sep = tok.token_to_id("<s>"), tok.token_to_id("</s>")
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", cls), ("</s>", sep)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", cls_token="<s>", sep_token="</s>",
+        pad_token="<pad>", unk_token="<unk>", mask_token="<mask>",
+    )
+
+
+def config_for(spec: ModelSpec, vocab_size: int):
+    from transformers import XLMRobertaConfig
+
+    o = _options(spec)
+    return XLMRobertaConfig(
+        vocab_size=vocab_size, hidden_size=o["hidden"], num_hidden_layers=o["layers"],
+        num_attention_heads=o["heads"], intermediate_size=o["intermediate"],
+        max_position_embeddings=o["max_positions"], type_vocab_size=1, pad_token_id=1, bos_token_id=0,
+        eos_token_id=2, hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
+    )
+
+
+def load(spec: ModelSpec, seed: int = 0):
+    import torch
+    from transformers import XLMRobertaModel
+
+    from harness.models import Encoder
+
+    o = _options(spec)
+    tokenizer = train_tokenizer(o["vocab_size"])
+    config = config_for(spec, len(tokenizer))
+    torch.manual_seed(seed)
+    module = XLMRobertaModel(config, add_pooling_layer=False)
+    tokenizer.model_max_length = o["max_positions"] - 2
+    return Encoder(module=module, tokenizer=tokenizer, hidden_size=o["hidden"])
+
+
+def describe(spec: ModelSpec) -> dict:
+    import torch
+    from transformers import XLMRobertaModel
+
+    from harness.models import count_parameters
+
+    o = _options(spec)
+    with torch.device("meta"):
+        module = XLMRobertaModel(config_for(spec, o["vocab_size"]), add_pooling_layer=False)
+    total, nonembed = count_parameters(module)
+    return {"params": total, "params_nonembed": nonembed, "layers": o["layers"], "hidden": o["hidden"],
+            "vocab": o["vocab_size"]}
+
+
+@hookimpl
+def register_model_families(register) -> None:
+    register(ModelFamily("tiny-xlmr", load=load, describe=describe,
+                         description="tiny XLM-R built locally; tokenizer trained on the fly (tests, quickstart)"))
+
+
+@hookimpl
+def register_models(register) -> None:
+    register(ModelSpec("tiny-xlmr", family="tiny-xlmr", source="local:tiny-xlmr",
+                       options={"hidden": 32, "layers": 2, "heads": 2, "intermediate": 64},
+                       description="tiny XLM-R, hidden 32, 2 layers (quickstart 'base')"))
+    register(ModelSpec("tiny-xlmr-large", family="tiny-xlmr", source="local:tiny-xlmr",
+                       options={"hidden": 64, "layers": 4, "heads": 4, "intermediate": 128},
+                       description="tiny XLM-R, hidden 64, 4 layers (quickstart 'large')"))

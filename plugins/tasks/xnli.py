@@ -1,0 +1,92 @@
+"""XNLI (Conneau et al., 2018): 15-language NLI; English training data is MultiNLI.
+
+Local layouts, checked in this order under ``data_dir``:
+
+1. XTREME's processed files: ``train-en.tsv``, ``dev-{lang}.tsv``, ``test-{lang}.tsv`` (headerless,
+   ``premise<TAB>hypothesis<TAB>label``, CRLF; XTREME strips test labels, so those rows get ``label=None``);
+2. the XNLI-1.0 release: ``xnli.{dev,test}.tsv`` (or ``XNLI-1.0/xnli.*.tsv``), header with ``language``,
+   ``gold_label``, ``sentence1``, ``sentence2``; training from MultiNLI's ``multinli_1.0_train.txt``.
+
+With no ``data_dir`` the hub copy ``facebook/xnli`` (one config per language) is used.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.data import DataMissing, load_hf, read_tsv, read_tsv_dicts
+from harness.hookspecs import hookimpl
+from harness.specs import Task, TaskSpec
+from harness.synthetic import SYNTHETIC_NOTE, nli_rows
+
+LANGUAGES = ("en", "ar", "bg", "de", "el", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh")
+LABELS = ("entailment", "neutral", "contradiction")
+HF_SPLITS = {"train": "train", "dev": "validation", "test": "test"}
+HOW = ("Get XTREME's processed XNLI (google-research/xtreme, scripts/download_data.sh) or XNLI-1.0 from "
+       "facebookresearch/XNLI plus MultiNLI for training; or leave data_dir unset to use the hub dataset facebook/xnli.")
+
+SPEC = TaskSpec(
+    name="xnli", kind="classification", roles=("target",), languages=LANGUAGES, labels=LABELS,
+    metrics=("accuracy",), version="1", eval_splits=("test",), hf_dataset="facebook/xnli",
+    data_help=HOW, description="Cross-lingual NLI; train on English MultiNLI, test in 15 languages",
+    citation="Conneau et al. 2018, XNLI: Evaluating Cross-lingual Sentence Representations", license="CC BY-NC 4.0",
+    defaults={"lr": 1e-5, "batch_size": 32, "max_length": 128, "epochs": 2},
+)
+
+
+def _label(raw: str | None) -> str | None:
+    if raw is None or raw == "":
+        return None
+    raw = raw.strip()
+    return "contradiction" if raw == "contradictory" else raw
+
+
+def _rows(rows: list[list[str]], lang: str, split: str) -> list[dict]:
+    return [
+        {"id": f"{split}-{lang}-{i}", "language": lang, "text_a": r[0], "text_b": r[1],
+         "label": _label(r[2]) if len(r) > 2 else None}
+        for i, r in enumerate(rows)
+    ]
+
+
+def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
+    if data_dir is None:
+        ds = load_hf(SPEC.hf_dataset, language, HF_SPLITS.get(split, split), revision=SPEC.hf_revision)
+        return [{"id": f"{split}-{language}-{i}", "language": language, "text_a": r["premise"],
+                 "text_b": r["hypothesis"], "label": LABELS[r["label"]] if r["label"] >= 0 else None}
+                for i, r in enumerate(ds)]
+    data_dir = Path(data_dir)
+    xtreme = data_dir / f"{split}-{language}.tsv"
+    if xtreme.exists():
+        return _rows(read_tsv(xtreme, "xnli", HOW), language, split)
+    for release in (data_dir / f"xnli.{split}.tsv", data_dir / "XNLI-1.0" / f"xnli.{split}.tsv"):
+        if release.exists():
+            rows = [r for r in read_tsv_dicts(release, "xnli", HOW) if r["language"] == language]
+            return [{"id": f"{split}-{language}-{i}", "language": language, "text_a": r["sentence1"],
+                     "text_b": r["sentence2"], "label": _label(r["gold_label"])} for i, r in enumerate(rows)]
+    if split == "train" and language == "en":
+        for mnli in (data_dir / "multinli_1.0_train.txt", data_dir / "multinli_1.0" / "multinli_1.0_train.txt"):
+            if mnli.exists():
+                rows = [r for r in read_tsv_dicts(mnli, "xnli", HOW) if r["gold_label"] in LABELS]
+                return [{"id": f"train-en-{i}", "language": "en", "text_a": r["sentence1"],
+                         "text_b": r["sentence2"], "label": r["gold_label"]} for i, r in enumerate(rows)]
+    raise DataMissing(f"xnli: no {split!r} file for language {language!r} under {data_dir} "
+                      f"(looked for {xtreme.name}, xnli.{split}.tsv). {HOW}")
+
+
+def fixture(data_dir: Path, n_train: int = 240, n_eval: int = 60, seed: int = 0) -> None:
+    """SYNTHETIC XTREME-layout files (CRLF, headerless; test files keep labels so they can be scored)."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    train = nli_rows(n_train, seed, ("en",))["en"]
+    parts = {"train": {"en": train}, "dev": nli_rows(n_eval, seed + 1), "test": nli_rows(n_eval, seed + 2)}
+    for split, by_lang in parts.items():
+        for lang, rows in by_lang.items():
+            text = "".join("\t".join(r) + "\r\n" for r in rows)
+            (data_dir / f"{split}-{lang}.tsv").write_bytes(text.encode("utf-8"))
+    (data_dir / "SYNTHETIC.md").write_text(f"# {SYNTHETIC_NOTE}\nLayout: XTREME processed XNLI TSV.\n")
+
+
+@hookimpl
+def register_tasks(register) -> None:
+    register(Task(spec=SPEC, load=load, fixture=fixture))

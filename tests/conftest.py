@@ -1,0 +1,42 @@
+"""Shared test fixtures: offline mode, the ../shared data folder (skip when absent), tiny matrices."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("XLT_SHARED_DIR", REPO.parent / "shared"))
+SHARED_DATA = SHARED / "data"
+ME5_DIR = Path(os.environ.get("XLT_ME5_DIR", Path.home() / ".cache" / "xlt-harness" / "me5-small"))
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """``../shared/data`` beside the repo; the test is skipped when it is absent (a user's fresh machine)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data samples not found at {SHARED_DATA} (set XLT_SHARED_DIR)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def me5_dir() -> Path:
+    """The multilingual-e5-small folder built by ../shared/tools/me5-small/build.sh at set-up; skip if absent."""
+    if not (ME5_DIR / "config.json").exists():
+        pytest.skip(f"me5-small not built at {ME5_DIR}; run ../shared/tools/me5-small/build.sh (README set-up)")
+    return ME5_DIR
+
+
+@pytest.fixture
+def registry():
+    """The plugin registry of the installed plugins (entry points)."""
+    from harness import plugins
+
+    return plugins.registry()
