@@ -98,6 +98,9 @@ class TargetEntry(Strict):
     train_split: str | None = None
     select_split: str | None = None
     eval_splits: list[str] | None = None
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="task-type knobs recorded in the node key (e.g. retrieval layer, pooling)"
+    )
     train: StageHP | None = None
 
     @field_validator("train_split", "select_split")

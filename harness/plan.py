@@ -196,7 +196,7 @@ def build_plan(cfg: MatrixConfig) -> Plan:
                     common = {
                         "model": model_data, "seed": seed, "intermediate": inter.name,
                         "intermediate_tasks": inter.tasks, "exemptions": inter.exemptions,
-                        "upstream": inter_key, "task": task_info(target.name),
+                        "upstream": inter_key, "task": task_info(target.name), "options": target.options,
                     }
                     train_key = None
                     if getattr(ttype, "trainable", True):
