@@ -14,8 +14,9 @@ from rich.table import Table
 
 from . import __version__
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped output (CI logs, files) gets a wide fixed width so tables stay readable.
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 # Command groups that live in their own modules, imported only when invoked (keeps start-up fast).
 LAZY_COMMANDS = {

@@ -62,7 +62,7 @@ def _model_spec(entry, reg) -> ModelSpec:
         return spec.with_overrides(**overrides) if overrides else spec
     if entry.family is None or entry.source is None and entry.family != "tiny-xlmr":
         raise UnknownName(
-            f"models: unknown model {entry.name!r}; give family and source for a new one, or use an installed "
+            f"unknown model {entry.name!r}; give family and source for a new one, or use an installed "
             f"model: {', '.join(sorted(reg.models))}"
         )
     reg.family(entry.family)

@@ -81,11 +81,12 @@ def describe(spec: ModelSpec) -> dict:
     from harness.models import count_parameters
 
     o = _options(spec)
+    vocab = len(train_tokenizer(o["vocab_size"]))  # the trained vocabulary may be smaller than asked for
     with torch.device("meta"):
-        module = XLMRobertaModel(config_for(spec, o["vocab_size"]), add_pooling_layer=False)
+        module = XLMRobertaModel(config_for(spec, vocab), add_pooling_layer=False)
     total, nonembed = count_parameters(module)
     return {"params": total, "params_nonembed": nonembed, "layers": o["layers"], "hidden": o["hidden"],
-            "vocab": o["vocab_size"]}
+            "vocab": vocab}
 
 
 @hookimpl

@@ -1,0 +1,70 @@
+"""An example third-party task for xlt-harness: ``example-nli``, NLI read from JSON Lines.
+
+Copy this package to add your own task. The layout of the data files (one file per split and language):
+
+    {data_dir}/{split}.{lang}.jsonl   with lines {"premise": ..., "hypothesis": ..., "label": ...}
+
+Register it with one entry point in pyproject.toml (``[project.entry-points.xlt_harness]``); then
+``harness tasks`` lists it and a matrix config can name it under ``targets``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness.data import DataMissing
+from harness.hookspecs import hookimpl
+from harness.specs import Task, TaskSpec
+
+LABELS = ("entailment", "neutral", "contradiction")
+HOW = "Write {split}.{lang}.jsonl files (premise, hypothesis, label) or use `data: {example-nli: synthetic}`."
+
+SPEC = TaskSpec(
+    name="example-nli",
+    kind="classification",  # the core supplies encoding, head, loss and decoding for this kind
+    roles=("target",),
+    languages=("en", "de", "es", "fr"),
+    labels=LABELS,
+    metrics=("accuracy",),
+    version="1",  # bump when loading or scoring changes: cached results are then recomputed
+    eval_splits=("test",),
+    data_help=HOW,
+    description="Example third-party NLI task (JSON Lines)",
+    defaults={"max_length": 64},
+)
+
+
+def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
+    """Examples of one split and language, in the classification layout the core expects."""
+    if data_dir is None:
+        raise DataMissing(f"example-nli: no hub copy; {HOW}")
+    path = Path(data_dir) / f"{split}.{language}.jsonl"
+    if not path.exists():
+        raise DataMissing(f"example-nli: data file {path} not found. {HOW}")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        {"id": f"{split}-{language}-{i}", "language": language, "text_a": r["premise"],
+         "text_b": r["hypothesis"], "label": r.get("label")}
+        for i, r in enumerate(rows)
+    ]
+
+
+def fixture(data_dir: Path) -> None:
+    """SYNTHETIC smoke data in this task's layout, from the core's templated sentence generator."""
+    from harness.synthetic import SYNTHETIC_NOTE, nli_rows
+
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for split, n, seed in (("train", 120, 7), ("dev", 40, 8), ("test", 40, 9)):
+        langs = ("en",) if split == "train" else SPEC.languages
+        for lang, rows in nli_rows(n, seed, langs).items():
+            with open(data_dir / f"{split}.{lang}.jsonl", "w", encoding="utf-8") as fh:
+                for p, h, label in rows:
+                    fh.write(json.dumps({"premise": p, "hypothesis": h, "label": label}, ensure_ascii=False) + "\n")
+    (data_dir / "SYNTHETIC.md").write_text(f"# {SYNTHETIC_NOTE}\n")
+
+
+@hookimpl
+def register_tasks(register) -> None:
+    register(Task(spec=SPEC, load=load, fixture=fixture))

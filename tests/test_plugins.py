@@ -1,0 +1,109 @@
+"""Plugin discovery: built-ins and third-party plugins come through the same entry-point group."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+
+import pytest
+from click.testing import CliRunner
+
+from harness import plugins
+from harness.cli import main
+from harness.hookspecs import hookimpl
+from harness.specs import SpecError, Task, TaskSpec
+
+
+def test_builtins_are_entry_points_of_the_distribution():
+    infos = {p.name: p for p in plugins.list_plugins()}
+    for name in ("xnli", "mnli", "tiny_xlmr", "hf_encoder"):
+        assert infos[name].package == "xlt-harness"
+    import importlib.metadata as md
+
+    eps = {ep.name: ep.value for ep in md.entry_points(group="xlt_harness")}
+    assert eps["xnli"] == "xlt_harness_plugins.tasks.xnli"
+    assert all(not v.startswith("plugins.") for v in eps.values())
+
+
+def test_no_bare_plugins_module_installed():
+    import importlib.util
+
+    spec = importlib.util.find_spec("xlt_harness_plugins")
+    assert spec is not None
+    # The built-ins must not shadow an unrelated top-level `plugins` package in site-packages.
+    bare = importlib.util.find_spec("plugins")
+    assert bare is None or "xlt_harness_plugins" in str(bare.origin) or "/tests/" in str(bare.origin)
+
+
+def test_plugins_json_shows_builtin_and_template_plugin():
+    result = CliRunner().invoke(main, ["plugins", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.output)}
+    assert rows["xnli"]["package"] == "xlt-harness"
+    assert rows["xnli"]["contributes"] == ["task:xnli"]
+    if "example_nli" not in rows:
+        pytest.skip("examples/plugin-template is not installed (the README set-up installs it)")
+    assert rows["example_nli"]["package"] == "xlt-harness-example-task"
+    assert rows["example_nli"]["contributes"] == ["task:example-nli"]
+
+
+def test_listing_commands_do_not_import_torch():
+    code = (
+        "import sys\nfrom click.testing import CliRunner\nfrom harness.cli import main\n"
+        "for cmd in (['plugins'], ['tasks', '--json'], ['models', '--json']):\n"
+        "    r = CliRunner().invoke(main, cmd); assert r.exit_code == 0, r.output\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'faiss') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_tasks_and_models_json():
+    r = CliRunner().invoke(main, ["tasks", "--json"])
+    tasks = {t["name"]: t for t in json.loads(r.output)}
+    assert tasks["xnli"]["kind"] == "classification"
+    assert tasks["xnli"]["languages"][0] == "en" and len(tasks["xnli"]["languages"]) == 15
+    r = CliRunner().invoke(main, ["models", "--json"])
+    models = {m["name"]: m for m in json.loads(r.output)["models"]}
+    assert models["tiny-xlmr"]["family"] == "tiny-xlmr"
+    assert models["xlm-roberta-base"]["trust_remote_code"] is False
+
+
+def _spec(name="dup-task"):
+    return TaskSpec(name=name, kind="classification", roles=("target",), languages=("en",), metrics=("accuracy",),
+                    labels=("a", "b"))
+
+
+def test_duplicate_names_are_rejected_and_named():
+    mod_a = types.SimpleNamespace(register_tasks=hookimpl(lambda register: register(Task(_spec(), load=list))))
+    mod_b = types.SimpleNamespace(register_tasks=hookimpl(lambda register: register(Task(_spec(), load=list))))
+    try:
+        plugins.register_module(mod_a, name="plugin-a")
+        plugins.register_module(mod_b, name="plugin-b")
+        with pytest.raises(SpecError, match="registered twice: by 'plugin-a' and by 'plugin-b'"):
+            plugins.registry()
+    finally:
+        plugins.reset()
+
+
+def test_unknown_name_suggests_and_lists():
+    with pytest.raises(KeyError) as err:
+        plugins.registry().task("xnlii")
+    assert "Did you mean 'xnli'" in str(err.value) and "Installed:" in str(err.value)
+
+
+def test_invalid_spec_names_the_field():
+    with pytest.raises(SpecError, match="kind 'regression' is not one of"):
+        TaskSpec(name="t", kind="regression", roles=("target",), languages=("en",), metrics=("accuracy",))
+
+
+def test_blocking_a_plugin(monkeypatch):
+    monkeypatch.setenv("XLT_HARNESS_BLOCK", "mnli")
+    plugins.reset()
+    try:
+        assert "mnli" not in plugins.registry().tasks and "xnli" in plugins.registry().tasks
+    finally:
+        monkeypatch.delenv("XLT_HARNESS_BLOCK")
+        plugins.reset()
