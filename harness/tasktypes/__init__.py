@@ -60,5 +60,7 @@ class TaskType:
 @hookimpl
 def register_task_types(register) -> None:
     from .classification import ClassificationType
+    from .multiple_choice import MultipleChoiceType
 
     register(ClassificationType())
+    register(MultipleChoiceType())
