@@ -225,7 +225,11 @@ def parse_config(raw: Any, source: str = "<config>") -> MatrixConfig:
         raise ConfigError(format_validation_error(err, source)) from None
 
 
+# Where and how a matrix runs does not change what it computes: left out of the config hash.
+EXECUTION_FIELDS = {"output_dir", "cache_dir", "leaderboard", "executor", "workers", "device"}
+
+
 def config_hash(cfg: MatrixConfig) -> str:
-    """A short stable hash of the validated config (recorded in every row)."""
-    blob = json.dumps(cfg.model_dump(mode="json"), sort_keys=True).encode()
+    """A short stable hash of the validated experiment definition (recorded in every row)."""
+    blob = json.dumps(cfg.model_dump(mode="json", exclude=EXECUTION_FIELDS), sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]

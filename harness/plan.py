@@ -50,8 +50,18 @@ class Plan:
         return [n for n in self.nodes.values() if n.stage == stage]
 
 
+def _location_free(obj: Any) -> Any:
+    """Drop data folder locations: a node's identity is its data's fingerprint, not where the files sit."""
+    if isinstance(obj, dict):
+        return {k: _location_free(v) for k, v in obj.items() if k != "path"}
+    if isinstance(obj, list):
+        return [_location_free(v) for v in obj]
+    return obj
+
+
 def _key(stage: str, payload: dict[str, Any]) -> str:
-    blob = json.dumps({"stage": stage, "pipeline": PIPELINE_VERSION, **payload}, sort_keys=True, default=str)
+    blob = json.dumps({"stage": stage, "pipeline": PIPELINE_VERSION, **_location_free(payload)}, sort_keys=True,
+                      default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
