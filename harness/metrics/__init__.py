@@ -58,3 +58,7 @@ def score_by_name(names, golds: list, predictions: list, **context: Any) -> dict
             raise KeyError(f"unknown metric {name!r}; available: {', '.join(sorted(METRICS))}")
         out[name] = METRICS[name](golds, predictions, **context)
     return out
+
+
+# Metric modules register themselves into METRICS/IMPLEMENTATION on import.
+from . import mlqa, seqeval_compat, squad  # noqa: E402,F401

@@ -61,6 +61,10 @@ class TaskType:
 def register_task_types(register) -> None:
     from .classification import ClassificationType
     from .multiple_choice import MultipleChoiceType
+    from .span_qa import SpanQAType
+    from .tagging import TaggingType
 
     register(ClassificationType())
     register(MultipleChoiceType())
+    register(TaggingType())
+    register(SpanQAType())
