@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs, then run all of it (about 30 minutes on 2 cores).
+#   - the project with all extras and the example plugin (scripts/setup.sh)
+#   - Debian's chromium for the headless-browser test (root only; skipped otherwise, the test then skips)
+#   - the me5-small encoder built from ../shared/tools when that folder exists (the test skips without it)
+#   - a single-node SLURM cluster for the slurm executor test, when scripts/slurm/start.sh exists
+# Extra pytest arguments pass through, e.g. `bash scripts/test.sh -m "not slow"`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EXTRAS=dev,report,ray,slurm,bench,browser bash scripts/setup.sh
+
+if [ "$(id -u)" = 0 ] && [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+    || echo "note: chromium not installed; the browser test will skip"
+fi
+ME5_OUT=${XDG_CACHE_HOME:-$HOME/.cache}/xlt-harness/me5-small
+if [ -f ../shared/tools/me5-small/build.sh ] && [ ! -f "$ME5_OUT/config.json" ]; then
+  bash ../shared/tools/me5-small/build.sh "$ME5_OUT" .venv/bin/python || echo "note: me5-small not built; its tests will skip"
+fi
+if [ -x scripts/slurm/start.sh ]; then
+  bash scripts/slurm/start.sh || echo "note: SLURM not started; the slurm executor test will skip"
+fi
+
+export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+.venv/bin/ruff check .
+exec .venv/bin/python -m pytest -q -ra --durations=15 "$@"
