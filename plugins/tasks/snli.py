@@ -1,0 +1,80 @@
+"""SNLI 1.0 (Bowman et al., 2015) as an English intermediate task (also a part of ANLI+).
+
+Local layouts under ``data_dir``, checked in this order:
+
+1. the official release: ``snli_1.0_{train,dev,test}.jsonl`` (or inside ``snli_1.0/``), keys ``pairID``,
+   ``sentence1``, ``sentence2``, ``gold_label``;
+2. a GLUE-style TSV ``{train,dev,test}.tsv`` with a header naming ``sentence1``, ``sentence2``, ``gold_label``.
+
+Rows whose ``gold_label`` is ``-`` (no annotator consensus) are dropped, as is standard. Hub: ``stanfordnlp/snli``
+(label -1 marks those rows there).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness.data import DataMissing, load_hf, read_tsv_dicts
+from harness.hookspecs import hookimpl
+from harness.specs import Task, TaskSpec
+from harness.synthetic import SYNTHETIC_NOTE, nli_rows
+
+LABELS = ("entailment", "neutral", "contradiction")
+ALIASES = {"validation": "dev"}
+HF_SPLITS = {"train": "train", "dev": "validation", "test": "test"}
+HOW = ("Get SNLI 1.0 (nlp.stanford.edu/projects/snli/snli_1.0.zip) or leave data_dir unset to use the hub "
+       "dataset stanfordnlp/snli.")
+
+SPEC = TaskSpec(
+    name="snli", kind="classification", roles=("intermediate",), languages=("en",), labels=LABELS,
+    metrics=("accuracy",), version="1", eval_splits=("dev",), select_split="dev", hf_dataset="stanfordnlp/snli",
+    data_help=HOW, description="Stanford NLI over image captions (English)",
+    citation="Bowman et al. 2015, A large annotated corpus for learning natural language inference",
+    license="CC BY-SA 4.0", defaults={"lr": 1e-5, "batch_size": 32, "max_length": 256},
+)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def load(split: str, language: str = "en", data_dir: Path | None = None) -> list[dict]:
+    split = ALIASES.get(split, split)
+    if data_dir is None:
+        ds = load_hf(SPEC.hf_dataset, None, HF_SPLITS.get(split, split), revision=SPEC.hf_revision)
+        return [{"id": f"{split}-{i}", "language": "en", "text_a": r["premise"], "text_b": r["hypothesis"],
+                 "label": LABELS[r["label"]]} for i, r in enumerate(ds) if r["label"] >= 0]
+    data_dir = Path(data_dir)
+    for path in (data_dir / f"snli_1.0_{split}.jsonl", data_dir / "snli_1.0" / f"snli_1.0_{split}.jsonl"):
+        if path.exists():
+            return [{"id": r.get("pairID") or f"{split}-{i}", "language": "en", "text_a": r["sentence1"],
+                     "text_b": r["sentence2"], "label": r["gold_label"]}
+                    for i, r in enumerate(read_jsonl(path)) if r.get("gold_label") in LABELS]
+    tsv = data_dir / f"{split}.tsv"
+    if tsv.exists():
+        return [{"id": r.get("pairID") or f"{split}-{i}", "language": "en", "text_a": r["sentence1"],
+                 "text_b": r["sentence2"], "label": r["gold_label"]}
+                for i, r in enumerate(read_tsv_dicts(tsv, "snli", HOW)) if r.get("gold_label") in LABELS]
+    raise DataMissing(f"snli: no {split!r} file under {data_dir} (looked for snli_1.0_{split}.jsonl, "
+                      f"snli_1.0/snli_1.0_{split}.jsonl, {split}.tsv). {HOW}")
+
+
+def fixture(data_dir: Path, n_train: int = 120, n_dev: int = 40, seed: int = 400) -> None:
+    """SYNTHETIC files in the official jsonl layout (with one '-' row per split, which the loader drops)."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for split, n, s in (("train", n_train, seed), ("dev", n_dev, seed + 1)):
+        rows = [{"annotator_labels": [y], "captionID": f"{i}.jpg#0", "gold_label": y, "pairID": f"{i}.jpg#0r1",
+                 "sentence1": p, "sentence2": h} for i, (p, h, y) in enumerate(nli_rows(n, s, ("en",))["en"])]
+        rows.append({"annotator_labels": ["neutral", "entailment"], "captionID": "x", "gold_label": "-",
+                     "pairID": "x-r1", "sentence1": "a b", "sentence2": "c d"})
+        text = "".join(json.dumps(r) + "\n" for r in rows)
+        (data_dir / f"snli_1.0_{split}.jsonl").write_text(text, encoding="utf-8")
+    (data_dir / "SYNTHETIC.md").write_text(f"# {SYNTHETIC_NOTE}\nLayout: SNLI 1.0 jsonl.\n")
+
+
+@hookimpl
+def register_tasks(register) -> None:
+    register(Task(spec=SPEC, load=load, fixture=fixture))
