@@ -31,23 +31,18 @@ def load(spec: ModelSpec, seed: int = 0):
 
 
 def describe(spec: ModelSpec) -> dict:
-    """Parameter counts from the config alone: the model is built on the meta device, no weights read."""
-    import torch
-    from transformers import AutoConfig, AutoModel
+    """Parameter counts from the config alone: the model is built on the meta device, no weights read.
 
-    from harness.models import count_parameters
+    Known hub ids use their published config (``published.py``), so this works offline; other sources read
+    their ``config.json``.
+    """
+    from transformers import AutoModel
 
-    config = AutoConfig.from_pretrained(spec.source, **_kwargs(spec))
-    with torch.device("meta"):
-        module = AutoModel.from_config(config, trust_remote_code=spec.trust_remote_code)
-    total, nonembed = count_parameters(module)
-    return {
-        "params": total,
-        "params_nonembed": nonembed,
-        "layers": getattr(config, "num_hidden_layers", None),
-        "hidden": getattr(config, "hidden_size", None),
-        "vocab": getattr(config, "vocab_size", None),
-    }
+    from .published import count_on_meta, make_config, shape_of
+
+    config = make_config(spec.source, **_kwargs(spec))
+    total, nonembed = count_on_meta(lambda: AutoModel.from_config(config, trust_remote_code=spec.trust_remote_code))
+    return {"params": total, "params_nonembed": nonembed, **shape_of(config)}
 
 
 @hookimpl

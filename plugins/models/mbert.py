@@ -1,0 +1,96 @@
+"""Multilingual BERT (``bert-base-multilingual-cased``, Devlin et al. 2019) and a tiny BERT built locally.
+
+mBERT loads through the ``hf-encoder`` family (``BertModel`` via the Auto classes) from the hub id or a local
+folder; its shape and parameter count come from the published config (``published.py``), offline.
+
+``tiny-mbert`` is a ``BertModel`` with a cased WordPiece tokenizer trained on the fly (``[CLS] A [SEP] B [SEP]``
+with token types, like mBERT); sizes through ``options`` (hidden, layers, heads, intermediate, vocab_size,
+max_positions, dropout).
+"""
+
+from __future__ import annotations
+
+from harness.hookspecs import hookimpl
+from harness.specs import ModelFamily, ModelSpec
+
+TINY_DEFAULTS = {"hidden": 32, "layers": 2, "heads": 2, "intermediate": 64, "vocab_size": 600, "max_positions": 128,
+                 "dropout": 0.1}
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def _options(spec: ModelSpec) -> dict:
+    unknown = set(spec.options) - set(TINY_DEFAULTS)
+    if unknown:
+        raise ValueError(f"model {spec.name!r}: unknown options {sorted(unknown)}; allowed: {sorted(TINY_DEFAULTS)}")
+    return {**TINY_DEFAULTS, **spec.options}
+
+
+def train_wordpiece(vocab_size: int, extra_text: list[str] | None = None):
+    """A cased WordPiece tokenizer (mBERT's scheme) trained on the built-in multilingual smoke corpus."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    from harness.synthetic import corpus
+
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIALS, show_progress=False)
+    tok.train_from_iterator(corpus() + list(extra_text or []), trainer=trainer)
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
+    )
+    return PreTrainedTokenizerFast(tokenizer_object=tok, cls_token="[CLS]", sep_token="[SEP]", pad_token="[PAD]",
+                                   unk_token="[UNK]", mask_token="[MASK]")
+
+
+def tiny_config(spec: ModelSpec, vocab_size: int):
+    from transformers import BertConfig
+
+    o = _options(spec)
+    return BertConfig(vocab_size=vocab_size, hidden_size=o["hidden"], num_hidden_layers=o["layers"],
+                      num_attention_heads=o["heads"], intermediate_size=o["intermediate"],
+                      max_position_embeddings=o["max_positions"], type_vocab_size=2, pad_token_id=0,
+                      hidden_dropout_prob=o["dropout"], attention_probs_dropout_prob=o["dropout"])
+
+
+def load_tiny(spec: ModelSpec, seed: int = 0):
+    import torch
+    from transformers import BertModel
+
+    from harness.models import Encoder
+
+    o = _options(spec)
+    tokenizer = train_wordpiece(o["vocab_size"])
+    tokenizer.model_max_length = o["max_positions"]
+    torch.manual_seed(seed)
+    module = BertModel(tiny_config(spec, len(tokenizer)), add_pooling_layer=False)
+    return Encoder(module=module, tokenizer=tokenizer, hidden_size=o["hidden"])
+
+
+def describe_tiny(spec: ModelSpec) -> dict:
+    from transformers import BertModel
+
+    from .published import count_on_meta, shape_of
+
+    config = tiny_config(spec, _options(spec)["vocab_size"])
+    total, nonembed = count_on_meta(lambda: BertModel(config, add_pooling_layer=False))
+    return {"params": total, "params_nonembed": nonembed, **shape_of(config)}
+
+
+@hookimpl
+def register_model_families(register) -> None:
+    register(ModelFamily("tiny-mbert", load=load_tiny, describe=describe_tiny,
+                         description="tiny BERT built locally; cased WordPiece trained on the fly (tests)"))
+
+
+@hookimpl
+def register_models(register) -> None:
+    register(ModelSpec("mbert", family="hf-encoder", source="google-bert/bert-base-multilingual-cased",
+                       layers=12, hidden=768, vocab=119_547,
+                       description="multilingual BERT, cased, 104 languages (Devlin et al., 2019)"))
+    register(ModelSpec("tiny-mbert", family="tiny-mbert", source="local:tiny-mbert",
+                       options={"hidden": 32, "layers": 2, "heads": 2, "intermediate": 64},
+                       description="tiny BERT (mBERT architecture), hidden 32, 2 layers (tests)"))
