@@ -145,6 +145,9 @@ class MatrixConfig(Strict):
     intermediate_train: StageHP = Field(default_factory=StageHP)
     target_train: StageHP = Field(default_factory=StageHP)
     executor: str = "local"
+    executor_options: dict[str, Any] = Field(
+        default_factory=dict, description="options of the executor (ray: address, …; slurm: partition, mode, …)"
+    )
     workers: int = Field(1, ge=1)
     device: str = "auto"
 
@@ -226,7 +229,7 @@ def parse_config(raw: Any, source: str = "<config>") -> MatrixConfig:
 
 
 # Where and how a matrix runs does not change what it computes: left out of the config hash.
-EXECUTION_FIELDS = {"output_dir", "cache_dir", "leaderboard", "executor", "workers", "device"}
+EXECUTION_FIELDS = {"output_dir", "cache_dir", "leaderboard", "executor", "executor_options", "workers", "device"}
 
 
 def config_hash(cfg: MatrixConfig) -> str:
