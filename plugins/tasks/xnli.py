@@ -5,7 +5,9 @@ Local layouts, checked in this order under ``data_dir``:
 1. XTREME's processed files: ``train-en.tsv``, ``dev-{lang}.tsv``, ``test-{lang}.tsv`` (headerless,
    ``premise<TAB>hypothesis<TAB>label``, CRLF; XTREME strips test labels, so those rows get ``label=None``);
 2. the XNLI-1.0 release: ``xnli.{dev,test}.tsv`` (or ``XNLI-1.0/xnli.*.tsv``), header with ``language``,
-   ``gold_label``, ``sentence1``, ``sentence2``; training from MultiNLI's ``multinli_1.0_train.txt``.
+   ``gold_label``, ``sentence1``, ``sentence2``; training from MultiNLI's ``multinli_1.0_train.txt``;
+3. a folder holding one language's headerless labelled ``{split}.tsv`` / ``{split}.txt`` (XGLUE-style
+   ``premise<TAB>hypothesis<TAB>label``, e.g. a labelled German XNLI test); the caller's language is trusted.
 
 With no ``data_dir`` the hub copy ``facebook/xnli`` (one config per language) is used.
 """
@@ -64,6 +66,10 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
             rows = [r for r in read_tsv_dicts(release, "xnli", HOW) if r["language"] == language]
             return [{"id": f"{split}-{language}-{i}", "language": language, "text_a": r["sentence1"],
                      "text_b": r["sentence2"], "label": _label(r["gold_label"])} for i, r in enumerate(rows)]
+    for single in (data_dir / f"{split}.tsv", data_dir / f"{split}.txt"):
+        rows = read_tsv(single, "xnli", HOW) if single.exists() else []
+        if rows and len(rows[0]) == 3 and _label(rows[0][2]) in LABELS:
+            return _rows(rows, language, split)  # one language's headerless premise/hypothesis/label file
     if split == "train" and language == "en":
         for mnli in (data_dir / "multinli_1.0_train.txt", data_dir / "multinli_1.0" / "multinli_1.0_train.txt"):
             if mnli.exists():
@@ -72,6 +78,17 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
                          "text_b": r["sentence2"], "label": r["gold_label"]} for i, r in enumerate(rows)]
     raise DataMissing(f"xnli: no {split!r} file for language {language!r} under {data_dir} "
                       f"(looked for {xtreme.name}, xnli.{split}.tsv). {HOW}")
+
+
+def load_file(path: Path, language: str) -> list[dict]:
+    """One file (``harness score``): XTREME/XGLUE headerless TSV, or an XNLI-1.0 file filtered to ``language``."""
+    path = Path(path)
+    rows = read_tsv(path, "xnli", HOW)
+    if rows and "gold_label" in rows[0]:
+        data = [r for r in read_tsv_dicts(path, "xnli", HOW) if r["language"] == language]
+        return [{"id": f"file-{language}-{i}", "language": language, "text_a": r["sentence1"],
+                 "text_b": r["sentence2"], "label": _label(r["gold_label"])} for i, r in enumerate(data)]
+    return _rows(rows, language, "file")
 
 
 def fixture(data_dir: Path, n_train: int = 240, n_eval: int = 60, seed: int = 0) -> None:

@@ -1,0 +1,80 @@
+"""MLQA (Lewis et al., 2020): extractive QA in 7 languages; XTREME uses the same-language pairs.
+
+Zero-shot recipe (XTREME): train on English SQuAD v1.1, evaluate on ``test-context-{l}-question-{l}.json``;
+metric F1/EM with MLQA's language-aware normalisation (``harness.metrics.mlqa``: per-language articles, all
+Unicode punctuation, zh mixed segmentation).
+
+Local layout under ``data_dir`` (the official ``MLQA_V1.zip``): ``MLQA_V1/{dev,test}/{split}-context-{l}-question-{l}.json``
+(``MLQA_V1/`` optional); English SQuAD v1.1 ``train-v1.1.json`` (or ``squad/``) for ``train``. Splits: ``train``
+(English SQuAD), ``dev`` and ``test`` (MLQA). XTREME's processed test copies have blanked answers
+(``{"answer_start": 0, "text": ""}``): those questions load with ``answers=None`` and scoring raises
+``MissingGold``. Hub: ``facebook/mlqa`` (config ``mlqa.{l}.{l}``, splits ``validation``/``test``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.data import DataMissing, load_hf
+from harness.hookspecs import hookimpl
+from harness.specs import Task, TaskSpec
+
+from .xquad import QA_DEFAULTS, from_hf_rows, load_squad_v11, read_squad_json, synthetic_articles, write_squad
+
+LANGUAGES = ("en", "es", "de", "ar", "hi", "vi", "zh")
+HOW = ("Get MLQA_V1.zip from github.com/facebookresearch/MLQA (dl.fbaipublicfiles.com/MLQA/MLQA_V1.zip) and "
+       "SQuAD v1.1 train for training, or leave data_dir unset for the hub copies facebook/mlqa, rajpurkar/squad.")
+
+SPEC = TaskSpec(
+    name="mlqa", kind="span_qa", roles=("target",), languages=LANGUAGES,
+    metrics=("mlqa_f1", "mlqa_exact_match"), version="1", eval_splits=("test",), select_split="dev",
+    hf_dataset="facebook/mlqa", data_help=HOW,
+    description="Cross-lingual extractive QA; train on English SQuAD v1.1, test on MLQA (same-language pairs)",
+    citation="Lewis et al. 2020, MLQA: Evaluating Cross-lingual Extractive Question Answering",
+    license="CC BY-SA 3.0", defaults=dict(QA_DEFAULTS),
+)
+HF_SPLITS = {"dev": "validation", "test": "test"}
+
+
+def _path(data_dir: Path, split: str, lang: str) -> Path:
+    name = f"{split}-context-{lang}-question-{lang}.json"
+    for cand in (data_dir / "MLQA_V1" / split / name, data_dir / split / name, data_dir / name):
+        if cand.exists():
+            return cand
+    return data_dir / "MLQA_V1" / split / name
+
+
+def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
+    if split == "train":
+        if language != "en":
+            raise DataMissing(f"mlqa: train exists only in English (SQuAD v1.1), not {language!r}")
+        return load_squad_v11("train", data_dir, "mlqa", HOW)
+    if split not in HF_SPLITS:
+        raise DataMissing(f"mlqa: unknown split {split!r}; allowed: train, dev, test")
+    if data_dir is None:
+        rows = load_hf(SPEC.hf_dataset, f"mlqa.{language}.{language}", HF_SPLITS[split], revision=SPEC.hf_revision)
+        return from_hf_rows(rows, language)
+    return read_squad_json(_path(Path(data_dir), split, language), language, "mlqa", HOW, blank_is_missing=True)
+
+
+def load_file(path: Path, language: str) -> list[dict]:
+    return read_squad_json(Path(path), language, "mlqa", HOW, blank_is_missing=True)
+
+
+def fixture(data_dir: Path, n_train: int = 160, n_eval: int = 24, seed: int = 10,
+            languages: tuple[str, ...] = ("en", "de", "es", "ar", "zh")) -> None:
+    """SYNTHETIC MLQA_V1 layout (+ SQuAD train); zh contexts have no spaces."""
+    from harness.synthetic import SYNTHETIC_NOTE
+
+    data_dir = Path(data_dir)
+    write_squad(data_dir / "train-v1.1.json", synthetic_articles("en", n_train, seed))
+    for i, split in enumerate(("dev", "test")):
+        for lang in languages:
+            write_squad(data_dir / "MLQA_V1" / split / f"{split}-context-{lang}-question-{lang}.json",
+                        synthetic_articles(lang, n_eval, seed + 1 + i), version="1.0")
+    (data_dir / "SYNTHETIC.md").write_text(f"# {SYNTHETIC_NOTE}\nLayout: MLQA_V1 SQuAD JSON.\n")
+
+
+@hookimpl
+def register_tasks(register) -> None:
+    register(Task(spec=SPEC, load=load, fixture=fixture))

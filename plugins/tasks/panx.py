@@ -1,0 +1,159 @@
+"""PAN-X / WikiANN NER (Pan et al., 2017) with Rahimi et al.'s (2019) balanced splits, as XTREME uses them.
+
+Zero-shot recipe: train on English, select on English dev, test in 40 (XTREME) / 48 (XTREME-R) languages;
+metric seqeval entity F1 on IOB2 tags (``ner_seqeval_f1``, seqeval-0.0.12 semantics).
+
+Local layouts under ``data_dir``:
+
+1. XTREME's processed files ``{split}-{lang}.tsv``: ``token<TAB>tag`` per line, blank line between sentences;
+   XTREME strips test labels, so one-column files load with ``tags=None`` (scoring raises ``MissingGold``);
+2. Rahimi's raw splits (the ``{lang}.tar.gz`` members, renamed by XTREME's download to ``{lang}-{split}``, or
+   ``{lang}/{split}``): ``{lang}:token<TAB>tag`` lines; the ``{lang}:`` prefix is stripped as XTREME does.
+
+Hub: ``google/xtreme`` config ``PAN-X.{lang}`` (``tokens``, ``ner_tags`` class ids), splits train/validation/test.
+This module also holds the two-column tag-file reader UD-POS uses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.data import DataMissing, load_hf
+from harness.hookspecs import hookimpl
+from harness.specs import Task, TaskSpec
+
+XTREME_LANGUAGES = ("ar", "he", "vi", "id", "jv", "ms", "tl", "eu", "ml", "ta", "te", "af", "nl", "en", "de", "el",
+                    "bn", "hi", "mr", "ur", "fa", "fr", "it", "pt", "es", "bg", "ru", "ja", "ka", "ko", "th", "sw",
+                    "yo", "my", "zh", "kk", "tr", "et", "fi", "hu")
+XTREME_R_EXTRA = ("qu", "pl", "uk", "az", "lt", "pa", "gu", "ro")
+LANGUAGES = ("en",) + tuple(lang for lang in XTREME_LANGUAGES + XTREME_R_EXTRA if lang != "en")
+LABELS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
+HF_SPLITS = {"train": "train", "dev": "validation", "test": "test"}
+HOW = ("Get PAN-X through google-research/xtreme's download_data.sh (AmazonPhotos.zip → panx/{split}-{lang}.tsv) "
+       "or leave data_dir unset for the hub copy google/xtreme (PAN-X.{lang}).")
+
+SPEC = TaskSpec(
+    name="panx", kind="tagging", roles=("target",), languages=LANGUAGES, labels=LABELS,
+    metrics=("ner_seqeval_f1",), version="1", eval_splits=("test",), hf_dataset="google/xtreme", data_help=HOW,
+    description="WikiANN NER (Rahimi splits); XTREME 40 languages + XTREME-R's 8 more",
+    citation="Pan et al. 2017, Cross-lingual Name Tagging and Linking for 282 Languages; Rahimi et al. 2019",
+    license="unknown (WikiANN); Wikipedia text CC BY-SA",
+    defaults={"lr": 2e-5, "batch_size": 32, "max_length": 128, "epochs": 10},
+)
+
+
+def read_tag_file(path: Path, language: str, split: str, task: str, how: str, strip_prefix: str | None = None,
+                  column: int = 1) -> list[dict]:
+    """Sentences of a CoNLL-like ``token<TAB>tag`` file; a sentence whose lines have one column gets ``tags=None``."""
+    path = Path(path)
+    if not path.exists():
+        raise DataMissing(f"{task}: data file {path} not found. {how}")
+    sentences: list[list[list[str]]] = []
+    current: list[list[str]] = []
+    for raw in path.read_text(encoding="utf-8").split("\n"):
+        line = raw.rstrip("\r")
+        if not line.strip():
+            if current:
+                sentences.append(current)
+                current = []
+            continue
+        cells = line.split("\t")
+        if strip_prefix and cells[0].startswith(strip_prefix):
+            cells[0] = cells[0][len(strip_prefix):]
+        current.append(cells)
+    if current:
+        sentences.append(current)
+    out = []
+    for i, rows in enumerate(sentences):
+        labelled = all(len(r) > column for r in rows)
+        out.append({"id": f"{split}-{language}-{i}", "language": language, "tokens": [r[0] for r in rows],
+                    "tags": [r[column] for r in rows] if labelled else None})
+    return out
+
+
+def from_hf(rows, field: str, language: str, split: str) -> list[dict]:
+    names = rows.features[field].feature.names
+    return [{"id": f"{split}-{language}-{i}", "language": language, "tokens": list(r["tokens"]),
+             "tags": [names[t] for t in r[field]]} for i, r in enumerate(rows)]
+
+
+def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
+    if split not in HF_SPLITS:
+        raise DataMissing(f"panx: unknown split {split!r}; allowed: {', '.join(HF_SPLITS)}")
+    if data_dir is None:
+        rows = load_hf(SPEC.hf_dataset, f"PAN-X.{language}", HF_SPLITS[split], revision=SPEC.hf_revision)
+        return from_hf(rows, "ner_tags", language, split)
+    d = Path(data_dir)
+    xtreme = d / f"{split}-{language}.tsv"
+    if xtreme.exists():
+        return read_tag_file(xtreme, language, split, "panx", HOW)
+    for raw in (d / f"{language}-{split}", d / language / split):
+        if raw.is_file():
+            return read_tag_file(raw, language, split, "panx", HOW, strip_prefix=f"{language}:")
+    raise DataMissing(f"panx: no {split!r} file for {language!r} under {d} (looked for {xtreme.name}, "
+                      f"{language}-{split}, {language}/{split}). {HOW}")
+
+
+def load_file(path: Path, language: str) -> list[dict]:
+    return read_tag_file(Path(path), language, Path(path).stem, "panx", HOW, strip_prefix=f"{language}:")
+
+
+# ---- SYNTHETIC fixtures -------------------------------------------------------------------------------
+NAMES = {"PER": ["Anna", "Omar", "Li Wei", "Maria Lopez"], "ORG": ["Acme Corp", "Nordbank", "Unesco"],
+         "LOC": ["Paris", "Nairobi", "New York", "Lima"]}
+FRAMES = {"en": ("{x} met {y} in {z} .", "{x} works for {y} ."), "de": ("{x} traf {y} in {z} .", "{x} arbeitet für {y} ."),
+          "es": ("{x} conoció a {y} en {z} .", "{x} trabaja para {y} ."),
+          "fr": ("{x} a rencontré {y} à {z} .", "{x} travaille pour {y} .")}
+
+
+def synthetic_sentences(n: int, seed: int, language: str) -> list[list[tuple[str, str]]]:
+    import random
+
+    rng = random.Random(seed)
+    met, works = FRAMES.get(language, FRAMES["en"])
+    out = []
+    for _ in range(n):
+        if rng.random() < 0.5:
+            slots = {"x": ("PER", rng.choice(NAMES["PER"])), "y": ("PER", rng.choice(NAMES["PER"])),
+                     "z": ("LOC", rng.choice(NAMES["LOC"]))}
+            frame = met
+        else:
+            slots = {"x": ("PER", rng.choice(NAMES["PER"])), "y": ("ORG", rng.choice(NAMES["ORG"]))}
+            frame = works
+        sent = []
+        for word in frame.split():
+            if word.startswith("{"):
+                kind, name = slots[word[1:-1]]
+                for j, part in enumerate(name.split()):
+                    sent.append((part, ("B-" if j == 0 else "I-") + kind))
+            else:
+                sent.append((word, "O"))
+        out.append(sent)
+    return out
+
+
+def write_tag_file(path: Path, sentences: list[list[tuple[str, str]]], labelled: bool = True) -> None:
+    lines = []
+    for sent in sentences:
+        lines.extend(f"{w}\t{t}" if labelled else w for w, t in sent)
+        lines.append("")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def fixture(data_dir: Path, n_train: int = 200, n_eval: int = 40, seed: int = 30,
+            languages: tuple[str, ...] = ("en", "de", "es", "fr")) -> None:
+    """SYNTHETIC XTREME-layout PAN-X files (test files keep labels so they can be scored)."""
+    from harness.synthetic import SYNTHETIC_NOTE
+
+    d = Path(data_dir)
+    write_tag_file(d / "train-en.tsv", synthetic_sentences(n_train, seed, "en"))
+    for lang in languages:
+        write_tag_file(d / f"dev-{lang}.tsv", synthetic_sentences(n_eval, seed + 1, lang))
+        write_tag_file(d / f"test-{lang}.tsv", synthetic_sentences(n_eval, seed + 2, lang))
+    (d / "SYNTHETIC.md").write_text(f"# {SYNTHETIC_NOTE}\nLayout: XTREME processed PAN-X TSV.\n")
+
+
+@hookimpl
+def register_tasks(register) -> None:
+    register(Task(spec=SPEC, load=load, fixture=fixture))

@@ -1,0 +1,158 @@
+"""UD-POS: universal part-of-speech tagging on Universal Dependencies treebanks, as XTREME/XTREME-R use it.
+
+Zero-shot recipe: train on English (all English UD treebanks), select on English dev, test in 33 (XTREME) /
+38 (XTREME-R) languages. Two metrics, reported apart: ``pos_seqeval_f1`` — the number XTREME publishes
+(seqeval-0.0.12 chunk F1 on raw UPOS tags, see ``harness.metrics.seqeval_compat``) — and ``pos_accuracy``,
+the true token accuracy.
+
+Local layouts under ``data_dir``:
+
+1. XTREME's processed files ``{split}-{lang}.tsv`` (``token<TAB>UPOS``, blank line between sentences; test files
+   without tags load with ``tags=None``);
+2. CoNLL-U treebanks ``{lang}_{treebank}-ud-{split}.conllu`` (any sub-folder): every treebank of the language is
+   read, in sorted path order, and concatenated as XTREME does. Comment lines, multiword-token ranges
+   (``1-2``) and empty nodes (``8.1``) are skipped, so the words are UD's syntactic words with their UPOS
+   (column 4); spaces and U+200C inside a form are removed as XTREME's preprocessing does. (XTREME-R's download
+   additionally replaced sub-tokens by fused forms with ``conllu_to_conll.py``; that step is not reproduced.)
+
+Hub: ``google/xtreme`` config ``udpos.{English name}`` (XTREME's 33 languages only).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.data import DataMissing, load_hf
+from harness.hookspecs import hookimpl
+from harness.specs import Task, TaskSpec
+
+from .panx import from_hf, read_tag_file, write_tag_file
+
+XTREME_LANGUAGES = ("af", "ar", "bg", "de", "el", "en", "es", "et", "eu", "fa", "fi", "fr", "he", "hi", "hu", "id",
+                    "it", "ja", "kk", "ko", "mr", "nl", "pt", "ru", "ta", "te", "th", "tl", "tr", "ur", "vi", "yo", "zh")
+XTREME_R_EXTRA = ("lt", "pl", "uk", "wo", "ro")
+LANGUAGES = ("en",) + tuple(lang for lang in XTREME_LANGUAGES + XTREME_R_EXTRA if lang != "en")
+LABELS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT",
+          "SCONJ", "SYM", "VERB", "X")
+HF_NAMES = {"af": "Afrikaans", "ar": "Arabic", "bg": "Bulgarian", "de": "German", "el": "Greek", "en": "English",
+            "es": "Spanish", "et": "Estonian", "eu": "Basque", "fa": "Persian", "fi": "Finnish", "fr": "French",
+            "he": "Hebrew", "hi": "Hindi", "hu": "Hungarian", "id": "Indonesian", "it": "Italian", "ja": "Japanese",
+            "kk": "Kazakh", "ko": "Korean", "mr": "Marathi", "nl": "Dutch", "pt": "Portuguese", "ru": "Russian",
+            "ta": "Tamil", "te": "Telugu", "th": "Thai", "tl": "Tagalog", "tr": "Turkish", "ur": "Urdu",
+            "vi": "Vietnamese", "yo": "Yoruba", "zh": "Chinese"}
+HF_SPLITS = {"train": "train", "dev": "validation", "test": "test"}
+HOW = ("Get UD treebanks (universaldependencies.org; XTREME used v2.5, XTREME-R v2.7) as .conllu files or "
+       "XTREME's processed udpos/{split}-{lang}.tsv, or leave data_dir unset for the hub copy google/xtreme "
+       "(udpos.<Language>, XTREME's 33 languages).")
+
+SPEC = TaskSpec(
+    name="udpos", kind="tagging", roles=("target",), languages=LANGUAGES, labels=LABELS,
+    metrics=("pos_seqeval_f1", "pos_accuracy"), version="1", eval_splits=("test",), hf_dataset="google/xtreme",
+    data_help=HOW, description="UD part-of-speech tagging; XTREME 33 languages + XTREME-R's 5 more",
+    citation="Nivre et al. 2020, Universal Dependencies v2; Hu et al. 2020, XTREME",
+    license="per treebank (mostly CC BY-SA)",
+    defaults={"lr": 2e-5, "batch_size": 32, "max_length": 128, "epochs": 10},
+)
+
+
+def read_conllu(paths: list[Path], language: str, split: str) -> list[dict]:
+    """Sentences (syntactic words + UPOS) of CoNLL-U files, concatenated in the given order."""
+    out = []
+    for path in paths:
+        words: list[str] = []
+        tags: list[str] = []
+        for raw in path.read_text(encoding="utf-8").split("\n") + [""]:
+            line = raw.rstrip("\r")
+            if not line.strip():
+                if words:
+                    out.append({"id": f"{split}-{language}-{len(out)}", "language": language, "tokens": words,
+                                "tags": tags})
+                words, tags = [], []
+                continue
+            if line.startswith("#"):
+                continue
+            cols = line.split("\t")
+            if len(cols) != 10:
+                raise ValueError(f"udpos: {path}: line {line[:60]!r} has {len(cols)} columns, CoNLL-U has 10")
+            if "-" in cols[0] or "." in cols[0]:
+                continue
+            words.append("".join(cols[1].replace("\u200c", "").split(" ")))
+            tags.append(cols[3])
+    return out
+
+
+def conllu_files(data_dir: Path, language: str, split: str) -> list[Path]:
+    return sorted(p for p in Path(data_dir).rglob(f"{language}_*-ud-{split}.conllu"))
+
+
+def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
+    if split not in HF_SPLITS:
+        raise DataMissing(f"udpos: unknown split {split!r}; allowed: {', '.join(HF_SPLITS)}")
+    if data_dir is None:
+        if language not in HF_NAMES:
+            raise DataMissing(f"udpos: the hub copy google/xtreme has no UD-POS data for {language!r} (XTREME-R "
+                              f"language); give a folder of UD v2.7 .conllu files. {HOW}")
+        rows = load_hf(SPEC.hf_dataset, f"udpos.{HF_NAMES[language]}", HF_SPLITS[split], revision=SPEC.hf_revision)
+        return from_hf(rows, "pos_tags", language, split)
+    d = Path(data_dir)
+    xtreme = d / f"{split}-{language}.tsv"
+    if xtreme.exists():
+        return read_tag_file(xtreme, language, split, "udpos", HOW)
+    files = conllu_files(d, language, split)
+    if files:
+        return read_conllu(files, language, split)
+    raise DataMissing(f"udpos: no {split!r} data for {language!r} under {d} (looked for {xtreme.name} and "
+                      f"{language}_*-ud-{split}.conllu). {HOW}")
+
+
+def load_file(path: Path, language: str) -> list[dict]:
+    path = Path(path)
+    if path.suffix == ".conllu":
+        return read_conllu([path], language, "file")
+    return read_tag_file(path, language, path.stem, "udpos", HOW)
+
+
+# ---- SYNTHETIC fixtures -------------------------------------------------------------------------------
+POS_LEXICON = {
+    "en": {"DET": ["the", "a"], "NOUN": ["cat", "dog", "house", "tree"], "ADJ": ["red", "big", "old"],
+           "VERB": ["sees", "likes"], "AUX": ["is"], "PUNCT": ["."], "SCONJ": ["because"], "PRON": ["it"]},
+    "de": {"DET": ["die", "eine"], "NOUN": ["Katze", "Hund", "Haus", "Baum"], "ADJ": ["rot", "groß", "alt"],
+           "VERB": ["sieht", "mag"], "AUX": ["ist"], "PUNCT": ["."], "SCONJ": ["weil"], "PRON": ["es"]},
+    "es": {"DET": ["el", "un"], "NOUN": ["gato", "perro", "casa", "árbol"], "ADJ": ["rojo", "grande", "viejo"],
+           "VERB": ["ve", "quiere"], "AUX": ["es"], "PUNCT": ["."], "SCONJ": ["porque"], "PRON": ["lo"]},
+    "zh": {"DET": ["这", "那"], "NOUN": ["猫", "狗", "房子", "树"], "ADJ": ["红", "大", "老"], "VERB": ["看见", "喜欢"],
+           "AUX": ["是"], "PUNCT": ["。"], "SCONJ": ["因为"], "PRON": ["它"]},
+}
+PATTERNS = (("DET", "NOUN", "VERB", "DET", "NOUN", "PUNCT"), ("DET", "NOUN", "AUX", "ADJ", "PUNCT"),
+            ("PRON", "VERB", "DET", "ADJ", "NOUN", "SCONJ", "DET", "NOUN", "AUX", "ADJ", "PUNCT"))
+
+
+def synthetic_sentences(n: int, seed: int, language: str) -> list[list[tuple[str, str]]]:
+    import random
+
+    rng = random.Random(seed)
+    lex = POS_LEXICON.get(language, POS_LEXICON["en"])
+    return [[(rng.choice(lex[t]), t) for t in rng.choice(PATTERNS)] for _ in range(n)]
+
+
+def fixture(data_dir: Path, n_train: int = 200, n_eval: int = 40, seed: int = 40,
+            languages: tuple[str, ...] = ("en", "de", "es", "zh")) -> None:
+    """SYNTHETIC files: XTREME-layout English train TSV, CoNLL-U dev/test per language."""
+    from harness.synthetic import SYNTHETIC_NOTE
+
+    d = Path(data_dir)
+    write_tag_file(d / "train-en.tsv", synthetic_sentences(n_train, seed, "en"))
+    for i, split in enumerate(("dev", "test")):
+        for lang in languages:
+            lines = []
+            for k, sent in enumerate(synthetic_sentences(n_eval, seed + 1 + i, lang)):
+                lines += [f"# sent_id = syn-{k}", "# text = " + " ".join(w for w, _ in sent)]
+                lines += [f"{j + 1}\t{w}\t{w}\t{t}\t_\t_\t0\tdep\t_\t_" for j, (w, t) in enumerate(sent)]
+                lines.append("")
+            (d / f"{lang}_synthetic-ud-{split}.conllu").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (d / "SYNTHETIC.md").write_text(f"# {SYNTHETIC_NOTE}\nLayout: XTREME TSV (train) + CoNLL-U (dev/test).\n")
+
+
+@hookimpl
+def register_tasks(register) -> None:
+    register(Task(spec=SPEC, load=load, fixture=fixture))
