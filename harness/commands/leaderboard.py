@@ -27,3 +27,189 @@ def show(files: tuple[str, ...], as_json: bool) -> None:
         return
     for f in files:
         print_summary(console, f)
+
+
+def _load(files: tuple[str, ...]) -> list[dict]:
+    from ..cli import fail
+    from ..report import load_leaderboards
+
+    try:
+        return load_leaderboards(*files)
+    except (FileNotFoundError, ValueError) as err:
+        fail(str(err))
+    return []
+
+
+def _json_rows(data):
+    """Drop the loader's private keys before printing JSON."""
+    from ..report import SOURCE_KEY
+
+    if isinstance(data, list):
+        return [{k: v for k, v in r.items() if k != SOURCE_KEY} if isinstance(r, dict) else r for r in data]
+    return data
+
+
+@leaderboard.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--split", default="test", show_default=True, help="split to score ('all' keeps every split)")
+@click.option("--view", type=click.Choice(["all", "xx"]), default="all", show_default=True,
+              help="benchmark scores over all languages (official) or English excluded (xx)")
+@click.option("--json", "as_json", is_flag=True, help="print task and benchmark scores as JSON")
+def aggregate(files: tuple[str, ...], split: str, view: str, as_json: bool) -> None:
+    """Task scores (en, xx = non-English mean, all) and the XTREME / XTREME-R scores, each labelled."""
+    from rich.table import Table
+
+    from ..cli import console, emit_json
+    from ..report.aggregate import benchmark_scores, task_scores
+    from ..report.gains import fmt_params
+
+    rows = _load(files)
+    sp = None if split == "all" else split
+    tasks, benches = task_scores(rows, split=sp), benchmark_scores(rows, split=sp, view=view)
+    if as_json:
+        emit_json({"split": split, "view": view, "tasks": tasks, "benchmarks": benches})
+        return
+    fmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
+    table = Table("model", "params", "intermediate", "task", "metric", "en", "xx avg", "all avg", "langs",
+                  title=f"task scores ({split}): mean over seeds, then unweighted over languages")
+    for rec in tasks:
+        for metric, m in rec["metrics"].items():
+            table.add_row(rec["model"], fmt_params(rec["model_params"]), rec["intermediate"], rec["task"], metric,
+                          fmt(m.get("en")), fmt(m.get("xx")), fmt(m.get("all")), str(len(m["languages"])))
+    console.print(table)
+    table = Table("model", "intermediate", "score", "value", "coverage", "protocol", title="benchmark scores")
+    for b in benches:
+        for name, s in b["scores"].items():
+            if s["value"] is not None:
+                table.add_row(b["model"], b["intermediate"], name, fmt(s["value"]), s["status"], s["label"])
+    console.print(table)
+
+
+def _report(files, split, metric, n_boot, seed, level):
+    from ..cli import fail
+    from ..report.gains import gains
+
+    metrics = {}
+    for m in metric:
+        if "=" not in m:
+            fail(f"--metric {m!r}: expected TASK=METRIC, e.g. --metric xquad=exact_match")
+        task, name = m.split("=", 1)
+        metrics[task] = name
+    if n_boot < 1:
+        fail(f"--n-boot {n_boot}: must be at least 1")
+    if not 0 < level < 1:
+        fail(f"--level {level}: must be between 0 and 1, e.g. 0.95")
+    rows = _load(files)
+    return rows, gains(rows, split=None if split == "all" else split, metrics=metrics, n_boot=n_boot, seed=seed,
+                       level=level)
+
+
+_report_options = [
+    click.option("--split", default="test", show_default=True, help="split whose gains are reported"),
+    click.option("--metric", multiple=True, help="TASK=METRIC to report a task on another metric (repeatable)"),
+    click.option("--n-boot", default=1000, show_default=True, help="bootstrap replicates"),
+    click.option("--seed", default=0, show_default=True, help="bootstrap seed (same seed, same intervals)"),
+    click.option("--level", default=0.95, show_default=True, help="confidence level of the intervals"),
+]
+
+
+def _with_report_options(fn):
+    for opt in reversed(_report_options):
+        fn = opt(fn)
+    return fn
+
+
+@leaderboard.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@_with_report_options
+@click.option("--figures", "figures_dir", default=None, type=click.Path(), help="also write the figures here")
+@click.option("--json", "as_json", is_flag=True, help="print gains and trends as JSON")
+def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: int, seed: int, level: float,
+           figures_dir: str | None, as_json: bool) -> None:
+    """The scale table: gain of each intermediate over none per model size, English vs cross-lingual."""
+    from rich.table import Table
+
+    from ..cli import console, emit_json
+    from ..report.gains import fmt_gain, fmt_params, fmt_ratio
+
+    _, rep = _report(files, split, metric, n_boot, seed, level)
+    written = []
+    if figures_dir:
+        from ..report.figures import all_figures
+
+        written = [str(p) for p in all_figures(rep, figures_dir)]
+    if as_json:
+        emit_json({**rep, "figures": written})
+        return
+    pct = f"{100 * level:g}%"
+    table = Table("model", "params", "task", "metric", "intermediate", "seeds", "en gain [CI]", "xx gain [CI]",
+                  "transfer ratio", "interval",
+                  title=f"gain over none by model size ({split}; {pct} paired bootstrap, {n_boot} replicates, "
+                        f"seed {seed}; xx = mean over non-English languages)")
+    for g in rep["gains"]:
+        table.add_row(g["model"], fmt_params(g["model_params"]), g["task"], g["metric"], g["intermediate"],
+                      str(len(g["seeds"])), fmt_gain(g["en"]), fmt_gain(g["xx"]), fmt_ratio(g["transfer_ratio"]),
+                      g["method"])
+    console.print(table)
+    if not rep["gains"]:
+        console.print("no gains: the rows hold no intermediate setting beside a 'none' baseline")
+    for t in rep["trends"]:
+        console.print(f"trend {t['task']} {t['metric']} {t['intermediate']} [{t['group']}], {t['n_sizes']} sizes: "
+                      f"{t['verdict']}", highlight=False, markup=False)
+    for g in rep["gains"]:
+        r = g["transfer_ratio"]
+        if r and r.get("note"):
+            console.print(f"transfer ratio {g['model']} {g['task']} {g['intermediate']}: {r['note']}",
+                          highlight=False, markup=False)
+    for note in rep["notes"]:
+        console.print(f"note: {note}", highlight=False, markup=False)
+    if written:
+        console.print(f"figures: {len(written)} files in {figures_dir}", highlight=False)
+
+
+@leaderboard.command("html")
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--out", "out_dir", required=True, type=click.Path(), help="folder for index.html and figures/")
+@_with_report_options
+@click.option("--title", default="xlt-harness leaderboard", show_default=True)
+def html_cmd(files: tuple[str, ...], out_dir: str, split: str, metric: tuple[str, ...], n_boot: int, seed: int,
+             level: float, title: str) -> None:
+    """A static page (sortable tables, figures, provenance of every row) that opens from the file system."""
+    from ..cli import console
+    from ..report.html import build
+
+    rows, rep = _report(files, split, metric, n_boot, seed, level)
+    page = build(rows, rep, out_dir, title=title, sources=list(files))
+    console.print(f"wrote {page} (open it as file://{page.resolve()})", highlight=False)
+
+
+@leaderboard.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["xtreme-r", "xtreme"]), default="xtreme-r", show_default=True)
+@click.option("--out", "out_dir", required=True, type=click.Path(), help="submission folder to write")
+@click.option("--split", default="test", show_default=True)
+@click.option("--model", default=None, help="model to export (required when the files hold several)")
+@click.option("--intermediate", default=None, help="intermediate setting to export")
+@click.option("--seed", default=None, help="seed to export")
+@click.option("--json", "as_json", is_flag=True, help="print what was written as JSON")
+def export(files: tuple[str, ...], fmt: str, out_dir: str, split: str, model: str | None,
+           intermediate: str | None, seed: str | None, as_json: bool) -> None:
+    """Prediction folders in the XTREME-R (or XTREME) submission layout, from the stored predictions."""
+    from ..cli import console, emit_json, fail
+    from ..report.export import ExportError
+    from ..report.export import export as run_export
+
+    rows = _load(files)
+    try:
+        result = run_export(rows, out_dir, fmt=fmt, split=split, model=model, intermediate=intermediate, seed=seed)
+    except ExportError as err:
+        fail(str(err))
+    if as_json:
+        emit_json(result)
+        return
+    console.print(f"{fmt}: wrote {len(result['written'])} files under {result['out']} (manifest.json lists them)",
+                  highlight=False)
+    if result["missing"]:
+        console.print(f"tasks without predictions: {', '.join(result['missing'])}", highlight=False)
+    if result["skipped"]:
+        console.print(f"not part of {fmt}, skipped: {', '.join(result['skipped'])}", highlight=False)

@@ -1,0 +1,238 @@
+"""The scale report: gain of each intermediate setting over ``none``, per model size and target task.
+
+For every (model, target task, split, metric, direction, variant) cell and every intermediate setting that has a
+``none`` baseline in the same cell:
+
+- ``en`` gain: English score(intermediate) − score(none); ``xx`` gain: the same on the unweighted mean over the
+  non-English languages (zero-shot transfer). Scores are means over seeds; point estimates use the row values.
+- a paired bootstrap interval for each gain (over seeds and examples; :mod:`harness.report.bootstrap`);
+- the transfer ratio ``xx gain / en gain`` with its bootstrap interval (undefined when the English gain is 0);
+- per-language gains and per-seed gains (the raw points the figures draw).
+
+Then, per (task, metric, intermediate, en|xx), the trend of the gain against parameter count: an ordinary
+least-squares line of gain on log10(parameters) through the per-size gains, its slope's bootstrap interval
+(each replicate refits the line on that replicate's gains) and a plain verdict: with one size there is no trend
+to fit; when the slope's interval includes 0 there is no evidence of a trend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import defaultdict
+from statistics import mean
+from typing import Any
+
+import numpy as np
+
+from . import is_english
+from .aggregate import TASK_SCORES, canonical_task
+from .bootstrap import Scored, interval, paired_replicates, scored
+
+CELL_KEYS = ("model", "task", "split", "metric", "direction", "variant", "lang_pair")
+
+
+def report_metric(task: str, metrics: list[str]) -> str:
+    """The metric a task's gains are reported on: QA → F1, else the first ``TASK_SCORES`` candidate present,
+    else the first metric the file has for the task."""
+    spec = TASK_SCORES.get(canonical_task(task) or "")
+    if spec is not None:
+        for m in spec.metrics:
+            if m in metrics:
+                return m
+    return metrics[0]
+
+
+def _rng(seed: int, key: tuple) -> np.random.Generator:
+    digest = hashlib.sha256(repr(key).encode()).digest()
+    return np.random.default_rng([seed, int.from_bytes(digest[:8], "little")])
+
+
+def _group_mean(values: dict[str, float], langs: list[str]) -> float | None:
+    return mean(values[lang] for lang in langs) if langs else None
+
+
+def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: dict[str, str] | None = None,
+          n_boot: int = 1000, seed: int = 0, level: float = 0.95, baseline: str = "none") -> dict[str, Any]:
+    """Gain records (see module docstring) and trends for every cell with a baseline; plus notes on skips."""
+    notes: list[str] = []
+    by_task_metrics: dict[str, list[str]] = defaultdict(list)
+    for r in rows:
+        if r["metric"] not in by_task_metrics[r["task"]]:
+            by_task_metrics[r["task"]].append(r["metric"])
+    chosen_metric = {t: (metrics or {}).get(t) or report_metric(t, ms) for t, ms in by_task_metrics.items()}
+
+    cells: dict[tuple, dict[str, dict[tuple, dict]]] = defaultdict(lambda: defaultdict(dict))
+    params: dict[str, int | None] = {}
+    for r in rows:
+        if split is not None and r.get("split") != split and not str(r.get("split", "")).startswith(f"{split}["):
+            continue
+        if r["metric"] != chosen_metric[r["task"]] or r.get("language") == "avg":
+            continue
+        key = tuple(r.get(k) for k in CELL_KEYS)
+        cells[key][r.get("intermediate") or "none"][(r.get("seed"), r["language"])] = r
+        if r.get("model_params"):
+            params[r["model"]] = r["model_params"]
+
+    records: list[dict[str, Any]] = []
+    replicates: dict[int, dict[str, np.ndarray]] = {}
+    for key, systems in sorted(cells.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
+        cell = dict(zip(CELL_KEYS, key))
+        if baseline not in systems:
+            notes.append(f"{cell['model']} / {cell['task']} ({cell['metric']}): no '{baseline}' rows, no gains")
+            continue
+        base_rows = systems[baseline]
+        for inter, inter_rows in sorted(systems.items()):
+            if inter == baseline:
+                continue
+            langs = sorted({lang for _, lang in base_rows} & {lang for _, lang in inter_rows})
+            # keep only (seed, language) pairs complete for every seed of each system
+            seeds_b = sorted({s for s, _ in base_rows}, key=str)
+            seeds_o = sorted({s for s, _ in inter_rows}, key=str)
+            langs = [lang for lang in langs if all((s, lang) in base_rows for s in seeds_b)
+                     and all((s, lang) in inter_rows for s in seeds_o)]
+            if not langs:
+                notes.append(f"{cell['model']} / {cell['task']} / {inter}: no language shared with '{baseline}'")
+                continue
+            en = [lang for lang in langs if is_english(lang)]
+            xx = [lang for lang in langs if not is_english(lang)]
+            sb: dict[tuple, Scored] = {(s, lang): scored(base_rows[(s, lang)]) for s in seeds_b for lang in langs}
+            so: dict[tuple, Scored] = {(s, lang): scored(inter_rows[(s, lang)]) for s in seeds_o for lang in langs}
+            per_lang_b = {lang: mean(sb[(s, lang)].value for s in seeds_b) for lang in langs}
+            per_lang_o = {lang: mean(so[(s, lang)].value for s in seeds_o) for lang in langs}
+            reps, method = paired_replicates(sb, so, langs, n_boot, _rng(seed, (*key, inter)))
+            rec: dict[str, Any] = {**cell, "model_params": params.get(cell["model"]), "intermediate": inter,
+                                   "baseline": baseline, "seeds": seeds_o, "baseline_seeds": seeds_b,
+                                   "languages": langs, "method": method, "n_boot": n_boot, "level": level,
+                                   "bootstrap_seed": seed}
+            group_reps: dict[str, np.ndarray] = {}
+            for group, gl in (("en", en), ("xx", xx)):
+                if not gl:
+                    rec[group] = None
+                    continue
+                base_v, inter_v = _group_mean(per_lang_b, gl), _group_mean(per_lang_o, gl)
+                g_reps = np.mean([reps[lang][1] - reps[lang][0] for lang in gl], axis=0)
+                group_reps[group] = g_reps
+                lo, hi = interval(g_reps, level)
+                common = [s for s in seeds_b if s in seeds_o]
+                rec[group] = {"baseline": base_v, "score": inter_v, "gain": inter_v - base_v, "lo": lo, "hi": hi,
+                              "se": float(np.std(g_reps, ddof=1)) if n_boot > 1 else None,
+                              "per_seed": {str(s): mean(so[(s, lang)].value - sb[(s, lang)].value for lang in gl)
+                                           for s in common}}
+            rec["transfer_ratio"] = _ratio(rec, group_reps, level)
+            rec["per_language"] = {lang: per_lang_o[lang] - per_lang_b[lang] for lang in langs}
+            skipped = sorted({c.note for c in [*sb.values(), *so.values()] if c.note})
+            rec["bootstrap_notes"] = skipped
+            replicates[len(records)] = group_reps
+            records.append(rec)
+    order = sorted(range(len(records)), key=lambda i: (
+        str(records[i]["task"]), str(records[i]["metric"]), records[i]["model_params"] or 0, records[i]["model"],
+        records[i]["intermediate"]))
+    records, replicates = [records[i] for i in order], {k: replicates[i] for k, i in enumerate(order)}
+    return {"gains": records, "trends": trends(records, replicates, level), "notes": notes,
+            "metrics": chosen_metric, "split": split, "n_boot": n_boot, "seed": seed, "level": level}
+
+
+def _ratio(rec: dict[str, Any], reps: dict[str, np.ndarray], level: float) -> dict[str, Any] | None:
+    if rec.get("en") is None or rec.get("xx") is None:
+        return None
+    en, xx = rec["en"]["gain"], rec["xx"]["gain"]
+    if en == 0:
+        return {"value": None, "lo": None, "hi": None, "note": "undefined: the English gain is 0"}
+    r = reps["en"]
+    ok = r != 0
+    ratios = reps["xx"][ok] / r[ok]
+    lo, hi = interval(ratios, level) if ratios.size else (None, None)
+    note = None
+    if rec["en"]["lo"] <= 0 <= rec["en"]["hi"]:
+        note = "unstable: the English gain's interval includes 0"
+    return {"value": xx / en, "lo": lo, "hi": hi, "note": note}
+
+
+def _ols(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    xm = x.mean()
+    slope = float(((x - xm) * (y - y.mean())).sum() / ((x - xm) ** 2).sum())
+    return slope, float(y.mean() - slope * xm)
+
+
+def trends(records: list[dict[str, Any]], replicates: dict[int, dict[str, np.ndarray]],
+           level: float = 0.95) -> list[dict[str, Any]]:
+    """Per (task, metric, direction, variant, intermediate, group): the gain-vs-log10(params) fit and verdict."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, rec in enumerate(records):
+        groups[(rec["task"], rec["split"], rec["metric"], rec["direction"], rec["variant"], rec["lang_pair"],
+                rec["intermediate"])].append(i)
+    out = []
+    for (task, split, metric, direction, variant, lang_pair, inter), idxs in sorted(
+            groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
+        for group in ("en", "xx"):
+            pts = [(records[i]["model_params"], records[i]["model"], records[i][group]["gain"], replicates[i][group])
+                   for i in idxs if records[i].get(group) is not None and group in replicates[i]]
+            without = [records[i]["model"] for i in idxs if records[i].get(group) and not records[i]["model_params"]]
+            pts = [p for p in pts if p[0]]
+            if not pts:
+                continue
+            pts.sort(key=lambda p: p[0])
+            sizes = sorted({p[0] for p in pts})
+            entry: dict[str, Any] = {
+                "task": task, "split": split, "metric": metric, "direction": direction, "variant": variant,
+                "lang_pair": lang_pair, "intermediate": inter, "group": group, "n_sizes": len(sizes),
+                "points": [{"model": m, "params": p, "gain": g} for p, m, g, _ in pts], "slope": None,
+                "intercept": None, "lo": None, "hi": None,
+                "fit": "gain = intercept + slope · log10(parameters), OLS over the per-size gains",
+                "models_without_params": without,
+            }
+            if len(sizes) < 2:
+                entry["verdict"] = f"no trend: only one model size ({pts[0][1]}), nothing to fit"
+                out.append(entry)
+                continue
+            x = np.log10(np.array([p[0] for p in pts], dtype=np.float64))
+            y = np.array([p[2] for p in pts])
+            slope, intercept = _ols(x, y)
+            reps = np.stack([p[3] for p in pts], axis=0)  # (points, B)
+            xm = x.mean()
+            slopes = ((x - xm)[:, None] * (reps - reps.mean(axis=0))).sum(axis=0) / ((x - xm) ** 2).sum()
+            lo, hi = interval(slopes, level)
+            entry.update(slope=slope, intercept=intercept, lo=lo, hi=hi,
+                         slope_replicates_sd=float(np.std(slopes, ddof=1)) if slopes.size > 1 else None)
+            pct = f"{100 * level:g}%"
+            if lo <= 0 <= hi:
+                verdict = (f"no trend: the slope {slope:+.2f} per 10× parameters has a {pct} interval "
+                           f"[{lo:+.2f}, {hi:+.2f}] that includes 0")
+            else:
+                way = "grows" if slope > 0 else "shrinks"
+                verdict = (f"the gain {way} with scale: {slope:+.2f} per 10× parameters, {pct} interval "
+                           f"[{lo:+.2f}, {hi:+.2f}]")
+            if len(sizes) == 2:
+                verdict += " (two sizes only: the line passes through both points)"
+            if max(len(records[i]["seeds"]) for i in idxs) < 2:
+                verdict += "; one seed per size: the interval covers example sampling, not training-seed variance"
+            entry["verdict"] = verdict
+            out.append(entry)
+    return out
+
+
+def fmt_gain(g: dict[str, Any] | None) -> str:
+    if g is None:
+        return "-"
+    return f"{g['gain']:+.2f} [{g['lo']:+.2f}, {g['hi']:+.2f}]"
+
+
+def fmt_ratio(r: dict[str, Any] | None) -> str:
+    if r is None:
+        return "-"
+    if r["value"] is None:
+        return "undefined"
+    s = f"{r['value']:.2f}"
+    if r["lo"] is not None and math.isfinite(r["lo"]) and math.isfinite(r["hi"]):
+        s += f" [{r['lo']:.2f}, {r['hi']:.2f}]"
+    return s + (" *" if r.get("note") else "")
+
+
+def fmt_params(p: int | None) -> str:
+    if not p:
+        return "-"
+    for unit, div in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if p >= div:
+            return f"{p / div:.3g}{unit}"
+    return str(p)

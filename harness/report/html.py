@@ -1,0 +1,160 @@
+"""A static leaderboard page: sortable tables, the figures, and the provenance of every row.
+
+One ``index.html`` (inline CSS and JavaScript, no external requests) plus ``figures/*.png|svg`` beside it,
+linked relatively, so the folder opens from the file system (``file://``) with no server. Clicking a column
+header sorts the table by it (numbers numerically, again to reverse).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from . import SOURCE_KEY
+from .aggregate import benchmark_scores, task_scores
+from .figures import all_figures
+from .gains import fmt_gain, fmt_params, fmt_ratio
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:1.5rem;color:#222;max-width:100rem}
+h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:.82rem;margin:.5rem 0}
+th,td{border:1px solid #ccc;padding:.2rem .45rem;text-align:left;vertical-align:top}
+th{background:#f3f3f3;cursor:pointer;user-select:none;white-space:nowrap}
+th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+.note{color:#555;font-size:.85rem}figure{display:inline-block;margin:.5rem}figure img{max-width:46rem;border:1px solid #eee}
+code{font-size:.78rem}
+"""
+
+_JS = """
+function cellValue(td){const v=td.getAttribute('data-sort');const t=v!==null?v:td.textContent.trim();
+  const n=parseFloat(t);return (t!==''&&!isNaN(n)&&/^[-+]?[0-9.]/.test(t))?n:t.toLowerCase();}
+function sortTable(th){const table=th.closest('table');const idx=Array.from(th.parentNode.children).indexOf(th);
+  const asc=th.getAttribute('aria-sort')!=='ascending';
+  table.querySelectorAll('th').forEach(h=>h.removeAttribute('aria-sort'));
+  th.setAttribute('aria-sort',asc?'ascending':'descending');
+  const body=table.tBodies[0];const rows=Array.from(body.rows);
+  rows.sort((a,b)=>{const x=cellValue(a.cells[idx]),y=cellValue(b.cells[idx]);
+    if(typeof x===typeof y){return (x<y?-1:x>y?1:0)*(asc?1:-1);} return (typeof x==='number'?-1:1)*(asc?1:-1);});
+  rows.forEach(r=>body.appendChild(r));}
+document.addEventListener('DOMContentLoaded',()=>{document.querySelectorAll('table.sortable th').forEach(
+  th=>th.addEventListener('click',()=>sortTable(th)));});
+"""
+
+
+def _cell(value: Any, sort: Any = None) -> str:
+    if isinstance(value, float):
+        text, sort = f"{value:.2f}", value if sort is None else sort
+    else:
+        text = "-" if value is None else str(value)
+    cls = ' class="num"' if isinstance(sort, (int, float)) and not isinstance(sort, bool) else ""
+    attr = f' data-sort="{html.escape(str(sort))}"' if sort is not None else ""
+    return f"<td{cls}{attr}>{html.escape(text)}</td>"
+
+
+def _table(table_id: str, header: list[str], body: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    rows = "\n".join("<tr>" + "".join(cells) + "</tr>" for cells in body)
+    return (f'<table class="sortable" id="{table_id}"><thead><tr>{head}</tr></thead>\n'
+            f"<tbody>\n{rows}\n</tbody></table>")
+
+
+def _gain_cells(g: dict | None) -> list[str]:
+    return [_cell(fmt_gain(g), g["gain"] if g else None)]
+
+
+def build(rows: list[dict[str, Any]], report: dict[str, Any], out_dir: str | Path, *,
+          title: str = "xlt-harness leaderboard", sources: list[str] | None = None) -> Path:
+    """Write ``out_dir/index.html`` and ``out_dir/figures/``; returns the page's path."""
+    out = Path(out_dir)
+    figdir = out / "figures"
+    if figdir.exists():
+        shutil.rmtree(figdir)
+    figures = [p for p in all_figures(report, figdir) if p.suffix == ".png"]
+    parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
+             f"<style>{_CSS}</style><script>{_JS}</script></head><body>", f"<h1>{html.escape(title)}</h1>"]
+    if sources:
+        parts.append('<p class="note">from ' + ", ".join(f"<code>{html.escape(s)}</code>" for s in sources) + "</p>")
+
+    # scale table
+    level = f"{100 * report['level']:g}%"
+    parts.append(f"<h2>Gain of intermediate training over none, by model size</h2><p class=note>Gains in metric "
+                 f"points, {level} paired bootstrap intervals ({report['n_boot']} replicates, seed "
+                 f"{report['seed']}); en = English, xx = unweighted mean of the other languages; transfer ratio = "
+                 "xx gain / en gain (* = unstable: the English gain's interval includes 0).</p>")
+    body = []
+    for g in report["gains"]:
+        ratio = g["transfer_ratio"]
+        body.append([_cell(g["model"]), _cell(fmt_params(g["model_params"]), g["model_params"] or 0),
+                     _cell(g["task"]), _cell(g["metric"]), _cell(g["intermediate"]), _cell(len(g["seeds"]),
+                                                                                               len(g["seeds"])),
+                     *_gain_cells(g["en"]), *_gain_cells(g["xx"]),
+                     _cell(fmt_ratio(ratio), ratio["value"] if ratio and ratio["value"] is not None else None),
+                     _cell(g["method"])])
+    parts.append(_table("gains", ["model", "params", "task", "metric", "intermediate", "seeds", "en gain [CI]",
+                                  "xx gain [CI]", "transfer ratio [CI]", "interval method"], body))
+    if report["trends"]:
+        parts.append("<h2>Trend of the gain with scale</h2>")
+        body = [[_cell(t["task"]), _cell(t["metric"]), _cell(t["intermediate"]), _cell(t["group"]),
+                 _cell(t["n_sizes"], t["n_sizes"]), _cell(t["slope"]), _cell(t["verdict"])] for t in report["trends"]]
+        parts.append(_table("trends", ["task", "metric", "intermediate", "en/xx", "sizes", "slope per 10×",
+                                       "verdict"], body))
+    for note in report["notes"]:
+        parts.append(f"<p class=note>{html.escape(note)}</p>")
+
+    # scores
+    parts.append("<h2>Task scores</h2><p class=note>Per language: mean over seeds; then unweighted means: en, xx "
+                 "(English excluded) and all (English included, the official XTREME protocol).</p>")
+    body = []
+    for rec in task_scores(rows):
+        for metric, m in rec["metrics"].items():
+            body.append([_cell(rec["model"]), _cell(fmt_params(rec["model_params"]), rec["model_params"] or 0),
+                         _cell(rec["intermediate"]), _cell(rec["task"]), _cell(metric), _cell(m.get("en")),
+                         _cell(m.get("xx")), _cell(m.get("all")), _cell(len(m["languages"]), len(m["languages"]))])
+    parts.append(_table("tasks", ["model", "params", "intermediate", "task", "metric", "en", "xx", "all",
+                                  "languages"], body))
+    body = []
+    for b in benchmark_scores(rows):
+        for name, s in b["scores"].items():
+            if s["value"] is None:
+                continue
+            body.append([_cell(b["model"]), _cell(b["intermediate"]), _cell(name), _cell(s["value"]),
+                         _cell(s["status"]), _cell(s["label"])])
+    parts.append("<h2>Benchmark scores</h2>")
+    parts.append(_table("benchmarks", ["model", "intermediate", "score", "value", "coverage", "protocol"], body))
+
+    # figures
+    parts.append("<h2>Figures</h2>")
+    for p in figures:
+        rel = f"figures/{p.name}"
+        parts.append(f'<figure><a href="figures/{p.stem}.svg"><img src="{rel}" alt="{html.escape(p.stem)}"></a>'
+                     f"<figcaption>{html.escape(p.stem)} (<a href=\"figures/{p.stem}.svg\">SVG</a>)</figcaption>"
+                     "</figure>")
+
+    # provenance
+    parts.append("<h2>Provenance of every row</h2>")
+    body = []
+    for i, r in enumerate(rows):
+        budget = json.dumps(r.get("budget"), sort_keys=True) if r.get("budget") else None
+        body.append([_cell(i, i), _cell(r["model"]), _cell(r.get("model_revision")), _cell(r.get("intermediate")),
+                     _cell(r["task"]), _cell(r.get("task_version")), _cell(r["language"]), _cell(r.get("split")),
+                     _cell(r["metric"]), _cell(float(r["value"])), _cell(r.get("seed")), _cell(r.get("direction")),
+                     _cell(r.get("variant")), _cell(r.get("n")), _cell(r.get("signature")),
+                     _cell(r.get("config_name")), _cell(r.get("config_hash")), _cell(r.get("node")),
+                     _cell(r.get("git_sha")), _cell(r.get("harness_version")), _cell(r.get("predictions")),
+                     _cell((r.get("predictions_sha256") or "")[:16] or None), _cell(budget),
+                     _cell(json.dumps(r.get("source"), sort_keys=True) if r.get("source") else None),
+                     _cell(Path(r[SOURCE_KEY]).name if r.get(SOURCE_KEY) else None)])
+    parts.append(_table("provenance", ["#", "model", "revision", "intermediate", "task", "task v", "language",
+                                       "split", "metric", "value", "seed", "direction", "variant", "n", "signature",
+                                       "config", "config hash", "node", "git sha", "harness", "predictions",
+                                       "predictions sha256", "budget", "source", "file"], body))
+    parts.append("</body></html>")
+    out.mkdir(parents=True, exist_ok=True)
+    page = out / "index.html"
+    page.write_text("\n".join(parts), encoding="utf-8")
+    return page
