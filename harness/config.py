@@ -67,6 +67,16 @@ class ModelEntry(Strict):
     revision: str | None = None
     trust_remote_code: bool | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    train: StageHP | None = Field(
+        None, description="per-model hyper-parameters: over train/intermediate_train/target_train, under a "
+                          "task entry's own train")
+
+
+# Declared uses of non-English text in the intermediate stage (issue-notes: recorded in the config and every row).
+EXEMPTIONS = {
+    "multilingual-mlm": "continued masked-LM on user-supplied multilingual text (task kind mlm)",
+    "translate-train": "intermediate-task data machine-translated out of English (IntermediateEntry.translated)",
+}
 
 
 class IntermediateEntry(Strict):
@@ -81,12 +91,25 @@ class IntermediateEntry(Strict):
     sampling: Literal["proportional", "temperature", "uniform"] = "proportional"
     temperature: float = Field(1.0, gt=0)
     exemptions: list[str] = Field(default_factory=list)
+    translated: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="translate-train: task -> {language: folder of translated files in the task's own layout}")
     train: StageHP | None = None
 
     @model_validator(mode="after")
     def _default_tasks(self) -> IntermediateEntry:
         if not self.tasks and self.name != "none":
             self.tasks = [self.name]
+        for e in self.exemptions:
+            if e not in EXEMPTIONS:
+                raise ValueError(f"exemption {e!r} is not one of {', '.join(EXEMPTIONS)}")
+        if self.translated and "translate-train" not in self.exemptions:
+            raise ValueError("translated data is non-English intermediate data: declare exemptions: [translate-train]")
+        for task, by_lang in self.translated.items():
+            if task not in self.tasks:
+                raise ValueError(f"translated.{task}: {task!r} is not one of this setting's tasks {self.tasks}")
+            if "en" in by_lang:
+                raise ValueError(f"translated.{task}: 'en' is the original data, not a translation")
         return self
 
 

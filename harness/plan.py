@@ -66,7 +66,7 @@ def _key(stage: str, payload: dict[str, Any]) -> str:
 
 
 def _model_spec(entry, reg) -> ModelSpec:
-    overrides = {k: v for k, v in entry.model_dump().items() if k != "name" and v not in (None, {})}
+    overrides = {k: v for k, v in entry.model_dump().items() if k not in ("name", "train") and v not in (None, {})}
     if entry.name in reg.models:
         spec = reg.models[entry.name]
         return spec.with_overrides(**overrides) if overrides else spec
@@ -128,6 +128,13 @@ def _check_unknown_fields(cfg: MatrixConfig) -> None:
             if "intermediate" not in reg.tasks[t].spec.roles:
                 raise ConfigError(f"intermediate[{i}]: task {t!r} is not an intermediate task (roles: "
                                   f"{', '.join(reg.tasks[t].spec.roles)})")
+            if reg.tasks[t].spec.kind == "mlm" and "multilingual-mlm" not in entry.exemptions:
+                raise ConfigError(f"intermediate[{i}]: task {t!r} trains on multilingual text; declare "
+                                  "exemptions: [multilingual-mlm] (recorded in every row)")
+        for t, by_lang in entry.translated.items():
+            for lang, folder in by_lang.items():
+                if not Path(folder).expanduser().exists():
+                    raise ConfigError(f"intermediate[{i}].translated.{t}.{lang}: folder {folder} does not exist")
     for i, entry in enumerate(cfg.targets):
         if entry.name not in reg.tasks:
             raise ConfigError(f"targets[{i}].name: {_unknown('task', entry.name, known_tasks)}")
@@ -183,19 +190,26 @@ def build_plan(cfg: MatrixConfig) -> Plan:
         nodes.setdefault(node.key, node)
         return node.key
 
-    for model in models:
+    for model, model_entry in zip(models, cfg.models):
         model_data = asdict(model)
+        model_hp = model_entry.train
         for seed in cfg.seeds:
             for inter in cfg.intermediate:
                 inter_key = None
                 if inter.name != "none":
-                    hp = {t: resolve_hp(reg.task(t).spec.defaults, cfg.train, cfg.intermediate_train, inter.train)
-                          for t in inter.tasks}
+                    hp = {t: resolve_hp(reg.task(t).spec.defaults, cfg.train, cfg.intermediate_train, model_hp,
+                                        inter.train) for t in inter.tasks}
                     params = {
                         "model": model_data, "seed": seed, "setting": inter.name,
                         "tasks": [task_info(t) for t in inter.tasks], "hp": hp, "sampling": inter.sampling,
                         "temperature": inter.temperature, "exemptions": inter.exemptions,
                     }
+                    if inter.translated:  # translate-train: the translated folders are part of the key
+                        params["translated"] = {
+                            t: {lang: {"path": str(Path(d).expanduser().resolve()),
+                                       "fingerprint": "sha256:" + fingerprint_paths([Path(d).expanduser()])}
+                                for lang, d in sorted(by_lang.items())}
+                            for t, by_lang in sorted(inter.translated.items())}
                     inter_key = add(Node(_key("intermediate", params), "intermediate",
                                          f"{model.name} · {inter.name} · seed {seed}", params))
                 for target in cfg.targets:
@@ -210,7 +224,7 @@ def build_plan(cfg: MatrixConfig) -> Plan:
                     }
                     train_key = None
                     if getattr(ttype, "trainable", True):
-                        hp = resolve_hp(spec.defaults, cfg.train, cfg.target_train, target.train)
+                        hp = resolve_hp(spec.defaults, cfg.train, cfg.target_train, model_hp, target.train)
                         params = {
                             **common, "hp": hp, "train_split": target.train_split or spec.train_split,
                             "select_split": target.select_split or spec.select_split,
@@ -222,7 +236,7 @@ def build_plan(cfg: MatrixConfig) -> Plan:
                         cells += 1
                         params = {**common, "trained": train_key, "language": lang, "splits": eval_splits,
                                   "eval_batch_size": resolve_hp(cfg.train).get("eval_batch_size"),
-                                  "max_length": resolve_hp(spec.defaults, cfg.train, cfg.target_train,
+                                  "max_length": resolve_hp(spec.defaults, cfg.train, cfg.target_train, model_hp,
                                                            target.train)["max_length"]}
                         deps = [k for k in (train_key or inter_key,) if k]
                         add(Node(_key("eval", params), "eval",

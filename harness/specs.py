@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-KINDS = ("classification", "multiple_choice", "span_qa", "tagging", "retrieval", "generation")
+KINDS = ("classification", "multiple_choice", "span_qa", "tagging", "retrieval", "generation", "mlm")
 ROLES = ("intermediate", "target")
 AVERAGES = ("unweighted", "size_weighted")
 

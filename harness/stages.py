@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .data import SplitRef, guard_zero_shot, sha256_file
+from .data import SplitRef, ZeroShotViolation, guard_zero_shot, sha256_file
 from .metrics import Value
 from .plan import Node, prepare_data
 from .plugins import registry
@@ -68,8 +68,11 @@ def run_intermediate(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
         ttype = reg.task_type(spec.kind)
         hp = p["hp"][info["name"]]
         examples = load_split(info, spec.train_split, spec.train_language)
-        if not p["exemptions"]:
+        if not (spec.kind == "mlm" and "multilingual-mlm" in p["exemptions"]):
             guard_zero_shot(examples, spec.train_language, spec.name, purpose="intermediate training")
+        examples += _translated(p, info["name"], spec)
+        if spec.kind == "tagging" and not spec.labels:  # open tag set (CCG): the training split's tags
+            spec = replace(spec, labels=tuple(sorted({t for e in examples for t in e["tags"] or ()})))
         heads[spec.name] = ttype.build_head(spec, enc.hidden_size)
         tasks.append(TrainTask(spec.name, ttype, ttype.featurize(examples, enc.tokenizer, spec, hp["max_length"]),
                                hp["batch_size"]))
@@ -79,9 +82,38 @@ def run_intermediate(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
     summary = train(model, tasks, hp, device, p["seed"], enc.pad_id, sampling=p["sampling"],
                     temperature=p["temperature"], progress=_report(ctx, node),
                     on_best=lambda m, step, score: save_weights(m.encoder.cpu(), work / "encoder.safetensors"))
+    summary["n_train"] = {t.name: len(t.features) for t in tasks}
     (work / "config.json").write_text(json.dumps(p, indent=2, sort_keys=True))
     (work / "train_summary.json").write_text(json.dumps(summary))
     return {"steps": summary["steps"], "final_loss": summary["losses"][-1] if summary["losses"] else None}
+
+
+def intermediate_budget(node_dir: Path) -> dict[str, Any]:
+    """Steps, epochs or step cap, and per-task draws of an intermediate checkpoint (from its train summary)."""
+    summary = json.loads((Path(node_dir) / "train_summary.json").read_text())
+    config = json.loads((Path(node_dir) / "config.json").read_text())
+    hp = config["hp"][config["tasks"][0]["name"]]
+    return {"intermediate_steps": summary["steps"], "intermediate_steps_per_epoch": summary["steps_per_epoch"],
+            "intermediate_epochs": hp["epochs"] if not hp["max_steps"] else None,
+            "intermediate_max_steps": hp["max_steps"], "intermediate_task_steps": summary.get("task_steps"),
+            "intermediate_n_train": summary.get("n_train")}
+
+
+def _translated(p: dict[str, Any], task: str, spec) -> list[dict]:
+    """Translate-train intermediate data: the task's own loader over each user-supplied translated folder.
+
+    Allowed only under the declared ``translate-train`` exemption (checked when the config is read); each
+    example is tagged with its language so rows and guards can tell it apart.
+    """
+    sources = (p.get("translated") or {}).get(task) or {}
+    if sources and "translate-train" not in p["exemptions"]:
+        raise ZeroShotViolation(f"{task}: translated intermediate data needs the declared exemption 'translate-train'")
+    out: list[dict] = []
+    ref = SplitRef.parse(spec.train_split)
+    for lang, src in sorted(sources.items()):
+        rows = ref.apply(registry().task(task).load(split=ref.name, language=lang, data_dir=Path(src["path"])))
+        out += [{**e, "id": f"{lang}:{e['id']}", "language": lang} for e in rows]
+    return out
 
 
 def run_target(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
@@ -133,6 +165,13 @@ def _score(spec, ttype, examples: list[dict], predictions: list[Any], language: 
     return ttype.score(examples, predictions, spec, language)
 
 
+def metric_values(scores: dict[str, Any]):
+    """(metric, value) pairs; a metric may map to a list of values (e.g. one per translation direction)."""
+    for metric, value in scores.items():
+        for v in value if isinstance(value, list) else [value]:
+            yield metric, v
+
+
 def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
     """Zero-shot evaluation in one language: predictions file per split, one row per metric."""
     from .models import (
@@ -164,7 +203,12 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
     budget = None
     if p["trained"]:
         summary = json.loads((ctx.node_dir(p["trained"]) / "train_summary.json").read_text())
-        budget = {"target_steps": summary["steps"], "best_step": summary["best_step"]}
+        thp = json.loads((ctx.node_dir(p["trained"]) / "config.json").read_text())["hp"]
+        budget = {"target_steps": summary["steps"], "best_step": summary["best_step"],
+                  "target_steps_per_epoch": summary["steps_per_epoch"],
+                  "target_epochs": thp["epochs"] if not thp["max_steps"] else None, "target_max_steps": thp["max_steps"]}
+    if p["upstream"]:  # the intermediate stage's budget travels with every row it feeds
+        budget = {**(budget or {}), **intermediate_budget(ctx.node_dir(p["upstream"]))}
 
     rows = []
     for split in p["splits"]:
@@ -182,7 +226,7 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
             {"id": e["id"], "prediction": pr, "gold": ttype.gold(e)} for e, pr in zip(examples, predictions)
         ))
         digest = sha256_file(pred_path)
-        for metric, value in scores.items():
+        for metric, value in metric_values(scores):
             v = value if isinstance(value, Value) else Value(float(value))
             from .metrics import IMPLEMENTATION
 

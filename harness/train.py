@@ -36,13 +36,23 @@ def batches(features: list[dict], batch_size: int, rng: random.Random, shuffle: 
 
 
 def task_weights(sizes: list[int], sampling: str = "proportional", temperature: float = 1.0) -> list[float]:
-    """Probability of drawing each task at a step: size-proportional, temperature-scaled or uniform."""
+    """Probability of drawing each task at a step: size-proportional, temperature-scaled or uniform.
+
+    ``temperature`` draws task i with probability proportional to ``size_i ** (1 / T)`` (T=1 is proportional,
+    large T tends to uniform), as in multilingual/multi-task samplers.
+    """
+    if any(s <= 0 for s in sizes):
+        raise ValueError(f"every task needs training examples; sizes {sizes}")
     if sampling == "uniform":
         raw = [1.0] * len(sizes)
     elif sampling == "temperature":
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
         raw = [s ** (1.0 / temperature) for s in sizes]
-    else:
+    elif sampling == "proportional":
         raw = [float(s) for s in sizes]
+    else:
+        raise ValueError(f"sampling {sampling!r} is not one of proportional, temperature, uniform")
     total = sum(raw)
     return [r / total for r in raw]
 
@@ -107,10 +117,12 @@ def train(
 
     # --- train -----------------------------------------------------------------------------------------
     losses: list[float] = []
+    task_steps = {t.name: 0 for t in tasks}
     best = {"score": -math.inf, "step": 0}
     for step in range(1, total_steps + 1):
         name = rng.choices([t.name for t in tasks], weights=weights)[0] if len(tasks) > 1 else tasks[0].name
         task = by_name[name]
+        task_steps[name] += 1
         step_loss = 0.0
         for _ in range(grad_accum):
             batch = to_device(task.task_type.collate(next(streams[name]), pad_id), device)
@@ -143,7 +155,8 @@ def train(
         on_best(model, total_steps, math.nan)
         best = {"score": None, "step": total_steps}
     return {"steps": total_steps, "steps_per_epoch": steps_per_epoch, "losses": losses,
-            "best_score": best["score"], "best_step": best["step"], "warmup_steps": warmup}
+            "best_score": best["score"], "best_step": best["step"], "warmup_steps": warmup,
+            "task_steps": task_steps, "task_weights": dict(zip(by_name, weights))}
 
 
 @torch.no_grad()

@@ -7,6 +7,7 @@ Example layouts by kind (what a task's loader returns; ``id`` is unique within a
 - multiple_choice: ``{"id", "context", "question", "choices": [str, ...], "label": int | None}``
 - tagging: ``{"id", "tokens": [str, ...], "tags": [str, ...] | None}``
 - span_qa: ``{"id", "context", "question", "answers": {"text": [...], "answer_start": [...]}}``
+- mlm (intermediate stage only): ``{"id", "language", "text"}``
 - retrieval / generation: task-specific, see their task types.
 
 A task type is a class with the :class:`TaskType` interface, registered through ``register_task_types``.
@@ -60,11 +61,15 @@ class TaskType:
 @hookimpl
 def register_task_types(register) -> None:
     from .classification import ClassificationType
+    from .generation import GenerationType
+    from .mlm import MaskedLMType
     from .multiple_choice import MultipleChoiceType
     from .span_qa import SpanQAType
     from .tagging import TaggingType
 
     register(ClassificationType())
+    register(GenerationType())
     register(MultipleChoiceType())
+    register(MaskedLMType())
     register(TaggingType())
     register(SpanQAType())
