@@ -57,7 +57,7 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
     return read_squad_json(_path(Path(data_dir), split, language), language, "mlqa", HOW, blank_is_missing=True)
 
 
-def load_file(path: Path, language: str) -> list[dict]:
+def load_file(path: Path, language: str, split: str | None = None) -> list[dict]:
     return read_squad_json(Path(path), language, "mlqa", HOW, blank_is_missing=True)
 
 

@@ -94,8 +94,8 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
                       f"{language}-{split}, {language}/{split}). {HOW}")
 
 
-def load_file(path: Path, language: str) -> list[dict]:
-    return read_tag_file(Path(path), language, Path(path).stem, "panx", HOW, strip_prefix=f"{language}:")
+def load_file(path: Path, language: str, split: str | None = None) -> list[dict]:
+    return read_tag_file(Path(path), language, split or "file", "panx", HOW, strip_prefix=f"{language}:")
 
 
 # ---- SYNTHETIC fixtures -------------------------------------------------------------------------------

@@ -82,12 +82,12 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
                       f"{language}/{OFFICIAL[split]}). {HOW}")
 
 
-def load_file(path: Path, language: str) -> list[dict]:
+def load_file(path: Path, language: str, split: str | None = None) -> list[dict]:
     path = Path(path)
     first = path.read_text(encoding="utf-8").split("\n", 1)[0]
     if first.startswith("id\tsentence1"):
-        return read_official(path, language, path.stem)
-    return read_xtreme(path, language, path.stem)
+        return read_official(path, language, split or "file")
+    return read_xtreme(path, language, split or "file")
 
 
 def fixture(data_dir: Path, n_train: int = 240, n_eval: int = 60, seed: int = 50,

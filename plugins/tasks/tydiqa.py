@@ -161,7 +161,7 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
                       f"tydiqa-goldp-v1.1-{split}…, {name}-dev.jsonl, tydiqa.goldp.{language}.{split}.json). {HOW}")
 
 
-def load_file(path: Path, language: str) -> list[dict]:
+def load_file(path: Path, language: str, split: str | None = None) -> list[dict]:
     """One file in any of the layouts above (``harness score``)."""
     path = Path(path)
     if path.name.endswith(".jsonl") and "-dev" in path.name:

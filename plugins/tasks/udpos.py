@@ -105,11 +105,11 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
                       f"{language}_*-ud-{split}.conllu). {HOW}")
 
 
-def load_file(path: Path, language: str) -> list[dict]:
+def load_file(path: Path, language: str, split: str | None = None) -> list[dict]:
     path = Path(path)
     if path.suffix == ".conllu":
-        return read_conllu([path], language, "file")
-    return read_tag_file(path, language, path.stem, "udpos", HOW)
+        return read_conllu([path], language, split or "file")
+    return read_tag_file(path, language, split or "file", "udpos", HOW)
 
 
 # ---- SYNTHETIC fixtures -------------------------------------------------------------------------------

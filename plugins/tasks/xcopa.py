@@ -86,9 +86,10 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
                       f"{name}, {fsplit}-{language}.jsonl). {HOW}")
 
 
-def load_file(path: Path, language: str) -> list[dict]:
+def load_file(path: Path, language: str, split: str | None = None) -> list[dict]:
     path = Path(path)
-    return read_jsonl(path, language, path.name.split(".")[0].split("-")[0])
+    split = FILE_SPLITS.get(split or "", None) or path.name.split(".")[0].split("-")[0]
+    return read_jsonl(path, language, split)
 
 
 def fixture(data_dir: Path, n_train: int = 200, n_eval: int = 40, seed: int = 60,

@@ -80,15 +80,15 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
                       f"(looked for {xtreme.name}, xnli.{split}.tsv). {HOW}")
 
 
-def load_file(path: Path, language: str) -> list[dict]:
+def load_file(path: Path, language: str, split: str | None = None) -> list[dict]:
     """One file (``harness score``): XTREME/XGLUE headerless TSV, or an XNLI-1.0 file filtered to ``language``."""
     path = Path(path)
     rows = read_tsv(path, "xnli", HOW)
     if rows and "gold_label" in rows[0]:
         data = [r for r in read_tsv_dicts(path, "xnli", HOW) if r["language"] == language]
-        return [{"id": f"file-{language}-{i}", "language": language, "text_a": r["sentence1"],
+        return [{"id": f"{split or 'file'}-{language}-{i}", "language": language, "text_a": r["sentence1"],
                  "text_b": r["sentence2"], "label": _label(r["gold_label"])} for i, r in enumerate(data)]
-    return _rows(rows, language, "file")
+    return _rows(rows, language, split or "file")
 
 
 def fixture(data_dir: Path, n_train: int = 240, n_eval: int = 60, seed: int = 0) -> None:

@@ -102,7 +102,7 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
     return read_squad_json(Path(data_dir) / f"xquad.{language}.json", language, "xquad", HOW)
 
 
-def load_file(path: Path, language: str) -> list[dict]:
+def load_file(path: Path, language: str, split: str | None = None) -> list[dict]:
     """One SQuAD-layout file (``harness score``)."""
     return read_squad_json(Path(path), language, "xquad", HOW)
 

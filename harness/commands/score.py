@@ -1,0 +1,154 @@
+"""``harness score TASK --data PATH --predictions PATH``: score any system's predictions like the official script.
+
+Gold (``--data``): a single file in one of the task's layouts (read by the task module's ``load_file(path,
+language, split=)`` when it has one), or a folder read by the task's loader with ``--split`` (default: the task's first
+evaluation split). ``--language`` defaults to the one language code found in the file name
+(``xquad.de.json``, ``dev-context-zh-question-zh.json``, ``test-de.tsv``, ``es_gsd-ud-test.conllu``).
+
+Predictions (``--predictions``), matched to gold by id where ids exist, else by order:
+
+- ``*.jsonl`` written by ``harness matrix run`` (``{"id", "prediction", ...}`` per line);
+- ``*.json``: an object ``{id: answer}`` (SQuAD / XTREME QA layout) or a list in example order;
+- any other text file, XTREME's submission layout: one label (classification, multiple choice) per line, or one
+  tag per line with a blank line between sentences (tagging; ``token<TAB>tag`` lines use the last column).
+
+A QA question without a prediction scores 0 (as the official scripts do, with a warning); missing predictions
+for other kinds are an error. A split without gold (XTREME's label-stripped test files) exits with the
+``MissingGold`` message.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..cli import console, emit_json, err_console, fail
+
+
+def _infer_language(path: Path, languages: tuple[str, ...]) -> str | None:
+    found = {tok for tok in re.split(r"[-._/]", path.name) if tok in languages}
+    return found.pop() if len(found) == 1 else None
+
+
+def _infer_split(path: Path, default: str) -> str:
+    toks = set(re.split(r"[-._/]", path.name))
+    for name in ("train", "dev", "val", "test"):
+        if name in toks:
+            return name
+    return default
+
+
+def read_gold(task, path: Path, language: str, split: str) -> list[dict]:
+    """Gold examples from a file (the task module's ``load_file``) or a folder (the task's loader)."""
+    if path.is_dir():
+        return task.load(split=split, language=language, data_dir=path)
+    module = importlib.import_module(task.load.__module__)
+    load_file = getattr(module, "load_file", None)
+    if load_file is not None:
+        return load_file(path, language, split=_infer_split(path, split))
+    return task.load(split=_infer_split(path, split), language=language, data_dir=path.parent)
+
+
+def read_predictions(path: Path, kind: str) -> dict[str, Any] | list[Any]:
+    """``{id: prediction}`` when the file carries ids, else a list in example order."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".jsonl":
+        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+        if rows and isinstance(rows[0], dict) and "prediction" in rows[0]:
+            return {str(r["id"]): r["prediction"] for r in rows} if "id" in rows[0] else [r["prediction"] for r in rows]
+        return rows
+    if path.suffix == ".json":
+        data = json.loads(text)
+        return {str(k): v for k, v in data.items()} if isinstance(data, dict) else list(data)
+    lines = text.replace("\r\n", "\n").split("\n")
+    if kind == "tagging":
+        sentences, current = [], []
+        for line in lines:
+            if line.strip():
+                current.append(line.split("\t")[-1].strip())
+            elif current:
+                sentences.append(current)
+                current = []
+        if current:
+            sentences.append(current)
+        return sentences
+    values = [line.strip() for line in lines if line.strip()]
+    return [int(v) for v in values] if kind == "multiple_choice" else values
+
+
+def align(examples: list[dict], preds: dict[str, Any] | list[Any], kind: str) -> list[Any]:
+    """Predictions in example order; QA gaps become ``""``, other gaps are an error."""
+    if isinstance(preds, list):
+        if len(preds) != len(examples):
+            raise click.ClickException(f"{len(preds)} predictions for {len(examples)} examples (matched by order)")
+        return preds
+    missing = [e["id"] for e in examples if str(e["id"]) not in preds]
+    if len(missing) == len(examples) and len(preds) == len(examples):
+        err_console.print("warning: no prediction id matches a gold id; matching by order instead")
+        return list(preds.values())
+    if missing and kind != "span_qa":
+        raise click.ClickException(f"{len(missing)} examples have no prediction (first id {missing[0]!r})")
+    if missing:
+        err_console.print(f"warning: {len(missing)} questions unanswered; they score 0 (first id {missing[0]!r})")
+    return [preds.get(str(e["id"]), "") for e in examples]
+
+
+@click.command()
+@click.argument("task_name", metavar="TASK")
+@click.option("--data", "data", required=True, type=click.Path(exists=True, path_type=Path),
+              help="gold file (task layout) or folder")
+@click.option("--predictions", "predictions", required=True, type=click.Path(exists=True, path_type=Path),
+              help="predictions file (.jsonl from a run, .json id→answer, or XTREME's text layout)")
+@click.option("--language", default=None, help="language code (default: inferred from the --data file name)")
+@click.option("--split", default=None, help="split to read when --data is a folder (default: task's eval split)")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def score(task_name: str, data: Path, predictions: Path, language: str | None, split: str | None,
+          as_json: bool) -> None:
+    """Score a predictions file against gold data the way the task's official script does."""
+    from ..data import DataMissing
+    from ..metrics import IMPLEMENTATION, MissingGold, Value
+    from ..plugins import UnknownName, registry
+    from ..results import signature
+
+    reg = registry()
+    try:
+        task = reg.task(task_name)
+        ttype = reg.task_type(task.spec.kind)
+    except UnknownName as err:
+        fail(str(err))
+    spec = task.spec
+    language = language or _infer_language(data, spec.languages)
+    if language is None:
+        fail(f"--language: cannot infer it from {data.name}; give one of {', '.join(spec.languages)}")
+    if language not in spec.languages:
+        fail(f"--language: {language!r} is not a language of {spec.name} (allowed: {', '.join(spec.languages)})")
+    split = split or spec.eval_splits[0]
+    try:
+        examples = read_gold(task, data, language, split)
+        preds = align(examples, read_predictions(predictions, spec.kind), spec.kind)
+        if task.score is not None:
+            scores = task.score(examples=examples, predictions=preds, language=language)
+        else:
+            scores = ttype.score(examples, preds, spec, language)
+    except MissingGold as err:
+        fail(f"{spec.name} [{language}] {data}: {err}")
+    except (DataMissing, ValueError, KeyError) as err:
+        fail(f"{spec.name} [{language}]: {err}")
+    out = {}
+    for metric, value in scores.items():
+        v = value if isinstance(value, Value) else Value(float(value))
+        out[metric] = {"value": v.value, "variant": v.variant,
+                       "signature": v.signature or signature(metric, spec.name, spec.version, IMPLEMENTATION.get(metric))}
+    if as_json:
+        emit_json({"task": spec.name, "language": language, "data": str(data), "predictions": str(predictions),
+                   "n": len(examples), "scores": out})
+        return
+    for metric, v in out.items():
+        variant = f" ({v['variant']})" if v["variant"] else ""
+        console.print(f"{spec.name} [{language}] n={len(examples)} {metric}{variant}: {v['value']:.4f}",
+                      highlight=False, markup=False)
