@@ -64,13 +64,18 @@ def plugins(as_json: bool) -> None:
     contributed: dict[str, list[str]] = {}
     for (kind, name), plugin in reg.origin.items():
         contributed.setdefault(plugin, []).append(f"{kind}:{name}")
+    from .plugins import load_errors
+
     if as_json:
-        emit_json([{**asdict(p), "contributes": sorted(contributed.get(p.name, []))} for p in infos])
+        emit_json([{**asdict(p), "contributes": sorted(contributed.get(p.name, []))} for p in infos]
+                  + [{"name": name, "error": error} for name, error in sorted(load_errors.items())])
         return
     table = Table("plugin", "package", "version", "contributes")
     for p in infos:
         table.add_row(p.name, p.package or "-", p.version or "-", ", ".join(sorted(contributed.get(p.name, []))))
     console.print(table)
+    for name, error in sorted(load_errors.items()):
+        err_console.print(f"[red]plugin {name} failed to load:[/] {error}", highlight=False)
 
 
 @main.command()
@@ -148,7 +153,7 @@ def _load_plan(config: str):
 
 
 def plan_summary(plan) -> dict[str, Any]:
-    from .runner import is_done
+    from .runner import is_done, plan_costs
     from .stages import Context
 
     ctx = Context(cache_dir=plan.cache_dir)
@@ -170,6 +175,7 @@ def plan_summary(plan) -> dict[str, Any]:
             "target_trainings_without_reuse": sum(1 for n in plan.by_stage("eval") if n.params["trained"]),
             "target_trainings_with_reuse": n_targets_trainable,
         },
+        "estimate": plan_costs(plan, ctx, plan.config.workers),
         "cache_dir": str(plan.cache_dir), "leaderboard": str(plan.leaderboard),
     }
 
@@ -196,6 +202,17 @@ def matrix_plan(config: str, as_json: bool, show_nodes: bool) -> None:
         f"{r['intermediate_trainings_without_reuse']} cells; {r['target_trainings_with_reuse']} target trainings "
         f"serve {r['target_trainings_without_reuse']} language evaluations"
     )
+    est = summary["estimate"]
+    if est["seconds_to_run"] is None:
+        console.print(f"estimate: {est['basis']}", highlight=False)
+    else:
+        console.print(
+            f"estimate: {est['seconds_to_run']:.0f} s of compute left (≈ {est['wall_seconds']:.0f} s wall with "
+            f"{plan.config.workers} worker(s)); reuse saves ≈ {est['saved_by_reuse_seconds']:.0f} s of "
+            f"{est['seconds_without_reuse']:.0f} s ({est['basis']}"
+            + (f"; {est['nodes_unestimated']} nodes without a timing)" if est["nodes_unestimated"] else ")"),
+            highlight=False,
+        )
     if show_nodes:
         for n in plan.nodes.values():
             console.print(f"  {n.key}  {n.stage:<12} {n.label}  ← {', '.join(n.deps) or '-'}", highlight=False)
@@ -205,7 +222,8 @@ def matrix_plan(config: str, as_json: bool, show_nodes: bool) -> None:
 @matrix.command("run")
 @click.argument("config", type=click.Path())
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 … (default: config's, else auto)")
-@click.option("--retry-failed/--no-retry-failed", default=True, help="rerun nodes that failed before")
+@click.option("--retry-failed/--no-retry-failed", default=False,
+              help="rerun nodes that failed in an earlier run (default: report them again, skip their dependents)")
 @click.option("--executor", default=None, help="override the config's executor (local, ray, slurm …)")
 def matrix_run(config: str, device: str | None, retry_failed: bool, executor: str | None) -> None:
     """Run every node not yet cached, then write the leaderboard JSONL and print a summary."""
@@ -216,14 +234,15 @@ def matrix_run(config: str, device: str | None, retry_failed: bool, executor: st
     plan = _load_plan(config)
     try:
         executor_cls = registry().executor(executor or plan.config.executor)
-    except KeyError as err:
+        executor_obj = executor_cls(workers=plan.config.workers, **plan.config.executor_options)
+    except (KeyError, ValueError) as err:
         fail(str(err))
     with MatrixProgress(console, plan) as progress:
         ctx = Context(cache_dir=plan.cache_dir, device=device or plan.config.device,
                       config_name=plan.config.name, config_hash=plan.config_hash, progress=progress.update)
         from .runner import run_plan
 
-        outcome = run_plan(plan, ctx, executor_cls(workers=plan.config.workers), retry_failed=retry_failed)
+        outcome = run_plan(plan, ctx, executor_obj, retry_failed=retry_failed)
     from .leaderboard import print_summary
 
     print_summary(console, plan.leaderboard)
@@ -234,6 +253,38 @@ def matrix_run(config: str, device: str | None, retry_failed: bool, executor: st
                           f"{plan.cache_dir / 'failed' / (key + '.json')})", highlight=False)
     if not outcome.ok:
         sys.exit(1)
+
+
+@matrix.command("status")
+@click.argument("config", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output (includes every node's state)")
+def matrix_status_cmd(config: str, as_json: bool) -> None:
+    """Progress of a running or finished matrix, read from its cache and events log."""
+    from .runner import matrix_status
+    from .stages import Context
+
+    plan = _load_plan(config)
+    st = matrix_status(plan, Context(cache_dir=plan.cache_dir), workers=plan.config.workers)
+    if as_json:
+        emit_json(st)
+        return
+    cols = ("nodes", "done", "running", "failed", "skipped", "pending")
+    table = Table("stage", *cols, title=f"matrix {st['config']}: {st['phase']}, {100 * st['progress']:.1f}% done")
+    for stage, s in st["stages"].items():
+        table.add_row(stage, *(str(s[c]) for c in cols))
+    table.add_row("all", *(str(st["totals"][c]) for c in cols))
+    console.print(table)
+    run = st["last_run"]
+    if run:
+        console.print(f"last run {run['run']} ({run['executor']}): {run['status'] or 'no end recorded'}, "
+                      f"{run['elapsed_s']:.0f} s", highlight=False)
+    for r in st["running"]:
+        console.print(f"  running {r['label']} on {r['host']}:{r['pid']}", highlight=False)
+    for f in st["failed"]:
+        console.print(f"  [red]failed[/] {f['label']}: {f['error']} (attempts: {f['attempts']})", highlight=False)
+    if st["eta_s"] is not None and st["totals"]["done"] < st["totals"]["nodes"]:
+        console.print(f"ETA ≈ {st['eta_s']:.0f} s ({st['eta_basis']})", highlight=False)
+    console.print(f"leaderboard: {st['leaderboard']} ({st['leaderboard_rows']} rows)", highlight=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

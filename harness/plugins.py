@@ -8,17 +8,22 @@ switches entry-point loading off (tests then register plugin modules by hand wit
 from __future__ import annotations
 
 import difflib
+import importlib.metadata as md
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import pluggy
 
-from . import hookspecs
+from . import __version__, hookspecs
 from .specs import ModelFamily, ModelSpec, SpecError, Task
 
 _pm: pluggy.PluginManager | None = None
 _registry: Registry | None = None
+# plugin name -> (distribution name, version) for entry-point plugins; plugin name -> error for broken ones
+_sources: dict[str, tuple[str, str]] = {}
+load_errors: dict[str, str] = {}
 
 
 class UnknownName(KeyError):
@@ -47,9 +52,25 @@ def get_plugin_manager() -> pluggy.PluginManager:
         for blocked in filter(None, os.environ.get("XLT_HARNESS_BLOCK", "").split(",")):
             pm.set_blocked(blocked.strip())
         if os.environ.get("XLT_HARNESS_DISABLE_AUTOLOAD") != "1":
-            pm.load_setuptools_entrypoints(hookspecs.PROJECT)
+            _load_entry_points(pm)
         _pm = pm
     return _pm
+
+
+def _load_entry_points(pm: pluggy.PluginManager) -> None:
+    """Register every ``xlt_harness`` entry point; a plugin that fails to import is reported, not fatal."""
+    for ep in md.entry_points(group=hookspecs.PROJECT):
+        if pm.is_blocked(ep.name) or pm.has_plugin(ep.name):
+            continue
+        try:
+            plugin = ep.load()
+        except Exception as err:  # a broken third-party plugin must not take the CLI down
+            load_errors[ep.name] = f"{type(err).__name__}: {err}"
+            warnings.warn(f"xlt-harness plugin {ep.name!r} ({ep.value}) failed to load: {err}", stacklevel=2)
+            continue
+        pm.register(plugin, name=ep.name)
+        if ep.dist is not None:
+            _sources[ep.name] = (ep.dist.metadata["name"], ep.dist.version)
 
 
 def register_module(module: Any, name: str | None = None) -> None:
@@ -76,14 +97,13 @@ class PluginInfo:
 def list_plugins() -> list[PluginInfo]:
     """Every registered plugin with the distribution that provides it and the hooks it implements."""
     pm = get_plugin_manager()
-    dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
     out = []
     for name, plugin in pm.list_name_plugin():
         if plugin is None:
             continue
-        dist = dists.get(id(plugin))
-        package = dist.metadata["name"] if dist is not None else ("xlt-harness" if name.startswith("harness.") else None)
-        version = dist.version if dist is not None else None
+        package, version = _sources.get(name, (None, None))
+        if name.startswith("harness."):  # the core's own hook implementations
+            package, version = "xlt-harness", __version__
         hooks = sorted(h.name for h in (pm.get_hookcallers(plugin) or []))
         out.append(PluginInfo(name=name, package=package, version=version, hooks=hooks))
     return sorted(out, key=lambda p: p.name)

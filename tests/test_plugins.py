@@ -107,3 +107,50 @@ def test_blocking_a_plugin(monkeypatch):
     finally:
         monkeypatch.delenv("XLT_HARNESS_BLOCK")
         plugins.reset()
+
+
+def test_broken_plugin_is_reported_not_fatal(monkeypatch):
+    import importlib.metadata as md
+
+    real = md.entry_points
+
+    def fake(group=None):
+        eps = list(real(group=group))
+        return eps + [md.EntryPoint("broken", "xlt_no_such_module_anywhere", "xlt_harness")]
+
+    monkeypatch.setattr(md, "entry_points", fake)
+    plugins.reset()
+    plugins.load_errors.clear()
+    try:
+        with pytest.warns(UserWarning, match="plugin 'broken'"):
+            reg = plugins.registry()
+        assert "xnli" in reg.tasks
+        assert "ModuleNotFoundError" in plugins.load_errors["broken"]
+        r = CliRunner().invoke(main, ["plugins", "--json"])
+        assert {"name": "broken", "error": plugins.load_errors["broken"]} in json.loads(r.output)
+    finally:
+        monkeypatch.undo()
+        plugins.reset()
+        plugins.load_errors.clear()
+
+
+@pytest.mark.slow
+def test_template_plugin_runs_in_a_matrix(tmp_path):
+    import yaml
+
+    from harness.results import read_jsonl
+
+    if "example-nli" not in plugins.registry().tasks:
+        pytest.skip("examples/plugin-template is not installed (the README set-up installs it)")
+    cfg = {
+        "name": "template", "output_dir": str(tmp_path / "out"), "models": ["tiny-xlmr"], "device": "cpu",
+        "targets": [{"name": "example-nli", "languages": ["en", "fr"]}], "data": {"example-nli": "synthetic"},
+        "train": {"lr": 0.001, "batch_size": 8, "max_steps": 3, "max_length": 48},
+    }
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    r = CliRunner().invoke(main, ["matrix", "run", str(path)])
+    assert r.exit_code == 0, r.output
+    rows = read_jsonl(tmp_path / "out" / "leaderboard.jsonl")
+    assert sorted((row["task"], row["language"], row["n"]) for row in rows) == [
+        ("example-nli", "en", 40), ("example-nli", "fr", 40)]
