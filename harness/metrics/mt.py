@@ -178,9 +178,9 @@ def score_mt(metrics: tuple[str, ...] | list[str], hypotheses: list[str], refere
 
 def _register() -> None:
     """Make the corpus-level MT metrics known to ``harness.metrics`` (name → implementation string)."""
-    from . import IMPLEMENTATION, METRICS
-
     import sacrebleu
+
+    from . import IMPLEMENTATION, METRICS
 
     version = sacrebleu.__version__
     METRICS.setdefault("chrf++", lambda golds, predictions, **_: chrf_pp(predictions, golds))

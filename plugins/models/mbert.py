@@ -3,7 +3,7 @@
 mBERT loads through the ``hf-encoder`` family (``BertModel`` via the Auto classes) from the hub id or a local
 folder; its shape and parameter count come from the published config (``published.py``), offline.
 
-``tiny-mbert`` is a ``BertModel`` with a cased WordPiece tokenizer trained on the fly (``[CLS] A [SEP] B [SEP]``
+``tiny-mbert`` is a ``BertModel`` with a cased WordPiece tokenizer built on the fly (``[CLS] A [SEP] B [SEP]``
 with token types, like mBERT); sizes through ``options`` (hidden, layers, heads, intermediate, vocab_size,
 max_positions, dropout).
 """
@@ -26,18 +26,36 @@ def _options(spec: ModelSpec) -> dict:
 
 
 def train_wordpiece(vocab_size: int, extra_text: list[str] | None = None):
-    """A cased WordPiece tokenizer (mBERT's scheme) trained on the built-in multilingual smoke corpus."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    """A cased WordPiece tokenizer (mBERT's scheme) built from the built-in multilingual smoke corpus.
+
+    The vocabulary is built deterministically (tokenizers' WordPiece trainer is not): the special tokens, every
+    character and its ``##`` continuation, then the most frequent whole words (ties alphabetical).
+    """
+    from collections import Counter
+
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
     from harness.synthetic import corpus
 
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False)
+    pre = pre_tokenizers.BertPreTokenizer()
+    words: Counter[str] = Counter()
+    for line in corpus() + list(extra_text or []):
+        words.update(w for w, _ in pre.pre_tokenize_str(normalizer.normalize_str(line)))
+    chars = sorted({c for w in words for c in w})
+    vocab = SPECIALS + chars + ["##" + c for c in chars]
+    known = set(vocab)
+    for w, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0])):
+        if len(vocab) >= vocab_size:
+            break
+        if w not in known:
+            vocab.append(w)
+            known.add(w)
+    tok = Tokenizer(models.WordPiece(vocab={t: i for i, t in enumerate(vocab)}, unk_token="[UNK]"))
+    tok.normalizer = normalizer
+    tok.pre_tokenizer = pre
     tok.decoder = decoders.WordPiece()
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIALS, show_progress=False)
-    tok.train_from_iterator(corpus() + list(extra_text or []), trainer=trainer)
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
