@@ -48,7 +48,9 @@ class TaskScore:
     benchmarks: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-_QA = ("f1", "exact_match")
+QA_F1 = ("squad_v1_f1", "mlqa_f1", "f1")
+QA_EM = ("squad_v1_exact_match", "mlqa_exact_match", "exact_match")
+_QA = QA_F1 + QA_EM
 TATOEBA_DIRECTIONS = ("xtreme-avg", "avg", "both", None, "xx->en")
 TASK_SCORES: dict[str, TaskScore] = {t.name: t for t in (
     TaskScore("xnli", "classification", ("accuracy",), benchmarks={"xtreme": (), "xtreme_r": ()}),
@@ -99,9 +101,20 @@ def benchmark_tasks(benchmark: str) -> list[str]:
     return [t.name for t in TASK_SCORES.values() if of in t.benchmarks]
 
 
+# Row variants that are not zero-shot transfer: kept out of task and benchmark scores.
+NOT_ZERO_SHOT = ("translate-train", "translate-train-all", "translate-test")
+
+
 def system_key(row: dict[str, Any]) -> tuple:
-    """What identifies one system: model and intermediate setting (seeds and languages are averaged)."""
-    return (row["model"], row.get("intermediate") or "none")
+    """What identifies one system: model and intermediate setting (seeds and languages are averaged).
+
+    A published row (one with a ``source``) is its own system per citing config, e.g.
+    ``xlm-roberta-large (ref:hu2020-xtreme)``, so two papers' numbers are never averaged together.
+    """
+    model = row["model"]
+    if row.get("source") and row.get("config_name"):
+        model = f"{model} ({row['config_name']})"
+    return (model, row.get("intermediate") or "none")
 
 
 def _pick(rows: list[dict], key: str, preferred: tuple) -> list[dict]:
@@ -149,6 +162,8 @@ def task_scores(rows: list[dict], split: str | None = "test") -> list[dict[str, 
     """
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in rows:
+        if r.get("variant") in NOT_ZERO_SHOT:
+            continue
         if split is not None and r.get("split") not in (split, None) and not str(r.get("split", "")).startswith(
                 f"{split}["):
             continue
@@ -169,7 +184,7 @@ def task_scores(rows: list[dict], split: str | None = "test") -> list[dict[str, 
             rec["metrics"][first] = {"languages": per_lang, **views(per_lang), "seeds": _seeds(chosen)}
         else:
             wanted = {m for cands in spec.benchmarks.values() for m in cands} | set(spec.metrics)
-            for name in ([*spec.metrics] if spec.qa else [None]):
+            for name in (list(spec.metrics) if spec.qa else [None]):
                 cands = (name,) if name else tuple(dict.fromkeys([*spec.metrics, *wanted]))
                 for m in cands:
                     metric, chosen = _metric_rows(rs, spec, (m,))
@@ -193,8 +208,8 @@ def task_value(rec: dict[str, Any], benchmark: str, view: str = "all") -> float 
         return None
     metrics = rec["metrics"]
     if spec.qa:
-        f1 = (metrics.get("f1") or {}).get(view)
-        em = (metrics.get("exact_match") or {}).get(view)
+        f1 = next((metrics[m].get(view) for m in QA_F1 if m in metrics), None)
+        em = next((metrics[m].get(view) for m in QA_EM if m in metrics), None)
         if BENCHMARKS[benchmark]["qa"] == "f1":
             return f1
         return (f1 + em) / 2 if f1 is not None and em is not None else None

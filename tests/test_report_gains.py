@@ -1,0 +1,158 @@
+"""Gains over ``none`` on a hand-built leaderboard with known gains (harness.report.demo): deltas, transfer
+ratios, trends, and the seeded paired bootstrap re-derived by hand from its documented draw order."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from harness.report import load_leaderboards
+from harness.report.bootstrap import qa_exact_match, qa_f1, scored
+from harness.report.demo import XNLI_CORRECT, N, write_demo
+from harness.report.gains import _rng, gains
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    path = write_demo(tmp_path_factory.mktemp("demo"))
+    rows = load_leaderboards(path)
+    return path, rows, gains(rows, n_boot=1000, seed=0)
+
+
+def _rec(report, model, task="xnli"):
+    (rec,) = [g for g in report["gains"] if g["model"] == model and g["task"] == task]
+    return rec
+
+
+def test_deltas_and_transfer_ratios_exact(demo):
+    _, _, rep = demo
+    small, large = _rec(rep, "demo-small"), _rec(rep, "demo-large")
+    # hand (module docstring of harness.report.demo): small en +20, xx +15; large en +10, xx +20
+    assert small["en"]["gain"] == pytest.approx(20.0) and small["xx"]["gain"] == pytest.approx(15.0)
+    assert large["en"]["gain"] == pytest.approx(10.0) and large["xx"]["gain"] == pytest.approx(20.0)
+    assert small["en"]["baseline"] == pytest.approx(60.0) and small["xx"]["baseline"] == pytest.approx(35.0)
+    assert small["transfer_ratio"]["value"] == pytest.approx(0.75)
+    assert large["transfer_ratio"]["value"] == pytest.approx(2.0)
+    # raw points: per-seed gains; small xx seed 1: (50+30)/2 - (40+20)/2 = 10, seed 2: (70+50)/2 - (40+40)/2 = 20
+    assert small["xx"]["per_seed"] == {"1": pytest.approx(10.0), "2": pytest.approx(20.0)}
+    assert small["per_language"] == {"de": pytest.approx(20.0), "en": pytest.approx(20.0), "sw": pytest.approx(10.0)}
+    assert small["seeds"] == [1, 2] and small["languages"] == ["de", "en", "sw"]
+    assert small["method"] == "paired: seeds (2 seeds) × examples"
+
+
+def test_trend_fit_and_verdict(demo):
+    _, _, rep = demo
+    (xx,) = [t for t in rep["trends"] if t["task"] == "xnli" and t["group"] == "xx"]
+    (en,) = [t for t in rep["trends"] if t["task"] == "xnli" and t["group"] == "en"]
+    # hand: log10 params 6 and 8; xx gains 15 -> 20: slope 2.5; en 20 -> 10: slope -5
+    assert xx["slope"] == pytest.approx(2.5) and xx["intercept"] == pytest.approx(0.0)
+    assert en["slope"] == pytest.approx(-5.0)
+    assert xx["n_sizes"] == 2 and [p["params"] for p in xx["points"]] == [1_000_000, 100_000_000]
+    assert xx["lo"] <= 0 <= xx["hi"] and xx["verdict"].startswith("no trend")
+    assert "two sizes only" in xx["verdict"]
+
+
+def test_bootstrap_reproducible_exact_values(demo):
+    _, rows, rep = demo
+    large = _rec(rep, "demo-large")
+    # recorded once (seed 0, 1000 replicates); any change to the draw order or the estimator changes them
+    assert (large["xx"]["lo"], large["xx"]["hi"]) == (5.0, 40.0)
+    assert (large["en"]["lo"], large["en"]["hi"]) == (0.0, 30.0)
+    assert large["xx"]["se"] == pytest.approx(9.394240016919703, abs=1e-12)
+    again = gains(rows, n_boot=1000, seed=0)
+    assert json.dumps(again["gains"], sort_keys=True) == json.dumps(rep["gains"], sort_keys=True)
+    other = gains(rows, n_boot=1000, seed=1)
+    assert _rec(other, "demo-large")["xx"]["se"] != large["xx"]["se"]
+
+
+def test_bootstrap_rederived_by_hand(demo):
+    """Replay the documented draws with numpy: seed picks (B × seeds), then per language sorted (B × n)."""
+    _, _, rep = demo
+    B = 1000
+    for model in ("demo-small", "demo-large"):
+        rec = _rec(rep, model)
+        rng = _rng(0, (model, "xnli", "test", "accuracy", None, None, None, "mnli"))
+        pick = rng.integers(0, 2, size=(B, 2))
+        per_lang = {}
+        for lang in ("de", "en", "sw"):
+            idx = rng.integers(0, N, size=(B, N))
+
+            def picked(inter, lang=lang, idx=idx, model=model, pick=pick):
+                reps = np.stack([(100.0 * (idx < XNLI_CORRECT[(model, inter, s)][lang])).mean(axis=1)
+                                 for s in (1, 2)], axis=1)   # example i is right iff i < k
+                return np.take_along_axis(reps, pick, axis=1).mean(axis=1)
+            per_lang[lang] = picked("mnli") - picked("none")
+        xx = (per_lang["de"] + per_lang["sw"]) / 2
+        lo, hi = np.percentile(xx, [2.5, 97.5])
+        assert rec["xx"]["lo"] == pytest.approx(lo) and rec["xx"]["hi"] == pytest.approx(hi)
+        assert rec["xx"]["se"] == pytest.approx(np.std(xx, ddof=1))
+        lo, hi = np.percentile(per_lang["en"], [2.5, 97.5])
+        assert rec["en"]["lo"] == pytest.approx(lo) and rec["en"]["hi"] == pytest.approx(hi)
+
+
+def test_interval_properties(demo):
+    _, _, rep = demo
+    for rec in rep["gains"]:
+        for group in ("en", "xx"):
+            g = rec[group]
+            assert g["lo"] <= g["gain"] <= g["hi"], rec
+            # every intermediate prediction set contains the baseline's right answers: no replicate is negative
+            assert g["lo"] >= 0
+    # English for demo-large: the only differing example is index 8 in both seeds; a replicate gain is
+    # 100 * (times index 8 was drawn) / 10, so the interval's ends are multiples of 10
+    large = _rec(rep, "demo-large")
+    assert all(v % 10 == 0 for v in (large["en"]["lo"], large["en"]["hi"]))
+
+
+def test_identical_predictions_give_a_zero_width_interval(tmp_path):
+    path = write_demo(tmp_path, qa_and_ner=False)
+    rows = [r for r in load_leaderboards(path) if r["model"] == "demo-large" and r["seed"] == 1]
+    for r in rows:  # make mnli's files and values those of none
+        if r["intermediate"] == "mnli":
+            twin = next(b for b in rows if b["intermediate"] == "none" and b["language"] == r["language"])
+            r.update(predictions=twin["predictions"], predictions_sha256=twin["predictions_sha256"], value=twin["value"])
+    rec = gains(rows, n_boot=200)["gains"][0]
+    assert rec["en"] == {**rec["en"], "gain": 0.0, "lo": 0.0, "hi": 0.0}
+    assert rec["transfer_ratio"]["value"] is None and "undefined" in rec["transfer_ratio"]["note"]
+
+
+def test_seeds_only_fallbacks(tmp_path):
+    path = write_demo(tmp_path, qa_and_ner=False)
+    rows = load_leaderboards(path)
+    (tmp_path / rows[0]["predictions"]).write_text("tampered\n")
+    cell = scored(rows[0])
+    assert cell.vector is None and "sha256" in cell.note
+    for r in rows:
+        r["predictions"] = None
+    rec = [g for g in gains(rows, n_boot=50)["gains"] if g["model"] == "demo-large"][0]
+    assert rec["method"].startswith("seeds only (2 seeds")
+    # seeds only: large en is 80 -> 90 in both seeds, so every replicate is exactly +10
+    assert (rec["en"]["lo"], rec["en"]["hi"]) == (pytest.approx(10.0), pytest.approx(10.0))
+    assert rec["xx"]["lo"] == pytest.approx(15.0) and rec["xx"]["hi"] == pytest.approx(25.0)
+
+
+def test_non_decomposable_metric_is_rescored_per_resample(demo):
+    _, rows, rep = demo
+    row = next(r for r in rows if r["task"] == "panx" and r["intermediate"] == "none")
+    cell = scored(row)
+    assert cell.vector is None and cell.metric_fn is not None  # seqeval F1 is not a mean over sentences
+    assert cell.metric_fn(cell.golds, cell.preds) == pytest.approx(row["value"])
+    rec = _rec(rep, "demo-small", "panx")
+    assert rec["en"]["gain"] == pytest.approx(20.0)  # hand: F1 0.8 (2 of 3 entities, precision 1) -> 1.0
+
+
+def test_no_baseline_and_metric_override(demo):
+    _, rows, _ = demo
+    rep = gains([r for r in rows if r["intermediate"] != "none"], n_boot=10)
+    assert rep["gains"] == [] and any("no 'none' rows" in n for n in rep["notes"])
+    rep = gains(rows, metrics={"xquad": "squad_v1_exact_match"}, n_boot=10)
+    rec = _rec(rep, "demo-small", "xquad")
+    assert rec["metric"] == "squad_v1_exact_match" and rec["en"]["gain"] == pytest.approx(100 / 3)
+
+
+def test_squad_per_example_scores():
+    assert qa_f1(["the red house"], "a house") == pytest.approx(100 * 2 / 3)
+    assert qa_exact_match({"text": ["Paris", "paris."]}, "The Paris") == 100.0
+    assert qa_f1([], "x") == 0.0
