@@ -1,0 +1,1 @@
+"""Built-in matrix executors beyond ``local``: Ray core tasks and SLURM (submitit)."""

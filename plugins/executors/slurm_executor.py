@@ -1,0 +1,221 @@
+"""``slurm``: nodes as SLURM jobs submitted with submitit; the whole DAG is queued at once with dependencies.
+
+Two layouts (``executor_options.mode``):
+
+- ``array`` (default): one array job per DAG level (level = 1 + the deepest upstream level still to run); level
+  L+1 waits for level L with ``--dependency=afterany:JOBID``. Few submissions, friendly to busy schedulers.
+- ``node``: one job per node, depending (``afterany``) on exactly the jobs of its own upstream nodes.
+
+``afterany`` (not ``afterok``) because a node's failure is a *result*, not a job crash: the job records it in the
+cache and exits normally, and its dependents start, find their upstream missing and report ``skipped`` (a job
+killed by SLURM, for its time limit say, is handled the same way). Every job runs :func:`harness.runner.execute`
+on the node's plain-JSON params against the shared ``cache_dir`` (it must be on a file system all nodes see), so
+results are identical to ``local``; the node lock in the cache keeps two jobs from ever computing one node.
+The driver only waits: it polls the result files and ``squeue``, and a job that leaves the queue without a result
+counts as failed (its log path is in the error). Ctrl-C on the driver cancels the jobs it queued; if the driver is
+killed instead, the queued jobs still run, ``harness matrix status`` shows their progress and a rerun picks up
+whatever finished (a node still running elsewhere is waited for through its lock, never computed twice).
+
+``executor_options``: ``mode`` (array|node), ``partition``, ``timeout_min`` (default 60), ``cpus_per_task``
+(default 2), ``gpus_per_task`` (default 1 when the partition has GPUs and ``device`` is not ``cpu``), ``mem_gb``,
+``account``, ``qos``, ``constraint``, ``setup`` (shell lines run before each job, e.g. ``module load``),
+``array_parallelism``, ``folder`` (submitit's job files and logs; default CACHE_DIR/slurm), ``poll_s``
+(default 1), ``lost_grace_s`` (default 30), ``additional`` (extra sbatch parameters as a mapping).
+"""
+
+from __future__ import annotations
+
+import getpass
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.hookspecs import hookimpl
+from harness.plan import Node
+from harness.runner import Outcome, apply_result, context_to_json, execute, log_event, triage
+from harness.stages import Context
+
+OPTIONS = ("mode", "partition", "timeout_min", "cpus_per_task", "gpus_per_task", "mem_gb", "account", "qos",
+           "constraint", "setup", "array_parallelism", "folder", "poll_s", "lost_grace_s", "additional")
+
+
+def slurm_available() -> bool:
+    """``sbatch`` on PATH and a controller that answers."""
+    if shutil.which("sbatch") is None or shutil.which("scontrol") is None:
+        return False
+    try:
+        out = subprocess.run(["scontrol", "ping"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "is UP" in out.stdout
+
+
+def partition_has_gpus(partition: str | None) -> bool:
+    args = ["sinfo", "-h", "-o", "%G"] + (["-p", partition] if partition else [])
+    try:
+        out = subprocess.run(args, capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "gpu" in out
+
+
+def queued_job_ids() -> set[str] | None:
+    """Ids (arrays expanded, ``123_4``) of this user's jobs still in the queue; None if squeue failed."""
+    try:
+        out = subprocess.run(["squeue", "-h", "-r", "-u", getpass.getuser(), "-o", "%i"], capture_output=True,
+                             text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return {line.strip() for line in out.stdout.splitlines() if line.strip()}
+
+
+def levels(nodes: list[Node]) -> dict[str, int]:
+    """DAG depth of each node counted over ``nodes`` only (upstream nodes already cached do not count)."""
+    keys = {n.key for n in nodes}
+    depth: dict[str, int] = {}
+    for n in nodes:  # topological order
+        depth[n.key] = 1 + max((depth[d] for d in n.deps if d in keys), default=-1)
+    return depth
+
+
+class SlurmExecutor:
+    """Queue the matrix on SLURM through submitit and wait for it."""
+
+    name = "slurm"
+
+    def __init__(self, workers: int = 1, **options: Any) -> None:
+        unknown = sorted(set(options) - set(OPTIONS))
+        if unknown:
+            raise ValueError(f"executor_options: unknown slurm option(s) {', '.join(unknown)} "
+                             f"(allowed: {', '.join(OPTIONS)})")
+        if options.get("mode", "array") not in ("array", "node"):
+            raise ValueError(f"executor_options.mode: {options['mode']!r} is not one of array, node")
+        self.workers = workers
+        self.options = options
+
+    def _executor(self, folder: Path, ctx: Context):
+        import submitit
+
+        o = self.options
+        ex = submitit.SlurmExecutor(folder=str(folder), max_num_timeout=0)
+        gpus = o.get("gpus_per_task")
+        if gpus is None:
+            gpus = 1 if ctx.device != "cpu" and partition_has_gpus(o.get("partition")) else 0
+        params: dict[str, Any] = {"time": int(o.get("timeout_min", 60)), "cpus_per_task": int(o.get("cpus_per_task", 2)),
+                                  "ntasks_per_node": 1, "signal_delay_s": 30}
+        if gpus:
+            params["gpus_per_task"] = int(gpus)
+        for opt, param in (("partition", "partition"), ("account", "account"), ("qos", "qos"),
+                           ("constraint", "constraint"), ("array_parallelism", "array_parallelism")):
+            if o.get(opt) is not None:
+                params[param] = o[opt]
+        if o.get("mem_gb"):
+            params["mem"] = f"{o['mem_gb']}G"
+        if o.get("setup"):
+            params["setup"] = list(o["setup"])
+        if o.get("additional"):
+            params["additional_parameters"] = dict(o["additional"])
+        ex.update_parameters(**params)
+        return ex, bool(gpus)
+
+    def run(self, nodes: list[Node], ctx: Context, retry_failed: bool = False) -> Outcome:
+        if not slurm_available():
+            raise RuntimeError("executor slurm: no SLURM controller answers (sbatch/scontrol ping); start one "
+                               "(scripts/slurm/cluster.sh start) or use executor local/ray")
+        outcome = Outcome()
+        state = triage(nodes, ctx, retry_failed, outcome)
+        todo = [n for n in nodes if state[n.key] == "todo"]
+        # Nodes downstream of an earlier failure that is not retried are skipped here, not queued.
+        for n in todo[:]:
+            if any(state.get(d) in ("failed", "skipped") for d in n.deps):
+                state[n.key] = "skipped"
+                outcome.skipped.append(n.key)
+                log_event(ctx, n, "skipped", reason="an upstream node failed in an earlier run")
+                todo.remove(n)
+        if not todo:
+            return outcome
+        folder = Path(self.options.get("folder") or ctx.cache_dir / "slurm").expanduser().resolve()
+        ex, gpus = self._executor(folder, ctx)
+        ctx_json = context_to_json(ctx)
+        if gpus:
+            ctx_json["device"] = "cuda"  # SLURM sets CUDA_VISIBLE_DEVICES to the job's GPU
+        jobs = self._submit(ex, todo, ctx_json)
+        log_event(ctx, None, "slurm_submitted", jobs=sorted({j.job_id.split("_")[0] for j in jobs.values()}),
+                  nodes=len(todo), mode=self.options.get("mode", "array"), folder=str(folder))
+        self._wait(jobs, {n.key: n for n in todo}, state, outcome, ctx)
+        return outcome
+
+    def _submit(self, ex, todo: list[Node], ctx_json: dict[str, Any]) -> dict[str, Any]:
+        jobs: dict[str, Any] = {}
+        if self.options.get("mode", "array") == "node":
+            for n in todo:
+                deps = sorted({jobs[d].job_id for d in n.deps if d in jobs})
+                ex.update_parameters(job_name=f"xlt-{n.stage}", dependency=f"afterany:{':'.join(deps)}" if deps else None)
+                jobs[n.key] = ex.submit(execute, n.to_json(), ctx_json)
+            return jobs
+        depth = levels(todo)
+        previous: str | None = None
+        for level in range(max(depth.values()) + 1):
+            batch = [n for n in todo if depth[n.key] == level]
+            ex.update_parameters(job_name=f"xlt-level{level}",
+                                 dependency=f"afterany:{previous}" if previous else None)
+            with ex.batch():
+                submitted = [ex.submit(execute, n.to_json(), ctx_json) for n in batch]
+            for n, job in zip(batch, submitted):
+                jobs[n.key] = job
+            previous = submitted[0].job_id.split("_")[0]
+        return jobs
+
+    def _wait(self, jobs: dict[str, Any], todo: dict[str, Node], state: dict[str, str], outcome: Outcome,
+              ctx: Context) -> None:
+        poll = float(self.options.get("poll_s", 1.0))
+        grace = float(self.options.get("lost_grace_s", 30.0))
+        pending = dict(jobs)
+        gone_since: dict[str, float] = {}
+        last_queue = 0.0
+        try:
+            while pending:
+                for key, job in list(pending.items()):
+                    if job.paths.result_pickle.exists():
+                        try:
+                            result = job.result()
+                        except Exception as err:  # noqa: BLE001 - the job itself crashed outside our code
+                            result = {"status": "failed", "error": f"slurm job {job.job_id}: {type(err).__name__}: "
+                                                                  f"{str(err).splitlines()[0] if str(err) else ''}"}
+                        apply_result(todo[key], result, state, outcome)
+                        del pending[key]
+                if not pending:
+                    break
+                now = time.time()
+                if now - last_queue >= max(5.0, poll):
+                    last_queue = now
+                    queued = queued_job_ids()
+                    if queued is not None:
+                        for key, job in list(pending.items()):
+                            if job.job_id in queued or job.paths.result_pickle.exists():
+                                gone_since.pop(key, None)
+                                continue
+                            first = gone_since.setdefault(key, now)
+                            if now - first >= grace:  # left the queue and never wrote a result
+                                error = (f"slurm job {job.job_id} ended without a result (cancelled, timed out or "
+                                         f"killed); log: {job.paths.stdout}")
+                                log_event(ctx, todo[key], "failed", error=error)
+                                apply_result(todo[key], {"status": "failed", "error": error}, state, outcome)
+                                del pending[key]
+                time.sleep(poll)
+        except BaseException:
+            for job in pending.values():  # Ctrl-C on the driver: leave nothing running behind
+                try:
+                    job.cancel(check=False)
+                except Exception:  # noqa: BLE001
+                    pass
+            raise
+
+
+@hookimpl
+def register_executors(register) -> None:
+    register("slurm", SlurmExecutor)
