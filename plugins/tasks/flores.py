@@ -2,8 +2,8 @@
 
 Local layout (the ``flores200_dataset`` release tarball): ``dev/{code}.dev`` and ``devtest/{code}.devtest``, one
 sentence per line, line *i* parallel across languages. Splits are ``dev`` and ``devtest``. ``load(split,
-language="deu_Latn")`` returns both directions for that language (English → X first, then X → English), each row
-with ``direction`` and ``lang_pair``; scoring is per direction (spBLEU with the FLORES-200 SentencePiece model,
+language="deu_Latn")`` returns both directions for that language (line by line: English → X, then X → English;
+a row slice ``devtest[0:2N]`` is the first N sentences), each row with ``direction`` and ``lang_pair``; scoring is per direction (spBLEU with the FLORES-200 SentencePiece model,
 chrF++), so every leaderboard row carries its language pair. ``language`` may be any code of the form
 ``xxx_Yyyy`` that has files; ``LANGUAGES`` lists the release's 204 codes (plus NLLB's ``sat_Beng``).
 
@@ -72,7 +72,8 @@ def read_lines(data_dir: Path, split: str, code: str) -> list[str]:
 
 
 def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
-    """Both directions between English and ``language``: rows ``en->xx`` then ``xx->en``, aligned by line."""
+    """Both directions between English and ``language``: for each line *i*, its ``en->xx`` row then its ``xx->en``
+    row (so ``devtest[0:200]`` is the first 100 sentences in both directions)."""
     if data_dir is None:
         raise DataMissing(f"flores: no local folder given and FLORES+ on the hub is gated parquet. {HOW}")
     if language == ENGLISH:
@@ -83,12 +84,10 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
         raise ValueError(f"flores: {split}/{language}.{split} has {len(other)} lines but "
                          f"{ENGLISH}.{split} has {len(eng)}; the files must be line-parallel")
     rows = []
-    for direction, src, tgt, src_lines, tgt_lines in (("en->xx", ENGLISH, language, eng, other),
-                                                      ("xx->en", language, ENGLISH, other, eng)):
-        pair = f"{src}-{tgt}"
-        rows += [{"id": f"{split}-{pair}-{i}", "language": language, "source": s, "target": t, "src_lang": src,
-                  "tgt_lang": tgt, "direction": direction, "lang_pair": pair}
-                 for i, (s, t) in enumerate(zip(src_lines, tgt_lines))]
+    for i, (en, xx) in enumerate(zip(eng, other)):  # sentence by sentence, so a row slice keeps both directions
+        for direction, src, tgt, s, t in (("en->xx", ENGLISH, language, en, xx), ("xx->en", language, ENGLISH, xx, en)):
+            rows.append({"id": f"{split}-{src}-{tgt}-{i}", "language": language, "source": s, "target": t,
+                         "src_lang": src, "tgt_lang": tgt, "direction": direction, "lang_pair": f"{src}-{tgt}"})
     return rows
 
 
