@@ -7,7 +7,9 @@ Local layouts, checked in this order under ``data_dir``:
 2. the XNLI-1.0 release: ``xnli.{dev,test}.tsv`` (or ``XNLI-1.0/xnli.*.tsv``), header with ``language``,
    ``gold_label``, ``sentence1``, ``sentence2``; training from MultiNLI's ``multinli_1.0_train.txt``;
 3. a folder holding one language's headerless labelled ``{split}.tsv`` / ``{split}.txt`` (XGLUE-style
-   ``premise<TAB>hypothesis<TAB>label``, e.g. a labelled German XNLI test); the caller's language is trusted.
+   ``premise<TAB>hypothesis<TAB>label``, e.g. a labelled German XNLI test); the caller's language is trusted;
+   also ``xglue-{lang}/{split}.tsv``, so one folder may hold ``xtreme/`` (4.: XTREME's files in a sub-folder,
+   read when no labelled file matched) beside ``xglue-de/`` (../shared/data/xnli has this shape).
 
 With no ``data_dir`` the hub copy ``facebook/xnli`` (one config per language) is used.
 """
@@ -66,10 +68,12 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
             rows = [r for r in read_tsv_dicts(release, "xnli", HOW) if r["language"] == language]
             return [{"id": f"{split}-{language}-{i}", "language": language, "text_a": r["sentence1"],
                      "text_b": r["sentence2"], "label": _label(r["gold_label"])} for i, r in enumerate(rows)]
-    for single in (data_dir / f"{split}.tsv", data_dir / f"{split}.txt"):
+    for single in (data_dir / f"{split}.tsv", data_dir / f"{split}.txt", data_dir / f"xglue-{language}" / f"{split}.tsv"):
         rows = read_tsv(single, "xnli", HOW) if single.exists() else []
         if rows and len(rows[0]) == 3 and _label(rows[0][2]) in LABELS:
             return _rows(rows, language, split)  # one language's headerless premise/hypothesis/label file
+    if (data_dir / "xtreme" / xtreme.name).exists():  # a folder holding xtreme/ and xglue-LANG/ side by side
+        return _rows(read_tsv(data_dir / "xtreme" / xtreme.name, "xnli", HOW), language, split)
     if split == "train" and language == "en":
         for mnli in (data_dir / "multinli_1.0_train.txt", data_dir / "multinli_1.0" / "multinli_1.0_train.txt"):
             if mnli.exists():
