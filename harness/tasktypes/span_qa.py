@@ -7,7 +7,8 @@ split carries no gold (scoring raises ``MissingGold``); empty lists mean "unansw
 Encoding (the recipe of XTREME's ``run_squad.py``): the question is cut to ``max_query_length`` pieces; the
 context is tokenised once with character offsets and cut into **sliding windows** of at most ``max_length``
 tokens (question and special tokens included), each window starting ``doc_stride`` pieces after the previous
-one, so every context token is in some window. Each window is one feature ``<cls> question <sep> window <sep>``
+one, so every context token is in some window (when ``doc_stride`` is not shorter than a window — a short
+``max_length`` — the step becomes half a window so that windows still overlap; XTREME's 384/128 never hits this). Each window is one feature ``<cls> question <sep> window <sep>``
 (the special-token layout is read from the tokenizer's own pair template, so BERT and XLM-R both work).
 Training labels the first answer's first/last piece, or the ``<cls>`` position when the answer is not inside the
 window.
@@ -105,7 +106,8 @@ class SpanQAType(TaskType):
             if answers and answers.get("text"):
                 text, start = answers["text"][0], int(answers["answer_start"][0])
                 answer = _answer_tokens(c_off, start, start + len(text))
-            for start, length in windows(len(c_ids), max_tokens, opt["doc_stride"]):
+            stride = opt["doc_stride"] if opt["doc_stride"] < max_tokens else max(1, max_tokens // 2)
+            for start, length in windows(len(c_ids), max_tokens, stride):
                 ids = prefix + list(q_ids) + middle
                 ctx0 = len(ids)
                 ids = ids + list(c_ids[start : start + length]) + suffix

@@ -43,7 +43,8 @@ def read_squad_json(path: Path, language: str, task: str, how: str, blank_is_mis
 
     ``blank_is_missing``: XTREME replaces the answers of files it treats as test by a single
     ``{"answer_start": 0, "text": ""}``; such questions get ``answers=None`` (gold missing).
-    ``id_prefix``: keep only questions whose id starts with it (TyDiQA's combined files).
+    ``id_prefix``: keep only questions whose id starts with it (TyDiQA's combined files). When a file repeats
+    ids (XTREME's TyDiQA-GoldP train does), every id gets its question index appended (``id@index``).
     """
     path = Path(path)
     if not path.exists():
@@ -66,6 +67,9 @@ def read_squad_json(path: Path, language: str, task: str, how: str, blank_is_mis
                     gold = None
                 out.append({"id": str(qa["id"]), "language": language, "context": context,
                             "question": qa["question"], "answers": gold})
+    if len({e["id"] for e in out}) != len(out):  # XTREME's TyDiQA train file repeats ids: make them unique
+        for i, e in enumerate(out):
+            e["id"] = f"{e['id']}@{i}"
     return out
 
 
