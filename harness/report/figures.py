@@ -66,7 +66,7 @@ def _save(fig, out_dir: Path, stem: str) -> list[Path]:
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9.]+", "_", str(text)).strip("_") or "x"
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", str(text)).strip("_") or "x"
 
 
 def gain_vs_params(report: dict[str, Any], out_dir: Path) -> list[Path]:

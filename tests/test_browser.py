@@ -1,0 +1,84 @@
+"""Headless Chromium opens the generated leaderboard page from the file system: tables sort, figures load.
+
+Set-up (not done by tests): ``apt-get install -y chromium`` (Debian's package, ``/usr/bin/chromium``) and
+``pip install -e '.[browser,report]'`` (Playwright). Playwright drives that binary through ``executable_path``;
+``playwright install`` is never needed. The screenshot goes to ``tests/artifacts/`` (gitignored).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path(os.environ.get("XLT_CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+FLAGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--no-first-run", "--disable-gpu", "--disable-dev-shm-usage"]
+
+
+def _browser_or_skip():
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's package with `apt-get install -y chromium` "
+                    "(or set XLT_CHROMIUM)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed: `pip install -e '.[browser]'`")
+    return sync_playwright
+
+
+def _column(page, table: str, index: int) -> list[str]:
+    return page.eval_on_selector_all(f"#{table} tbody tr", f"rows => rows.map(r => r.cells[{index}].textContent)")
+
+
+@pytest.mark.slow
+def test_leaderboard_page_sorts_and_shows_figures(tmp_path):
+    sync_playwright = _browser_or_skip()
+    from harness.report import load_leaderboards
+    from harness.report.demo import write_demo
+    from harness.report.gains import gains
+    from harness.report.html import build
+
+    rows = [r for r in load_leaderboards(write_demo(tmp_path / "demo")) if r["task"] == "xnli"]
+    page_path = build(rows, gains(rows, n_boot=100), tmp_path / "site")
+    profile = tmp_path / "profile"
+    with sync_playwright() as pw:
+        # a fresh profile folder (Playwright passes it as --user-data-dir)
+        browser = pw.chromium.launch_persistent_context(str(profile), executable_path=str(CHROMIUM), headless=True,
+                                                        args=FLAGS, viewport={"width": 1400, "height": 1000})
+        try:
+            page = browser.new_page()
+            requests: list[str] = []
+            page.on("request", lambda req: requests.append(req.url))
+            page.goto(page_path.resolve().as_uri())
+            page.wait_for_load_state("load")
+            assert page.title() == "xlt-harness leaderboard"
+
+            # figures: every <img> decoded with a real size
+            sizes = page.eval_on_selector_all("img", "imgs => imgs.map(i => [i.complete, i.naturalWidth])")
+            assert len(sizes) == 4 and all(done and width > 100 for done, width in sizes), sizes
+
+            # sort the provenance table by value (column 9): ascending, then descending on a second click
+            values = [float(v) for v in _column(page, "provenance", 9)]
+            header = page.locator("#provenance th", has_text="value")
+            header.click()
+            assert [float(v) for v in _column(page, "provenance", 9)] == sorted(values)
+            assert header.get_attribute("aria-sort") == "ascending"
+            header.click()
+            assert [float(v) for v in _column(page, "provenance", 9)] == sorted(values, reverse=True)
+
+            # sort the gains table by model name, text order
+            page.locator("#gains th", has_text="model").first.click()
+            assert _column(page, "gains", 0) == sorted(_column(page, "gains", 0))
+
+            ARTIFACTS.mkdir(exist_ok=True)
+            shot = ARTIFACTS / "leaderboard.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 10_000
+            assert all(u.startswith("file://") for u in requests), requests  # no network
+        finally:
+            browser.close()
+    shutil.rmtree(profile, ignore_errors=True)

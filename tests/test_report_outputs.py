@@ -1,0 +1,144 @@
+"""Figures, the static HTML page, the XTREME-R export and the ``harness leaderboard`` subcommands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from harness.cli import main
+from harness.report import load_leaderboards
+from harness.report.demo import write_demo
+from harness.report.export import ExportError, export
+from harness.report.figures import all_figures, family
+from harness.report.gains import gains
+from harness.report.html import build
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    path = write_demo(tmp_path_factory.mktemp("demo"))
+    rows = load_leaderboards(path)
+    return path, rows, gains(rows, n_boot=200)
+
+
+@pytest.mark.slow
+def test_figures_png_svg_and_deterministic(demo, tmp_path):
+    _, _, rep = demo
+    first = all_figures(rep, tmp_path / "a")
+    small = {**rep, "gains": [g for g in rep["gains"] if g["task"] == "xnli"],
+             "trends": [t for t in rep["trends"] if t["task"] == "xnli"]}
+    second = all_figures(small, tmp_path / "b")  # the xnli figures again: byte-identical SVG
+    names = sorted(p.name for p in first)
+    assert len(names) == 2 * 8 and names[:2] == ["gain_vs_params-panx-ner_seqeval_f1.png",
+                                                 "gain_vs_params-panx-ner_seqeval_f1.svg"]
+    stems = {p.stem for p in first}
+    assert {"gain_vs_params-xnli-accuracy", "heatmap-demo-small", "heatmap-demo-large",
+            "languages-xnli-accuracy"} <= stems
+    assert all((tmp_path / "a" / f"{s}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for s in stems)
+    for p in second:
+        if p.suffix == ".svg" and not p.name.startswith("heatmap"):
+            assert p.read_bytes() == (tmp_path / "a" / p.name).read_bytes(), f"{p.name} is not deterministic"
+
+
+def test_language_family():
+    assert family("de") == family("deu_Latn") == family("hi") == "Indo-European"
+    assert family("sw") == "Niger-Congo" and family("zho_Hans") == "Sino-Tibetan" and family("xx") == "other"
+
+
+def test_html_page(demo, tmp_path):
+    path, rows, rep = demo
+    rows = [r for r in rows if r["task"] == "xnli"]
+    rep = {**rep, "gains": [g for g in rep["gains"] if g["task"] == "xnli"],
+           "trends": [t for t in rep["trends"] if t["task"] == "xnli"]}
+    page = build(rows, rep, tmp_path / "site", sources=[str(path)])
+    text = page.read_text()
+    assert text.count('<table class="sortable"') == 5
+    assert "http://" not in text and "https://" not in text  # nothing fetched from a network
+    # every row's provenance is on the page
+    assert text.count("<tr>") >= len(rows) + len(rep["gains"])
+    for r in rows[:5]:
+        assert r["predictions_sha256"][:16] in text
+    imgs = [line for line in text.splitlines() if "<img " in line]
+    assert imgs and all('src="figures/' in i for i in imgs)
+    for i in imgs:
+        src = i.split('src="', 1)[1].split('"', 1)[0]
+        assert (page.parent / src).exists()
+
+
+def test_export_xtreme_r_layout(demo, tmp_path):
+    _, rows, _ = demo
+    out = tmp_path / "sub"
+    res = export(rows, out, model="demo-large", intermediate="mnli", seed=1)
+    files = sorted(str(Path(p).relative_to(out)) for p in res["written"])
+    assert files == ["panx/test-de.tsv", "panx/test-en.tsv", "xnli/test-de.tsv", "xnli/test-en.tsv",
+                     "xnli/test-sw.tsv", "xquad/test-de.json", "xquad/test-en.json"]
+    assert (out / "xnli" / "test-en.tsv").read_text().splitlines()[:3] == ["entailment", "neutral", "contradiction"]
+    assert len((out / "xnli" / "test-en.tsv").read_text().splitlines()) == 10
+    # tagging: one tag per line, a blank line between sentences
+    assert (out / "panx" / "test-en.tsv").read_text() == "B-PER\nI-PER\nO\n\nO\nB-LOC\n\nB-ORG\nO\nO\n"
+    assert json.loads((out / "xquad" / "test-en.json").read_text()) == {
+        "xquad-en-0": "Paris", "xquad-en-1": "1999", "xquad-en-2": "the red house"}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["format"] == "xtreme-r" and "mewslix" in manifest["missing_tasks"]
+    assert {f["examples"] for f in manifest["files"]} == {10, 3}
+
+
+def test_export_needs_one_system(demo, tmp_path):
+    _, rows, _ = demo
+    with pytest.raises(ExportError, match="several model values .*choose one with --model"):
+        export(rows, tmp_path)
+    with pytest.raises(ExportError, match="no rows with model='nope'; available: demo-large, demo-small"):
+        export(rows, tmp_path, model="nope")
+    with pytest.raises(ExportError, match="unknown format 'glue'; allowed: xtreme-r, xtreme"):
+        export(rows, tmp_path, fmt="glue")
+
+
+def test_cli_subcommands(demo, tmp_path):
+    path, _, _ = demo
+    runner = CliRunner()
+    res = runner.invoke(main, ["leaderboard", "aggregate", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert {b["model"] for b in data["benchmarks"]} == {"demo-small", "demo-large"}
+    res = runner.invoke(main, ["leaderboard", "report", str(path), "--json", "--n-boot", "50"])
+    assert res.exit_code == 0, res.output
+    assert len(json.loads(res.output)["gains"]) == 6
+    res = runner.invoke(main, ["leaderboard", "report", str(path), "--n-boot", "50"], terminal_width=250)
+    assert res.exit_code == 0 and "+15.00" in res.output and "0.75" in res.output, res.output
+    res = runner.invoke(main, ["leaderboard", "report", str(path), "--metric", "xquad"])
+    assert res.exit_code == 2 and "expected TASK=METRIC" in res.output
+    res = runner.invoke(main, ["leaderboard", "export", str(path), "--out", str(tmp_path / "x"), "--model",
+                               "demo-small", "--intermediate", "none", "--seed", "2", "--json"])
+    assert res.exit_code == 0, res.output
+    assert [Path(p).name for p in json.loads(res.output)["written"]] == ["test-de.tsv", "test-en.tsv",
+                                                                          "test-sw.tsv"]
+    res = runner.invoke(main, ["leaderboard", "aggregate", str(tmp_path / "missing.jsonl")])
+    assert res.exit_code == 2 and "not found" in res.output
+
+
+@pytest.mark.slow
+def test_quickstart_then_report_prints_the_scale_table(tmp_path):
+    """The documented path: run the quickstart matrix (a copy writing under tmp), then report on it."""
+    config = yaml.safe_load((REPO / "configs" / "quickstart.yaml").read_text())
+    config.update(output_dir=str(tmp_path / "runs"), leaderboard=str(tmp_path / "lb" / "quickstart.jsonl"))
+    config.pop("cache_dir", None)
+    cfg = tmp_path / "quickstart.yaml"
+    cfg.write_text(yaml.safe_dump(config))
+    runner = CliRunner()
+    res = runner.invoke(main, ["matrix", "run", str(cfg)])
+    assert res.exit_code == 0, res.output
+    boards = list(tmp_path.rglob("quickstart.jsonl"))
+    assert len(boards) == 1, boards
+    res = runner.invoke(main, ["leaderboard", "report", str(boards[0]), "--n-boot", "200"], terminal_width=250)
+    assert res.exit_code == 0, res.output
+    assert "gain over none by model size" in res.output
+    assert "tiny-xlmr " in res.output and "tiny-xlmr-large" in res.output
+    assert "trend xnli accuracy mnli [xx], 2 sizes" in res.output
+    rep = json.loads(runner.invoke(main, ["leaderboard", "report", str(boards[0]), "--json", "--n-boot", "50"]).output)
+    assert all(g["method"].startswith("paired: seeds") for g in rep["gains"])  # predictions files were found
