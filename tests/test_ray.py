@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from test_engine import comparable, run, tiny_cfg
 
 from harness.results import read_jsonl
 from harness.runner import read_events
-
-from test_engine import comparable, run, tiny_cfg
 
 pytest.importorskip("ray")
 
@@ -28,8 +29,6 @@ def test_ray_matches_local_and_isolates_failures(tmp_path):
     rows_l, rows_r = read_jsonl(plan_l.leaderboard), read_jsonl(plan_r.leaderboard)
     assert len(rows_r) == 4 and comparable(rows_r) == comparable(rows_l)
     # the nodes really ran in Ray worker processes, not in the driver
-    import os
-
     pids = {e["pid"] for e in read_events(plan_r.cache_dir) if e["event"] in ("finish", "failed")}
     assert pids and os.getpid() not in pids
     import ray
