@@ -62,7 +62,8 @@ class TaskSpec:
             raise SpecError(f"task {self.name!r}: average {self.average!r} is not one of {AVERAGES}")
         if not self.metrics:
             raise SpecError(f"task {self.name!r}: declare at least one metric")
-        if self.train_language not in self.languages and "target" in self.roles:
+        # Retrieval targets are not trained, so their evaluation languages need not include the training language.
+        if self.train_language not in self.languages and "target" in self.roles and self.kind != "retrieval":
             raise SpecError(f"task {self.name!r}: train_language {self.train_language!r} not in languages")
 
     @property
