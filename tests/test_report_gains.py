@@ -133,14 +133,26 @@ def test_seeds_only_fallbacks(tmp_path):
     assert rec["xx"]["lo"] == pytest.approx(15.0) and rec["xx"]["hi"] == pytest.approx(25.0)
 
 
-def test_non_decomposable_metric_is_rescored_per_resample(demo):
+def test_chunk_f1_resampled_from_counts_and_generic_fallback(demo, monkeypatch):
     _, rows, rep = demo
     row = next(r for r in rows if r["task"] == "panx" and r["intermediate"] == "none")
     cell = scored(row)
-    assert cell.vector is None and cell.metric_fn is not None  # seqeval F1 is not a mean over sentences
-    assert cell.metric_fn(cell.golds, cell.preds) == pytest.approx(row["value"])
+    # seqeval F1 is not a mean over sentences: per-sentence (TP, predicted, gold) chunk counts instead
+    assert cell.vector is None and cell.counts.tolist() == [[1, 1, 1], [0, 0, 1], [1, 1, 1]]
     rec = _rec(rep, "demo-small", "panx")
     assert rec["en"]["gain"] == pytest.approx(20.0)  # hand: F1 0.8 (2 of 3 entities, precision 1) -> 1.0
+    # without the counts path, the metric itself re-scores every resample: same replicates
+    import harness.report.bootstrap as bs
+
+    monkeypatch.setattr(bs, "CHUNK_F1", ())
+    cell = bs.scored(row)
+    assert cell.counts is None and cell.metric_fn is not None
+    assert cell.metric_fn(cell.golds, cell.preds) == pytest.approx(row["value"])
+    slow = gains([r for r in rows if r["task"] == "panx"], n_boot=1000, seed=0)
+    fast = [g for g in rep["gains"] if g["task"] == "panx"]
+    for a, b in zip(slow["gains"], fast):
+        assert (a["en"]["lo"], a["en"]["hi"], a["xx"]["se"]) == pytest.approx((b["en"]["lo"], b["en"]["hi"],
+                                                                               b["xx"]["se"]))
 
 
 def test_no_baseline_and_metric_override(demo):

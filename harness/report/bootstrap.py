@@ -73,6 +73,25 @@ PER_EXAMPLE = {"accuracy": exact, "pos_accuracy": exact, "tatoeba_accuracy": exa
                "exact_match": qa_exact_match}
 
 
+# Micro F1 over chunk sets (seqeval): F1 = 2·TP / (predicted + gold), resampled from per-sentence counts.
+CHUNK_F1 = ("ner_seqeval_f1", "pos_seqeval_f1")
+
+
+def chunk_counts(golds: list, predictions: list) -> np.ndarray | None:
+    """Per sentence (true positives, predicted chunks, gold chunks) with the seqeval-0.0.12 chunker, or None."""
+    try:
+        from ..metrics.seqeval_compat import get_entities
+    except ImportError:
+        return None
+    rows = []
+    for g, p in zip(golds, predictions):
+        if not isinstance(g, list) or not isinstance(p, list):
+            return None
+        gold, pred = set(get_entities(g)), set(get_entities(p))
+        rows.append((len(gold & pred), len(pred), len(gold)))
+    return np.array(rows, dtype=np.float64).reshape(-1, 3)
+
+
 @dataclass
 class Scored:
     """One (system, seed, language) evaluation: its row value and, when available, what resampling needs."""
@@ -80,6 +99,7 @@ class Scored:
     value: float
     ids: list | None = None
     vector: np.ndarray | None = None      # per-example scores (decomposable metric)
+    counts: np.ndarray | None = None      # per-example (true positives, predicted, gold) chunk counts (F1)
     golds: list | None = None             # for re-scoring a non-decomposable metric
     preds: list | None = None
     metric_fn: Any = None
@@ -135,6 +155,12 @@ def scored(row: dict[str, Any], tolerance: float = 1e-6) -> Scored:
         out = fn(g, p, language=lang)
         return float(getattr(out, "value", out))
 
+    if metric in CHUNK_F1:
+        counts = chunk_counts(golds, predictions)
+        if counts is not None:
+            tp, n_pred, n_gold = counts.sum(axis=0)
+            if close(200.0 * tp / (n_pred + n_gold) if tp > 0 else 0.0):
+                return Scored(value, ids=ids, counts=counts)
     if fn is not None:  # a registered metric: per-example when it is a mean of per-example scores
         try:
             full = call(golds, predictions)
@@ -159,6 +185,10 @@ def _replicates(cell: Scored, idx: np.ndarray) -> np.ndarray:
     """(B,) metric values of one evaluation under the example index matrix ``idx`` (B, n)."""
     if cell.vector is not None:
         return cell.vector[idx].mean(axis=1)
+    if cell.counts is not None:
+        tp, n_pred, n_gold = (cell.counts[:, k][idx].sum(axis=1) for k in range(3))
+        denom = n_pred + n_gold
+        return np.where(tp > 0, 200.0 * tp / np.where(denom > 0, denom, 1), 0.0)
     if cell.metric_fn is not None:
         out = np.empty(idx.shape[0])
         for b, row in enumerate(idx):
@@ -187,7 +217,7 @@ def paired_replicates(base: dict[tuple, Scored], other: dict[tuple, Scored], lan
         cells_o = [other[(s, lang)] for s in seeds_o]
         cells = cells_b + cells_o
         total += len(cells)
-        resampled += sum(c.vector is not None or c.metric_fn is not None for c in cells)
+        resampled += sum(c.vector is not None or c.counts is not None or c.metric_fn is not None for c in cells)
         with_ids = [c for c in cells if c.ids is not None]
         if with_ids and all(c.ids == with_ids[0].ids for c in with_ids):
             n = len(with_ids[0].ids)

@@ -107,6 +107,9 @@ def gain_vs_params(report: dict[str, Any], out_dir: Path) -> list[Path]:
                     gx = np.geomspace(min(p["params"] for p in t["points"]), max(p["params"] for p in t["points"]), 50)
                     ax.plot(gx, t["intercept"] + t["slope"] * np.log10(gx), "--", color=colors[inter], lw=1,
                             label=f"{inter} fit: {t['slope']:+.2f}/10× [{t['lo']:+.2f}, {t['hi']:+.2f}]")
+                    if t.get("band"):
+                        ax.fill_between(t["band"]["params"], t["band"]["lo"], t["band"]["hi"], color=colors[inter],
+                                        alpha=0.12, linewidth=0)
             ax.axhline(0, color="grey", lw=0.8)
             ax.set_xscale("log")
             ax.set_xlabel("parameters")

@@ -178,7 +178,7 @@ def trends(records: list[dict[str, Any]], replicates: dict[int, dict[str, np.nda
                 "task": task, "split": split, "metric": metric, "direction": direction, "variant": variant,
                 "lang_pair": lang_pair, "intermediate": inter, "group": group, "n_sizes": len(sizes),
                 "points": [{"model": m, "params": p, "gain": g} for p, m, g, _ in pts], "slope": None,
-                "intercept": None, "lo": None, "hi": None,
+                "intercept": None, "lo": None, "hi": None, "band": None,
                 "fit": "gain = intercept + slope · log10(parameters), OLS over the per-size gains",
                 "models_without_params": without,
             }
@@ -193,6 +193,13 @@ def trends(records: list[dict[str, Any]], replicates: dict[int, dict[str, np.nda
             xm = x.mean()
             slopes = ((x - xm)[:, None] * (reps - reps.mean(axis=0))).sum(axis=0) / ((x - xm) ** 2).sum()
             lo, hi = interval(slopes, level)
+            intercepts = reps.mean(axis=0) - slopes * xm
+            grid = np.linspace(x.min(), x.max(), 25)
+            lines = intercepts[:, None] + slopes[:, None] * grid[None, :]       # (B, grid)
+            q = [100 * (1 - level) / 2, 100 * (1 + level) / 2]
+            band_lo, band_hi = np.percentile(lines, q, axis=0)
+            entry["band"] = {"params": (10 ** grid).tolist(), "lo": band_lo.tolist(), "hi": band_hi.tolist(),
+                             "what": f"pointwise {100 * level:g}% bootstrap band of the fitted line"}
             entry.update(slope=slope, intercept=intercept, lo=lo, hi=hi,
                          slope_replicates_sd=float(np.std(slopes, ddof=1)) if slopes.size > 1 else None)
             pct = f"{100 * level:g}%"
