@@ -142,3 +142,41 @@ def test_quickstart_then_report_prints_the_scale_table(tmp_path):
     assert "trend xnli accuracy mnli [xx], 2 sizes" in res.output
     rep = json.loads(runner.invoke(main, ["leaderboard", "report", str(boards[0]), "--json", "--n-boot", "50"]).output)
     assert all(g["method"].startswith("paired: seeds") for g in rep["gains"])  # predictions files were found
+
+
+def test_export_retrieval_layouts(tmp_path):
+    """Tatoeba: line index of the xx→en neighbour; BUCC: pairs above the dev threshold; LAReQA: ranked ids."""
+    import hashlib
+
+    from harness.results import ROW_KEYS
+
+    def row(task, lang, preds, **kw):
+        rel = f"p/{task}-{lang}.jsonl"
+        data = "".join(json.dumps(p) + "\n" for p in preds).encode()
+        (tmp_path / "p").mkdir(exist_ok=True)
+        (tmp_path / rel).write_bytes(data)
+        r = {k: None for k in ROW_KEYS}
+        r.update(model="m", intermediate="none", seed=1, split="test", task=task, language=lang, metric="x",
+                 value=0.0, predictions=rel, predictions_sha256=hashlib.sha256(data).hexdigest(), **kw)
+        return r
+
+    rows = [
+        row("tatoeba", "de", [{"id": "t0", "prediction": {"fwd": "t1", "bwd": "t0"}},
+                              {"id": "t1", "prediction": {"fwd": "t1", "bwd": "t1"}},
+                              {"id": "t2", "prediction": {"fwd": "t0", "bwd": "t2"}}], direction="xx->en"),
+        row("bucc2018", "de", [{"id": "de-1", "prediction": {"target": "en-7", "score": 1.3, "dev_threshold": 1.1}},
+                               {"id": "de-2", "prediction": {"target": "en-8", "score": 1.0, "dev_threshold": 1.1}},
+                               {"id": "de-3", "prediction": {"target": None, "score": None}},
+                               {"id": "en-7", "prediction": None}]),
+        row("lareqa", "de", [{"id": "q1", "prediction": ["c3", "c1"]}, {"id": "c1", "prediction": None}]),
+    ]
+    lb = tmp_path / "lb.jsonl"
+    lb.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    loaded = load_leaderboards(lb)
+    res = export(loaded, tmp_path / "r", fmt="xtreme-r")
+    assert sorted(Path(p).name for p in res["written"]) == ["test-de.json", "test-de.tsv"]
+    assert (tmp_path / "r" / "tatoeba" / "test-de.tsv").read_text() == "1\n1\n0\n"
+    assert json.loads((tmp_path / "r" / "lareqa" / "test-de.json").read_text()) == {"q1": ["c3", "c1"]}
+    assert res["skipped"] == ["bucc2018"]  # not an XTREME-R task
+    export(loaded, tmp_path / "x", fmt="xtreme")
+    assert (tmp_path / "x" / "bucc2018" / "test-de.tsv").read_text() == "de-1\ten-7\n"

@@ -3,8 +3,10 @@
 One folder per task (``xnli``, ``xcopa``, ``udpos``, ``panx``, ``xquad``, ``mlqa``, ``tydiqa``, ``mewslix``,
 ``lareqa``, ``tatoeba``; ``pawsx`` and ``bucc2018`` for XTREME), one file per language named
 ``test-{lang}.{ext}``: ``json`` for QA (``{id: answer}``) and the ranking tasks Mewsli-X / LAReQA
-(``{id: [ranked ids]}``), ``tsv`` otherwise: one label per line (classification, multiple choice, Tatoeba),
-one tag per line with a blank line between sentences (tagging), ``src<TAB>tgt`` pairs (BUCC). Files are built
+(``{query id: [ranked candidate ids]}``), ``tsv`` otherwise: one label per line (classification, multiple
+choice), one tag per line with a blank line between sentences (tagging), the line index of the retrieved
+English sentence per line (Tatoeba, xx→en cosine neighbour ``fwd``), ``src<TAB>tgt`` for every pair mined
+above the dev threshold (BUCC). Files are built
 from the predictions files the rows point to (sha256-checked), in example order, for one system (model,
 intermediate, seed); ``manifest.json`` records which row each file came from.
 """
@@ -49,11 +51,37 @@ def select_system(rows: list[dict], model: str | None, intermediate: str | None,
     return rows
 
 
+def _tatoeba_line(pred: Any, position: dict) -> str:
+    """The retrieved sentence's line index (xx→en, cosine: the ``fwd`` neighbour) as XTREME expects."""
+    if isinstance(pred, dict):
+        pred = pred.get("fwd")
+    return str(position.get(pred, pred))
+
+
+def _bucc_line(src_id: Any, pred: Any) -> str | None:
+    """``src<TAB>tgt`` for a mined pair kept by the dev threshold; None when nothing is mined."""
+    if isinstance(pred, (list, tuple)) and len(pred) == 2:
+        return f"{pred[0]}\t{pred[1]}"
+    if not isinstance(pred, dict) or pred.get("target") is None:
+        return None
+    thr = pred.get("dev_threshold")
+    if thr is not None and pred.get("score") is not None and pred["score"] < thr:
+        return None
+    return f"{src_id}\t{pred['target']}"
+
+
 def _lines(task: str, kind: str | None, preds: list[dict]) -> str:
     out: list[str] = []
+    position = {p.get("id"): i for i, p in enumerate(preds)}
     for p in preds:
         pred = p.get("prediction")
-        if kind == "tagging" or (isinstance(pred, list) and task in ("udpos", "panx")):
+        if task == "tatoeba":
+            out.append(_tatoeba_line(pred, position))
+        elif task == "bucc2018":
+            line = _bucc_line(p.get("id"), pred)
+            if line is not None:
+                out.append(line)
+        elif kind == "tagging" or (isinstance(pred, list) and task in ("udpos", "panx")):
             out.extend(str(t) for t in pred)
             out.append("")
         elif isinstance(pred, (list, tuple)):
@@ -62,7 +90,7 @@ def _lines(task: str, kind: str | None, preds: list[dict]) -> str:
             out.append(str(pred))
     if out and out[-1] == "":
         out.pop()
-    return "\n".join(out) + "\n"
+    return "\n".join(out) + "\n" if out else ""
 
 
 def export(rows: list[dict[str, Any]], out_dir: str | Path, *, fmt: str = "xtreme-r", split: str = "test",
@@ -94,8 +122,9 @@ def export(rows: list[dict[str, Any]], out_dir: str | Path, *, fmt: str = "xtrem
         folder.mkdir(parents=True, exist_ok=True)
         if task in JSON_TASKS:
             path = folder / f"test-{lang}.json"
-            path.write_text(json.dumps({str(p["id"]): p.get("prediction") for p in preds}, ensure_ascii=False,
-                                       indent=1) + "\n", encoding="utf-8")
+            path.write_text(json.dumps({str(p["id"]): p.get("prediction") for p in preds
+                                        if p.get("prediction") is not None}, ensure_ascii=False, indent=1) + "\n",
+                            encoding="utf-8")
         else:
             path = folder / f"test-{lang}.tsv"
             path.write_text(_lines(task, r.get("task_kind"), preds), encoding="utf-8")
