@@ -36,9 +36,12 @@ def test_xtreme_tiny_matrix(tmp_path):
     result = CliRunner().invoke(main, ["matrix", "run", str(config)])
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in (tmp_path / "run" / "leaderboard.jsonl").read_text().splitlines()]
-    got = {(r["task"], r["language"], r["metric"]): r for r in rows}
+    assert len(rows) == len({(r["intermediate"], r["task"], r["language"], r["metric"]) for r in rows})
+    assert {r["intermediate"] for r in rows} == {"none", "siqa"}  # XTREME-R's SIQA stage, labelled in every row
+    got = {(r["task"], r["language"], r["metric"]): r for r in rows if r["intermediate"] == "none"}
     expected = {(t, lang, m) for t, (langs, metrics, _, _) in EXPECTED.items() for lang in langs for m in metrics}
     assert set(got) == expected
+    assert {(r["task"], r["language"], r["metric"]) for r in rows if r["intermediate"] == "siqa"} == expected
     for (task, _lang, _metric), r in got.items():
         _langs, _metrics, split, n = EXPECTED[task]
         assert r["split"] == split and r["n"] == n and r["task_kind"] == {
