@@ -51,7 +51,7 @@ def _json_rows(data):
 
 @leaderboard.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--split", default="test", show_default=True, help="split to score ('all' keeps every split)")
+@click.option("--split", default="test", show_default=True, help="split to score (test, dev …)")
 @click.option("--view", type=click.Choice(["all", "xx"]), default="all", show_default=True,
               help="benchmark scores over all languages (official) or English excluded (xx)")
 @click.option("--json", "as_json", is_flag=True, help="print task and benchmark scores as JSON")
@@ -64,8 +64,7 @@ def aggregate(files: tuple[str, ...], split: str, view: str, as_json: bool) -> N
     from ..report.gains import fmt_params
 
     rows = _load(files)
-    sp = None if split == "all" else split
-    tasks, benches = task_scores(rows, split=sp), benchmark_scores(rows, split=sp, view=view)
+    tasks, benches = task_scores(rows, split=split), benchmark_scores(rows, split=split, view=view)
     if as_json:
         emit_json({"split": split, "view": view, "tasks": tasks, "benchmarks": benches})
         return
@@ -105,7 +104,8 @@ def _report(files, split, metric, n_boot, seed, level):
 
 
 _report_options = [
-    click.option("--split", default="test", show_default=True, help="split whose gains are reported"),
+    click.option("--split", default="test", show_default=True,
+                 help="split whose gains are reported ('all': every split, each in its own cell)"),
     click.option("--metric", multiple=True, help="TASK=METRIC to report a task on another metric (repeatable)"),
     click.option("--n-boot", default=1000, show_default=True, help="bootstrap replicates"),
     click.option("--seed", default=0, show_default=True, help="bootstrap seed (same seed, same intervals)"),

@@ -3,7 +3,7 @@
 - ``gain_vs_params-TASK``: gain over ``none`` against parameter count (log axis), English and cross-lingual
   panels; the raw per-seed gains as dots, the per-size mean with its bootstrap interval, and the fitted trend line.
 - ``heatmap-MODEL``: cross-lingual gain of every intermediate × target task for one model size.
-- ``languages-TASK``: per-language gains grouped by language family.
+- ``languages-TASK-METRIC-INTERMEDIATE``: per-language gains (a bar per model size) grouped by language family.
 
 Files are deterministic for a given input (no timestamps, fixed SVG ids).
 """
@@ -157,22 +157,24 @@ def heatmaps(report: dict[str, Any], out_dir: Path, group: str = "xx") -> list[P
 
 
 def language_families(report: dict[str, Any], out_dir: Path) -> list[Path]:
-    """One figure per target task: per-language gains, languages grouped (and labelled) by family."""
+    """One figure per target task and intermediate: per-language gains (one bar per model size), languages
+    grouped and labelled by family."""
     import numpy as np
 
     plt = _mpl()
     by_task: dict[tuple, list[dict]] = defaultdict(list)
     for rec in report["gains"]:
-        by_task[(rec["task"], rec["metric"])].append(rec)
+        by_task[(rec["task"], rec["metric"], rec["intermediate"])].append(rec)
     written = []
-    for (task, metric), recs in sorted(by_task.items()):
+    for (task, metric, inter), recs in sorted(by_task.items()):
         langs = sorted({lang for r in recs for lang in r["per_language"]},
                        key=lambda lang: (FAMILY_ORDER.index(family(lang)) if family(lang) in FAMILY_ORDER else 99,
                                          lang))
-        series = [(f"{r['model']} · {r['intermediate']}", r["per_language"]) for r in
-                  sorted(recs, key=lambda r: (r.get("model_params") or 0, r["model"], r["intermediate"]))]
+        recs = sorted(recs, key=lambda r: (r.get("model_params") or 0, r["model"], str(r["direction"])))
+        series = [(f"{r['model']} ({fmt_params(r.get('model_params'))})"
+                   + (f" {r['direction']}" if r.get("direction") else ""), r["per_language"]) for r in recs]
         width = 0.8 / max(1, len(series))
-        fig, ax = plt.subplots(figsize=(max(6.0, 0.5 * len(langs) * max(1, len(series)) ** 0.5 + 2), 4))
+        fig, ax = plt.subplots(figsize=(min(24.0, max(6.0, 0.45 * len(langs) + 2)), 4))
         x = np.arange(len(langs))
         for k, (label, per_lang) in enumerate(series):
             ax.bar(x + (k - (len(series) - 1) / 2) * width, [per_lang.get(lang, np.nan) for lang in langs], width,
@@ -185,9 +187,9 @@ def language_families(report: dict[str, Any], out_dir: Path) -> list[Path]:
             prev = family(lang)
         ax.axhline(0, color="grey", lw=0.8)
         ax.set_ylabel(f"gain over none ({metric})")
-        ax.set_title(f"{task}: per-language gain, by language family")
+        ax.set_title(f"{task}: per-language gain of {inter} over none, by language family")
         ax.legend(fontsize=7)
-        written += _save(fig, out_dir, f"languages-{_slug(task)}-{_slug(metric)}")
+        written += _save(fig, out_dir, f"languages-{_slug(task)}-{_slug(metric)}-{_slug(inter)}")
         plt.close(fig)
     return written
 
