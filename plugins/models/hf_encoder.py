@@ -16,6 +16,13 @@ def _kwargs(spec: ModelSpec) -> dict:
     return {k: v for k, v in kw.items() if v is not None}
 
 
+def _source(spec: ModelSpec) -> str:
+    """The hub id, or the local folder with ``~`` expanded (the spec keeps the portable ``~`` form)."""
+    import os
+
+    return os.path.expanduser(spec.source) if spec.source.startswith("~") else spec.source
+
+
 def load(spec: ModelSpec, seed: int = 0):
     import torch
     from transformers import AutoModel, AutoTokenizer
@@ -23,9 +30,9 @@ def load(spec: ModelSpec, seed: int = 0):
     from harness.models import Encoder
 
     torch.manual_seed(seed)
-    tokenizer = AutoTokenizer.from_pretrained(spec.source, **_kwargs(spec))
+    tokenizer = AutoTokenizer.from_pretrained(_source(spec), **_kwargs(spec))
     module = AutoModel.from_pretrained(
-        spec.source, use_safetensors=spec.options.get("use_safetensors", True), **_kwargs(spec)
+        _source(spec), use_safetensors=spec.options.get("use_safetensors", True), **_kwargs(spec)
     )
     return Encoder(module=module, tokenizer=tokenizer, hidden_size=int(module.config.hidden_size))
 
@@ -40,7 +47,7 @@ def describe(spec: ModelSpec) -> dict:
 
     from .published import count_on_meta, make_config, shape_of
 
-    config = make_config(spec.source, **_kwargs(spec))
+    config = make_config(_source(spec), **_kwargs(spec))
     total, nonembed = count_on_meta(lambda: AutoModel.from_config(config, trust_remote_code=spec.trust_remote_code))
     return {"params": total, "params_nonembed": nonembed, **shape_of(config)}
 
