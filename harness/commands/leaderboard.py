@@ -142,15 +142,19 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
         emit_json({**rep, "figures": written})
         return
     pct = f"{100 * level:g}%"
-    table = Table("model", "params", "task", "metric", "intermediate", "seeds", "en gain [CI]", "xx gain [CI]",
-                  "transfer ratio", "interval",
-                  title=f"gain over none by model size ({split}; {pct} paired bootstrap, {n_boot} replicates, "
-                        f"seed {seed}; xx = mean over non-English languages)")
+    methods = sorted({g["method"] for g in rep["gains"]})
+    one_method = len(methods) == 1
+    columns = ["model", "params", "task", "metric", "intermediate", "seeds", "en gain [CI]", "xx gain [CI]",
+               "transfer ratio"] + ([] if one_method else ["interval"])
+    table = Table(*columns, title=f"gain over none by model size ({split}; {pct} bootstrap CI, {n_boot} replicates, "
+                                  f"seed {seed}; xx = mean over non-English languages)")
     for g in rep["gains"]:
         table.add_row(g["model"], fmt_params(g["model_params"]), g["task"], g["metric"], g["intermediate"],
                       str(len(g["seeds"])), fmt_gain(g["en"]), fmt_gain(g["xx"]), fmt_ratio(g["transfer_ratio"]),
-                      g["method"])
+                      *([] if one_method else [g["method"]]))
     console.print(table)
+    if one_method:
+        console.print(f"intervals: {methods[0]}", highlight=False, markup=False)
     if not rep["gains"]:
         console.print("no gains: the rows hold no intermediate setting beside a 'none' baseline")
     for t in rep["trends"]:

@@ -203,7 +203,9 @@ def trends(records: list[dict[str, Any]], replicates: dict[int, dict[str, np.nda
             entry.update(slope=slope, intercept=intercept, lo=lo, hi=hi,
                          slope_replicates_sd=float(np.std(slopes, ddof=1)) if slopes.size > 1 else None)
             pct = f"{100 * level:g}%"
-            if lo <= 0 <= hi:
+            if lo == hi == 0 and slope == 0:
+                verdict = "no trend: the gain is the same at every size (every bootstrap replicate agrees)"
+            elif lo <= 0 <= hi:
                 verdict = (f"no trend: the slope {slope:+.2f} per 10× parameters has a {pct} interval "
                            f"[{lo:+.2f}, {hi:+.2f}] that includes 0")
             else:
