@@ -73,3 +73,24 @@ def test_matrix_runs_end_to_end_and_records_budgets(tmp_path):
     assert len(done) == 3 and set(done.values()) == {1}
     again = CliRunner().invoke(main, ["matrix", "run", str(cfg)])
     assert again.exit_code == 0 and "0 ran" in again.output
+
+
+@pytest.mark.shared_data
+def test_real_offline_example_plans(tmp_path, shared_data, me5_dir):
+    """examples/real-offline.yaml: one target training reused by both evaluations; disjoint row slices."""
+    from harness.config import parse_config
+    from harness.data import SplitRef
+    from harness.plan import build_plan
+
+    cfg = yaml.safe_load((CONFIG.parents[1] / "examples" / "real-offline.yaml").read_text())
+    cfg.update(output_dir=str(tmp_path / "out"), data={"xnli": str(shared_data / "xnli"),
+                                                       "sst2": str(shared_data / "sst2")})
+    cfg["models"][0]["source"] = str(me5_dir)
+    plan = build_plan(parse_config(cfg))
+    assert len(plan.by_stage("intermediate")) == 1 and len(plan.by_stage("target")) == 2
+    assert plan.cells == 2 * (7 + 1)
+    for node in plan.by_stage("target"):
+        rows = [SplitRef.parse(node.params[k]) for k in ("train_split", "select_split")]
+        assert [(r.name, r.start, r.stop) for r in rows] == [("dev", 0, 300), ("dev", 300, 400)]
+    splits = sorted({(n.params["language"], s) for n in plan.by_stage("eval") for s in n.params["splits"]})
+    assert ("de", "test") in splits and ("sw", "dev[400:600]") in splits and ("en", "test") not in splits
