@@ -168,3 +168,17 @@ def test_squad_per_example_scores():
     assert qa_f1(["the red house"], "a house") == pytest.approx(100 * 2 / 3)
     assert qa_exact_match({"text": ["Paris", "paris."]}, "The Paris") == 100.0
     assert qa_f1([], "x") == 0.0
+
+
+def test_published_gains_from_reference():
+    from pathlib import Path
+
+    rows = load_leaderboards(Path(__file__).resolve().parents[1] / "leaderboards" / "reference.jsonl")
+    rep = gains(rows, n_boot=10)
+    assert rep["gains"] == []  # published averages have no per-language rows
+    pub = {(g["task"], g["baseline_source"]): g for g in rep["published"]}
+    # X-STILTs (Phang et al. 2020) over XLM-R large (Hu et al. 2020), as the mT5 paper reprints both
+    assert pub[("tydiqa", "ref:hu2020-xtreme")]["gain"] == pytest.approx(76.0 - 65.1)
+    assert pub[("panx", "ref:hu2020-xtreme")]["gain"] == pytest.approx(64.7 - 65.4)
+    assert pub[("mlqa", "ref:fairseq-xlmr")]["gain"] == pytest.approx(72.3 - 70.7)
+    assert len(rep["published"]) == 7

@@ -152,11 +152,12 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
         table.add_row(g["model"], fmt_params(g["model_params"]), g["task"], g["metric"], g["intermediate"],
                       str(len(g["seeds"])), fmt_gain(g["en"]), fmt_gain(g["xx"]), fmt_ratio(g["transfer_ratio"]),
                       *([] if one_method else [g["method"]]))
-    console.print(table)
+    if rep["gains"]:
+        console.print(table)
+    else:
+        console.print("no gains: the rows hold no intermediate setting beside a 'none' baseline")
     if one_method:
         console.print(f"intervals: {methods[0]}", highlight=False, markup=False)
-    if not rep["gains"]:
-        console.print("no gains: the rows hold no intermediate setting beside a 'none' baseline")
     for t in rep["trends"]:
         console.print(f"trend {t['task']} {t['metric']} {t['intermediate']} [{t['group']}], {t['n_sizes']} sizes: "
                       f"{t['verdict']}", highlight=False, markup=False)
@@ -167,6 +168,13 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
                           highlight=False, markup=False)
     for note in rep["notes"]:
         console.print(f"note: {note}", highlight=False, markup=False)
+    if rep["published"]:
+        table = Table("model", "task", "metric", "intermediate", "published", "baseline", "gain", "baseline from",
+                      title="published gains over none (point estimates; mean over all languages incl. English)")
+        for g in rep["published"]:
+            table.add_row(g["model"], g["task"], g["metric"], g["intermediate"], f"{g['score']:.1f}",
+                          f"{g['baseline']:.1f}", f"{g['gain']:+.1f}", str(g["baseline_source"]))
+        console.print(table)
     if written:
         console.print(f"figures: {len(written)} files in {figures_dir}", highlight=False)
 

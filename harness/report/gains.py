@@ -130,7 +130,28 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
         records[i]["intermediate"]))
     records, replicates = [records[i] for i in order], {k: replicates[i] for k, i in enumerate(order)}
     return {"gains": records, "trends": trends(records, replicates, level), "notes": notes,
+            "published": published_gains(rows, baseline),
             "metrics": chosen_metric, "split": split, "n_boot": n_boot, "seed": seed, "level": level}
+
+
+def published_gains(rows: list[dict[str, Any]], baseline: str = "none") -> list[dict[str, Any]]:
+    """Gains between published numbers (rows with a ``source``, language ``avg``): each intermediate row against
+    every ``none`` row of the same model, task and metric, one record per baseline source. Point estimates only:
+    published averages come without per-example predictions, so there is no interval."""
+    pub = [r for r in rows if r.get("source") and r.get("language") == "avg" and r.get("variant") is None]
+    out = []
+    for r in pub:
+        if (r.get("intermediate") or "none") == baseline:
+            continue
+        for b in pub:
+            if ((b.get("intermediate") or "none") == baseline and b["model"] == r["model"] and b["task"] == r["task"]
+                    and b["metric"] == r["metric"]):
+                out.append({"model": r["model"], "model_params": r.get("model_params"), "task": r["task"],
+                            "metric": r["metric"], "intermediate": r["intermediate"], "score": r["value"],
+                            "baseline": b["value"], "gain": r["value"] - b["value"],
+                            "source": r.get("config_name"), "baseline_source": b.get("config_name"),
+                            "view": "published average over all languages (English included)"})
+    return sorted(out, key=lambda g: (g["task"], g["metric"], g["model"], str(g["baseline_source"])))
 
 
 def _ratio(rec: dict[str, Any], reps: dict[str, np.ndarray], level: float) -> dict[str, Any] | None:

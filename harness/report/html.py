@@ -105,6 +105,14 @@ def build(rows: list[dict[str, Any]], report: dict[str, Any], out_dir: str | Pat
                                        "verdict"], body))
     for note in report["notes"]:
         parts.append(f"<p class=note>{html.escape(note)}</p>")
+    if report.get("published"):
+        parts.append("<h2>Published gains over none</h2><p class=note>Point estimates from leaderboards/reference"
+                     ".jsonl (mean over all languages, English included); no interval without predictions.</p>")
+        body = [[_cell(g["model"]), _cell(g["task"]), _cell(g["metric"]), _cell(g["intermediate"]),
+                 _cell(float(g["score"])), _cell(float(g["baseline"])), _cell(float(g["gain"])),
+                 _cell(g["baseline_source"])] for g in report["published"]]
+        parts.append(_table("published", ["model", "task", "metric", "intermediate", "score", "baseline", "gain",
+                                          "baseline from"], body))
 
     # scores
     parts.append("<h2>Task scores</h2><p class=note>Per language: mean over seeds; then unweighted means: en, xx "
