@@ -77,6 +77,10 @@ SHARED_CASES = [
     ("tydiqa", "dev", "en", "tydiqa/opencompass-goldp-dev", 100, 100),
     ("tydiqa", "test", "sw", "tydiqa/opencompass-goldp-dev", 100, 100),
     *[("tydiqa", "dev", lang, "tydiqa", 1, 1) for lang in "te fi ar id".split()],  # primary-task tiny_dev
+    # a task's whole folder: layouts in sub-folders are found (labelled ones first)
+    ("tydiqa", "dev", "en", "tydiqa", 100, 100), ("tydiqa", "train", "en", "tydiqa", 300, 300),
+    ("udpos", "train", "en", "udpos", 1000, 1000), ("panx", "dev", "ar", "panx", 500, 500),
+    ("pawsx", "dev", "ja", "pawsx", 500, 500), ("xcopa", "train", "en", "xcopa", 400, 400),
 ]
 
 

@@ -10,7 +10,7 @@ Local layouts under ``data_dir``:
 2. Rahimi's raw splits (the ``{lang}.tar.gz`` members, renamed by XTREME's download to ``{lang}-{split}``, or
    ``{lang}/{split}``): ``{lang}:token<TAB>tag`` lines; the ``{lang}:`` prefix is stripped as XTREME does.
 
-Hub: ``google/xtreme`` config ``PAN-X.{lang}`` (``tokens``, ``ner_tags`` class ids), splits train/validation/test.
+When ``data_dir`` lacks the files, its sub-folder ``xtreme/`` is tried. Hub: ``google/xtreme`` config ``PAN-X.{lang}`` (``tokens``, ``ner_tags`` class ids), splits train/validation/test.
 This module also holds the two-column tag-file reader UD-POS uses.
 """
 
@@ -31,6 +31,8 @@ LABELS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
 HF_SPLITS = {"train": "train", "dev": "validation", "test": "test"}
 HOW = ("Get PAN-X through google-research/xtreme's download_data.sh (AmazonPhotos.zip → panx/{split}-{lang}.tsv) "
        "or leave data_dir unset for the hub copy google/xtreme (PAN-X.{lang}).")
+
+SUBFOLDERS = ("xtreme",)  # tried when data_dir itself lacks the files
 
 SPEC = TaskSpec(
     name="panx", kind="tagging", roles=("target",), languages=LANGUAGES, labels=LABELS,
@@ -71,6 +73,24 @@ def read_tag_file(path: Path, language: str, split: str, task: str, how: str, st
     return out
 
 
+def load_with_subfolders(load_dir, split: str, language: str, data_dir: Path | None,
+                         subfolders: tuple[str, ...]) -> list[dict]:
+    """``load_dir(split, language, data_dir)``; when ``data_dir`` lacks the files, try its sub-folders that hold
+    another layout (e.g. XTREME's processed files in ``xtreme/`` beside the official release)."""
+    try:
+        return load_dir(split, language, data_dir)
+    except DataMissing:
+        if data_dir is None:
+            raise
+        for sub in subfolders:
+            if (Path(data_dir) / sub).is_dir():
+                try:
+                    return load_dir(split, language, Path(data_dir) / sub)
+                except DataMissing:
+                    continue
+        raise
+
+
 def from_hf(rows, field: str, language: str, split: str) -> list[dict]:
     names = rows.features[field].feature.names
     return [{"id": f"{split}-{language}-{i}", "language": language, "tokens": list(r["tokens"]),
@@ -78,6 +98,11 @@ def from_hf(rows, field: str, language: str, split: str) -> list[dict]:
 
 
 def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
+    """Examples of ``split`` in ``language`` (see the module docstring for the layouts and sub-folders)."""
+    return load_with_subfolders(_load_dir, split, language, data_dir, SUBFOLDERS)
+
+
+def _load_dir(split: str, language: str, data_dir: Path | None) -> list[dict]:
     if split not in HF_SPLITS:
         raise DataMissing(f"panx: unknown split {split!r}; allowed: {', '.join(HF_SPLITS)}")
     if data_dir is None:

@@ -11,6 +11,7 @@ Local layouts under ``data_dir``, tried in this order:
 2. the official x-final release ``{lang}/{train,dev_2k,test_2k}.tsv`` (also under ``x-final/``): header
    ``id<TAB>sentence1<TAB>sentence2<TAB>label``, quotes literal. ``dev`` is ``dev_2k``, ``test`` is ``test_2k``.
 
+When ``data_dir`` lacks the files, its sub-folder ``xtreme/`` is tried.
 Hub: ``google-research-datasets/paws-x`` (config per language; splits train/validation/test).
 """
 
@@ -23,12 +24,16 @@ from harness.data import DataMissing, load_hf, read_tsv
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
 
+from .panx import load_with_subfolders
+
 LANGUAGES = ("en", "de", "es", "fr", "ja", "ko", "zh")
 LABELS = ("0", "1")
 HF_SPLITS = {"train": "train", "dev": "validation", "test": "test"}
 OFFICIAL = {"train": "train.tsv", "dev": "dev_2k.tsv", "test": "test_2k.tsv"}
 HOW = ("Get PAWS-X x-final (storage.googleapis.com/paws/pawsx/x-final.tar.gz) or XTREME's processed pawsx/ "
        "folder, or leave data_dir unset for the hub copy google-research-datasets/paws-x.")
+
+SUBFOLDERS = ("xtreme",)  # tried when data_dir itself lacks the files
 
 SPEC = TaskSpec(
     name="pawsx", kind="classification", roles=("target",), languages=LANGUAGES, labels=LABELS,
@@ -65,6 +70,11 @@ def read_official(path: Path, language: str, split: str) -> list[dict]:
 
 
 def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
+    """Examples of ``split`` in ``language`` (see the module docstring for the layouts and sub-folders)."""
+    return load_with_subfolders(_load_dir, split, language, data_dir, SUBFOLDERS)
+
+
+def _load_dir(split: str, language: str, data_dir: Path | None) -> list[dict]:
     if split not in HF_SPLITS:
         raise DataMissing(f"pawsx: unknown split {split!r}; allowed: {', '.join(HF_SPLITS)}")
     if data_dir is None:

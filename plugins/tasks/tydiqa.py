@@ -14,6 +14,9 @@ Local layouts under ``data_dir``, tried in this order:
    ``tydiqa-goldp-v1.1-dev/tydiqa.goldp.{l}.dev.json`` (or those names directly under ``data_dir``). XTREME
    blanks the dev answers to ``{"answer_start": 0, "text": ""}``: such questions get ``answers=None`` and scoring
    raises ``MissingGold`` (use layout 1 or 2 for scores);
+Labelled layouts (1, 2) win over XTREME's blanked copies (3), in ``data_dir`` and then in its sub-folders
+``opencompass-goldp-dev/`` and ``xtreme/``; then
+
 4. the TyDi QA *primary task* jsonl(.gz) (``tydiqa-v1.0-{split}.jsonl.gz`` or ``tiny_dev.jsonl.gz``): each example
    with a minimal answer becomes a gold-passage question (context = the annotated passage candidate, answers =
    every annotator's minimal answer inside it; byte offsets converted). This approximates GoldP; it is not the
@@ -41,6 +44,8 @@ NAMES = {"en": "english", "ar": "arabic", "bn": "bengali", "fi": "finnish", "id"
 HOW = ("Get TyDiQA-GoldP v1.1 from storage.googleapis.com/tydiqa/v1.1/ (tydiqa-goldp-v1.1-train.json, "
        "tydiqa-goldp-v1.1-dev.tgz) or leave data_dir unset for the hub copy google-research-datasets/tydiqa "
        "(secondary_task).")
+
+SUBFOLDERS = ("opencompass-goldp-dev", "xtreme")  # tried beside data_dir itself
 
 SPEC = TaskSpec(
     name="tydiqa", kind="span_qa", roles=("target",), languages=LANGUAGES,
@@ -120,6 +125,31 @@ def _first(*paths: Path) -> Path | None:
     return next((p for p in paths if p.exists()), None)
 
 
+def _goldp(d: Path, split: str, language: str, labelled_only: bool) -> list[dict] | None:
+    """GoldP questions from one folder in layouts 1-3, or None when it has none of them."""
+    name = NAMES[language]
+    if split == "train":
+        official = _first(d / "tydiqa-goldp-v1.1-train.json")
+        if official:
+            return read_squad_json(official, language, "tydiqa", HOW, id_prefix=name + "-")
+        xtreme = _first(*(base / f"tydiqa.{mid}{language}.train.json" for base in (d / "tydiqa-goldp-v1.1-train", d)
+                          for mid in ("goldp.", "")))
+        return read_squad_json(xtreme, language, "tydiqa", HOW) if xtreme else None
+    official = _first(d / "tydiqa-goldp-v1.1-dev" / f"tydiqa-goldp-dev-{name}.json", d / f"tydiqa-goldp-dev-{name}.json")
+    if official:
+        return read_squad_json(official, language, "tydiqa", HOW)
+    combined = _first(d / "tydiqa-goldp-v1.1-dev.json")
+    if combined:
+        return read_squad_json(combined, language, "tydiqa", HOW, id_prefix=name + "-")
+    oc = _first(d / f"{name}-dev.jsonl", d / "dev" / f"{name}-dev.jsonl")
+    if oc:
+        return read_opencompass(oc, language)
+    if labelled_only:
+        return None
+    xtreme = _first(d / "tydiqa-goldp-v1.1-dev" / f"tydiqa.goldp.{language}.dev.json", d / f"tydiqa.goldp.{language}.dev.json")
+    return read_squad_json(xtreme, language, "tydiqa", HOW, blank_is_missing=True) if xtreme else None
+
+
 def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
     if split not in ("train", "dev", "test"):
         raise DataMissing(f"tydiqa: unknown split {split!r}; allowed: train, dev, test")
@@ -130,29 +160,12 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
                        revision=SPEC.hf_revision)
         return from_hf_rows((r for r in rows if str(r["id"]).startswith(name + "-")), language)
     d = Path(data_dir)
-    if split == "train":
-        official = _first(d / "tydiqa-goldp-v1.1-train.json")
-        if official:
-            return read_squad_json(official, language, "tydiqa", HOW, id_prefix=name + "-")
-        xtreme = _first(*(base / f"tydiqa.{mid}{language}.train.json" for base in (d / "tydiqa-goldp-v1.1-train", d)
-                          for mid in ("goldp.", "")))
-        if xtreme:
-            return read_squad_json(xtreme, language, "tydiqa", HOW)
-    else:
-        official = _first(d / "tydiqa-goldp-v1.1-dev" / f"tydiqa-goldp-dev-{name}.json",
-                          d / f"tydiqa-goldp-dev-{name}.json")
-        if official:
-            return read_squad_json(official, language, "tydiqa", HOW)
-        combined = _first(d / "tydiqa-goldp-v1.1-dev.json")
-        if combined:
-            return read_squad_json(combined, language, "tydiqa", HOW, id_prefix=name + "-")
-        oc = _first(d / f"{name}-dev.jsonl", d / "dev" / f"{name}-dev.jsonl")
-        if oc:
-            return read_opencompass(oc, language)
-        xtreme = _first(d / "tydiqa-goldp-v1.1-dev" / f"tydiqa.goldp.{language}.dev.json",
-                        d / f"tydiqa.goldp.{language}.dev.json")
-        if xtreme:
-            return read_squad_json(xtreme, language, "tydiqa", HOW, blank_is_missing=True)
+    folders = [f for f in (d, *(d / sub for sub in SUBFOLDERS)) if f.is_dir()]
+    for labelled_only in (True, False):  # answers first: XTREME's blanked dev copies only when nothing else exists
+        for folder in folders:
+            found = _goldp(folder, split, language, labelled_only)
+            if found is not None:
+                return found
     primary = _first(d / f"tydiqa-v1.0-{split}.jsonl.gz", d / f"tydiqa-v1.0-{split}.jsonl",
                      *((d / "tiny_dev.jsonl.gz",) if split == "dev" else ()))
     if primary:

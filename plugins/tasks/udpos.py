@@ -15,7 +15,8 @@ Local layouts under ``data_dir``:
    (column 4); spaces and U+200C inside a form are removed as XTREME's preprocessing does. (XTREME-R's download
    additionally replaced sub-tokens by fused forms with ``conllu_to_conll.py``; that step is not reproduced.)
 
-Hub: ``google/xtreme`` config ``udpos.{English name}`` (XTREME's 33 languages only).
+When ``data_dir`` lacks the files, its sub-folder ``xtreme/`` is tried (e.g. XTREME's ``train-en.tsv`` beside
+current CoNLL-U test treebanks). Hub: ``google/xtreme`` config ``udpos.{English name}`` (XTREME's 33 languages only).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from harness.data import DataMissing, load_hf
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
 
-from .panx import from_hf, read_tag_file, write_tag_file
+from .panx import from_hf, load_with_subfolders, read_tag_file, write_tag_file
 
 XTREME_LANGUAGES = ("af", "ar", "bg", "de", "el", "en", "es", "et", "eu", "fa", "fi", "fr", "he", "hi", "hu", "id",
                     "it", "ja", "kk", "ko", "mr", "nl", "pt", "ru", "ta", "te", "th", "tl", "tr", "ur", "vi", "yo", "zh")
@@ -44,6 +45,8 @@ HF_SPLITS = {"train": "train", "dev": "validation", "test": "test"}
 HOW = ("Get UD treebanks (universaldependencies.org; XTREME used v2.5, XTREME-R v2.7) as .conllu files or "
        "XTREME's processed udpos/{split}-{lang}.tsv, or leave data_dir unset for the hub copy google/xtreme "
        "(udpos.<Language>, XTREME's 33 languages).")
+
+SUBFOLDERS = ("xtreme",)  # tried when data_dir itself lacks the files
 
 SPEC = TaskSpec(
     name="udpos", kind="tagging", roles=("target",), languages=LANGUAGES, labels=LABELS,
@@ -86,6 +89,11 @@ def conllu_files(data_dir: Path, language: str, split: str) -> list[Path]:
 
 
 def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
+    """Examples of ``split`` in ``language`` (see the module docstring for the layouts and sub-folders)."""
+    return load_with_subfolders(_load_dir, split, language, data_dir, SUBFOLDERS)
+
+
+def _load_dir(split: str, language: str, data_dir: Path | None) -> list[dict]:
     if split not in HF_SPLITS:
         raise DataMissing(f"udpos: unknown split {split!r}; allowed: {', '.join(HF_SPLITS)}")
     if data_dir is None:

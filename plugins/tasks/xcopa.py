@@ -15,6 +15,7 @@ Local layouts under ``data_dir`` (``dev`` is the ``val`` split):
 2. XTREME's download: flat ``{train,val,test}.{lang}.jsonl`` (English COPA as ``{split}.en.jsonl``);
 3. the XTREME-R layout ``{split}-{lang}.jsonl`` (``train-en.jsonl``, ``val-en.jsonl``, ``test-en.jsonl``).
 
+When ``data_dir`` lacks the files, its sub-folders ``xtreme-r/`` and ``xtreme/`` are tried.
 Hub: ``cambridgeltl/xcopa`` (config per language, splits validation/test); English COPA from ``aps/super_glue``
 (config ``copa``).
 """
@@ -28,6 +29,8 @@ from harness.data import DataMissing, load_hf
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
 
+from .panx import load_with_subfolders
+
 TARGET_LANGUAGES = ("et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")
 LANGUAGES = ("en",) + TARGET_LANGUAGES
 QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
@@ -36,6 +39,8 @@ HF_SPLITS = {"train": "train", "val": "validation", "test": "test"}
 COPA_HF = "aps/super_glue"
 HOW = ("Get XCOPA from github.com/cambridgeltl/xcopa (data/{lang}/{val,test}.{lang}.jsonl) and English COPA "
        "(SuperGLUE COPA.zip), or leave data_dir unset for the hub copies cambridgeltl/xcopa, aps/super_glue (copa).")
+
+SUBFOLDERS = ("xtreme-r", "xtreme")  # tried when data_dir itself lacks the files
 
 SPEC = TaskSpec(
     name="xcopa", kind="multiple_choice", roles=("target",), languages=LANGUAGES,
@@ -66,6 +71,11 @@ def read_jsonl(path: Path, language: str, split: str) -> list[dict]:
 
 
 def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
+    """Examples of ``split`` in ``language`` (see the module docstring for the layouts and sub-folders)."""
+    return load_with_subfolders(_load_dir, split, language, data_dir, SUBFOLDERS)
+
+
+def _load_dir(split: str, language: str, data_dir: Path | None) -> list[dict]:
     if split not in FILE_SPLITS:
         raise DataMissing(f"xcopa: unknown split {split!r}; allowed: train, dev, test")
     fsplit = FILE_SPLITS[split]
