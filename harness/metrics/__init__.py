@@ -61,4 +61,4 @@ def score_by_name(names, golds: list, predictions: list, **context: Any) -> dict
 
 
 # Metric modules register themselves into METRICS/IMPLEMENTATION on import.
-from . import mlqa, seqeval_compat, squad  # noqa: E402,F401
+from . import mlqa, retrieval, seqeval_compat, squad  # noqa: E402,F401

@@ -64,6 +64,7 @@ def register_task_types(register) -> None:
     from .generation import GenerationType
     from .mlm import MaskedLMType
     from .multiple_choice import MultipleChoiceType
+    from .retrieval import RetrievalType
     from .span_qa import SpanQAType
     from .tagging import TaggingType
 
@@ -73,3 +74,4 @@ def register_task_types(register) -> None:
     register(MaskedLMType())
     register(TaggingType())
     register(SpanQAType())
+    register(RetrievalType())

@@ -1,0 +1,214 @@
+"""Retrieval (kind ``retrieval``): no head and no target training; embed with the encoder, search, score.
+
+A retrieval task declares its protocol and knob defaults in ``spec.defaults["retrieval"]``; a matrix target's
+``options`` (and the model's ``options["retrieval"]``, e.g. multilingual-E5's prefixes) override them, in the
+order task < model < target. The knobs are :class:`harness.retrieval.embed.EmbedOptions` fields (``layer``,
+``pooling``, ``max_length``, ``normalize``, ``query_prefix``, ``doc_prefix``) plus the protocol's own
+(``k``, ``margin``, ``top_k``, ``search``, ``symmetric``); every value used is written into each row's signature.
+The pipeline's general ``max_length`` hyper-parameter does not apply here: use the ``max_length`` option.
+
+Example layouts by protocol (what the task loaders return):
+
+- ``bitext`` (Tatoeba, FLORES): ``{"id", "language", "source", "target"}``: line-aligned pairs; the gold of
+  example i is example i itself. Prediction: ``{"fwd": id, "bwd": id, "fwd_margin": id, "bwd_margin": id}`` —
+  the example whose target (fwd: source→target) or source (bwd) was retrieved, by cosine and by ratio margin.
+- ``mining`` (BUCC): ``{"id", "side": "source"|"target", "text", "gold": paired target id | None}``.
+  Prediction (sources only): ``{"target": id | None, "score": margin score, "dev_threshold": float | None}``.
+- ``qa`` (LAReQA, Mewsli-X): ``{"id", "side": "query"|"candidate", "text", "gold": [candidate ids]}``.
+  Prediction (queries only): the ``top_k`` candidate ids, best first.
+
+Symmetric protocols (bitext, mining) embed both sides as queries (``doc_prefix`` is replaced by
+``query_prefix``) unless ``symmetric: false``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from . import TaskType
+
+PROTOCOLS = ("bitext", "mining", "qa")
+PROTOCOL_KEYS = {
+    "bitext": {"k", "margin", "search", "symmetric"},
+    "mining": {"k", "margin", "retrieval", "search", "symmetric", "threshold_split"},
+    "qa": {"top_k", "search", "symmetric", "approx_threshold"},
+}
+PROTOCOL_DEFAULTS = {
+    "bitext": {"k": 4, "margin": "ratio", "search": "fused", "symmetric": True},
+    "mining": {"k": 4, "margin": "ratio", "retrieval": "max", "search": "fused", "symmetric": True,
+               "threshold_split": "dev"},
+    "qa": {"top_k": 20, "search": "auto", "symmetric": False, "approx_threshold": 1_000_000},
+}
+
+
+def resolve_options(spec, params: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None):
+    """(protocol, EmbedOptions, protocol options) from task defaults < model options < target options."""
+    from ..retrieval.embed import EmbedOptions
+
+    task_conf = dict(spec.defaults.get("retrieval", {}))
+    protocol = task_conf.pop("protocol", None)
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"task {spec.name!r}: defaults.retrieval.protocol {protocol!r} is not one of "
+                         f"{', '.join(PROTOCOLS)}")
+    params = params or {}
+    model_conf = dict(((params.get("model") or {}).get("options") or {}).get("retrieval", {}))
+    target_conf = dict(params.get("options") or {})
+    merged = {**PROTOCOL_DEFAULTS[protocol], **task_conf, **model_conf, **target_conf, **(overrides or {})}
+    embed_keys = set(EmbedOptions.__dataclass_fields__)
+    allowed = embed_keys | PROTOCOL_KEYS[protocol]
+    bad = sorted(set(merged) - allowed)
+    if bad:
+        raise ValueError(f"task {spec.name!r}: unknown retrieval option(s) {bad}; allowed: {', '.join(sorted(allowed))}")
+    opts = EmbedOptions.from_dict({k: v for k, v in merged.items() if k in embed_keys})
+    proto = {k: v for k, v in merged.items() if k not in embed_keys}
+    if proto.get("symmetric"):
+        opts = replace(opts, doc_prefix=opts.query_prefix)
+    return protocol, opts, proto
+
+
+def signature(metric: str, spec, opts, proto: dict[str, Any], n_layers: int | None, impl: str | None) -> str:
+    from ..results import signature as base
+
+    extra = {"knobs": opts.signature(n_layers), "search": proto.get("search")}
+    for key in ("k", "margin", "retrieval", "top_k"):
+        if key in proto:
+            extra[key] = proto[key]
+    return base(metric, spec.name, spec.version, impl, **extra)
+
+
+def _ids(examples: list[dict], side: str | None = None) -> list[dict]:
+    return [e for e in examples if side is None or e.get("side") == side]
+
+
+def _bitext(embs: dict[str, Any], examples: list[dict], proto: dict[str, Any]) -> list[dict]:
+    from ..retrieval.index import search_both
+    from ..retrieval.margin import score_neighbours
+
+    fwd, bwd = search_both(embs["source"], embs["target"], proto["k"], proto["search"])
+    f, b = score_neighbours(fwd, bwd, proto["margin"])
+    ids = [e["id"] for e in examples]
+    return [{"fwd": ids[fwd.indices[i, 0]], "bwd": ids[bwd.indices[i, 0]], "fwd_margin": ids[f.best[i]],
+             "bwd_margin": ids[b.best[i]]} for i in range(len(examples))]
+
+
+def _mining(embs: dict[str, Any], examples: list[dict], proto: dict[str, Any]) -> list[Any]:
+    from ..retrieval.index import search_both
+    from ..retrieval.margin import mine
+
+    src = _ids(examples, "source")
+    trg = _ids(examples, "target")
+    fwd, bwd = search_both(embs["source"], embs["target"], proto["k"], proto["search"])
+    pairs = mine(fwd, bwd, proto["margin"], proto["retrieval"])
+    by_src = {src[s]["id"]: {"target": trg[t]["id"], "score": sc, "dev_threshold": None} for s, t, sc in pairs}
+    return [by_src.get(e["id"], {"target": None, "score": None, "dev_threshold": None}) if e.get("side") == "source"
+            else None for e in examples]
+
+
+def _qa(embs: dict[str, Any], examples: list[dict], proto: dict[str, Any]) -> list[Any]:
+    from ..retrieval.index import search
+
+    cands = _ids(examples, "candidate")
+    res = search(embs["query"], embs["candidate"], proto["top_k"], proto["search"],
+                 approx_threshold=proto["approx_threshold"])
+    out: list[Any] = []
+    qi = 0
+    for e in examples:
+        if e.get("side") == "query":
+            out.append([cands[j]["id"] for j in res.indices[qi] if j >= 0])
+            qi += 1
+        else:
+            out.append(None)
+    return out
+
+
+SIDES = {"bitext": (("source", "source", "query"), ("target", "target", "doc")),
+         "mining": (("source", "text", "query"), ("target", "text", "doc")),
+         "qa": (("query", "text", "query"), ("candidate", "text", "doc"))}
+
+
+def embed_sides(encoder, examples: list[dict], protocol: str, opts, device: Any = "cpu",
+                layers: list[int] | None = None) -> dict[int, dict[str, Any]]:
+    """Embeddings of both sides of the protocol, per layer: ``{layer: {side: array}}`` (one forward per side)."""
+    from ..retrieval.embed import embed
+
+    wanted = layers or [opts.layer]
+    out: dict[int, dict[str, Any]] = {lay: {} for lay in wanted}
+    for side, field, role in SIDES[protocol]:
+        rows = examples if protocol == "bitext" else _ids(examples, side)
+        if not rows:
+            raise ValueError(f"no {side!r} examples to embed (protocol {protocol})")
+        arrs = embed(encoder, [r[field] for r in rows], opts, role=role, device=device, layers=wanted)
+        for lay in wanted:
+            out[lay][side] = arrs[lay]
+    return out
+
+
+PREDICT = {"bitext": _bitext, "mining": _mining, "qa": _qa}
+
+
+class RetrievalType(TaskType):
+    kind = "retrieval"
+    trainable = False
+
+    def gold(self, example: dict) -> Any:
+        return example["id"] if "source" in example and "target" in example else example.get("gold")
+
+    def predict(self, encoder, examples: list[dict], spec, language: str, device: Any = "cpu",
+                params: dict[str, Any] | None = None, layers: list[int] | None = None,
+                overrides: dict[str, Any] | None = None) -> dict[int, list[Any]]:
+        """Per-example predictions for each requested layer (default: the configured one)."""
+        protocol, opts, proto = resolve_options(spec, params, overrides)
+        embs = embed_sides(encoder, examples, protocol, opts, device=device, layers=layers)
+        preds = {lay: PREDICT[protocol](e, examples, proto) for lay, e in embs.items()}
+        if protocol == "mining":
+            for lay in preds:
+                self._dev_threshold(encoder, preds, lay, examples, spec, language, device, params, proto, opts)
+        return preds
+
+    def _dev_threshold(self, encoder, preds, lay, examples, spec, language, device, params, proto, opts) -> None:
+        """Mine the threshold split (dev) too, unless it is the split at hand, and record its best threshold."""
+        from ..data import DataMissing
+        from ..metrics.retrieval import best_threshold
+
+        if not (params or {}).get("task"):
+            return
+        from ..stages import load_split
+
+        try:
+            dev = load_split(params["task"], proto["threshold_split"], language)
+        except DataMissing:
+            return
+        key = lambda rows: [(e["id"], e.get("text")) for e in rows]  # noqa: E731
+        if key(dev) == key(examples):
+            return
+        dev_embs = embed_sides(encoder, dev, "mining", replace(opts, layer=lay), device=device)
+        dev_preds = _mining(dev_embs[lay], dev, proto)
+        cands = [(e["id"], p["target"], p["score"]) for e, p in zip(dev, dev_preds) if p and p["target"] is not None]
+        gold = [(e["id"], t) for e in dev if e.get("side") == "source" for t in (e.get("gold") or [])]
+        thr, _ = best_threshold(cands, gold)
+        for p in preds[lay]:
+            if p is not None:
+                p["dev_threshold"] = thr
+
+    def evaluate(self, encoder, examples: list[dict], spec, language: str, device: Any = "cpu",
+                 params: dict[str, Any] | None = None) -> tuple[list[Any], dict[str, Any]]:
+        """Embed, search and score one split of one language (the pipeline's eval node)."""
+        from ..plugins import registry
+
+        protocol, opts, proto = resolve_options(spec, params)
+        preds = self.predict(encoder, examples, spec, language, device=device, params=params)[opts.layer]
+        task = registry().task(spec.name)
+        if task.score is None:
+            raise ValueError(f"retrieval task {spec.name!r} must provide a score function")
+        scores = task.score(examples=examples, predictions=preds, language=language)
+        from ..metrics import IMPLEMENTATION, Value
+        from ..retrieval.embed import n_layers_of
+
+        n_layers = n_layers_of(encoder)
+        out = {}
+        for name, v in scores.items():
+            v = v if isinstance(v, Value) else Value(float(v))
+            sig = signature(name, spec, opts, proto, n_layers, IMPLEMENTATION.get(name))
+            out[name] = replace(v, signature=sig)
+        return preds, out

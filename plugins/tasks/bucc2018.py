@@ -1,0 +1,139 @@
+"""BUCC 2018 shared task (Zweigenbaum et al. 2018; XTREME): mining parallel sentences from comparable corpora.
+
+Local layouts under ``data_dir`` for language pair ``{lg}-en`` (lg in de, fr, ru, zh):
+
+1. XTREME's download (renamed official files): ``{lg}-en.dev.{lg}``, ``{lg}-en.dev.en``, ``{lg}-en.dev.gold``
+   (the official *sample*) and ``{lg}-en.test.*`` (the official *training* files; XTREME deletes their gold);
+2. the official archives: ``{lg}-en/{lg}-en.sample.*`` (dev) and ``{lg}-en/{lg}-en.training.*`` (test), also
+   directly under ``data_dir``.
+
+Sentence files are ``{lg}-000000001<TAB>sentence``; gold files are ``{lg}-id<TAB>en-id``.
+
+Protocol (XTREME): embed both sides, k=4 nearest neighbours in both directions, ratio margin, ``max`` retrieval
+with 1:1 filtering; F1 at a score threshold. The threshold is chosen on the dev gold and applied unchanged to test:
+``bucc_f1_margin_dev_threshold`` (main). ``bucc_f1_margin_oracle`` tunes the threshold on the scored split's own
+gold (on dev that is the only F1 there is) and is labelled ``variant=oracle_threshold`` — never compare it with
+the dev-threshold number.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.data import DataMissing
+from harness.hookspecs import hookimpl
+from harness.metrics import MissingGold, Value
+from harness.metrics.retrieval import apply_threshold, best_threshold
+from harness.specs import Task, TaskSpec
+from harness.synthetic import LEXICON, SYNTHETIC_NOTE
+
+LANGUAGES = ("de", "fr", "ru", "zh")
+OFFICIAL = {"dev": "sample", "test": "training"}
+HOW = ("Get the BUCC 2018 archives from comparable.limsi.fr/bucc2018 or run google-research/xtreme's "
+       "download script (bucc2018); the test gold is not public (dev = the official sample).")
+
+SPEC = TaskSpec(
+    name="bucc2018", kind="retrieval", roles=("target",), languages=LANGUAGES, train_language="en",
+    metrics=("bucc_f1_margin_dev_threshold", "bucc_f1_margin_oracle"), version="1",
+    eval_splits=("test",), select_split="dev", data_help=HOW,
+    description="Parallel sentence mining (margin k=4, 1:1); F1 with the dev-chosen threshold",
+    citation="Zweigenbaum, Sharoff & Rapp 2018, Overview of the Third BUCC Shared Task", license="see BUCC 2018 terms",
+    defaults={"retrieval": {"protocol": "mining", "max_length": 128, "pooling": "mean"}},
+)
+
+
+def _files(data_dir: Path, language: str, split: str) -> tuple[Path, Path, Path]:
+    pair = f"{language}-en"
+    names = [split] + ([OFFICIAL[split]] if split in OFFICIAL else [])
+    for base in (data_dir, data_dir / pair):
+        for name in names:
+            src = base / f"{pair}.{name}.{language}"
+            if src.exists():
+                return src, base / f"{pair}.{name}.en", base / f"{pair}.{name}.gold"
+    raise DataMissing(f"bucc2018: no {split!r} files for {pair} under {data_dir} (looked for "
+                      f"{pair}.{split}.{language} and {pair}/{pair}.{OFFICIAL.get(split, split)}.{language}). {HOW}")
+
+
+def _sentences(path: Path) -> list[tuple[str, str]]:
+    if not path.exists():
+        raise DataMissing(f"bucc2018: data file {path} not found. {HOW}")
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+        if not line.strip():
+            continue
+        sid, sep, text = line.partition("\t")
+        if not sep:
+            raise ValueError(f"{path}:{n}: expected 'ID<TAB>sentence'")
+        out.append((sid.strip(), text.strip()))
+    return out
+
+
+def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
+    if language not in LANGUAGES:
+        raise DataMissing(f"bucc2018: language {language!r} is not one of {', '.join(LANGUAGES)}")
+    if data_dir is None:
+        raise DataMissing(f"bucc2018: no hub copy in the official layout is pinned; give a data folder. {HOW}")
+    src_f, trg_f, gold_f = _files(Path(data_dir), language, split)
+    gold: dict[str, list[str]] | None = None
+    if gold_f.exists():
+        gold = {}
+        for s, t in (line.split("\t") for line in gold_f.read_text(encoding="utf-8").split("\n") if line.strip()):
+            gold.setdefault(s.strip(), []).append(t.strip())
+    rows = [{"id": sid, "language": language, "side": "source", "text": text,
+             "gold": (gold.get(sid, []) if gold is not None else None)} for sid, text in _sentences(src_f)]
+    rows += [{"id": sid, "language": "en", "side": "target", "text": text, "gold": None}
+             for sid, text in _sentences(trg_f)]
+    return rows
+
+
+def score(examples: list[dict], predictions: list, language: str = "", **_) -> dict[str, Value]:
+    """F1 of the mined pairs: with the dev threshold (when recorded) and with the oracle threshold."""
+    sources = [(e, p) for e, p in zip(examples, predictions) if e.get("side") == "source"]
+    if not sources or any(e["gold"] is None for e, _ in sources):
+        raise MissingGold("bucc2018: this split has no gold file (XTREME deletes the test gold); score dev, or "
+                          "submit the stored predictions")
+    gold = [(e["id"], t) for e, _ in sources for t in e["gold"]]
+    cands = [(e["id"], p["target"], p["score"]) for e, p in sources if p and p.get("target") is not None]
+    n = len(sources)
+    thr, oracle = best_threshold(cands, gold)
+    out = {"bucc_f1_margin_oracle": Value(oracle["f1"], variant="oracle_threshold", n=n,
+                                          extra={"threshold": thr, "precision": oracle["precision"],
+                                                 "recall": oracle["recall"], "lang_pair": f"{language}-en"})}
+    dev_thr = {p.get("dev_threshold") for _, p in sources if p} - {None}
+    if len(dev_thr) == 1:
+        t = dev_thr.pop()
+        res = apply_threshold(cands, gold, t)
+        out["bucc_f1_margin_dev_threshold"] = Value(res["f1"], variant="dev_threshold", n=n,
+                                                    extra={"threshold": t, "precision": res["precision"],
+                                                           "recall": res["recall"], "lang_pair": f"{language}-en"})
+    return out
+
+
+def fixture(data_dir: Path) -> None:
+    """SYNTHETIC XTREME-layout de-en files for dev and test (both WITH gold, unlike the real test)."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    de, en = LEXICON["de"], LEXICON["en"]
+    for split, offset in (("dev", 0), ("test", 3)):
+        src, trg, gold = [], [], []
+        t_id = 0
+        for ni in range(len(en["nouns"])):
+            for ai in range(len(en["adjs"])):
+                k = ni * len(en["adjs"]) + ai
+                t_id += 1
+                trg.append(f"en-{t_id:09d}\t" + en["is"].format(n=en["nouns"][ni], a=en["adjs"][ai]))
+                if (k + offset) % 3 == 0:  # a third of the English sentences have a German translation
+                    s_id = len(src) + 1
+                    src.append(f"de-{s_id:09d}\t" + de["is"].format(n=de["nouns"][ni], a=de["adjs"][ai]))
+                    gold.append(f"de-{s_id:09d}\ten-{t_id:09d}")
+                elif (k + offset) % 7 == 0:  # German sentences without a pair
+                    s_id = len(src) + 1
+                    src.append(f"de-{s_id:09d}\t" + de["not"].format(n=de["nouns"][ni], a=de["adjs"][ai]))
+        for ext, lines in (("de", src), ("en", trg), ("gold", gold)):
+            (data_dir / f"de-en.{split}.{ext}").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (data_dir / "SYNTHETIC.md").write_text(f"# {SYNTHETIC_NOTE}\nLayout: XTREME bucc2018 (de-en.{{dev,test}}.*).\n")
+
+
+@hookimpl
+def register_tasks(register) -> None:
+    register(Task(spec=SPEC, load=load, score=score, fixture=fixture))

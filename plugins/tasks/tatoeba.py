@@ -1,0 +1,124 @@
+"""Tatoeba (Artetxe & Schwenk 2019; XTREME): bitext retrieval between a language and English, accuracy.
+
+Local layouts under ``data_dir`` (the ``test`` split is the only one):
+
+1. LASER's release ``data/tatoeba/v1``: ``tatoeba.{xxx}-eng.{xxx}`` and ``tatoeba.{xxx}-eng.eng`` (ISO 639-3,
+   line-aligned, 1000 lines except a few languages);
+2. XTREME's renamed copy: ``{lg}-en.{lg}`` and ``{lg}-en.en`` (ISO 639-1 names, same content).
+
+Languages are XTREME's 36 two-letter codes (a LASER three-letter code is accepted too). With no ``data_dir``
+the hub copy ``mteb/tatoeba-bitext-mining`` (configs ``xxx-eng``, columns ``sentence1``/``sentence2``) is used.
+
+Metrics (each labelled with its direction): ``tatoeba_accuracy_xx2en`` (the non-English sentence is the query;
+the direction MTEB reports; main score), ``tatoeba_accuracy_en2xx``, and ``tatoeba_accuracy_avg_both_directions``
+(XTREME/LASER's two-direction average). Nearest neighbour by cosine, no margin.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.data import DataMissing, load_hf
+from harness.hookspecs import hookimpl
+from harness.metrics import MissingGold, Value
+from harness.metrics.retrieval import nn_accuracy
+from harness.specs import Task, TaskSpec
+from harness.synthetic import LEXICON, SYNTHETIC_NOTE
+
+# XTREME's Tatoeba languages (ISO 639-1) and LASER's file codes.
+LASER = {
+    "af": "afr", "ar": "ara", "bg": "bul", "bn": "ben", "de": "deu", "el": "ell", "es": "spa", "et": "est",
+    "eu": "eus", "fa": "pes", "fi": "fin", "fr": "fra", "he": "heb", "hi": "hin", "hu": "hun", "id": "ind",
+    "it": "ita", "ja": "jpn", "jv": "jav", "ka": "kat", "kk": "kaz", "ko": "kor", "ml": "mal", "mr": "mar",
+    "nl": "nld", "pt": "por", "ru": "rus", "sw": "swh", "ta": "tam", "te": "tel", "th": "tha", "tl": "tgl",
+    "tr": "tur", "ur": "urd", "vi": "vie", "zh": "cmn",
+}
+ISO1 = {v: k for k, v in LASER.items()}
+LANGUAGES = tuple(LASER)
+HOW = ("Get LASER's data/tatoeba/v1 files (github.com/facebookresearch/LASER) or XTREME's download "
+       "(google-research/xtreme scripts/download_data.sh); or leave data_dir unset for mteb/tatoeba-bitext-mining.")
+
+SPEC = TaskSpec(
+    name="tatoeba", kind="retrieval", roles=("target",), languages=LANGUAGES, train_language="en",
+    metrics=("tatoeba_accuracy_xx2en", "tatoeba_accuracy_en2xx", "tatoeba_accuracy_avg_both_directions"),
+    version="1", eval_splits=("test",), select_split="test",
+    hf_dataset="mteb/tatoeba-bitext-mining", hf_revision="69e8f12da6e31d59addadda9a9c8a2e601a0e282",
+    data_help=HOW, description="Bitext retrieval xx<->en (nearest neighbour, cosine); accuracy per direction",
+    citation="Artetxe & Schwenk 2019, Massively Multilingual Sentence Embeddings for Zero-Shot Cross-Lingual "
+             "Transfer and Beyond", license="CC BY 2.0 FR (Tatoeba)",
+    defaults={"retrieval": {"protocol": "bitext", "max_length": 128, "pooling": "mean"}},
+)
+
+
+def codes(language: str) -> tuple[str, str]:
+    """(ISO 639-1, LASER code) of a language given by either."""
+    if language in LASER:
+        return language, LASER[language]
+    if language in ISO1:
+        return ISO1[language], language
+    raise DataMissing(f"tatoeba: unknown language {language!r}; allowed: {', '.join(LANGUAGES)} (or LASER codes)")
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").rstrip("\n").split("\n")
+
+
+def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
+    iso, laser = codes(language)
+    if split != "test":
+        raise DataMissing(f"tatoeba: split {split!r} does not exist; Tatoeba has only 'test'")
+    if data_dir is None:
+        ds = load_hf(SPEC.hf_dataset, f"{laser}-eng", "test", revision=SPEC.hf_revision)
+        pairs = [(r["sentence1"], r["sentence2"]) for r in ds]
+    else:
+        data_dir = Path(data_dir)
+        layouts = [(data_dir / f"tatoeba.{laser}-eng.{laser}", data_dir / f"tatoeba.{laser}-eng.eng"),
+                   (data_dir / f"{iso}-en.{iso}", data_dir / f"{iso}-en.en")]
+        for src, trg in layouts:
+            if src.exists() and trg.exists():
+                xs, es = _lines(src), _lines(trg)
+                if len(xs) != len(es):
+                    raise ValueError(f"tatoeba: {src} has {len(xs)} lines but {trg} has {len(es)}")
+                pairs = list(zip(xs, es))
+                break
+        else:
+            raise DataMissing(f"tatoeba: no files for {language!r} under {data_dir} (looked for "
+                              f"{layouts[0][0].name}/.eng and {layouts[1][0].name}/.en). {HOW}")
+    return [{"id": f"tatoeba-{iso}-{i}", "language": iso, "source": s, "target": t} for i, (s, t) in enumerate(pairs)]
+
+
+def score(examples: list[dict], predictions: list, language: str = "", **_) -> dict[str, Value]:
+    """Accuracy per direction from stored predictions (``fwd`` = xx→en, ``bwd`` = en→xx)."""
+    if not examples:
+        raise MissingGold("tatoeba: no examples")
+    gold = [e["id"] for e in examples]
+    xx2en = nn_accuracy(gold, [p["fwd"] for p in predictions])
+    en2xx = nn_accuracy(gold, [p["bwd"] for p in predictions])
+    n = len(examples)
+    return {
+        "tatoeba_accuracy_xx2en": Value(xx2en, direction="xx->en", n=n),
+        "tatoeba_accuracy_en2xx": Value(en2xx, direction="en->xx", n=n),
+        "tatoeba_accuracy_avg_both_directions": Value((xx2en + en2xx) / 2, direction="avg(xx->en,en->xx)", n=n),
+    }
+
+
+def fixture(data_dir: Path) -> None:
+    """SYNTHETIC LASER-layout files for de/es/fr: every (noun, adjective) sentence of the smoke lexicon."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    en = LEXICON["en"]
+    for iso in ("de", "es", "fr"):
+        lx, laser = LEXICON[iso], LASER[iso]
+        xs, es = [], []
+        for ni in range(len(en["nouns"])):
+            for ai in range(len(en["adjs"])):
+                xs.append(lx["is"].format(n=lx["nouns"][ni], a=lx["adjs"][ai]))
+                es.append(en["is"].format(n=en["nouns"][ni], a=en["adjs"][ai]))
+        (data_dir / f"tatoeba.{laser}-eng.{laser}").write_text("\n".join(xs) + "\n", encoding="utf-8")
+        (data_dir / f"tatoeba.{laser}-eng.eng").write_text("\n".join(es) + "\n", encoding="utf-8")
+    (data_dir / "SYNTHETIC.md").write_text(f"# {SYNTHETIC_NOTE}\nLayout: LASER tatoeba.xxx-eng.{{xxx,eng}}.\n")
+
+
+@hookimpl
+def register_tasks(register) -> None:
+    register(Task(spec=SPEC, load=load, score=score, fixture=fixture))
