@@ -184,10 +184,17 @@ def plan_summary(plan) -> dict[str, Any]:
 @click.argument("config", type=click.Path())
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--nodes", "show_nodes", is_flag=True, help="list every node with its key and dependencies")
-def matrix_plan(config: str, as_json: bool, show_nodes: bool) -> None:
+@click.option("--gpu-memory-gb", type=float, default=None,
+              help="memory of one GPU (default: the config's gpu_memory_gb); warn for training nodes that won't fit")
+def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: float | None) -> None:
     """Show the DAG: node counts per stage, what is cached, what checkpoint reuse saves."""
+    from .memory import plan_warnings
+
     plan = _load_plan(config)
     summary = plan_summary(plan)
+    summary["memory_warnings"] = plan_warnings(plan, gpu_memory_gb)
+    for line in summary["memory_warnings"]:
+        err_console.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
     if as_json:
         summary["nodes"] = [n.to_json() | {"params": None} for n in plan.nodes.values()] if show_nodes else None
         emit_json(summary)
@@ -225,7 +232,12 @@ def matrix_plan(config: str, as_json: bool, show_nodes: bool) -> None:
 @click.option("--retry-failed/--no-retry-failed", default=False,
               help="rerun nodes that failed in an earlier run (default: report them again, skip their dependents)")
 @click.option("--executor", default=None, help="override the config's executor (local, ray, slurm …)")
-def matrix_run(config: str, device: str | None, retry_failed: bool, executor: str | None) -> None:
+@click.option("--nproc", type=click.IntRange(min=1), default=None,
+              help="processes (GPUs) per training node (default: the config's nproc, 1)")
+@click.option("--strategy", type=click.Choice(["ddp", "fsdp"]), default=None,
+              help="multi-process training: data parallel or FSDP (default: the config's strategy)")
+def matrix_run(config: str, device: str | None, retry_failed: bool, executor: str | None, nproc: int | None,
+               strategy: str | None) -> None:
     """Run every node not yet cached, then write the leaderboard JSONL and print a summary."""
     from .plugins import registry
     from .progress import MatrixProgress
@@ -239,7 +251,8 @@ def matrix_run(config: str, device: str | None, retry_failed: bool, executor: st
         fail(str(err))
     with MatrixProgress(console, plan) as progress:
         ctx = Context(cache_dir=plan.cache_dir, device=device or plan.config.device,
-                      config_name=plan.config.name, config_hash=plan.config_hash, progress=progress.update)
+                      config_name=plan.config.name, config_hash=plan.config_hash, progress=progress.update,
+                      nproc=nproc or plan.config.nproc, strategy=strategy or plan.config.strategy)
         from .runner import run_plan
 
         outcome = run_plan(plan, ctx, executor_obj, retry_failed=retry_failed)

@@ -173,6 +173,11 @@ class MatrixConfig(Strict):
     )
     workers: int = Field(1, ge=1)
     device: str = "auto"
+    nproc: int = Field(1, ge=1, description="processes (GPUs) per training node; see harness.distributed")
+    strategy: Literal["ddp", "fsdp"] = Field("ddp", description="multi-process training: data parallel or FSDP")
+    gpu_memory_gb: float | None = Field(
+        None, gt=0, description="memory of one GPU; `harness matrix plan` warns when a training node will not fit"
+    )
 
     @field_validator("models", "intermediate", "targets", mode="before")
     @classmethod
@@ -252,7 +257,8 @@ def parse_config(raw: Any, source: str = "<config>") -> MatrixConfig:
 
 
 # Where and how a matrix runs does not change what it computes: left out of the config hash.
-EXECUTION_FIELDS = {"output_dir", "cache_dir", "leaderboard", "executor", "executor_options", "workers", "device"}
+EXECUTION_FIELDS = {"output_dir", "cache_dir", "leaderboard", "executor", "executor_options", "workers", "device",
+                    "nproc", "strategy", "gpu_memory_gb"}
 
 
 def config_hash(cfg: MatrixConfig) -> str:

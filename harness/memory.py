@@ -135,3 +135,52 @@ def estimate_for_hp(meta: dict[str, Any], hp: dict[str, Any], strategy: str = "s
                     length=int(hp["max_length"]), precision=hp.get("precision") or "fp32",
                     gradient_checkpointing=bool(hp.get("gradient_checkpointing")), strategy=strategy, nproc=nproc,
                     lm_head=lm_head)
+
+
+def node_estimates(plan, nproc: int | None = None, strategy: str | None = None) -> list[tuple[Any, Any]]:
+    """(training node, :class:`MemoryEstimate` or the error text) for every training node of a plan."""
+    from .models import describe
+    from .specs import ModelSpec
+
+    cfg = plan.config
+    nproc = nproc or getattr(cfg, "nproc", 1) or 1
+    strat = (strategy or getattr(cfg, "strategy", "ddp")) if nproc > 1 else "single"
+    cache: dict[str, Any] = {}
+    out = []
+    for node in plan.nodes.values():
+        if node.stage not in ("intermediate", "target"):
+            continue
+        model = node.params["model"]
+        if model["name"] not in cache:
+            try:
+                cache[model["name"]] = describe(ModelSpec(**model))
+            except Exception as err:  # an unknown architecture offline: say so, do not guess
+                cache[model["name"]] = {"describe_error": f"{type(err).__name__}: {err}"}
+        meta = cache[model["name"]]
+        hps = list(node.params["hp"].values()) if node.stage == "intermediate" else [node.params["hp"]]
+        try:
+            ests = [estimate_for_hp(meta, hp, strategy=strat, nproc=nproc) for hp in hps]
+            out.append((node, max(ests, key=lambda e: e.total)))
+        except ValueError as err:
+            out.append((node, meta.get("describe_error") or str(err)))
+    return out
+
+
+def plan_warnings(plan, gpu_memory_gb: float | None = None, nproc: int | None = None,
+                  strategy: str | None = None) -> list[str]:
+    """One line per training node whose estimate exceeds ``gpu_memory_gb`` (default: the config's field)."""
+    limit = gpu_memory_gb or getattr(plan.config, "gpu_memory_gb", None)
+    if not limit:
+        return []
+    lines = []
+    for node, est in node_estimates(plan, nproc, strategy):
+        if isinstance(est, str):
+            lines.append(f"{node.label}: memory unknown ({est})")
+        elif est.total_gb > limit:
+            lines.append(
+                f"{node.label}: needs about {est.total_gb:.1f} GiB per GPU > gpu_memory_gb {limit:g} "
+                f"({est.breakdown()}; micro-batch {est.micro_batch} x {est.length} tokens, {est.precision}, "
+                f"{est.strategy} x{est.nproc}); try precision bf16, gradient_checkpointing, a larger grad_accum, "
+                "or strategy fsdp with more processes"
+            )
+    return lines

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .data import SplitRef, ZeroShotViolation, guard_zero_shot, sha256_file
+from .distributed import launchable
 from .metrics import Value
 from .plan import Node, prepare_data
 from .plugins import registry
@@ -28,6 +29,8 @@ class Context:
     config_name: str | None = None
     config_hash: str | None = None
     progress: Callable[[Node, dict[str, Any]], None] | None = None
+    nproc: int = 1  # processes per training node (data parallel / FSDP, see harness.distributed)
+    strategy: str = "ddp"
 
     def node_dir(self, key: str) -> Path:
         return self.cache_dir / "nodes" / key
@@ -54,6 +57,7 @@ def _report(ctx: Context, node: Node) -> Callable[[dict[str, Any]], None] | None
     return lambda info: ctx.progress(node, info)
 
 
+@launchable
 def run_intermediate(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
     """Train the encoder on one or several English intermediate tasks; keep only the encoder."""
     from .models import TaskModel, load_encoder, pick_device, save_weights
@@ -116,6 +120,7 @@ def _translated(p: dict[str, Any], task: str, spec) -> list[dict]:
     return out
 
 
+@launchable
 def run_target(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
     """Fine-tune a fresh head plus the (intermediate-trained) encoder on English; select on English dev."""
     from .models import TaskModel, load_encoder, pick_device, save_weights

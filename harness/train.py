@@ -101,6 +101,9 @@ def train(
     eval_every = int(hp["eval_every"] or steps_per_epoch)
     if hp.get("gradient_checkpointing") and hasattr(model.encoder, "gradient_checkpointing_enable"):
         model.encoder.gradient_checkpointing_enable()
+    from .distributed import Parallel, current_strategy
+
+    par = Parallel(model, current_strategy(), device)  # no-op in one process (see harness.distributed)
 
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
     groups = [
@@ -124,13 +127,16 @@ def train(
         task = by_name[name]
         task_steps[name] += 1
         step_loss = 0.0
-        for _ in range(grad_accum):
-            batch = to_device(task.task_type.collate(next(streams[name]), pad_id), device)
-            with autocast(device, hp["precision"]):
-                logits = task.task_type.forward(model.encoder, model.heads[name], batch)
-                loss = task.task_type.loss(logits, batch) / grad_accum
-            scaler.scale(loss).backward()
+        for micro_step in range(grad_accum):
+            part, share = par.shard(next(streams[name]))  # data parallel: this rank's slice, its loss weight
+            batch = to_device(task.task_type.collate(part, pad_id), device)
+            with par.sync(last=micro_step == grad_accum - 1):
+                with autocast(device, hp["precision"]):
+                    logits = par.forward(task.task_type, name, batch)
+                    loss = task.task_type.loss(logits, batch) * share / grad_accum
+                scaler.scale(loss).backward()
             step_loss += float(loss.detach())
+        step_loss = par.mean(step_loss)
         scaler.unscale_(optimizer)
         torch.nn.utils.clip_grad_norm_(model.parameters(), hp["max_grad_norm"])
         scaler.step(optimizer)
@@ -144,15 +150,19 @@ def train(
         # --- checkpoint selection on the (English) dev set ---------------------------------------------
         if select is not None and (step % eval_every == 0 or step == total_steps):
             model.eval()
-            score = select(model)
+            score = par.broadcast(select(model) if par.writes or par.selects_everywhere else None)
             model.train()
             if score > best["score"]:
                 best = {"score": score, "step": step}
                 if on_best:
-                    on_best(model, step, score)
+                    full = par.full_model()
+                    if par.writes:
+                        on_best(full, step, score)
 
     if select is None and on_best:
-        on_best(model, total_steps, math.nan)
+        full = par.full_model()
+        if par.writes:
+            on_best(full, total_steps, math.nan)
         best = {"score": None, "step": total_steps}
     return {"steps": total_steps, "steps_per_epoch": steps_per_epoch, "losses": losses,
             "best_score": best["score"], "best_step": best["step"], "warmup_steps": warmup,
