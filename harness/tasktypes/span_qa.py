@@ -93,10 +93,13 @@ class SpanQAType(TaskType):
         prefix, middle, suffix = pair_layout(tokenizer)
         n_special = len(prefix) + len(middle) + len(suffix)
         feats = []
+        contexts: dict[str, tuple[list[int], list[tuple[int, int]]]] = {}  # paragraphs repeat across questions
         for ex_i, e in enumerate(examples):
             q_ids = tokenizer(e["question"], add_special_tokens=False)["input_ids"][: opt["max_query_length"]]
-            c = tokenizer(e["context"], add_special_tokens=False, return_offsets_mapping=True)
-            c_ids, c_off = c["input_ids"], [tuple(o) for o in c["offset_mapping"]]
+            if e["context"] not in contexts:
+                c = tokenizer(e["context"], add_special_tokens=False, return_offsets_mapping=True)
+                contexts[e["context"]] = (c["input_ids"], [tuple(o) for o in c["offset_mapping"]])
+            c_ids, c_off = contexts[e["context"]]
             max_tokens = max_length - len(q_ids) - n_special
             if max_tokens < 1:
                 raise ValueError(f"{spec.name}: max_length {max_length} leaves no room for the context of "
