@@ -34,6 +34,10 @@ def test_squad_v1_vs_v2_empty_answers():
     assert METRICS["squad_v2_f1"]([[]], ["Paris"]) == 0.0
     assert METRICS["squad_v2_f1"]([["Paris"]], [""]) == 0.0
     assert METRICS["squad_v2_f1"]([["big red car"]], ["red car"]) == pytest.approx(100 * 0.8)  # P=1, R=2/3
+    # v2.0 drops golds that normalise to nothing ("The." -> ""): the question counts as unanswerable
+    assert METRICS["squad_v2_exact_match"]([["The."]], [""]) == 100.0
+    assert METRICS["squad_v1_exact_match"]([["The."]], [""]) == 100.0  # v1.1 EM compares "" with ""
+    assert METRICS["squad_v1_f1"]([["The."]], [""]) == 0.0             # ... but its F1 has no tokens to share
 
 
 def test_missing_gold_raises():

@@ -7,7 +7,8 @@ Our own implementation of the semantics of the official ``evaluate-v1.1.py`` / `
   ``a|an|the`` as whole words, collapse whitespace; XTREME applies it unchanged to every language of XQuAD and
   TyDiQA (non-ASCII punctuation such as ``。`` or ``،`` is kept);
 - v1.1 F1: bag-of-tokens overlap; 0 when nothing overlaps (so an empty prediction for an empty gold is 0);
-  v2.0 F1/EM: when either side normalises to no tokens, 1 if both do, else 0 (unanswerable questions);
+  v2.0 F1/EM: gold answers that normalise to nothing are dropped, no answer left means gold ``""``; when either
+  side normalises to no tokens the score is 1 if both do, else 0 (unanswerable questions);
 - both take the maximum over the gold answers and average over questions, ×100.
 
 Golds are lists of answer texts per question (``None`` = gold missing, e.g. XTREME's blanked TyDiQA dev) and
@@ -90,13 +91,18 @@ def squad_v1_exact_match(golds: list, predictions: list, **_: Any) -> float:
     return mean_max(exact_v1, golds, predictions, [""])
 
 
+def _v2_golds(golds: list) -> list:
+    """evaluate-v2.0.py drops gold answers that normalise to nothing; none left means unanswerable (``""``)."""
+    return [None if g is None else [a for a in g if normalize_answer(a)] for g in golds]
+
+
 def squad_v2_f1(golds: list, predictions: list, **_: Any) -> float:
-    """SQuAD 2.0 F1: a question with no gold answers counts as gold ``""`` (evaluate-v2.0.py)."""
-    return mean_max(f1_v2, golds, predictions, [""])
+    """SQuAD 2.0 F1: a question with no (non-empty) gold answers counts as gold ``""`` (evaluate-v2.0.py)."""
+    return mean_max(f1_v2, _v2_golds(golds), predictions, [""])
 
 
 def squad_v2_exact_match(golds: list, predictions: list, **_: Any) -> float:
-    return mean_max(exact_v1, golds, predictions, [""])
+    return mean_max(exact_v1, _v2_golds(golds), predictions, [""])
 
 
 METRICS.update({
