@@ -144,7 +144,7 @@ class SlurmExecutor:
         if gpus:
             ctx_json["device"] = "cuda"  # SLURM sets CUDA_VISIBLE_DEVICES to the job's GPU
         jobs = self._submit(ex, todo, ctx_json)
-        log_event(ctx, None, "slurm_submitted", jobs=sorted({j.job_id.split("_")[0] for j in jobs.values()}),
+        log_event(ctx, None, "slurm_submitted", jobs=list(dict.fromkeys(j.job_id.split("_")[0] for j in jobs.values())),
                   nodes=len(todo), mode=self.options.get("mode", "array"), folder=str(folder))
         self._wait(jobs, {n.key: n for n in todo}, state, outcome, ctx)
         return outcome

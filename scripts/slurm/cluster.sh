@@ -83,8 +83,13 @@ write_conf() {
   [[ "$node_line" == NodeName=* ]] || node_line="NodeName=$host CPUs=$(nproc)"
   node_line=${node_line/NodeName=* CPUs/NodeName=$host CPUs}
   # RealMemory from slurmd -C can exceed what the node registers with later: leave 10% headroom.
+  local defmem=""
   if [[ "$node_line" =~ RealMemory=([0-9]+) ]]; then
-    node_line=${node_line/RealMemory=${BASH_REMATCH[1]}/RealMemory=$((BASH_REMATCH[1] * 9 / 10))}
+    local mem=$((BASH_REMATCH[1] * 9 / 10)) cpus=1
+    node_line=${node_line/RealMemory=${BASH_REMATCH[1]}/RealMemory=$mem}
+    [[ "$node_line" =~ CPUs=([0-9]+) ]] && cpus=${BASH_REMATCH[1]}
+    # Without a default, a job that asks for no memory is given the whole node and jobs never share it.
+    defmem="DefMemPerCPU=$((mem / cpus))"
   fi
   if command -v nvidia-smi >/dev/null 2>&1; then
     gpus=$(nvidia-smi -L 2>/dev/null | grep -c "^GPU" || true)
@@ -123,6 +128,7 @@ AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 ${gres:+GresTypes=gpu}
+$defmem
 MinJobAge=300
 KillWait=5
 SlurmdTimeout=60
@@ -131,14 +137,22 @@ $node_line ${gres} State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 EOF
   grep -q "^NodeName" "$CONF.tmp" || { rm -f "$CONF.tmp"; give_up "could not write $CONF"; }
+  if [[ -f "$CONF" ]] && cmp -s "$CONF.tmp" "$CONF"; then rm -f "$CONF.tmp"; return 0; fi
   mv "$CONF.tmp" "$CONF"
+  CONF_CHANGED=1
 }
 
 alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 start() {
   mkdir -p "$STATE/ctld" "$STATE/d"
-  if is_up; then say "already up ($(sinfo -h -o '%P %D %T' | head -1))"; exit 0; fi
+  CONF_CHANGED=0
+  if is_up; then
+    write_conf
+    if [[ "$CONF_CHANGED" == 1 ]]; then scontrol reconfigure >/dev/null 2>&1 && say "configuration updated"; fi
+    say "already up ($(sinfo -h -o '%P %D %T' | head -1))"
+    exit 0
+  fi
   install_packages
   start_munge
   write_conf

@@ -1,0 +1,69 @@
+"""The ``slurm`` executor against a real single-node SLURM (``scripts/slurm/cluster.sh start``; skipped when
+``sbatch`` is not on PATH or no controller answers): same rows as ``local``, dependencies honoured, failures
+isolated across jobs."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from test_engine import comparable, run, tiny_cfg
+
+from harness.results import read_jsonl
+from harness.runner import read_events
+
+pytest.importorskip("submitit")
+from xlt_harness_plugins.executors.slurm_executor import SlurmExecutor, slurm_available  # noqa: E402
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("sbatch") is None, reason="sbatch not on PATH (run scripts/slurm/cluster.sh start)"),
+]
+
+OPTIONS = {"cpus_per_task": 1, "timeout_min": 10, "poll_s": 0.5, "lost_grace_s": 20}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cluster():
+    if not slurm_available():
+        pytest.skip("no SLURM controller answers (scripts/slurm/cluster.sh start)")
+
+
+def _times(events, stage):
+    return [e["time"] for e in events if e.get("stage") == stage and e["event"] in ("start", "finish", "skipped")]
+
+
+def test_slurm_array_jobs_match_local_and_isolate_failures(tmp_path):
+    over = {"models": ["tiny-xlmr", {"name": "tiny-bad", "family": "tiny-xlmr", "options": {"bogus": 1}}],
+            "intermediate": ["none"], "targets": [{"name": "xnli", "languages": ["en"]}]}
+    plan_l, out_l = run(tiny_cfg(tmp_path / "local", **over))
+    cfg = tiny_cfg(tmp_path / "slurm", executor="slurm", executor_options=OPTIONS, **over)
+    plan_s, out_s = run(cfg, executor=SlurmExecutor(**OPTIONS))
+    # tiny-xlmr: 1 training + 1 eval; tiny-bad: its training fails in its job, its eval job reports skipped
+    for out in (out_l, out_s):
+        assert len(out.done) == 2 and len(out.failed) == 1 and len(out.skipped) == 1
+    assert set(out_s.failed) == set(out_l.failed) and "unknown options ['bogus']" in next(iter(out_s.failed.values()))
+    assert comparable(read_jsonl(plan_s.leaderboard)) == comparable(read_jsonl(plan_l.leaderboard))
+    events = read_events(plan_s.cache_dir)
+    (submitted,) = [e for e in events if e["event"] == "slurm_submitted"]
+    assert submitted["mode"] == "array" and len(submitted["jobs"]) == 2  # one array job per DAG level
+    scripts = sorted((plan_s.cache_dir / "slurm").glob("*_submission.sh"))
+    assert any(f"--dependency=afterany:{submitted['jobs'][0]}" in p.read_text() for p in scripts)
+    # the evaluation level started only after the training level had finished
+    assert min(_times(events, "eval")) > max(_times(events, "target"))
+
+
+def test_slurm_one_job_per_node_with_dependencies(tmp_path):
+    over = {"intermediate": ["none"], "targets": [{"name": "xnli", "languages": ["en"]}]}
+    plan_l, _ = run(tiny_cfg(tmp_path / "local", **over))
+    opts = {**OPTIONS, "mode": "node"}
+    plan_s, out = run(tiny_cfg(tmp_path / "slurm", executor="slurm", executor_options=opts, **over),
+                      executor=SlurmExecutor(**opts))
+    assert out.ok and len(out.done) == 2
+    assert comparable(read_jsonl(plan_s.leaderboard)) == comparable(read_jsonl(plan_l.leaderboard))
+    (submitted,) = [e for e in read_events(plan_s.cache_dir) if e["event"] == "slurm_submitted"]
+    assert submitted["mode"] == "node" and len(submitted["jobs"]) == 2
+    # a rerun queues nothing: everything is cached
+    _, out = run(tiny_cfg(tmp_path / "slurm", executor="slurm", executor_options=opts, **over),
+                 executor=SlurmExecutor(**opts))
+    assert out.done == [] and len(out.cached) == 2
