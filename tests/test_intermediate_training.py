@@ -204,3 +204,24 @@ def test_translate_train_and_mlm_mix_run(tmp_path):
     assert rows["mnli+mlm"]["budget"]["intermediate_steps"] == 6
     assert sum(rows["mnli+mlm"]["budget"]["intermediate_task_steps"].values()) == 6
     assert rows["mnli+mlm"]["budget"]["target_steps"] == 6
+
+
+@pytest.mark.slow
+def test_ccg_open_tag_set_and_squad_mix_run_in_the_stage(tmp_path):
+    """The intermediate stage sizes CCG's head from the training tags and trains it beside SQuAD v2.0."""
+    import json
+
+    from harness.plan import build_plan
+    from harness.runner import run_plan
+    from harness.stages import Context
+
+    cfg = _base(tmp_path, [{"name": "ccg+squad", "tasks": ["ccg", "squad_v2"], "sampling": "uniform"}])
+    cfg["data"].update(ccg="synthetic", squad_v2="synthetic")
+    cfg.update({"train": {"lr": 1e-3, "batch_size": 8, "max_steps": 4, "max_length": 64}, "device": "cpu"})
+    plan = build_plan(parse_config(cfg))
+    ctx = Context(cache_dir=plan.cache_dir, device="cpu", config_name="x", config_hash=plan.config_hash)
+    assert run_plan(plan, ctx).ok
+    (inter,) = plan.by_stage("intermediate")
+    summary = json.loads((ctx.node_dir(inter.key) / "train_summary.json").read_text())
+    assert summary["steps"] == 4 and set(summary["task_steps"]) == {"ccg", "squad_v2"}
+    assert summary["n_train"]["ccg"] == 60  # one feature per short synthetic sentence
