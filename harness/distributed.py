@@ -15,8 +15,9 @@ Inside :func:`harness.train.train`, a :class:`Parallel` object does the rest:
 - ``ddp``: ``DistributedDataParallel`` over a small module that runs encoder + head (gradients all-reduced in
   the backward of the last micro-step; ``no_sync`` before); ``fsdp``: ``fully_shard`` (FSDP2) on every
   transformer layer and on the root, weights/gradients/optimizer state sharded across ranks;
-- checkpoint selection runs on rank 0 (DDP: full replicas) or on every rank (FSDP: its forward is collective),
-  and the saved checkpoint is always the full, unsharded model, so downstream nodes never see the difference.
+- checkpoint selection and saving run on rank 0 only, on the model itself (DDP: every rank holds a full replica)
+  or, with FSDP, on a full CPU copy that the ranks gather into (rank 0 needs room for the model at inference), so
+  the saved checkpoint is always the full, unsharded model and downstream nodes never see the difference.
 """
 
 from __future__ import annotations
@@ -163,11 +164,6 @@ class Parallel:
         return box[0]
 
     @property
-    def selects_everywhere(self) -> bool:
-        """FSDP's forward is collective: every rank runs checkpoint selection; DDP: rank 0 only."""
-        return self.strategy == "fsdp"
-
-    @property
     def writes(self) -> bool:
         return self.rank == 0
 
@@ -180,7 +176,7 @@ class Parallel:
         state = get_model_state_dict(self.model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
         if self.rank != 0:
             return None
-        self._full_copy.load_state_dict(state)
+        self._full_copy.cpu().load_state_dict(state)
         return self._full_copy
 
 

@@ -149,15 +149,17 @@ def train(
 
         # --- checkpoint selection on the (English) dev set ---------------------------------------------
         if select is not None and (step % eval_every == 0 or step == total_steps):
-            model.eval()
-            score = par.broadcast(select(model) if par.writes or par.selects_everywhere else None)
-            model.train()
+            target = par.full_model()  # the model itself; FSDP: a full copy gathered on rank 0 (collective)
+            score = None
+            if par.writes:
+                target.eval()
+                score = select(target)
+                target.train()
+            score = par.broadcast(score)  # every rank agrees on the best step
             if score > best["score"]:
                 best = {"score": score, "step": step}
-                if on_best:
-                    full = par.full_model()
-                    if par.writes:
-                        on_best(full, step, score)
+                if on_best and par.writes:
+                    on_best(target, step, score)
 
     if select is None and on_best:
         full = par.full_model()

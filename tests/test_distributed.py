@@ -67,14 +67,16 @@ def test_shard_bounds_and_single_process_is_a_no_op():
 
 
 @pytest.mark.slow
-def test_two_gloo_processes_match_one_process(xnli_dir):
+@pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
+def test_two_gloo_processes_match_one_process(xnli_dir, strategy):
     one = _losses(8, 1, 6, xnli_dir)
-    two = launch(f"{__name__}:_curves", (xnli_dir,), nproc=2, strategy="ddp")
+    two = launch(f"{__name__}:_curves", (xnli_dir,), nproc=2, strategy=strategy)
     assert len(one["losses"]) == 6 and one["losses"][0] != one["losses"][-1]  # the curve moves
     # effective batch 8: 4 per rank, or 2 per rank per micro-step with 2 accumulation steps
     for other in (two["accum1"], two["accum2"]):
         assert other["losses"] == pytest.approx(one["losses"], abs=1e-5)
-        assert other["l1"] == pytest.approx(one["l1"], rel=1e-4)
+        if strategy == "ddp":  # FSDP ranks hold shards, so their local weight sums differ by design
+            assert other["l1"] == pytest.approx(one["l1"], rel=1e-4)
 
 
 def _plan(tmp_path, **extra):
@@ -113,7 +115,10 @@ def test_plan_warns_when_a_training_node_does_not_fit(tmp_path):
 
 
 @pytest.mark.slow
-def test_matrix_runs_training_nodes_in_two_processes(tmp_path):
+@pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
+def test_matrix_runs_training_nodes_in_two_processes(tmp_path, strategy):
+    """The harness launches each training node in 2 processes; FSDP's checkpoint is gathered in full (the eval
+    node loads it strictly into an unsharded model)."""
     import json
 
     from harness.config import parse_config
@@ -127,7 +132,7 @@ def test_matrix_runs_training_nodes_in_two_processes(tmp_path):
                      "eval_splits": ["test[0:8]"]}],
         "data": {"xnli": "synthetic"}, "train": {"max_steps": 2, "batch_size": 8, "max_length": 32},
     }))
-    outcome = run_plan(plan, Context(cache_dir=plan.cache_dir, device="cpu", nproc=2, strategy="ddp"))
+    outcome = run_plan(plan, Context(cache_dir=plan.cache_dir, device="cpu", nproc=2, strategy=strategy))
     assert outcome.ok, outcome.failed
     rows = [json.loads(line) for line in plan.leaderboard.read_text().splitlines()]
     assert len(rows) == 2 and {r["language"] for r in rows} == {"en", "de"}
