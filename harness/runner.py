@@ -41,7 +41,7 @@ from typing import Any, Protocol
 
 from .hookspecs import hookimpl
 from .plan import Node, Plan
-from .results import append_jsonl, read_jsonl, write_jsonl_atomic
+from .results import read_jsonl, write_jsonl_atomic
 from .stages import STAGE_FUNCTIONS, Context
 
 DONE = "DONE"
@@ -50,6 +50,16 @@ HOST = socket.gethostname()
 FINISHED = ("done", "cached")
 
 _run_id: str | None = None
+_made_dirs: set[str] = set()
+
+
+def ensure_dir(path: Path) -> Path:
+    """``mkdir -p`` once per process and folder (a big run would otherwise spend its time in mkdir calls)."""
+    key = str(path)
+    if key not in _made_dirs:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        _made_dirs.add(key)
+    return Path(path)
 
 
 class UpstreamMissing(RuntimeError):
@@ -78,6 +88,8 @@ def current_run() -> str | None:
 def set_run(run_id: str | None) -> None:
     """Name the run that events of this process belong to (workers get it from the driver)."""
     global _run_id
+    if run_id != _run_id:
+        _made_dirs.clear()  # folders may have been removed between runs
     _run_id = run_id
 
 
@@ -89,9 +101,25 @@ def event(node: Node | None, name: str, **extra: Any) -> dict[str, Any]:
     return record
 
 
+def append_events(cache_dir: Path, records: list[dict[str, Any]]) -> None:
+    """Append complete lines in one ``write`` under an exclusive lock. No fsync: the log describes the cache, it
+    is not what makes a node trusted (the DONE manifest is), and an fsync per event would dominate a big run."""
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+    path = ensure_dir(Path(cache_dir)) / EVENTS
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
 def log_event(ctx: Context, node: Node | None, name: str, **extra: Any) -> None:
     """Append one event (complete line, under a lock) to ``cache_dir/events.jsonl``."""
-    append_jsonl(ctx.cache_dir / EVENTS, [event(node, name, **extra)])
+    append_events(ctx.cache_dir, [event(node, name, **extra)])
 
 
 def read_events(cache_dir: Path) -> list[dict[str, Any]]:
@@ -125,7 +153,7 @@ def is_done(ctx: Context, key: str) -> bool:
 def node_lock(ctx: Context, key: str) -> Iterator[None]:
     """Hold the node's exclusive lock (blocks while another worker, anywhere, is running it)."""
     path = lock_path(ctx, key)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_dir(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -168,7 +196,7 @@ def cleanup_tmp(ctx: Context) -> int:
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:6]}.tmp")
     tmp.write_text(json.dumps(data, indent=2))
     os.replace(tmp, path)
@@ -204,8 +232,8 @@ def run_node(node: Node, ctx: Context) -> dict[str, Any]:
             trash.parent.mkdir(parents=True, exist_ok=True)
             os.rename(final, trash)
             shutil.rmtree(trash, ignore_errors=True)
-        work = ctx.cache_dir / "tmp" / f"{node.key}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
-        work.mkdir(parents=True)
+        work = ensure_dir(ctx.cache_dir / "tmp") / f"{node.key}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+        work.mkdir()
         log_event(ctx, node, "start")
         started = time.time()
         try:
@@ -228,7 +256,7 @@ def run_node(node: Node, ctx: Context) -> dict[str, Any]:
         (work / "node.json").write_text(json.dumps(node.to_json(), indent=2, sort_keys=True))
         (work / "summary.json").write_text(json.dumps(summary))
         (work / DONE).write_text(json.dumps({"key": node.key, "files": _manifest(work)}))
-        final.parent.mkdir(parents=True, exist_ok=True)
+        ensure_dir(final.parent)
         os.rename(work, final)
         failed_path(ctx, node.key).unlink(missing_ok=True)
         log_event(ctx, node, "finish", seconds=summary["seconds"])
@@ -315,7 +343,7 @@ def triage(nodes: list[Node], ctx: Context, retry_failed: bool, outcome: Outcome
             continue
         state[node.key] = "todo"
     if records:
-        append_jsonl(ctx.cache_dir / EVENTS, records)
+        append_events(ctx.cache_dir, records)
     return state
 
 
@@ -333,41 +361,84 @@ def apply_result(node: Node, result: dict[str, Any], state: dict[str, str], outc
 
 
 def run_dag(nodes: list[Node], ctx: Context, backend: Backend, retry_failed: bool = False) -> Outcome:
-    """Run ``nodes`` (topological order) on ``backend``: ready nodes are submitted as slots free up; a failed
-    node's dependents are skipped; everything else still runs."""
+    """Run ``nodes`` (topological order) on ``backend``: a node is submitted, in plan order, as soon as its
+    upstream nodes finished and a slot is free; a failed node's dependents are skipped; everything else runs."""
+    import heapq
+
     outcome = Outcome()
     state = triage(nodes, ctx, retry_failed, outcome)
-    remaining = [n for n in nodes if state[n.key] == "todo"]
+    order = {n.key: i for i, n in enumerate(nodes)}
+    children: dict[str, list[Node]] = {}
+    waiting: dict[str, int] = {}
+    ready: list[tuple[int, str]] = []
+    by_key = {n.key: n for n in nodes}
+    skip_records: list[dict[str, Any]] = []
+
+    def skip(node: Node, reason: str) -> None:
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if state.get(n.key) == "skipped":
+                continue
+            state[n.key] = "skipped"
+            outcome.skipped.append(n.key)
+            skip_records.append(event(n, "skipped", reason=reason))
+            stack.extend(children.get(n.key, []))
+
+    for node in nodes:
+        if state[node.key] != "todo":
+            continue
+        blocked, n_wait = False, 0
+        for d in node.deps:
+            if d not in state:  # upstream outside this node list: trust only the cache
+                state[d] = "cached" if is_done(ctx, d) else "missing"
+            s = state[d]
+            if s in FINISHED:
+                continue
+            if s in ("failed", "skipped", "missing"):
+                blocked = True
+            else:
+                n_wait += 1
+                children.setdefault(d, []).append(node)
+        if blocked:
+            skip(node, "an upstream node failed or is missing")
+        elif n_wait:
+            waiting[node.key] = n_wait
+        else:
+            heapq.heappush(ready, (order[node.key], node.key))
+    if skip_records:
+        append_events(ctx.cache_dir, skip_records)
+        skip_records.clear()
+
     inflight: dict[Any, Node] = {}
-
-    def dep_state(key: str) -> str:
-        if key not in state:  # upstream outside this node list: trust only the cache
-            state[key] = "cached" if is_done(ctx, key) else "missing"
-        return state[key]
-
     try:
-        while remaining or inflight:
-            still = []
-            for node in remaining:
-                deps = [dep_state(d) for d in node.deps]
-                if any(s in ("failed", "skipped", "missing") for s in deps):
-                    state[node.key] = "skipped"
-                    outcome.skipped.append(node.key)
-                    log_event(ctx, node, "skipped", reason="an upstream node failed or is missing")
-                elif len(inflight) < backend.slots and all(s in FINISHED for s in deps):
-                    state[node.key] = "running"
-                    inflight[backend.submit(node)] = node
-                else:
-                    still.append(node)
-            remaining = still
+        while ready or inflight:
+            while ready and len(inflight) < backend.slots:
+                _, key = heapq.heappop(ready)
+                if state[key] != "todo":
+                    continue
+                state[key] = "running"
+                inflight[backend.submit(by_key[key])] = by_key[key]
             if not inflight:
-                if remaining:  # cannot happen with a topological order; never spin
-                    raise RuntimeError(f"scheduler stuck: {len(remaining)} nodes wait on nodes that never run")
                 break
             for handle, result in backend.wait(list(inflight)):
-                apply_result(inflight.pop(handle), result, state, outcome)
+                node = inflight.pop(handle)
+                apply_result(node, result, state, outcome)
+                for child in children.get(node.key, []):
+                    if state[node.key] in FINISHED:
+                        waiting[child.key] -= 1
+                        if waiting[child.key] == 0 and state[child.key] == "todo":
+                            heapq.heappush(ready, (order[child.key], child.key))
+                    else:
+                        skip(child, "an upstream node failed")
+            if skip_records:
+                append_events(ctx.cache_dir, skip_records)
+                skip_records.clear()
     finally:
         backend.close()
+    stuck = [k for k, s in state.items() if s == "todo" and k in by_key]
+    if stuck:  # cannot happen with a topological order
+        raise RuntimeError(f"scheduler stuck: {len(stuck)} nodes never became ready")
     return outcome
 
 
