@@ -8,6 +8,7 @@ Node params are plain JSON so that any executor (local, Ray, SLURM) can ship the
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
@@ -60,9 +61,45 @@ def _location_free(obj: Any) -> Any:
 
 
 def _key(stage: str, payload: dict[str, Any]) -> str:
-    blob = json.dumps({"stage": stage, "pipeline": PIPELINE_VERSION, **_location_free(payload)}, sort_keys=True,
-                      default=str)
+    extra = {}
+    model_files = local_model_fingerprint(payload.get("model"))
+    if model_files is not None:  # a model loaded from a local folder: its files are part of its identity
+        extra["model_files"] = model_files
+    blob = json.dumps({"stage": stage, "pipeline": PIPELINE_VERSION, **_location_free(payload), **extra},
+                      sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def local_model_fingerprint(model: Any) -> str | None:
+    """Fingerprint of a model whose ``source`` is a local folder (None otherwise), so a folder rebuilt with other
+    weights (or fp16 instead of fp32) under the same path never reuses cached nodes. Files up to 8 MiB are hashed
+    whole; larger ones (weights) by size and their first and last MiB (a safetensors header sits in the first).
+    Memoised per process on the folder's (name, size, mtime) listing."""
+    source = model.get("source") if isinstance(model, dict) else None
+    if not isinstance(source, str) or not source:
+        return None
+    path = Path(source).expanduser()
+    if not path.is_dir():
+        return None
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    listing = tuple((str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+    return _folder_fingerprint(str(path.resolve()), listing)
+
+
+@functools.lru_cache(maxsize=64)
+def _folder_fingerprint(root: str, listing: tuple[tuple[str, int, int], ...]) -> str:
+    h = hashlib.sha256()
+    big = 8 << 20
+    for name, size, _mtime in listing:
+        h.update(f"{name}\0{size}\0".encode())
+        with open(Path(root) / name, "rb") as fh:
+            if size <= big:
+                h.update(fh.read())
+            else:
+                h.update(fh.read(1 << 20))
+                fh.seek(size - (1 << 20))
+                h.update(fh.read())
+    return "sha256:" + h.hexdigest()
 
 
 def _model_spec(entry, reg) -> ModelSpec:

@@ -23,7 +23,7 @@ from harness import plugins
 from harness.cli import main, plan_summary
 from harness.config import parse_config
 from harness.hookspecs import hookimpl
-from harness.plan import build_plan
+from harness.plan import build_plan, local_model_fingerprint
 from harness.results import make_row, read_jsonl, write_jsonl_atomic
 from harness.runner import (
     DONE,
@@ -293,6 +293,20 @@ def _dump(tmp_path: Path, cfg: dict) -> Path:
     path = tmp_path / "cfg.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path
+
+
+def test_local_model_folder_contents_are_part_of_node_keys(fake, tmp_path):
+    folder = tmp_path / "encoder"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"hidden_size": 8}')
+    (folder / "model.safetensors").write_bytes(b"\1" * 64)
+    cfg = noop_cfg(tmp_path, models=[{"name": "local-enc", "family": "noop", "source": str(folder)}])
+    keys = set(build_plan(parse_config(cfg)).nodes)
+    assert set(build_plan(parse_config(cfg)).nodes) == keys  # stable
+    (folder / "model.safetensors").write_bytes(b"\2" * 32)  # rebuilt in place (say, fp16): nothing is reused
+    assert not set(build_plan(parse_config(cfg)).nodes) & keys
+    assert local_model_fingerprint({"source": "org/not-a-folder"}) is None  # hub ids are pinned by revision
+    assert local_model_fingerprint({"source": str(folder)}).startswith("sha256:")
 
 
 def test_bad_executor_options_fail_with_one_line(fake, tmp_path):
