@@ -35,33 +35,59 @@ def _as_tensor(a: Any, device: torch.device, dtype: torch.dtype) -> torch.Tensor
     return t.to(device=device, dtype=dtype).contiguous()
 
 
+def _merge(vals: torch.Tensor, idx: torch.Tensor, owner: torch.Tensor, cand_v: torch.Tensor, cand_i: torch.Tensor,
+           k: int) -> None:
+    """Merge candidates (owner, value, index) into the running top-k tables in place (few candidates expected)."""
+    rows, inverse = torch.unique(owner, return_inverse=True)
+    r = rows.numel()
+    slot = torch.arange(r, device=owner.device)
+    all_slot = torch.cat([slot.repeat_interleave(k), inverse])
+    all_v = torch.cat([vals[rows].reshape(-1), cand_v.to(vals.dtype)])
+    all_i = torch.cat([idx[rows].reshape(-1), cand_i])
+    order = torch.argsort(all_v, descending=True, stable=True)
+    order = order[torch.argsort(all_slot[order], stable=True)]
+    s_sorted = all_slot[order]
+    counts = torch.bincount(s_sorted, minlength=r)
+    starts = torch.cumsum(counts, 0) - counts
+    pos = torch.arange(s_sorted.numel(), device=owner.device) - starts[s_sorted]
+    keep = pos < k
+    new_v = torch.empty((r, k), dtype=vals.dtype, device=vals.device)
+    new_i = torch.empty((r, k), dtype=idx.dtype, device=idx.device)
+    new_v[s_sorted[keep], pos[keep]] = all_v[order][keep]
+    new_i[s_sorted[keep], pos[keep]] = all_i[order][keep]
+    vals[rows] = new_v
+    idx[rows] = new_i
+
+
 def _update(vals: torch.Tensor, idx: torch.Tensor, tile: torch.Tensor, dim: int, offset: int, base: int,
             k: int) -> None:
     """Fold one tile into the running top-k of its rows (``dim=1``) or of its columns (``dim=0``).
 
-    Owners (rows or columns, numbered from ``offset``) whose tile maximum beats their current k-th best take
-    the top-k of their tile slice (candidates numbered from ``base``), merged with their current k entries.
+    Owners (rows or columns, numbered from ``offset``) seen for the first time take the top-k of their tile slice
+    (candidates numbered from ``base``). Afterwards only owners whose tile maximum beats their current k-th best
+    are looked at, and only their elements above that threshold are merged (usually one or two).
     """
     n_owner = tile.shape[0] if dim == 1 else tile.shape[1]
     thr = vals[offset : offset + n_owner, -1]
+    if bool(torch.isneginf(thr[0])) and tile.shape[dim] >= k:  # first visit of these owners
+        v, j = torch.topk(tile, k, dim=dim)
+        if dim == 0:
+            v, j = v.T, j.T
+        vals[offset : offset + n_owner] = v
+        idx[offset : offset + n_owner] = j + base
+        return
     hit = (tile.amax(dim=dim) > thr).nonzero().squeeze(1)
     if hit.numel() == 0:
         return
     if dim == 1:
-        sub = tile if hit.numel() == n_owner else tile.index_select(0, hit)
+        sub = tile.index_select(0, hit)
+        nz = (sub > thr[hit].unsqueeze(1)).nonzero()
+        owner, cand, v = hit[nz[:, 0]], nz[:, 1], sub[nz[:, 0], nz[:, 1]]
     else:
-        sub = (tile if hit.numel() == n_owner else tile.index_select(1, hit)).T.contiguous()
-    t = min(k, sub.shape[1])
-    v, j = torch.topk(sub, t, dim=1)
-    owners = hit + offset
-    if t == k and bool(torch.isneginf(vals[owners[0], 0])):  # first visit: nothing to merge with
-        vals[owners], idx[owners] = v, j + base
-        return
-    all_v = torch.cat([vals[owners], v], dim=1)
-    all_i = torch.cat([idx[owners], j + base], dim=1)
-    best_v, pos = torch.topk(all_v, k, dim=1)
-    vals[owners] = best_v
-    idx[owners] = torch.gather(all_i, 1, pos)
+        sub = tile.index_select(1, hit)
+        nz = (sub > thr[hit].unsqueeze(0)).nonzero()
+        owner, cand, v = hit[nz[:, 1]], nz[:, 0], sub[nz[:, 0], nz[:, 1]]
+    _merge(vals, idx, owner + offset, v, cand + base, k)
 
 
 def knn_both(x: Any, y: Any, k: int = 4, *, rows: bool = True, cols: bool = True, row_block: int = 512,
