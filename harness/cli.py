@@ -246,7 +246,8 @@ def matrix_run(config: str, device: str | None, retry_failed: bool, executor: st
     plan = _load_plan(config)
     try:
         executor_cls = registry().executor(executor or plan.config.executor)
-        executor_obj = executor_cls(workers=plan.config.workers, **plan.config.executor_options)
+        options = plan.config.executor_options if (executor or plan.config.executor) == plan.config.executor else {}
+        executor_obj = executor_cls(workers=plan.config.workers, **options)
     except (KeyError, ValueError) as err:
         fail(str(err))
     with MatrixProgress(console, plan) as progress:

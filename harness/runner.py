@@ -424,6 +424,8 @@ def run_dag(nodes: list[Node], ctx: Context, backend: Backend, retry_failed: boo
             for handle, result in backend.wait(list(inflight)):
                 node = inflight.pop(handle)
                 apply_result(node, result, state, outcome)
+                if ctx.progress is not None and not isinstance(backend, InProcessBackend):
+                    ctx.progress(node, {})  # remote nodes cannot report steps: count them as they finish
                 for child in children.get(node.key, []):
                     if state[node.key] in FINISHED:
                         waiting[child.key] -= 1

@@ -188,6 +188,8 @@ class SlurmExecutor:
                                                                   f"{str(err).splitlines()[0] if str(err) else ''}"}
                         apply_result(todo[key], result, state, outcome)
                         del pending[key]
+                        if ctx.progress is not None:
+                            ctx.progress(todo[key], {})
                 if not pending:
                     break
                 now = time.time()
