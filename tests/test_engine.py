@@ -309,6 +309,31 @@ def test_local_model_folder_contents_are_part_of_node_keys(fake, tmp_path):
     assert local_model_fingerprint({"source": str(folder)}).startswith("sha256:")
 
 
+def test_pool_gives_each_worker_one_gpu(monkeypatch):
+    import queue
+
+    from harness import runner
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("MKL_NUM_THREADS", "1")
+    assert runner.gpu_count() == 2
+    pool = runner.PoolBackend(4, Context(cache_dir=Path("/nonexistent"), device="auto"))
+    try:  # capped at one worker per GPU, each pinned to one of the visible devices, nodes told to use cuda
+        assert pool.slots == 2 and pool.gpu_ids == ["3", "5"] and pool.ctx_json["device"] == "cuda"
+    finally:
+        pool.close()
+    q = queue.Queue()
+    q.put("5")
+    runner._pool_init(q, 8, None)  # what a spawned worker runs first, before importing torch
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "5" and os.environ["OMP_NUM_THREADS"] == "8"
+    pool = runner.PoolBackend(4, Context(cache_dir=Path("/nonexistent"), device="cpu"))
+    try:  # device cpu: no GPU pinning, all workers
+        assert pool.slots == 4 and pool.gpu_ids == [] and pool.ctx_json["device"] == "cpu"
+    finally:
+        pool.close()
+
+
 def test_bad_executor_options_fail_with_one_line(fake, tmp_path):
     r = CliRunner().invoke(main, ["matrix", "run", str(_dump(tmp_path, noop_cfg(tmp_path, executor_options={"x": 1})))])
     assert r.exit_code == 2 and "executor_options: the local executor takes no options" in r.output
@@ -336,22 +361,27 @@ def comparable(rows: list[dict]) -> list[str]:
     return sorted(json.dumps({k: v for k, v in r.items() if k not in drop}, sort_keys=True) for r in rows)
 
 
-# The driver of the kill test: the tiny matrix on a copy of XNLI whose German test split loads slowly, so the
-# run can be killed at a known point (mid-node, with finished nodes behind it).
+def slow_plugin() -> types.SimpleNamespace:
+    """``xnli-slow``: XNLI whose German test split takes a minute to load when ``SLOW_DE=1``, so a run can be
+    killed at a known point (mid-node, with finished nodes behind it)."""
+    import dataclasses
+
+    from xlt_harness_plugins.tasks import xnli
+
+    def load(split, language, data_dir=None):
+        if split == "test" and language == "de" and os.environ.get("SLOW_DE") == "1":
+            time.sleep(60)
+        return xnli.load(split=split, language=language, data_dir=data_dir)
+
+    task = Task(spec=dataclasses.replace(xnli.SPEC, name="xnli-slow"), load=load, fixture=xnli.fixture)
+    return types.SimpleNamespace(register_tasks=hookimpl(lambda register: register(task)))
+
+
 DRIVER = """
-import dataclasses, os, sys, time, types
+import sys
 from harness import plugins
-from harness.hookspecs import hookimpl
-from harness.specs import Task
-from xlt_harness_plugins.tasks import xnli
-
-def load(split, language, data_dir=None):
-    if split == "test" and language == "de" and os.environ.get("SLOW_DE") == "1":
-        time.sleep(60)
-    return xnli.load(split=split, language=language, data_dir=data_dir)
-
-task = Task(spec=dataclasses.replace(xnli.SPEC, name="xnli-slow"), load=load, fixture=xnli.fixture)
-plugins.register_module(types.SimpleNamespace(register_tasks=hookimpl(lambda register: register(task))), name="slow")
+from test_engine import slow_plugin
+plugins.register_module(slow_plugin(), name="slow")
 from harness.cli import main
 main(["matrix", "run", sys.argv[1]])
 """
@@ -365,7 +395,8 @@ def test_kill_minus_nine_mid_run_then_rerun_completes_without_redoing(tmp_path):
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER)
     events_path = tmp_path / "out" / "cache" / "events.jsonl"
-    env = {**os.environ, "SLOW_DE": "1", "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "SLOW_DE": "1", "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen([sys.executable, str(driver), str(cfg_path)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     try:
@@ -379,6 +410,15 @@ def test_kill_minus_nine_mid_run_then_rerun_completes_without_redoing(tmp_path):
         else:
             pytest.fail("the slow node never started")
         time.sleep(0.5)
+        # matrix status of the running matrix: the slow node shows as running, the finished ones as done
+        plugins.register_module(slow_plugin(), name="slow")
+        try:
+            plan = build_plan(parse_config(cfg))
+            st = matrix_status(plan, Context(cache_dir=plan.cache_dir))
+        finally:
+            plugins.reset()
+        assert st["phase"] == "running" and st["totals"]["running"] == 1 and st["totals"]["done"] >= 2
+        assert "[de]" in st["running"][0]["label"] and st["running"][0]["pid"] != os.getpid()
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
