@@ -5,8 +5,14 @@ isolated across jobs."""
 from __future__ import annotations
 
 import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
 
 import pytest
+import yaml
 from test_engine import comparable, run, tiny_cfg
 
 from harness.results import read_jsonl
@@ -67,3 +73,29 @@ def test_slurm_one_job_per_node_with_dependencies(tmp_path):
     _, out = run(tiny_cfg(tmp_path / "slurm", executor="slurm", executor_options=opts, **over),
                  executor=SlurmExecutor(**opts))
     assert out.done == [] and len(out.cached) == 2
+
+
+def test_rerun_after_the_driver_is_killed_adopts_the_queued_jobs(tmp_path):
+    over = {"intermediate": ["none"], "targets": [{"name": "xnli", "languages": ["en", "de"]}]}
+    cfg = tiny_cfg(tmp_path, executor="slurm", executor_options=OPTIONS, **over)
+    cfg_path = tmp_path / "c.yaml"
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    events_path = tmp_path / "out" / "cache" / "events.jsonl"
+    driver = subprocess.Popen([sys.executable, "-m", "harness.cli", "matrix", "run", str(cfg_path)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while not (events_path.exists() and any(e["event"] == "slurm_submitted" for e in read_jsonl(events_path))):
+            assert time.time() < deadline and driver.poll() is None
+            time.sleep(0.2)
+    finally:
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+    plan, out = run(cfg, executor=SlurmExecutor(**OPTIONS))  # the jobs keep running; this driver waits for them
+    assert out.ok and len(out.done) + len(out.cached) == 3
+    events = read_events(plan.cache_dir)
+    assert len([e for e in events if e["event"] == "slurm_submitted"]) == 1  # nothing queued twice
+    (adopted,) = [e for e in events if e["event"] == "slurm_adopted"]
+    assert adopted["nodes"] == len(out.done) >= 1
+    assert set(Counter(e["node"] for e in events if e["event"] == "start").values()) == {1}
+    assert len(read_jsonl(plan.leaderboard)) == 2

@@ -143,22 +143,51 @@ class SlurmExecutor:
         ctx_json = context_to_json(ctx)
         if gpus:
             ctx_json["device"] = "cuda"  # SLURM sets CUDA_VISIBLE_DEVICES to the job's GPU
-        jobs = self._submit(ex, todo, ctx_json)
-        log_event(ctx, None, "slurm_submitted", jobs=list(dict.fromkeys(j.job_id.split("_")[0] for j in jobs.values())),
-                  nodes=len(todo), mode=self.options.get("mode", "array"), folder=str(folder))
-        self._wait(jobs, {n.key: n for n in todo}, state, outcome, ctx)
+        adopted = self._adopt(ctx, todo)
+        if adopted:
+            log_event(ctx, None, "slurm_adopted", nodes=len(adopted),
+                      jobs=list(dict.fromkeys(j.job_id.split("_")[0] for j in adopted.values())))
+        submitted = self._submit(ex, [n for n in todo if n.key not in adopted], ctx_json, adopted)
+        if submitted:
+            log_event(ctx, None, "slurm_submitted",
+                      jobs=list(dict.fromkeys(j.job_id.split("_")[0] for j in submitted.values())),
+                      jobs_by_node={k: j.job_id for k, j in submitted.items()}, nodes=len(submitted),
+                      mode=self.options.get("mode", "array"), folder=str(folder))
+        self._wait({**adopted, **submitted}, {n.key: n for n in todo}, state, outcome, ctx)
         return outcome
 
-    def _submit(self, ex, todo: list[Node], ctx_json: dict[str, Any]) -> dict[str, Any]:
+    def _adopt(self, ctx: Context, todo: list[Node]) -> dict[str, Any]:
+        """Jobs an earlier driver queued for these nodes and that are still in the queue (the driver was killed):
+        wait for them instead of queueing the nodes twice."""
+        import submitit
+
+        from harness.runner import read_events
+
+        earlier: dict[str, tuple[str, str]] = {}
+        for e in read_events(ctx.cache_dir):
+            if e.get("event") == "slurm_submitted":
+                for key, job_id in (e.get("jobs_by_node") or {}).items():
+                    earlier[key] = (job_id, e["folder"])
+        wanted = {n.key for n in todo} & set(earlier)
+        if not wanted:
+            return {}
+        queued = queued_job_ids() or set()
+        return {k: submitit.SlurmJob(folder=earlier[k][1], job_id=earlier[k][0])
+                for k in sorted(wanted) if earlier[k][0] in queued}
+
+    def _submit(self, ex, todo: list[Node], ctx_json: dict[str, Any], adopted: dict[str, Any]) -> dict[str, Any]:
         jobs: dict[str, Any] = {}
+        if not todo:
+            return jobs
         if self.options.get("mode", "array") == "node":
             for n in todo:
-                deps = sorted({jobs[d].job_id for d in n.deps if d in jobs})
+                deps = sorted({(jobs.get(d) or adopted[d]).job_id for d in n.deps if d in jobs or d in adopted})
                 ex.update_parameters(job_name=f"xlt-{n.stage}", dependency=f"afterany:{':'.join(deps)}" if deps else None)
                 jobs[n.key] = ex.submit(execute, n.to_json(), ctx_json)
             return jobs
         depth = levels(todo)
-        previous: str | None = None
+        # the first level waits for any adopted jobs (they may be its upstream)
+        previous = ":".join(dict.fromkeys(j.job_id.split("_")[0] for j in adopted.values())) or None
         for level in range(max(depth.values()) + 1):
             batch = [n for n in todo if depth[n.key] == level]
             ex.update_parameters(job_name=f"xlt-level{level}",
