@@ -111,7 +111,10 @@ def train(
          "weight_decay": hp["weight_decay"]},
         {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
     ]
-    optimizer = torch.optim.AdamW(groups, lr=hp["lr"])
+    # fused AdamW: one kernel over all tensors (about 10x faster than the per-tensor loop on CPU for XLM-R's 192M
+    # embedding); FSDP's sharded DTensor parameters keep the default implementation
+    fused = device.type in ("cpu", "cuda") and par.strategy != "fsdp"
+    optimizer = torch.optim.AdamW(groups, lr=hp["lr"], fused=fused or None)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: (s + 1) / max(1, warmup) if s < warmup else max(0.0, (total_steps - s) / max(1, total_steps - warmup))
     )

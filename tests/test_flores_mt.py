@@ -164,17 +164,18 @@ def test_flores_matrix_rows_carry_pairs_and_signatures(test_spm, tmp_path):
     from harness.stages import Context
 
     cfg = parse_config({
-        "name": "flores-tiny", "output_dir": str(tmp_path / "run"), "models": ["tiny-mt5"],
+        "name": "flores-tiny", "output_dir": str(tmp_path / "run"), "models": ["tiny-mt5"], "intermediate": ["none", "mnli"],
         "targets": [{"name": "flores", "languages": ["deu_Latn", "spa_Latn"], "eval_splits": ["devtest[0:8]"],
                      "options": {"spm_model": str(test_spm), "spm_name": "test-unigram", "max_new_tokens": 6}}],
-        "data": {"flores": "synthetic"},
+        "data": {"flores": "synthetic", "mnli": "synthetic"}, "intermediate_train": {"max_steps": 1, "max_length": 32},
     })
     plan = build_plan(cfg)
-    assert not plan.by_stage("target")  # evaluation only
+    assert not plan.by_stage("target")  # evaluation only: decodes the pretrained or the MNLI-trained mT5
     outcome = run_plan(plan, Context(cache_dir=plan.cache_dir, device="cpu"))
     assert outcome.ok, outcome.failed
     rows = [json.loads(line) for line in plan.leaderboard.read_text().splitlines()]
-    assert len(rows) == 2 * 2 * 2  # languages x directions x metrics
+    assert len(rows) == 2 * 2 * 2 * 2  # intermediate settings x languages x directions x metrics
+    assert {r["intermediate"] for r in rows} == {"none", "mnli"}
     assert {(r["language"], r["direction"], r["lang_pair"]) for r in rows} == {
         ("deu_Latn", "en->xx", "eng_Latn-deu_Latn"), ("deu_Latn", "xx->en", "deu_Latn-eng_Latn"),
         ("spa_Latn", "en->xx", "eng_Latn-spa_Latn"), ("spa_Latn", "xx->en", "spa_Latn-eng_Latn")}
