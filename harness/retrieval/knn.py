@@ -115,6 +115,11 @@ def knn_both(x: Any, y: Any, k: int = 4, *, rows: bool = True, cols: bool = True
     cv = torch.full((m, kc), -torch.inf, dtype=acc, device=dev)
     ci = torch.full((m, kc), -1, dtype=torch.long, device=dev)
     flat = torch.empty(row_block * col_block, dtype=dtype, device=dev)
+    # On CPU in fp32 the GEMM goes through numpy's BLAS (OpenBLAS), writing into the same buffer: it is faster
+    # than torch's MKL path on some CPUs (AMD); the tile is then viewed as a tensor without a copy.
+    use_np = dev.type == "cpu" and dtype == torch.float32
+    if use_np:
+        Xn, Yn, flat_np = X.numpy(), Y.numpy(), flat.numpy()
     with torch.inference_mode():
         for i0 in range(0, n, row_block):
             xi = X[i0 : i0 + row_block]
@@ -123,7 +128,10 @@ def knn_both(x: Any, y: Any, k: int = 4, *, rows: bool = True, cols: bool = True
                 yj = Y[j0 : j0 + col_block]
                 bj = yj.shape[0]
                 S = flat[: bi * bj].view(bi, bj)
-                torch.mm(xi, yj.T, out=S)
+                if use_np:
+                    np.matmul(Xn[i0 : i0 + bi], Yn[j0 : j0 + bj].T, out=flat_np[: bi * bj].reshape(bi, bj))
+                else:
+                    torch.mm(xi, yj.T, out=S)
                 if dtype != acc:
                     S = S.to(acc)
                 if rows:
