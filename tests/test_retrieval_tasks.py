@@ -189,6 +189,17 @@ train: {{lr: 0.001, batch_size: 16, max_steps: 2, max_length: 32}}
                           ("test", "bucc_f1_margin_dev_threshold"))}
     assert bucc[("none", "test", "bucc_f1_margin_dev_threshold")]["variant"] == "dev_threshold"
     assert all(r["predictions_sha256"] for r in rows)
+    # stored predictions re-score to the same numbers without the model (`harness score`)
+    from harness.cli import main
+
+    row = next(r for r in tat if r["metric"] == "tatoeba_accuracy_xx2en")
+    pred = (plan.leaderboard.parent / row["predictions"]).resolve()
+    res = CliRunner().invoke(main, ["score", "tatoeba", "--data", str(tmp_path / "out" / "data" / "tatoeba"),
+                                    "--predictions", str(pred), "--language", "de", "--json"])
+    assert res.exit_code == 0, res.output
+    rescored = json.loads(res.output)["scores"]
+    assert {m: rescored[m]["value"] for m in rescored} == {r["metric"]: r["value"] for r in tat
+                                                           if r["intermediate"] == row["intermediate"]}
 
 
 # ---- real samples (../shared/data): the loaders read the official formats ----
