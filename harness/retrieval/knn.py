@@ -96,11 +96,12 @@ def knn_both(x: Any, y: Any, k: int = 4, *, rows: bool = True, cols: bool = True
     """Top-k of ``x @ y.T`` per row (x→y) and per column (y→x) in one tiled pass; exact for fp32.
 
     ``rows``/``cols`` switch either direction off (one-direction search costs the same GEMM). Embeddings are
-    used as given: L2-normalise them first for cosine similarity.
+    used as given: L2-normalise them first for cosine similarity. ``device`` defaults to the GPU when torch sees
+    one, else the CPU (where the fp32 GEMM goes through numpy's BLAS).
     """
     if k < 1:
         raise ValueError(f"k must be >= 1; got {k}")
-    dev = torch.device(device) if device is not None else torch.device("cpu")
+    dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if threads is not None and dev.type == "cpu":
         torch.set_num_threads(threads)
     X = _as_tensor(x, dev, dtype)
