@@ -99,8 +99,11 @@ def train(
     total_steps = int(hp["max_steps"] or math.ceil(float(hp["epochs"]) * steps_per_epoch))
     warmup = int(hp["warmup_ratio"] * total_steps)
     eval_every = int(hp["eval_every"] or steps_per_epoch)
-    if hp.get("gradient_checkpointing") and hasattr(model.encoder, "gradient_checkpointing_enable"):
-        model.encoder.gradient_checkpointing_enable()
+    if hp.get("gradient_checkpointing"):  # transformers 5 renamed it activation checkpointing
+        enable = (getattr(model.encoder, "activation_checkpointing_enable", None)
+                  or getattr(model.encoder, "gradient_checkpointing_enable", None))
+        if enable is not None:
+            enable()
     from .distributed import Parallel, current_strategy
 
     par = Parallel(model, current_strategy(), device)  # no-op in one process (see harness.distributed)

@@ -69,7 +69,9 @@ def test_every_tiny_architecture_trains_one_step_and_evaluates(tmp_path):
         "targets": [{"name": "xnli", "languages": ["en", "de"], "eval_splits": ["test[0:8]"],
                      "train_split": "train[0:16]", "select_split": "dev[0:8]"}],
         "data": {"xnli": "synthetic"},
-        "train": {"max_steps": 1, "batch_size": 8, "max_length": 32, "lr": 1e-3},
+        # the at-scale switches on: bf16 autocast, gradient checkpointing, accumulation to the effective batch of 8
+        "train": {"max_steps": 1, "batch_size": 8, "grad_accum": 2, "max_length": 32, "lr": 1e-3, "precision": "bf16",
+                  "gradient_checkpointing": True},
     })
     plan = build_plan(cfg)
     outcome = run_plan(plan, Context(cache_dir=plan.cache_dir, device="cpu"))

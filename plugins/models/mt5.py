@@ -56,9 +56,13 @@ def seq2seq_encoder(model):
                 """The full model's forward (teacher-forced loss with ``labels``)."""
                 return self.model(**kwargs)
 
-            def gradient_checkpointing_enable(self, **kwargs: Any) -> None:
+            def activation_checkpointing_enable(self, **kwargs: Any) -> None:
                 self.model.config.use_cache = False
-                self.model.gradient_checkpointing_enable(**kwargs)
+                enable = (getattr(self.model, "activation_checkpointing_enable", None)
+                          or self.model.gradient_checkpointing_enable)
+                enable(**kwargs)
+
+            gradient_checkpointing_enable = activation_checkpointing_enable
 
         _WRAPPER = Seq2SeqEncoder
     return _WRAPPER(model)
