@@ -484,3 +484,11 @@ def test_score_classification_crlf_and_stripped_test(tmp_path):
     run = CliRunner().invoke(main, ["score", "xnli", "--data", str(tmp_path / "test-de.tsv"),
                                     "--predictions", str(tmp_path / "two.txt")])
     assert run.exit_code == 2 and "gold labels are missing" in run.output
+
+
+def test_segment_words_budget():
+    from harness.tasktypes.tagging import segment_words
+
+    assert segment_words([[1, 2], [3], [4, 5, 6]], budget=3) == [(0, 2), (2, 3)]
+    assert segment_words([[1] * 30, [2]], budget=22) == [(0, 1), (1, 2)]  # an over-long word sits alone
+    assert segment_words([], budget=5) == [(0, 0)]
