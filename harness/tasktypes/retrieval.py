@@ -17,8 +17,9 @@ Example layouts by protocol (what the task loaders return):
 - ``qa`` (LAReQA, Mewsli-X): ``{"id", "side": "query"|"candidate", "text", "gold": [candidate ids]}``.
   Prediction (queries only): the ``top_k`` candidate ids, best first.
 
-Symmetric protocols (bitext, mining) embed both sides as queries (``doc_prefix`` is replaced by
-``query_prefix``) unless ``symmetric: false``.
+Symmetric protocols (bitext, mining) embed both sides as queries (the model's ``doc_prefix`` is replaced by
+``query_prefix``) unless ``symmetric: false`` or the target (or ``harness retrieve --doc-prefix``) sets
+``doc_prefix`` itself.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def resolve_options(spec, params: dict[str, Any] | None = None, overrides: dict[
         raise ValueError(f"task {spec.name!r}: unknown retrieval option(s) {bad}; allowed: {', '.join(sorted(allowed))}")
     opts = EmbedOptions.from_dict({k: v for k, v in merged.items() if k in embed_keys})
     proto = {k: v for k, v in merged.items() if k not in embed_keys}
-    if proto.get("symmetric"):
+    explicit_doc = "doc_prefix" in target_conf or "doc_prefix" in (overrides or {})
+    if proto.get("symmetric") and not explicit_doc:
         opts = replace(opts, doc_prefix=opts.query_prefix)
     return protocol, opts, proto
 
