@@ -81,11 +81,21 @@ def plugins(as_json: bool) -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 @click.option("--describe", is_flag=True, help="compute parameter counts from configs (may need the hub)")
-def models(as_json: bool, describe: bool) -> None:
+@click.option("--memory", default=None, metavar="BxL[:PREC][:ckpt]",
+              help="estimated training memory per GPU at this setting, e.g. 32x256:bf16 (implies --describe)")
+def models(as_json: bool, describe: bool, memory: str | None) -> None:
     """List registered models and model families."""
     from .plugins import registry
 
     reg = registry()
+    if memory is not None:
+        from .memory import estimate_for_hp, parse_setting
+
+        try:
+            memory_hp = parse_setting(memory)
+        except ValueError as err:
+            fail(str(err))
+        describe = True
     rows = []
     for name, spec in sorted(reg.models.items()):
         row = {k: v for k, v in asdict(spec).items()}
@@ -94,17 +104,24 @@ def models(as_json: bool, describe: bool) -> None:
             from .models import describe as describe_model
 
             row.update({k: v for k, v in describe_model(spec).items() if v is not None})
+            if memory is not None:
+                try:
+                    row["train_memory_gib"] = round(estimate_for_hp(row, memory_hp).total_gb, 2)
+                except ValueError:
+                    row["train_memory_gib"] = None
         rows.append(row)
     families = [{"name": f.name, "description": f.description, "plugin": reg.origin[("model family", f.name)]}
                 for f in reg.families.values()]
     if as_json:
         emit_json({"models": rows, "families": families})
         return
-    table = Table("model", "family", "source", "params", "layers", "hidden", "plugin")
+    table = Table("model", "family", "source", "params", "layers", "hidden", "plugin",
+                  *([f"train GiB @{memory}"] if memory else []))
     for r in rows:
         params = f"{r['params'] / 1e6:,.1f}M" if r.get("params") else "-"
+        mem = [f"{r['train_memory_gib']:,.1f}" if r.get("train_memory_gib") else "-"] if memory else []
         table.add_row(r["name"], r["family"], r["source"], params, str(r.get("layers") or "-"),
-                      str(r.get("hidden") or "-"), r["plugin"])
+                      str(r.get("hidden") or "-"), r["plugin"], *mem)
     console.print(table)
     console.print("families: " + ", ".join(f"{f['name']} ({f['plugin']})" for f in families))
 

@@ -8,7 +8,7 @@ Per GPU, in bytes (P parameters, micro-batch b per GPU, sequence length s, hidde
 - **activations** per layer (Korthikanti et al. 2022, "Reducing Activation Recomputation in Large Transformer
   Models", eq. 1, 16-bit activations, generalised to any FFN width): ``s·b·(11h + 5·a·s) + s·b·(3h + 4f)``
   bytes (``+2·s·b·f`` for a gated FFN); fp32 doubles it. The ``5·a·s²·b`` attention-score term is kept
-  (eager attention; an upper bound when a fused attention kernel runs). Decoder layers (seq2seq) count a second
+  (eager attention; an upper bound when a fused attention kernel runs). Decoder layers (seq2seq training only) count a second
   attention block for cross-attention. With gradient checkpointing only each layer's input is kept
   (``2·s·b·h`` bytes) plus one layer's activations while it is recomputed.
 - **embeddings/logits**: the embedding output ``2·s·b·h``; a language-model head keeps fp32 logits and their
@@ -78,9 +78,12 @@ def layer_activation_bytes(micro_batch: int, length: int, hidden: int, heads: in
 
 def estimate(shape: dict[str, Any], params: int, micro_batch: int, length: int, precision: str = "fp32",
              gradient_checkpointing: bool = False, strategy: str = "single", nproc: int = 1,
-             lm_head: bool = False, target_length: int | None = None) -> MemoryEstimate:
+             lm_head: bool = False, target_length: int | None = None, decoder: bool = False) -> MemoryEstimate:
     """Per-GPU training memory of a model of ``shape`` (layers, hidden, heads, intermediate, vocab, decoder_layers,
-    gated_ffn; as ``describe`` returns them) with ``params`` parameters."""
+    gated_ffn; as ``describe`` returns them) with ``params`` parameters.
+
+    ``decoder``: a seq2seq model's decoder runs (sequence-to-sequence training); task heads on the encoder of a
+    seq2seq model (mT5 for classification) leave it idle, so only its weights and optimizer state count."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
     if strategy not in STRATEGIES:
@@ -91,7 +94,7 @@ def estimate(shape: dict[str, Any], params: int, micro_batch: int, length: int, 
     L, h = int(shape["layers"]), int(shape["hidden"])
     a = int(shape.get("heads") or max(1, h // 64))
     f = int(shape.get("intermediate") or 4 * h)
-    dec = int(shape.get("decoder_layers") or 0)
+    dec = int(shape.get("decoder_layers") or 0) if decoder else 0
     vocab = int(shape.get("vocab") or 0)
     gated = bool(shape.get("gated_ffn"))
     shard = nproc if strategy == "fsdp" else 1
@@ -184,3 +187,23 @@ def plan_warnings(plan, gpu_memory_gb: float | None = None, nproc: int | None = 
                 "or strategy fsdp with more processes"
             )
     return lines
+
+
+def parse_setting(text: str) -> dict[str, Any]:
+    """``BATCHxLENGTH[:PRECISION][:ckpt]`` (e.g. ``32x256:bf16:ckpt``) as hyper-parameters for the estimate."""
+    parts = text.strip().split(":")
+    try:
+        batch, length = (int(x) for x in parts[0].lower().split("x"))
+    except ValueError:
+        raise ValueError(f"memory setting {text!r}: expected BATCHxLENGTH[:fp32|bf16|fp16][:ckpt], "
+                         "e.g. 32x256:bf16") from None
+    hp: dict[str, Any] = {"batch_size": batch, "grad_accum": 1, "max_length": length, "precision": "fp32",
+                          "gradient_checkpointing": False}
+    for extra in parts[1:]:
+        if extra in PRECISIONS:
+            hp["precision"] = extra
+        elif extra == "ckpt":
+            hp["gradient_checkpointing"] = True
+        else:
+            raise ValueError(f"memory setting {text!r}: {extra!r} is not one of {', '.join(PRECISIONS)}, ckpt")
+    return hp

@@ -136,3 +136,26 @@ def test_memory_estimate_orders_settings(registry):
     assert micro_batch_size(32, 4, 2) == 4 and micro_batch_size(5, 2, 1) == 3
     with pytest.raises(ValueError, match="precision"):
         estimate(meta, 1, 1, 8, precision="int8")
+
+
+def test_models_cli_shows_the_memory_estimate(registry):
+    from click.testing import CliRunner
+
+    from harness.cli import main
+    from harness.memory import estimate_for_hp, parse_setting
+
+    assert parse_setting("16x128:bf16:ckpt") == {"batch_size": 16, "grad_accum": 1, "max_length": 128,
+                                                 "precision": "bf16", "gradient_checkpointing": True}
+    with pytest.raises(ValueError, match="BATCHxLENGTH"):
+        parse_setting("sixteen")
+    result = CliRunner().invoke(main, ["models", "--memory", "32x256:bf16", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.output)["models"]}
+    meta = _describe(registry, "xlm-roberta-large")
+    expected = estimate_for_hp(meta, parse_setting("32x256:bf16")).total_gb
+    assert rows["xlm-roberta-large"]["train_memory_gib"] == round(expected, 2)
+    # an idle mT5 decoder (task heads on the encoder) costs weights, not activations
+    mt5 = _describe(registry, "mt5-base")
+    heads = estimate(mt5, mt5["params"], 32, 256, "bf16")
+    seq2seq = estimate(mt5, mt5["params"], 32, 256, "bf16", decoder=True)
+    assert heads.weights == seq2seq.weights and heads.activations < seq2seq.activations
