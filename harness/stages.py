@@ -7,6 +7,7 @@ from ``cache_dir/nodes/KEY``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -45,6 +46,14 @@ def load_split(task_info: dict[str, Any], split: str, language: str) -> list[dic
     data_dir = None if source["kind"] == "hub" else Path(source["path"])
     examples = task.load(split=ref.name, language=language, data_dir=data_dir)
     return ref.apply(examples)
+
+
+def target_spec(params: dict[str, Any]):
+    """The target task's spec with the config entry's ``options`` laid over its ``defaults`` (task-type knobs
+    such as ``doc_stride`` or ``null_score_diff_threshold``; they are part of the node key)."""
+    spec = registry().task(params["task"]["name"]).spec
+    options = params.get("options") or {}
+    return dataclasses.replace(spec, defaults={**spec.defaults, **options}) if options else spec
 
 
 def _model(params: dict[str, Any]) -> ModelSpec:
@@ -128,7 +137,7 @@ def run_target(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
 
     p = node.params
     reg = registry()
-    spec = reg.task(p["task"]["name"]).spec
+    spec = target_spec(p)
     ttype = reg.task_type(spec.kind)
     upstream = ctx.node_dir(p["upstream"]) if p["upstream"] else None
     enc = load_encoder(_model(p), seed=p["seed"], checkpoint=upstream)
@@ -192,7 +201,7 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
 
     p = node.params
     reg = registry()
-    spec = reg.task(p["task"]["name"]).spec
+    spec = target_spec(p)
     ttype = reg.task_type(spec.kind)
     model_spec = _model(p)
     source = p["trained"] or p["upstream"]

@@ -168,3 +168,15 @@ def test_cli_run_and_show(tmp_path):
     lb = tmp_path / "out" / "leaderboard.jsonl"
     r = CliRunner().invoke(main, ["leaderboard", "show", str(lb), "--json"])
     assert r.exit_code == 0 and len(json.loads(r.output)) == 2
+
+
+def test_target_options_override_task_defaults(tmp_path):
+    from harness.stages import target_spec
+
+    cfg = _cfg(tmp_path, targets=[{"name": "xnli", "languages": ["en"], "options": {"max_answer": 7}}])
+    plan = build_plan(parse_config(cfg))
+    node = plan.by_stage("target")[0]
+    spec = target_spec(node.params)
+    assert spec.defaults["max_answer"] == 7 and spec.defaults["lr"] == 1e-5  # merged over the task's defaults
+    plain = build_plan(parse_config(_cfg(tmp_path, targets=[{"name": "xnli", "languages": ["en"]}])))
+    assert plain.by_stage("target")[0].key != node.key  # options are part of the node key
