@@ -23,25 +23,28 @@ def load_rows(*paths: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-def summary_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+def summary_table(rows: list[dict[str, Any]], max_languages: int = 12) -> tuple[list[str], list[list[str]]]:
     """Main metric per (model, intermediate, task, split): English, mean over the other languages, per language.
 
     Values are averaged over seeds; languages are averaged unweighted, English apart (XTREME convention).
     """
     cells: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    first_metric: dict[str, str] = {}
+    main: dict[str, tuple] = {}  # the first (metric, direction, variant) a task reports is its main score
     for r in rows:
-        first_metric.setdefault(r["task"], r["metric"])
-        if r["metric"] != first_metric[r["task"]] or r.get("direction") or r.get("variant"):
+        protocol = (r["metric"], r.get("direction"), r.get("variant"))
+        if main.setdefault(r["task"], protocol) != protocol:
             continue
-        key = (r["model"], r.get("model_params") or 0, r["intermediate"], r["task"], r["split"], r["metric"])
-        cells[key][r["language"]].append(r["value"])
+        label = r["metric"] + "".join(f" ({x})" for x in protocol[1:] if x)
+        key = (r["model"], r.get("model_params") or 0, r["intermediate"], r["task"], r["split"], label)
+        cells[key][r.get("lang_pair") or r["language"]].append(r["value"])
     langs = sorted({lang for c in cells.values() for lang in c if lang != "en"})
+    if len(langs) > max_languages:  # many languages: the means only (`show --json` has every row)
+        langs = []
     header = ["model", "params", "intermediate", "task", "split", "metric", "en", "xx avg", *langs]
     body = []
     for (model, params, inter, task, split, metric), by_lang in sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2] != "none", kv[0][2], kv[0][3])):
         means = {lang: mean(v) for lang, v in by_lang.items()}
-        others = [v for lang, v in means.items() if lang != "en"]
+        others = [v for lang, v in means.items() if lang != "en"]  # unweighted over languages
         fmt = lambda v: f"{v:.2f}" if v is not None else "-"  # noqa: E731
         body.append([model, f"{params / 1e6:.2f}M" if params else "-", inter, task, split, metric,
                      fmt(means.get("en")), fmt(mean(others) if others else None),

@@ -180,3 +180,21 @@ def test_target_options_override_task_defaults(tmp_path):
     assert spec.defaults["max_answer"] == 7 and spec.defaults["lr"] == 1e-5  # merged over the task's defaults
     plain = build_plan(parse_config(_cfg(tmp_path, targets=[{"name": "xnli", "languages": ["en"]}])))
     assert plain.by_stage("target")[0].key != node.key  # options are part of the node key
+
+
+def test_summary_table_main_protocol_and_means():
+    from harness.leaderboard import summary_table
+
+    def row(lang, metric, value, variant=None, seed=1):
+        return {"model": "m", "model_params": 2_000_000, "intermediate": "none", "task": "udpos", "split": "test",
+                "metric": metric, "variant": variant, "direction": None, "language": lang, "value": value,
+                "seed": seed}
+
+    rows = [row("en", "pos_seqeval_f1", 80.0, "xtreme"), row("en", "pos_accuracy", 90.0, "token-accuracy"),
+            row("de", "pos_seqeval_f1", 60.0, "xtreme"), row("de", "pos_seqeval_f1", 70.0, "xtreme", seed=2),
+            row("fr", "pos_seqeval_f1", 50.0, "xtreme")]
+    header, body = summary_table(rows)
+    assert header == ["model", "params", "intermediate", "task", "split", "metric", "en", "xx avg", "de", "fr"]
+    # de is the mean over seeds (65), xx avg the unweighted mean of de and fr ((65 + 50) / 2)
+    assert body == [["m", "2.00M", "none", "udpos", "test", "pos_seqeval_f1 (xtreme)", "80.00", "57.50", "65.00",
+                     "50.00"]]
