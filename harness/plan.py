@@ -11,6 +11,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
+import shutil
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,7 +148,17 @@ def prepare_data(source: dict[str, Any], task: str) -> None:
     t = registry().task(task)
     if t.fixture is None:
         raise ConfigError(f"data.{task}: task {task!r} has no synthetic smoke data; point it at a folder of files")
-    t.fixture(data_dir=path)
+    # Written aside and renamed into place: concurrent planners (workers, matrices sharing an output folder) see
+    # no folder or a complete one, never a half-written one (which would train on, and fingerprint, a fragment).
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    t.fixture(data_dir=tmp)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not (path / "SYNTHETIC.md").exists():  # left incomplete by an older, non-atomic write
+        shutil.rmtree(path, ignore_errors=True)
+    try:
+        os.rename(tmp, path)
+    except OSError:  # another process put a complete copy there first: keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _fingerprint(source: dict[str, Any], task: str) -> str:

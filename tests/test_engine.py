@@ -215,6 +215,33 @@ def test_changing_one_hyper_parameter_reruns_only_affected_nodes(fake, tmp_path)
     assert len(rows) == 4 and {r["node"] for r in rows} == {n.key for n in plan3.by_stage("eval")}
 
 
+def test_concurrent_runs_on_one_cache_never_compute_a_node_twice(fake, tmp_path):
+    import threading
+
+    slow = Fake()
+
+    def stage(node, work, ctx):
+        time.sleep(0.05)  # long enough for the two runs to contend for the same nodes
+        return slow(node, work, ctx)
+
+    for name in STAGE_FUNCTIONS:
+        STAGE_FUNCTIONS[name] = stage  # restored by the fixture's monkeypatch
+    outcomes = []
+    cfg_a = noop_cfg(tmp_path, name="a", leaderboard=str(tmp_path / "lb.jsonl"))
+    cfg_b = noop_cfg(tmp_path, name="b", leaderboard=str(tmp_path / "lb.jsonl"))
+    threads = [threading.Thread(target=lambda c=c: outcomes.append(run(c)[1])) for c in (cfg_a, cfg_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(o.ok for o in outcomes) and sorted(len(o.done) + len(o.cached) for o in outcomes) == [7, 7]
+    assert sorted(Counter(slow.calls).values()) == [1] * 7  # each node computed once, by one of the two runs
+    cache = tmp_path / "out" / "cache"
+    assert set(Counter(e["node"] for e in read_events(cache) if e["event"] == "finish").values()) == {1}
+    rows = read_jsonl(tmp_path / "lb.jsonl")  # both matrices' rows merged into the shared file
+    assert sorted(Counter(r["config_name"] for r in rows).items()) == [("a", 4), ("b", 4)]
+
+
 def _merge_many(args) -> None:
     path, name, n = args
     for i in range(n):
