@@ -26,6 +26,7 @@ writes its own ``rows.jsonl`` atomically; after the run :func:`merge_leaderboard
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -155,11 +156,18 @@ def node_lock(ctx: Context, key: str) -> Iterator[None]:
     path = lock_path(ctx, key)
     ensure_dir(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    locked = False
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            locked = True
+        except OSError as err:  # a file system without flock (e.g. Lustre mounted without it): go on unlocked
+            if err.errno not in (errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOLCK, errno.EINVAL):
+                raise
         yield
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+        if locked:
+            fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
 
 
@@ -172,8 +180,8 @@ def is_running(ctx: Context, key: str) -> bool:
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return True
+    except OSError as err:
+        return err.errno in (errno.EWOULDBLOCK, errno.EAGAIN)
     else:
         fcntl.flock(fd, fcntl.LOCK_UN)
         return False
@@ -238,6 +246,17 @@ def run_node(node: Node, ctx: Context) -> dict[str, Any]:
         started = time.time()
         try:
             summary = STAGE_FUNCTIONS[node.stage](node, work, ctx)
+            summary = {**summary, "seconds": round(time.time() - started, 3)}
+            (work / "node.json").write_text(json.dumps(node.to_json(), indent=2, sort_keys=True))
+            (work / "summary.json").write_text(json.dumps(summary))
+            (work / DONE).write_text(json.dumps({"key": node.key, "files": _manifest(work)}))
+            ensure_dir(final.parent)
+            try:
+                os.rename(work, final)
+            except OSError:
+                if not is_done(ctx, node.key):  # not a complete copy by another worker (unlocked file system)
+                    raise
+                shutil.rmtree(work, ignore_errors=True)
         except Exception as err:
             previous = read_failure(ctx, node.key) or {}
             _write_json_atomic(failed_path(ctx, node.key), {
@@ -252,12 +271,6 @@ def run_node(node: Node, ctx: Context) -> dict[str, Any]:
             log_event(ctx, node, "interrupted")
             shutil.rmtree(work, ignore_errors=True)
             raise
-        summary = {**summary, "seconds": round(time.time() - started, 3)}
-        (work / "node.json").write_text(json.dumps(node.to_json(), indent=2, sort_keys=True))
-        (work / "summary.json").write_text(json.dumps(summary))
-        (work / DONE).write_text(json.dumps({"key": node.key, "files": _manifest(work)}))
-        ensure_dir(final.parent)
-        os.rename(work, final)
         failed_path(ctx, node.key).unlink(missing_ok=True)
         log_event(ctx, node, "finish", seconds=summary["seconds"])
     return summary
