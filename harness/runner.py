@@ -505,7 +505,8 @@ def _pool_init(gpu_queue: Any, threads: int, run_id: str | None) -> None:
 
 
 class PoolBackend:
-    """A pool of spawned worker processes; with GPUs, each worker sees exactly one (``CUDA_VISIBLE_DEVICES``)."""
+    """A pool of spawned worker processes; with GPUs, each worker sees exactly one (``CUDA_VISIBLE_DEVICES``), or
+    ``ctx.nproc`` of them when training nodes run multi-process (then ``workers`` ≤ GPUs // nproc)."""
 
     def __init__(self, workers: int, ctx: Context) -> None:
         import multiprocessing as mp
@@ -513,12 +514,13 @@ class PoolBackend:
 
         self._mp, self._pool_cls = mp.get_context("spawn"), ProcessPoolExecutor
         gpus = 0 if ctx.device == "cpu" else gpu_count()
+        per = max(1, int(getattr(ctx, "nproc", 1) or 1))
         if gpus:
-            workers = min(workers, gpus)
+            workers = max(1, min(workers, gpus // per))
         self.slots = workers
-        self.gpus = list(range(gpus))[:workers]
         visible = [d.strip() for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
-        self.gpu_ids = [visible[i] if i < len(visible) else str(i) for i in self.gpus]
+        ids = [visible[i] if i < len(visible) else str(i) for i in range(gpus)]
+        self.gpu_ids = [",".join(ids[w * per:(w + 1) * per]) for w in range(workers)] if gpus else []
         self.threads = max(1, (os.cpu_count() or 1) // workers)
         self.ctx_json = context_to_json(ctx)
         if gpus:

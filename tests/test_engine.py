@@ -350,6 +350,12 @@ def test_pool_gives_each_worker_one_gpu(monkeypatch):
         assert pool.slots == 2 and pool.gpu_ids == ["3", "5"] and pool.ctx_json["device"] == "cuda"
     finally:
         pool.close()
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3")
+    pool = runner.PoolBackend(4, Context(cache_dir=Path("/nonexistent"), device="auto", nproc=2))
+    try:  # two-process training nodes: each worker gets a pair of GPUs
+        assert pool.slots == 2 and pool.gpu_ids == ["0,1", "2,3"]
+    finally:
+        pool.close()
     q = queue.Queue()
     q.put("5")
     runner._pool_init(q, 8, None)  # what a spawned worker runs first, before importing torch

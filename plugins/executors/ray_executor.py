@@ -7,7 +7,8 @@ the ``local`` executor's. ``ray`` is imported only when a matrix runs on it.
 
 ``executor_options``: ``address`` (an existing cluster, e.g. ``auto`` or ``ray://host:10001``; default: start a
 local one), ``num_cpus``/``num_gpus`` (size of a local cluster), ``cpus_per_task`` (default 1), ``gpus_per_task``
-(default 1 when the cluster has GPUs and ``device`` is not ``cpu``, else 0), ``max_in_flight`` (default: the
+(default ``nproc`` — 1 unless training nodes run multi-process — when the cluster has GPUs and ``device`` is not
+``cpu``, else 0), ``max_in_flight`` (default: the
 config's ``workers`` when above 1, else unbounded: Ray's resources decide), ``shutdown`` (stop a cluster this
 executor started when the run ends; default true).
 """
@@ -78,8 +79,8 @@ class RayExecutor:
         try:
             cluster_gpus = ray.cluster_resources().get("GPU", 0)
             gpus = o.get("gpus_per_task")
-            if gpus is None:
-                gpus = 1 if cluster_gpus and ctx.device != "cpu" else 0
+            if gpus is None:  # a multi-process training node (nproc > 1) needs one GPU per process
+                gpus = max(1, int(getattr(ctx, "nproc", 1) or 1)) if cluster_gpus and ctx.device != "cpu" else 0
             remote = ray.remote(num_cpus=o.get("cpus_per_task", 1), num_gpus=gpus, max_retries=0)(execute)
             ctx_json = context_to_json(ctx)
             if gpus:

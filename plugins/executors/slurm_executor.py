@@ -17,7 +17,8 @@ killed instead, the queued jobs still run, ``harness matrix status`` shows their
 whatever finished (a node still running elsewhere is waited for through its lock, never computed twice).
 
 ``executor_options``: ``mode`` (array|node), ``partition``, ``timeout_min`` (default 60), ``cpus_per_task``
-(default 2), ``gpus_per_task`` (default 1 when the partition has GPUs and ``device`` is not ``cpu``), ``mem_gb``,
+(default 2), ``gpus_per_task`` (default ``nproc``, i.e. 1 unless training nodes run multi-process, when the partition has GPUs
+and ``device`` is not ``cpu``), ``mem_gb``,
 ``account``, ``qos``, ``constraint``, ``setup`` (shell lines run before each job, e.g. ``module load``),
 ``array_parallelism``, ``folder`` (submitit's job files and logs; default CACHE_DIR/slurm), ``poll_s``
 (default 1), ``lost_grace_s`` (default 30), ``additional`` (extra sbatch parameters as a mapping).
@@ -103,8 +104,9 @@ class SlurmExecutor:
         o = self.options
         ex = submitit.SlurmExecutor(folder=str(folder), max_num_timeout=0)
         gpus = o.get("gpus_per_task")
-        if gpus is None:
-            gpus = 1 if ctx.device != "cpu" and partition_has_gpus(o.get("partition")) else 0
+        if gpus is None:  # one GPU per process of a (multi-process, nproc > 1) training node
+            nproc = max(1, int(getattr(ctx, "nproc", 1) or 1))
+            gpus = nproc if ctx.device != "cpu" and partition_has_gpus(o.get("partition")) else 0
         params: dict[str, Any] = {"time": int(o.get("timeout_min", 60)), "cpus_per_task": int(o.get("cpus_per_task", 2)),
                                   "ntasks_per_node": 1, "signal_delay_s": 30}
         if gpus:
