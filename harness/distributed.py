@@ -58,6 +58,12 @@ def shard_bounds(n: int, rank: int, size: int) -> tuple[int, int]:
     return start, start + base + (1 if rank < extra else 0)
 
 
+def _current_cuda() -> int:
+    import torch
+
+    return torch.cuda.current_device()
+
+
 def _layer_lists(module) -> list:
     """The ``nn.ModuleList`` of transformer blocks inside a model (encoder.layer, block, layers...)."""
     from torch import nn
@@ -87,12 +93,14 @@ def _step_class():
 class Parallel:
     """How the training loop runs its forward pass, shards batches and syncs gradients (one process: no-op)."""
 
-    def __init__(self, model, strategy: str = "ddp", device=None) -> None:
+    def __init__(self, model, strategy: str = "ddp", device=None, precision: str = "fp32") -> None:
         self.model = model
         self.rank, self.size = world()
         self.strategy = strategy if self.size > 1 else "single"
         self._wrapped = None
         self._full_copy = None
+        if self.strategy != "fsdp" and device is not None:
+            model.to(device)
         if self.strategy == "single":
             return
         if strategy not in STRATEGIES:
@@ -101,19 +109,24 @@ class Parallel:
         if strategy == "ddp":
             from torch.nn.parallel import DistributedDataParallel as DDP
 
-            ids = [device.index] if device is not None and device.type == "cuda" else None
+            ids = [device.index if device.index is not None else _current_cuda()] if device is not None and \
+                device.type == "cuda" else None
             # parameters a step may leave unused: the other tasks' heads, a seq2seq model's decoder
             unused = len(model.heads) > 1 or hasattr(model.encoder, "generate")
             self._wrapped = DDP(step, device_ids=ids, find_unused_parameters=unused)
         else:
             from torch.distributed.fsdp import fully_shard
 
-            if self.rank == 0:  # a CPU replica that receives the gathered weights for checkpoints
+            if precision == "fp16":
+                raise ValueError("strategy fsdp runs with precision bf16 or fp32 (fp16 needs a sharded grad scaler)")
+            if self.rank == 0:  # a CPU replica that receives the gathered weights for selection and checkpoints
                 self._full_copy = copy.deepcopy(model).cpu()
             for layers in _layer_lists(model):
                 for block in layers:
                     fully_shard(block)
             self._wrapped = fully_shard(step)
+            if device is not None:
+                model.to(device)  # moves this rank's shards only
 
     @property
     def active(self) -> bool:

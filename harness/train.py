@@ -90,7 +90,7 @@ def train(
     # --- setup -----------------------------------------------------------------------------------------
     rng = random.Random(seed)
     torch.manual_seed(seed)
-    model.to(device).train()
+    model.train()  # moved to the device by Parallel below (FSDP shards on the CPU first, then moves its shards)
     grad_accum = int(hp["grad_accum"])
     micro = {t.name: max(1, t.batch_size // grad_accum) for t in tasks}
     streams = {t.name: batches(t.features, micro[t.name], rng) for t in tasks}
@@ -106,7 +106,7 @@ def train(
             enable()
     from .distributed import Parallel, current_strategy
 
-    par = Parallel(model, current_strategy(), device)  # no-op in one process (see harness.distributed)
+    par = Parallel(model, current_strategy(), device, hp["precision"])  # one process: just model.to(device)
 
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
     groups = [
