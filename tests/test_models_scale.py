@@ -159,3 +159,19 @@ def test_models_cli_shows_the_memory_estimate(registry):
     heads = estimate(mt5, mt5["params"], 32, 256, "bf16")
     seq2seq = estimate(mt5, mt5["params"], 32, 256, "bf16", decoder=True)
     assert heads.weights == seq2seq.weights and heads.activations < seq2seq.activations
+
+
+def test_mt5_encoder_only_option(registry):
+    from transformers import MT5EncoderModel
+
+    from harness.models import load_encoder
+
+    spec = registry.model("tiny-mt5")
+    lean = spec.with_overrides(options={**spec.options, "encoder_only": True})
+    enc = load_encoder(lean)
+    assert isinstance(enc.module, MT5EncoderModel) and not hasattr(enc.module, "generate")
+    full, half = _describe(registry, "tiny-mt5"), registry.family("tiny-mt5").describe(lean)
+    assert half["params"] < full["params"] and half["decoder_layers"] == 0
+    with pytest.raises(ValueError, match="sequence-to-sequence"):
+        registry.task_type("generation").generate(enc, [{"source": "a", "src_lang": "eng_Latn",
+                                                         "tgt_lang": "deu_Latn"}], {"prompt": "{text}"})
