@@ -1,4 +1,10 @@
-"""Sequence and sequence-pair classification (XNLI, PAWS-X, MNLI, QQP, SST-2, ...)."""
+"""Sequence and sequence-pair classification (XNLI, PAWS-X, MNLI, QQP, SST-2, ...).
+
+The head reads the first position (``<s>``/``[CLS]``) by default, or the attention-masked mean of the states when
+``pooling: mean`` is set in the task's defaults or a target's ``options``, or when the encoder declares
+``harness_pooling = "mean"`` (mT5, which has no CLS token). Segment ids (``token_type_ids``) are passed to
+encoders whose tokenizer produces them (mBERT).
+"""
 
 from __future__ import annotations
 
@@ -14,10 +20,23 @@ class ClassificationType(TaskType):
     def build_head(self, spec, hidden_size: int):
         from torch import nn
 
-        return nn.Sequential(
-            nn.Dropout(0.1), nn.Linear(hidden_size, hidden_size), nn.Tanh(), nn.Dropout(0.1),
-            nn.Linear(hidden_size, len(spec.labels)),
-        )
+        pooling = spec.defaults.get("pooling")
+        if pooling not in (None, "cls", "mean"):
+            raise ValueError(f"{spec.name}: pooling {pooling!r} is not one of 'cls', 'mean'")
+
+        class ClassificationHead(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.pooling = pooling  # None: the encoder's preference, else the first position
+                self.net = nn.Sequential(
+                    nn.Dropout(0.1), nn.Linear(hidden_size, hidden_size), nn.Tanh(), nn.Dropout(0.1),
+                    nn.Linear(hidden_size, len(spec.labels)),
+                )
+
+            def forward(self, pooled):
+                return self.net(pooled)
+
+        return ClassificationHead()
 
     def featurize(self, examples: list[dict], tokenizer, spec, max_length: int) -> list[dict]:
         label_ids = {label: i for i, label in enumerate(spec.labels)}
@@ -35,12 +54,15 @@ class ClassificationType(TaskType):
             label = e.get("label")
             if label is not None and label not in label_ids:
                 raise ValueError(f"{spec.name}: example {e['id']!r} has label {label!r}; allowed: {list(spec.labels)}")
-            feats.append({
+            feat = {
                 "example_index": i,
                 "input_ids": enc["input_ids"][i],
                 "attention_mask": enc["attention_mask"][i],
                 "labels": label_ids[label] if label is not None else -100,
-            })
+            }
+            if "token_type_ids" in enc:
+                feat["token_type_ids"] = enc["token_type_ids"][i]
+            feats.append(feat)
         return feats
 
     def collate(self, features: list[dict], pad_id: int) -> dict[str, Any]:
@@ -49,18 +71,28 @@ class ClassificationType(TaskType):
         width = max(len(f["input_ids"]) for f in features)
         ids = torch.full((len(features), width), pad_id, dtype=torch.long)
         mask = torch.zeros((len(features), width), dtype=torch.long)
+        segments = torch.zeros((len(features), width), dtype=torch.long) if "token_type_ids" in features[0] else None
         for row, f in enumerate(features):
             n = len(f["input_ids"])
             ids[row, :n] = torch.tensor(f["input_ids"])
             mask[row, :n] = 1
-        return {
+            if segments is not None:
+                segments[row, :n] = torch.tensor(f["token_type_ids"])
+        batch = {
             "input_ids": ids,
             "attention_mask": mask,
             "labels": torch.tensor([f["labels"] for f in features], dtype=torch.long),
         }
+        if segments is not None:
+            batch["token_type_ids"] = segments
+        return batch
 
     def forward(self, encoder, head, batch):
-        hidden = encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+        extra = {"token_type_ids": batch["token_type_ids"]} if "token_type_ids" in batch else {}
+        hidden = encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], **extra).last_hidden_state
+        if (head.pooling or getattr(encoder, "harness_pooling", "cls")) == "mean":
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            return head((hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0))
         return head(hidden[:, 0])
 
     def loss(self, logits, batch):

@@ -1,8 +1,8 @@
 """mT5 (Xue et al. 2021) small → XXL, and a tiny mT5 built locally.
 
 One model serves both uses: the family wraps ``MT5ForConditionalGeneration`` in a module whose ``forward`` runs
-the **encoder only** (task heads of understanding tasks sit on its states; the first position is read by the
-classification head, as for every encoder) and whose ``generate`` runs the full **sequence-to-sequence** model
+the **encoder only** (task heads of understanding tasks sit on its states; mT5 has no CLS token, so the encoder declares
+``harness_pooling = "mean"`` and classification heads pool the attention-masked mean) and whose ``generate`` runs the full **sequence-to-sequence** model
 (FLORES translation, kind ``generation``). An intermediate-trained checkpoint therefore feeds both. Set option
 ``encoder_only: true`` to load ``MT5EncoderModel`` instead (half the memory; no generation).
 
@@ -104,6 +104,7 @@ def load(spec: ModelSpec, seed: int = 0):
         module = MT5EncoderModel.from_pretrained(spec.source, use_safetensors=True, **kw)
     else:
         module = seq2seq_encoder(MT5ForConditionalGeneration.from_pretrained(spec.source, use_safetensors=True, **kw))
+    module.harness_pooling = "mean"  # no CLS token: classification heads pool the masked mean
     return Encoder(module=module, tokenizer=tokenizer, hidden_size=int(module.config.d_model))
 
 
@@ -169,6 +170,7 @@ def load_tiny(spec: ModelSpec, seed: int = 0):
     torch.manual_seed(seed)
     model = _build(tiny_config(spec, len(tokenizer)), o["encoder_only"])
     module = model if o["encoder_only"] else seq2seq_encoder(model)
+    module.harness_pooling = "mean"  # no CLS token: classification heads pool the masked mean
     return Encoder(module=module, tokenizer=tokenizer, hidden_size=o["d_model"])
 
 
