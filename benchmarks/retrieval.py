@@ -16,7 +16,9 @@ Timed, in one process on the same arrays (fp32, exact, threads as given):
   (both process queries in independent blocks against the whole corpus, so cost is linear in the query count);
 - (c) two exact FAISS ``IndexFlatIP`` k=4 searches (x→y and y→x), index build included;
 - (d) the floor: one pass of the N×N similarity GEMM, 2·N²·d FLOP, at the fp32 matmul peak measured in this run
-  (best of several large ``torch.mm`` calls).
+  (best of several large ``torch.mm`` and numpy calls, before and after the timings);
+- (e) for diagnosis: the same tiled GEMM pass as (a) with no top-k work (a/e = our top-k overhead, e/d = how far
+  the tiled GEMM itself runs from the peak on this machine at that moment).
 
 Agreement: top-1 x→y of (a), (b), (c); the k=4 lists of (a) and (c) in both directions (as sets, so ties are not
 counted as disagreements). Peak memory: the highest resident-set size above the starting point while a method
@@ -105,16 +107,29 @@ def matmul_peak(d: int, repeats: int = 5) -> float:
     return best
 
 
+BLOCKS = {"row_block": 512, "col_block": 4096}
+
+
 def ours(x: np.ndarray, y: np.ndarray, k: int = 4, dtype: Any = None) -> dict[str, Any]:
     import torch
 
     from harness.retrieval.knn import knn_both
     from harness.retrieval.margin import mine, score_neighbours
 
-    fwd, bwd = knn_both(x, y, k, dtype=dtype or torch.float32)
+    fwd, bwd = knn_both(x, y, k, dtype=dtype or torch.float32, device="cpu", **BLOCKS)
     f, b = score_neighbours(fwd, bwd, "ratio")  # forward and backward candidates with margin scores
     pairs = mine(fwd, bwd, "ratio", "max")  # max-score candidates, 1:1
     return {"fwd": fwd, "bwd": bwd, "forward_best": f.best, "backward_best": b.best, "pairs": pairs}
+
+
+def plain_gemm_pass(x: np.ndarray, y: np.ndarray, row_block: int = 512, col_block: int = 4096) -> None:
+    """(e) the same tiled N×N GEMM as (a), into the same buffer, with no top-k work: our GEMM's own speed."""
+    flat = np.empty(row_block * col_block, dtype=np.float32)
+    for i in range(0, len(x), row_block):
+        xi = x[i : i + row_block]
+        for j in range(0, len(y), col_block):
+            yj = y[j : j + col_block]
+            np.matmul(xi, yj.T, out=flat[: len(xi) * len(yj)].reshape(len(xi), len(yj)))
 
 
 def mteb_search(x: np.ndarray, y: np.ndarray, queries: int | None = None) -> np.ndarray:
@@ -170,9 +185,11 @@ def run_one(n: int, d: int, peak: float, args: argparse.Namespace) -> dict[str, 
                            "peak_gflops": round(peak / 1e9, 1)}
     floor = 2 * n * n * d / peak
     a, ta, ma = timed(lambda: ours(x, y))
+    _, te, _ = timed(lambda: plain_gemm_pass(x, y, **BLOCKS))
+    row["e_plain_gemm_s"] = te
     q = min(n, args.sample_queries) if args.sample_queries else n
     b, tb, mb = timed(lambda: mteb_search(x, y, q)) if not args.skip_mteb else (None, float("nan"), 0)
-    c, tc, mc = timed(lambda: faiss_two(x, y, queries=q))
+    c, tc, mc = timed(lambda: faiss_two(x, y, queries=q)) if not args.skip_faiss else (None, float("nan"), 0)
     row["b_c_queries_timed"] = q
     tb, tc = tb * n / q, tc * n / q  # both process queries in independent blocks: cost is linear in queries
     peak = max(peak, matmul_peak(d))  # best of before and after: the floor is never flattered by a slow moment
@@ -181,6 +198,10 @@ def run_one(n: int, d: int, peak: float, args: argparse.Namespace) -> dict[str, 
     row.update({"a_ours_s": ta, "b_mteb_s": tb, "c_faiss2_s": tc, "d_floor_s": floor,
                 "a_mem_MB": ma / 2**20, "b_mem_MB": mb / 2**20, "c_mem_MB": mc / 2**20})
     row["a_over_d"] = ta / floor
+    row["a_over_e"] = ta / te
+    row["e_over_d"] = te / floor
+    if c is None:
+        return row
     row["b_over_a"] = tb / ta
     row["c_over_a"] = tc / ta
     fa, fc = a["fwd"].indices, c[0]
@@ -206,14 +227,20 @@ def run_one(n: int, d: int, peak: float, args: argparse.Namespace) -> dict[str, 
 
 def fmt_table(rows: list[dict[str, Any]]) -> str:
     head = (f"{'N':>7} {'dim':>5} | {'(a) ours':>9} {'(b) mteb':>9} {'(c) faiss×2':>11} {'(d) floor':>9} | "
-            f"{'a/d':>5} {'b/a':>6} {'c/a':>5} | {'top1 a=b':>8} {'top1 a=c':>8} {'top4 a~c':>13} | "
+            f"{'a/d':>5} {'b/a':>6} {'c/a':>5} {'(e) gemm':>9} {'a/e':>5} | {'top1 a=b':>8} {'top1 a=c':>8} {'top4 a~c':>13} | "
             f"{'mem a/b/c MB':>16} | {'bf16 s':>7} {'rec@4':>6} {'ivf s':>7} {'rec@4':>6}")
     lines = [head, "-" * len(head)]
     for r in rows:
+        if "agree_top1_a_c" not in r:
+            lines.append(f"{r['N']:>7} {r['dim']:>5} | {r['a_ours_s']:>8.2f}s (e) plain GEMM {r['e_plain_gemm_s']:.2f}s "
+                         f"(d) {r['d_floor_s']:.2f}s | a/d {r['a_over_d']:.2f} a/e {r['a_over_e']:.2f} "
+                         f"e/d {r['e_over_d']:.2f}")
+            continue
         ab = f"{r['agree_top1_a_b']:.4f}" if r["agree_top1_a_b"] is not None else "-"
         lines.append(
             f"{r['N']:>7} {r['dim']:>5} | {r['a_ours_s']:>8.2f}s {r['b_mteb_s']:>8.2f}s {r['c_faiss2_s']:>10.2f}s "
-            f"{r['d_floor_s']:>8.2f}s | {r['a_over_d']:>5.2f} {r['b_over_a']:>6.2f} {r['c_over_a']:>5.2f} | "
+            f"{r['d_floor_s']:>8.2f}s | {r['a_over_d']:>5.2f} {r['b_over_a']:>6.2f} {r['c_over_a']:>5.2f} "
+            f"{r['e_plain_gemm_s']:>8.2f}s {r['a_over_e']:>5.2f} | "
             f"{ab:>8} {r['agree_top1_a_c']:>8.4f} {r['agree_top4_sets_a_c_fwd']:.4f}/{r['agree_top4_sets_a_c_bwd']:.4f} | "
             f"{r['a_mem_MB']:>5.0f}/{r['b_mem_MB']:>4.0f}/{r['c_mem_MB']:>5.0f} | "
             + (f"{r['bf16_s']:>6.2f}s {r['bf16_recall4']:>6.4f} {r['ivf_s']:>6.2f}s {r['ivf_recall4']:>6.4f}"
@@ -228,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--extra", default="100000:1024", help="extra N:dim runs (comma-separated; '' for none)")
     p.add_argument("--threads", type=int, default=None, help="torch/FAISS threads (default: all cores)")
     p.add_argument("--skip-mteb", action="store_true")
+    p.add_argument("--skip-faiss", action="store_true", help="skip (c) and the modes reported apart")
+    p.add_argument("--row-block", type=int, default=512)
+    p.add_argument("--col-block", type=int, default=4096)
     p.add_argument("--sample-queries", type=int, default=None,
                    help="time (b) and (c) on the first Q queries of each side and scale by N/Q (both search queries "
                         "in independent blocks, so their cost is linear in queries); agreement is checked on those Q")
@@ -247,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
             threadpool_limits(args.threads)
         except ImportError:
             pass
+    BLOCKS.update(row_block=args.row_block, col_block=args.col_block)
     runs = [(int(n), int(d)) for n in args.sizes.split(",") if n for d in args.dims.split(",") if d]
     runs += [tuple(int(v) for v in e.split(":")) for e in args.extra.split(",") if e]  # type: ignore[misc]
     rows = []
