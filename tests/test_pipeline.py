@@ -198,3 +198,15 @@ def test_summary_table_main_protocol_and_means():
     # de is the mean over seeds (65), xx avg the unweighted mean of de and fr ((65 + 50) / 2)
     assert body == [["m", "2.00M", "none", "udpos", "test", "pos_seqeval_f1 (xtreme)", "80.00", "57.50", "65.00",
                      "50.00"]]
+
+
+def test_xnli_xtreme_tsv_is_read_as_csv_writer_output(tmp_path):
+    import csv
+
+    from harness.plugins import registry
+
+    with open(tmp_path / "dev-de.tsv", "w", newline="") as fh:
+        csv.writer(fh, delimiter="\t").writerow(['Er sagte "Hallo".', "Er grüßte.", "entailment"])
+    (ex,) = registry().task("xnli").load(split="dev", language="de", data_dir=tmp_path)
+    assert (tmp_path / "dev-de.tsv").read_bytes().endswith(b"\r\n")
+    assert ex["text_a"] == 'Er sagte "Hallo".' and ex["text_b"] == "Er grüßte." and ex["label"] == "entailment"

@@ -3,7 +3,7 @@
 Local layouts, checked in this order under ``data_dir``:
 
 1. XTREME's processed files: ``train-en.tsv``, ``dev-{lang}.tsv``, ``test-{lang}.tsv`` (headerless,
-   ``premise<TAB>hypothesis<TAB>label``, CRLF; XTREME strips test labels, so those rows get ``label=None``);
+   ``premise<TAB>hypothesis<TAB>label``, CRLF, written by ``csv.writer`` so a field holding ``"`` is quoted; XTREME strips test labels, so those rows get ``label=None``);
 2. the XNLI-1.0 release: ``xnli.{dev,test}.tsv`` (or ``XNLI-1.0/xnli.*.tsv``), header with ``language``,
    ``gold_label``, ``sentence1``, ``sentence2``; training from MultiNLI's ``multinli_1.0_train.txt``;
 3. a folder holding one language's headerless labelled ``{split}.tsv`` / ``{split}.txt`` (XGLUE-style
@@ -16,6 +16,7 @@ With no ``data_dir`` the hub copy ``facebook/xnli`` (one config per language) is
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from harness.data import DataMissing, load_hf, read_tsv, read_tsv_dicts
@@ -62,7 +63,7 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
     data_dir = Path(data_dir)
     xtreme = data_dir / f"{split}-{language}.tsv"
     if xtreme.exists():
-        return _rows(read_tsv(xtreme, "xnli", HOW), language, split)
+        return _rows(read_tsv(xtreme, "xnli", HOW, quoting=csv.QUOTE_MINIMAL), language, split)
     for release in (data_dir / f"xnli.{split}.tsv", data_dir / "XNLI-1.0" / f"xnli.{split}.tsv"):
         if release.exists():
             rows = [r for r in read_tsv_dicts(release, "xnli", HOW) if r["language"] == language]
@@ -73,7 +74,7 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
         if rows and len(rows[0]) == 3 and _label(rows[0][2]) in LABELS:
             return _rows(rows, language, split)  # one language's headerless premise/hypothesis/label file
     if (data_dir / "xtreme" / xtreme.name).exists():  # a folder holding xtreme/ and xglue-LANG/ side by side
-        return _rows(read_tsv(data_dir / "xtreme" / xtreme.name, "xnli", HOW), language, split)
+        return _rows(read_tsv(data_dir / "xtreme" / xtreme.name, "xnli", HOW, quoting=csv.QUOTE_MINIMAL), language, split)
     if split == "train" and language == "en":
         for mnli in (data_dir / "multinli_1.0_train.txt", data_dir / "multinli_1.0" / "multinli_1.0_train.txt"):
             if mnli.exists():
