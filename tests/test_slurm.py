@@ -47,7 +47,7 @@ def test_slurm_array_jobs_match_local_and_isolate_failures(tmp_path):
     plan_s, out_s = run(cfg, executor=SlurmExecutor(**OPTIONS))
     # tiny-xlmr: 1 training + 1 eval; tiny-bad: its training fails in its job, its eval job reports skipped
     for out in (out_l, out_s):
-        assert len(out.done) == 2 and len(out.failed) == 1 and len(out.skipped) == 1
+        assert len(out.done) == 2 and len(out.failed) == 1 and len(out.skipped) == 1, (out.to_json(), out.failed)
     assert set(out_s.failed) == set(out_l.failed) and "unknown options ['bogus']" in next(iter(out_s.failed.values()))
     assert comparable(read_jsonl(plan_s.leaderboard)) == comparable(read_jsonl(plan_l.leaderboard))
     events = read_events(plan_s.cache_dir)
@@ -56,7 +56,7 @@ def test_slurm_array_jobs_match_local_and_isolate_failures(tmp_path):
     scripts = sorted((plan_s.cache_dir / "slurm").glob("*_submission.sh"))
     assert any(f"--dependency=afterany:{submitted['jobs'][0]}" in p.read_text() for p in scripts)
     # the evaluation level started only after the training level had finished
-    assert min(_times(events, "eval")) > max(_times(events, "target"))
+    assert min(_times(events, "eval")) > max(_times(events, "target")), events
 
 
 def test_slurm_one_job_per_node_with_dependencies(tmp_path):
