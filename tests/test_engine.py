@@ -174,6 +174,25 @@ def test_retry_failed_semantics(fake, tmp_path):
     assert len(read_jsonl(plan.leaderboard)) == 4
 
 
+def test_an_interrupted_node_is_not_a_failure_and_reruns(fake, tmp_path, monkeypatch):
+    real = STAGE_FUNCTIONS["eval"]
+
+    def interrupt(node, work, ctx):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(STAGE_FUNCTIONS, "eval", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        run(noop_cfg(tmp_path))
+    cache = tmp_path / "out" / "cache"
+    events = read_events(cache)
+    assert [e["event"] for e in events if e.get("stage") == "eval"] == ["start", "interrupted"]
+    assert events[-1]["event"] == "run_end" and events[-1]["status"] == "interrupted"
+    assert not (cache / "failed").exists() and not list((cache / "tmp").iterdir())
+    monkeypatch.setitem(STAGE_FUNCTIONS, "eval", real)
+    _, out = run(noop_cfg(tmp_path))  # no --retry-failed needed: nothing had failed
+    assert out.ok and len(out.done) + len(out.cached) == 7
+
+
 def test_stale_partial_and_orphaned_outputs_are_never_trusted(fake, tmp_path):
     plan, out = run(noop_cfg(tmp_path))
     assert out.ok and len(out.done) == 7
