@@ -3,7 +3,7 @@
 #   - the project with all extras and the example plugin (scripts/setup.sh)
 #   - Debian's chromium for the headless-browser test (root only; skipped otherwise, the test then skips)
 #   - the me5-small encoder built from ../shared/tools when that folder exists (the test skips without it)
-#   - a single-node SLURM cluster for the slurm executor test, when scripts/slurm/start.sh exists
+#   - a single-node SLURM cluster for the slurm executor tests (scripts/slurm/cluster.sh)
 # Extra pytest arguments pass through, e.g. `bash scripts/test.sh -m "not slow"`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,9 +17,8 @@ ME5_OUT=${XDG_CACHE_HOME:-$HOME/.cache}/xlt-harness/me5-small
 if [ -f ../shared/tools/me5-small/build.sh ] && [ ! -f "$ME5_OUT/config.json" ]; then
   bash ../shared/tools/me5-small/build.sh "$ME5_OUT" .venv/bin/python || echo "note: me5-small not built; its tests will skip"
 fi
-if [ -x scripts/slurm/start.sh ]; then
-  bash scripts/slurm/start.sh || echo "note: SLURM not started; the slurm executor test will skip"
-fi
+# A single-node SLURM cluster (Debian's slurm-wlm + munge, root only); it exits 0 with a note when it cannot run.
+bash scripts/slurm/cluster.sh start || echo "note: SLURM not started; the slurm executor tests will skip"
 
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 .venv/bin/ruff check .
