@@ -10,6 +10,7 @@ import torch
 
 from harness.config import ConfigError, parse_config, resolve_hp
 from harness.models import TaskModel, load_encoder
+from harness.specs import TaskSpec
 from harness.tasktypes.mlm import mask_tokens
 from harness.train import TrainTask, task_weights, train
 
@@ -44,7 +45,8 @@ def test_multitask_draws_follow_weights():
     from harness.tasktypes.classification import ClassificationType
 
     ct = ClassificationType()
-    spec = type("S", (), {"labels": ("a", "b")})
+    spec = TaskSpec(name="t", kind="classification", roles=("intermediate",), languages=("en",), labels=("a", "b"),
+                    metrics=("accuracy",))
     feats = lambda n: [{"example_index": i, "input_ids": [1, 2], "attention_mask": [1, 1], "labels": i % 2}  # noqa: E731
                        for i in range(n)]
     tasks = [TrainTask("small", ct, feats(100), 4), TrainTask("big", ct, feats(900), 4)]
