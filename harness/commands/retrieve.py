@@ -144,7 +144,8 @@ def retrieve(task_name: str, model_name: str, data: Path | None, languages: str 
             knobs = opts.__class__(**{**opts.to_dict(), "layer": lay}).signature(n_layers)
             for metric, v in scores.items():
                 v = v if isinstance(v, Value) else Value(float(v))
-                results.append({"task": spec.name, "language": lang, "split": split, "layer": lay,
+                results.append({"task": spec.name, "language": lang, "split": split,
+                                "layer": n_layers if (lay == -1 and n_layers is not None) else lay,
                                 "metric": metric, "value": round(v.value, 4), "direction": v.direction,
                                 "variant": v.variant, "n": v.n if v.n is not None else len(examples),
                                 "knobs": knobs, "protocol": protocol, "search": proto.get("search"),
