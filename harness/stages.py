@@ -228,7 +228,8 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
     for split in p["splits"]:
         examples = load_split(p["task"], split, p["language"])
         if hasattr(ttype, "evaluate"):
-            predictions, scores = ttype.evaluate(enc, examples, spec, p["language"], device=device, params=p)
+            predictions, scores = ttype.evaluate(enc, examples, spec, p["language"], device=device,
+                                                 params={**p, "split": split})
         else:
             feats = ttype.featurize(examples, enc.tokenizer, spec, p["max_length"])
             outputs = predict(model, spec.name, ttype, feats, p["eval_batch_size"] or 64, device, enc.pad_id)
