@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 .venv/bin/harness matrix run configs/quickstart.yaml
-.venv/bin/harness leaderboard report leaderboards/quickstart.jsonl 2>/dev/null || true
+.venv/bin/harness leaderboard report leaderboards/quickstart.jsonl
