@@ -58,6 +58,22 @@ class TaskType:
         return example.get("label")
 
 
+def pad(rows: list[list[int]], value: int):
+    """A ``(len(rows), longest row)`` long tensor holding ``rows`` right-padded with ``value``."""
+    import torch
+
+    out = torch.full((len(rows), max(len(r) for r in rows)), value, dtype=torch.long)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+    return out
+
+
+def pad_inputs(features: list[dict], pad_id: int) -> dict[str, Any]:
+    """``input_ids`` padded with ``pad_id`` and the matching ``attention_mask`` (1 on real tokens)."""
+    ids = [f["input_ids"] for f in features]
+    return {"input_ids": pad(ids, pad_id), "attention_mask": pad([[1] * len(r) for r in ids], 0)}
+
+
 @hookimpl
 def register_task_types(register) -> None:
     from .classification import ClassificationType

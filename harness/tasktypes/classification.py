@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..metrics import score_by_name
-from . import TaskType
+from . import TaskType, pad, pad_inputs
 
 
 class ClassificationType(TaskType):
@@ -68,23 +68,10 @@ class ClassificationType(TaskType):
     def collate(self, features: list[dict], pad_id: int) -> dict[str, Any]:
         import torch
 
-        width = max(len(f["input_ids"]) for f in features)
-        ids = torch.full((len(features), width), pad_id, dtype=torch.long)
-        mask = torch.zeros((len(features), width), dtype=torch.long)
-        segments = torch.zeros((len(features), width), dtype=torch.long) if "token_type_ids" in features[0] else None
-        for row, f in enumerate(features):
-            n = len(f["input_ids"])
-            ids[row, :n] = torch.tensor(f["input_ids"])
-            mask[row, :n] = 1
-            if segments is not None:
-                segments[row, :n] = torch.tensor(f["token_type_ids"])
-        batch = {
-            "input_ids": ids,
-            "attention_mask": mask,
-            "labels": torch.tensor([f["labels"] for f in features], dtype=torch.long),
-        }
-        if segments is not None:
-            batch["token_type_ids"] = segments
+        batch = pad_inputs(features, pad_id)
+        batch["labels"] = torch.tensor([f["labels"] for f in features], dtype=torch.long)
+        if "token_type_ids" in features[0]:
+            batch["token_type_ids"] = pad([f["token_type_ids"] for f in features], 0)
         return batch
 
     def forward(self, encoder, head, batch):

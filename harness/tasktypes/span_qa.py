@@ -36,7 +36,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..metrics import score_by_name
-from . import TaskType
+from . import TaskType, pad_inputs
 
 DEFAULTS = {"doc_stride": 128, "max_query_length": 64, "max_answer_length": 30, "n_best_size": 20,
             "allow_no_answer": False, "null_score_diff_threshold": 0.0}
@@ -127,14 +127,7 @@ class SpanQAType(TaskType):
     def collate(self, features: list[dict], pad_id: int) -> dict[str, Any]:
         import torch
 
-        width = max(len(f["input_ids"]) for f in features)
-        ids = torch.full((len(features), width), pad_id, dtype=torch.long)
-        mask = torch.zeros((len(features), width), dtype=torch.long)
-        for row, f in enumerate(features):
-            n = len(f["input_ids"])
-            ids[row, :n] = torch.tensor(f["input_ids"])
-            mask[row, :n] = 1
-        return {"input_ids": ids, "attention_mask": mask,
+        return {**pad_inputs(features, pad_id),
                 "start_positions": torch.tensor([f["start_positions"] for f in features], dtype=torch.long),
                 "end_positions": torch.tensor([f["end_positions"] for f in features], dtype=torch.long)}
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..metrics import score_by_name
-from . import TaskType
+from . import TaskType, pad, pad_inputs
 
 
 def _special_ids(tokenizer) -> tuple[int, int]:
@@ -88,18 +88,7 @@ class TaggingType(TaskType):
         return feats
 
     def collate(self, features: list[dict], pad_id: int) -> dict[str, Any]:
-        import torch
-
-        width = max(len(f["input_ids"]) for f in features)
-        ids = torch.full((len(features), width), pad_id, dtype=torch.long)
-        mask = torch.zeros((len(features), width), dtype=torch.long)
-        labels = torch.full((len(features), width), -100, dtype=torch.long)
-        for row, f in enumerate(features):
-            n = len(f["input_ids"])
-            ids[row, :n] = torch.tensor(f["input_ids"])
-            mask[row, :n] = 1
-            labels[row, :n] = torch.tensor(f["labels"])
-        return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+        return {**pad_inputs(features, pad_id), "labels": pad([f["labels"] for f in features], -100)}
 
     def forward(self, encoder, head, batch):
         hidden = encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
