@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install everything the test suite needs, then run all of it (about 30 minutes on 2 cores).
+# Install everything the test suite needs, then run all of it (about 4 minutes on 2 cores once installed).
 #   - the project with all extras and the example plugin (scripts/setup.sh)
 #   - Debian's chromium for the headless-browser test (root only; skipped otherwise, the test then skips)
 #   - the me5-small encoder built from ../shared/tools when that folder exists (the test skips without it)
