@@ -107,7 +107,7 @@ def matmul_peak(d: int, repeats: int = 5) -> float:
     return best
 
 
-BLOCKS = {"row_block": 512, "col_block": 4096}
+BLOCKS = {"row_block": 1024, "col_block": 1024}
 
 
 def ours(x: np.ndarray, y: np.ndarray, k: int = 4, dtype: Any = None) -> dict[str, Any]:
@@ -122,7 +122,7 @@ def ours(x: np.ndarray, y: np.ndarray, k: int = 4, dtype: Any = None) -> dict[st
     return {"fwd": fwd, "bwd": bwd, "forward_best": f.best, "backward_best": b.best, "pairs": pairs}
 
 
-def plain_gemm_pass(x: np.ndarray, y: np.ndarray, row_block: int = 512, col_block: int = 4096) -> None:
+def plain_gemm_pass(x: np.ndarray, y: np.ndarray, row_block: int = 1024, col_block: int = 1024) -> None:
     """(e) the same tiled N×N GEMM as (a), into the same buffer, with no top-k work: our GEMM's own speed."""
     flat = np.empty(row_block * col_block, dtype=np.float32)
     for i in range(0, len(x), row_block):
@@ -256,8 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=None, help="torch/FAISS threads (default: all cores)")
     p.add_argument("--skip-mteb", action="store_true")
     p.add_argument("--skip-faiss", action="store_true", help="skip (c) and the modes reported apart")
-    p.add_argument("--row-block", type=int, default=512)
-    p.add_argument("--col-block", type=int, default=4096)
+    p.add_argument("--row-block", type=int, default=1024)
+    p.add_argument("--col-block", type=int, default=1024)
     p.add_argument("--sample-queries", type=int, default=None,
                    help="time (b) and (c) on the first Q queries of each side and scale by N/Q (both search queries "
                         "in independent blocks, so their cost is linear in queries); agreement is checked on those Q")

@@ -37,26 +37,23 @@ def _as_tensor(a: Any, device: torch.device, dtype: torch.dtype) -> torch.Tensor
 
 def _merge(vals: torch.Tensor, idx: torch.Tensor, owner: torch.Tensor, cand_v: torch.Tensor, cand_i: torch.Tensor,
            k: int) -> None:
-    """Merge candidates (owner, value, index) into the running top-k tables in place (few candidates expected)."""
-    rows, inverse = torch.unique(owner, return_inverse=True)
+    """Merge candidates (owner, value, index), grouped by owner in ascending order, into the running top-k tables
+    in place: each touched owner's k current entries and its candidates go into one padded row, then one topk."""
+    rows, counts = torch.unique_consecutive(owner, return_counts=True)
     r = rows.numel()
-    slot = torch.arange(r, device=owner.device)
-    all_slot = torch.cat([slot.repeat_interleave(k), inverse])
-    all_v = torch.cat([vals[rows].reshape(-1), cand_v.to(vals.dtype)])
-    all_i = torch.cat([idx[rows].reshape(-1), cand_i])
-    order = torch.argsort(all_v, descending=True, stable=True)
-    order = order[torch.argsort(all_slot[order], stable=True)]
-    s_sorted = all_slot[order]
-    counts = torch.bincount(s_sorted, minlength=r)
     starts = torch.cumsum(counts, 0) - counts
-    pos = torch.arange(s_sorted.numel(), device=owner.device) - starts[s_sorted]
-    keep = pos < k
-    new_v = torch.empty((r, k), dtype=vals.dtype, device=vals.device)
-    new_i = torch.empty((r, k), dtype=idx.dtype, device=idx.device)
-    new_v[s_sorted[keep], pos[keep]] = all_v[order][keep]
-    new_i[s_sorted[keep], pos[keep]] = all_i[order][keep]
-    vals[rows] = new_v
-    idx[rows] = new_i
+    slot = torch.repeat_interleave(torch.arange(r, device=owner.device), counts)
+    pos = torch.arange(owner.numel(), device=owner.device) - starts[slot] + k
+    width = k + int(counts.max())
+    pv = torch.full((r, width), -torch.inf, dtype=vals.dtype, device=vals.device)
+    pi = torch.full((r, width), -1, dtype=idx.dtype, device=idx.device)
+    pv[:, :k] = vals[rows]
+    pi[:, :k] = idx[rows]
+    pv[slot, pos] = cand_v.to(vals.dtype)
+    pi[slot, pos] = cand_i
+    top_v, top_j = torch.topk(pv, k, dim=1)
+    vals[rows] = top_v
+    idx[rows] = torch.gather(pi, 1, top_j)
 
 
 def _update(vals: torch.Tensor, idx: torch.Tensor, tile: torch.Tensor, dim: int, offset: int, base: int,
@@ -87,11 +84,13 @@ def _update(vals: torch.Tensor, idx: torch.Tensor, tile: torch.Tensor, dim: int,
         sub = tile.index_select(1, hit)
         nz = (sub > thr[hit].unsqueeze(0)).nonzero()
         owner, cand, v = hit[nz[:, 1]], nz[:, 0], sub[nz[:, 0], nz[:, 1]]
+        order = torch.argsort(owner, stable=True)  # group by column; few candidates
+        owner, cand, v = owner[order], cand[order], v[order]
     _merge(vals, idx, owner + offset, v, cand + base, k)
 
 
-def knn_both(x: Any, y: Any, k: int = 4, *, rows: bool = True, cols: bool = True, row_block: int = 512,
-             col_block: int = 4096, dtype: torch.dtype = torch.float32, device: str | torch.device | None = None,
+def knn_both(x: Any, y: Any, k: int = 4, *, rows: bool = True, cols: bool = True, row_block: int = 1024,
+             col_block: int = 1024, dtype: torch.dtype = torch.float32, device: str | torch.device | None = None,
              threads: int | None = None) -> tuple[KNN | None, KNN | None]:
     """Top-k of ``x @ y.T`` per row (x→y) and per column (y→x) in one tiled pass; exact for fp32.
 
