@@ -72,3 +72,15 @@ def test_concurrent_appends_never_interleave(tmp_path):
     for w in range(4):
         assert [r["i"] for r in rows if r["worker"] == w] == list(range(50))
     assert os.path.getsize(path) == sum(len(line) + 1 for line in lines)
+
+
+def test_check_gold_messages():
+    from harness.metrics import MissingGold, accuracy, check_gold
+
+    with pytest.raises(ValueError, match="nothing to score: no questions"):
+        check_gold([], [], unit="questions")
+    with pytest.raises(MissingGold, match=r"gold answers are missing for this split \(XTREME blanks them\)"):
+        check_gold(["a", None], ["a", "b"], what="answers", why="XTREME blanks them")
+    with pytest.raises(ValueError, match="1 predictions for 2 examples"):
+        accuracy(["a", "b"], ["a"])
+    assert accuracy(["a", "b", "c", "d"], ["a", "b", "c", "x"]) == 75.0

@@ -28,21 +28,23 @@ class Value:
     extra: dict | None = None
 
 
-def _check_gold(golds: list) -> None:
+def check_gold(golds: list, predictions: list | None = None, *, what: str = "labels", unit: str = "examples",
+               why: str = "XTREME's processed test files carry none") -> None:
+    """Refuse to score nothing, a split without gold (:class:`MissingGold`, saying ``why``), or a length mismatch."""
     if not golds:
-        raise ValueError("nothing to score: no examples")
+        raise ValueError(f"nothing to score: no {unit}")
     if any(g is None for g in golds):
         raise MissingGold(
-            "gold labels are missing for this split (XTREME's processed test files carry none); "
-            "evaluate on dev or point the task at a labelled copy"
+            f"gold {what} are missing for this split ({why}); evaluate on a split with gold {what} or point the "
+            "task at a labelled copy"
         )
+    if predictions is not None and len(golds) != len(predictions):
+        raise ValueError(f"{len(predictions)} predictions for {len(golds)} {unit}")
 
 
 def accuracy(golds: list, predictions: list, **_: Any) -> float:
     """Fraction of exact matches, in percent (XTREME reports ×100)."""
-    _check_gold(golds)
-    if len(golds) != len(predictions):
-        raise ValueError(f"{len(predictions)} predictions for {len(golds)} examples")
+    check_gold(golds, predictions)
     return 100.0 * sum(g == p for g, p in zip(golds, predictions)) / len(golds)
 
 

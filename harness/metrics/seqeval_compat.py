@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import IMPLEMENTATION, METRICS, MissingGold, Value
+from . import IMPLEMENTATION, METRICS, Value, check_gold
 
 
 def _flatten(seqs: list) -> list[str]:
@@ -66,15 +66,7 @@ def get_entities(seq: list) -> list[tuple[str, int, int]]:
 
 
 def _check(golds: list, predictions: list) -> None:
-    if not golds:
-        raise ValueError("nothing to score: no examples")
-    if any(g is None for g in golds):
-        raise MissingGold(
-            "gold tags are missing for this split (XTREME's processed test files carry tokens only); "
-            "evaluate on dev or point the task at a labelled copy"
-        )
-    if len(golds) != len(predictions):
-        raise ValueError(f"{len(predictions)} predictions for {len(golds)} sentences")
+    check_gold(golds, predictions, what="tags", unit="sentences", why="XTREME's processed test files carry tokens only")
     for i, (g, p) in enumerate(zip(golds, predictions)):
         if p is None or len(g) != len(p):
             raise ValueError(f"sentence {i}: {0 if p is None else len(p)} predicted tags for {len(g)} words")

@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from . import IMPLEMENTATION, METRICS, MissingGold
+from . import IMPLEMENTATION, METRICS, check_gold
 
 _PUNCT = frozenset(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -62,15 +62,8 @@ def f1_v2(prediction: str, gold: str) -> float:
 
 def check_qa(golds: list, predictions: list) -> None:
     """Same length, golds present (``None`` means the split carries no answers)."""
-    if not golds:
-        raise ValueError("nothing to score: no examples")
-    if any(g is None for g in golds):
-        raise MissingGold(
-            "gold answers are missing for this split (XTREME blanks TyDiQA-GoldP dev and MLQA test answers); "
-            "score a split with answers or point the task at a labelled copy"
-        )
-    if len(golds) != len(predictions):
-        raise ValueError(f"{len(predictions)} predictions for {len(golds)} questions")
+    check_gold(golds, predictions, what="answers", unit="questions",
+               why="XTREME blanks TyDiQA-GoldP dev and MLQA test answers")
 
 
 def mean_max(fn: Callable[[str, str], float], golds: list, predictions: list, empty_gold: list[str]) -> float:
