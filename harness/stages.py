@@ -8,6 +8,7 @@ from ``cache_dir/nodes/KEY``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -186,6 +187,15 @@ def metric_values(scores: dict[str, Any]):
             yield metric, v
 
 
+# The last model an eval node loaded (one entry; training stages release it before they build theirs).
+_EVAL_MODEL: dict[str, tuple[Any, Any]] = {}
+
+
+def release_eval_model() -> None:
+    """Drop the model kept for consecutive evaluations (called before training, to free its memory)."""
+    _EVAL_MODEL.clear()
+
+
 def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
     """Zero-shot evaluation in one language: predictions file per split, one row per metric."""
     from .models import (
@@ -205,12 +215,20 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
     ttype = reg.task_type(spec.kind)
     model_spec = _model(p)
     source = p["trained"] or p["upstream"]
-    enc = load_encoder(model_spec, seed=p["seed"], checkpoint=ctx.node_dir(source) if source else None)
+    # Evaluations of one trained model in many languages run back to back: load it once per process.
+    cache_key = json.dumps([p["model"], p["seed"], str(ctx.node_dir(source)) if source else None, p["trained"],
+                            spec.name, spec.defaults], sort_keys=True, default=str)
+    if cache_key in _EVAL_MODEL:
+        enc, model = _EVAL_MODEL[cache_key]
+    else:
+        _EVAL_MODEL.clear()
+        enc = load_encoder(model_spec, seed=p["seed"], checkpoint=ctx.node_dir(source) if source else None)
+        model = None
+        if p["trained"]:
+            model = TaskModel(enc.module, {spec.name: ttype.build_head(spec, enc.hidden_size)})
+            load_weights(model.heads, ctx.node_dir(p["trained"]) / HEADS_FILE)
+        _EVAL_MODEL[cache_key] = (enc, model)
     device = pick_device(ctx.device)
-    model = None
-    if p["trained"]:
-        model = TaskModel(enc.module, {spec.name: ttype.build_head(spec, enc.hidden_size)})
-        load_weights(model.heads, ctx.node_dir(p["trained"]) / HEADS_FILE)
     meta = describe(model_spec)
     if meta.get("params") is None:
         meta["params"], meta["params_nonembed"] = count_parameters(enc.module)
@@ -262,4 +280,15 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
     return {"rows": len(rows)}
 
 
-STAGE_FUNCTIONS = {"intermediate": run_intermediate, "target": run_target, "eval": run_eval}
+def _releasing(stage: Callable) -> Callable:
+    """Run a training stage after freeing the model kept for evaluations (in this process, before any launch)."""
+
+    @functools.wraps(stage)
+    def run(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
+        release_eval_model()
+        return stage(node, work, ctx)
+
+    return run
+
+
+STAGE_FUNCTIONS = {"intermediate": _releasing(run_intermediate), "target": _releasing(run_target), "eval": run_eval}

@@ -210,3 +210,26 @@ def test_xnli_xtreme_tsv_is_read_as_csv_writer_output(tmp_path):
     (ex,) = registry().task("xnli").load(split="dev", language="de", data_dir=tmp_path)
     assert (tmp_path / "dev-de.tsv").read_bytes().endswith(b"\r\n")
     assert ex["text_a"] == 'Er sagte "Hallo".' and ex["text_b"] == "Er grüßte." and ex["label"] == "entailment"
+
+
+@pytest.mark.slow
+def test_evaluations_of_one_model_load_it_once(tmp_path, monkeypatch):
+    import harness.models as models
+    from harness.stages import release_eval_model
+
+    release_eval_model()
+    calls = []
+    real = models.load_encoder
+
+    def counting(spec, seed=0, checkpoint=None):
+        calls.append(checkpoint)
+        return real(spec, seed=seed, checkpoint=checkpoint)
+
+    monkeypatch.setattr(models, "load_encoder", counting)
+    cfg = _cfg(tmp_path, intermediate=["none"], targets=[{"name": "xnli", "languages": ["en", "de", "es"]}])
+    plan, outcome = _run(cfg)
+    assert outcome.ok and len(outcome.done) == 4  # 1 training + 3 evaluations
+    assert len(calls) == 2  # the training, then one load shared by the three evaluations
+    rows = read_jsonl(plan.leaderboard)
+    assert sorted(r["language"] for r in rows) == ["de", "en", "es"]
+    release_eval_model()
