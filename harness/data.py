@@ -51,6 +51,30 @@ class SplitRef:
         return f"{self.name}[{'' if self.start is None else self.start}:{'' if self.stop is None else self.stop}]"
 
 
+def check_split(task: str, split: str, allowed) -> None:
+    """Refuse a split name the task does not have, listing the ones it has."""
+    if split not in allowed:
+        raise DataMissing(f"{task}: unknown split {split!r}; allowed: {', '.join(allowed)}")
+
+
+def load_with_subfolders(load_dir, split: str, language: str, data_dir: Path | None,
+                         subfolders: tuple[str, ...]) -> list[dict]:
+    """``load_dir(split, language, data_dir)``; when ``data_dir`` lacks the files, try its sub-folders that hold
+    another layout (e.g. XTREME's processed files in ``xtreme/`` beside the official release)."""
+    try:
+        return load_dir(split, language, data_dir)
+    except DataMissing:
+        if data_dir is None:
+            raise
+        for sub in subfolders:
+            if (Path(data_dir) / sub).is_dir():
+                try:
+                    return load_dir(split, language, Path(data_dir) / sub)
+                except DataMissing:
+                    continue
+        raise
+
+
 def read_tsv(path: Path, task: str = "", how: str = "", quoting: int = csv.QUOTE_NONE) -> list[list[str]]:
     """Rows of a headerless TSV; CRLF and LF endings alike (XTREME's files are written by csv.writer)."""
     path = Path(path)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.data import DataMissing, load_hf
+from harness.data import DataMissing, check_split, load_hf, load_with_subfolders
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
 
@@ -73,24 +73,6 @@ def read_tag_file(path: Path, language: str, split: str, task: str, how: str, st
     return out
 
 
-def load_with_subfolders(load_dir, split: str, language: str, data_dir: Path | None,
-                         subfolders: tuple[str, ...]) -> list[dict]:
-    """``load_dir(split, language, data_dir)``; when ``data_dir`` lacks the files, try its sub-folders that hold
-    another layout (e.g. XTREME's processed files in ``xtreme/`` beside the official release)."""
-    try:
-        return load_dir(split, language, data_dir)
-    except DataMissing:
-        if data_dir is None:
-            raise
-        for sub in subfolders:
-            if (Path(data_dir) / sub).is_dir():
-                try:
-                    return load_dir(split, language, Path(data_dir) / sub)
-                except DataMissing:
-                    continue
-        raise
-
-
 def from_hf(rows, field: str, language: str, split: str) -> list[dict]:
     names = rows.features[field].feature.names
     return [{"id": f"{split}-{language}-{i}", "language": language, "tokens": list(r["tokens"]),
@@ -103,8 +85,7 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
 
 
 def _load_dir(split: str, language: str, data_dir: Path | None) -> list[dict]:
-    if split not in HF_SPLITS:
-        raise DataMissing(f"panx: unknown split {split!r}; allowed: {', '.join(HF_SPLITS)}")
+    check_split("panx", split, HF_SPLITS)
     if data_dir is None:
         rows = load_hf(SPEC.hf_dataset, f"PAN-X.{language}", HF_SPLITS[split], revision=SPEC.hf_revision)
         return from_hf(rows, "ner_tags", language, split)

@@ -20,11 +20,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from harness.data import DataMissing, load_hf, read_tsv
+from harness.data import DataMissing, check_split, load_hf, load_with_subfolders, read_tsv
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
-
-from .panx import load_with_subfolders
 
 LANGUAGES = ("en", "de", "es", "fr", "ja", "ko", "zh")
 LABELS = ("0", "1")
@@ -75,8 +73,7 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
 
 
 def _load_dir(split: str, language: str, data_dir: Path | None) -> list[dict]:
-    if split not in HF_SPLITS:
-        raise DataMissing(f"pawsx: unknown split {split!r}; allowed: {', '.join(HF_SPLITS)}")
+    check_split("pawsx", split, HF_SPLITS)
     if data_dir is None:
         ds = load_hf(SPEC.hf_dataset, language, HF_SPLITS[split], revision=SPEC.hf_revision)
         return [{"id": f"{split}-{language}-{r['id']}", "language": language, "text_a": r["sentence1"],

@@ -32,7 +32,7 @@ import gzip
 import json
 from pathlib import Path
 
-from harness.data import DataMissing, load_hf
+from harness.data import DataMissing, check_split, load_hf
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
 
@@ -151,8 +151,7 @@ def _goldp(d: Path, split: str, language: str, labelled_only: bool) -> list[dict
 
 
 def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
-    if split not in ("train", "dev", "test"):
-        raise DataMissing(f"tydiqa: unknown split {split!r}; allowed: train, dev, test")
+    check_split("tydiqa", split, ("train", "dev", "test"))
     split = "dev" if split == "test" else split
     name = NAMES[language]
     if data_dir is None:

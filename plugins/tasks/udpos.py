@@ -23,11 +23,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.data import DataMissing, load_hf
+from harness.data import DataMissing, check_split, load_hf, load_with_subfolders
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
 
-from .panx import from_hf, load_with_subfolders, read_tag_file, write_tag_file
+from .panx import from_hf, read_tag_file, write_tag_file
 
 XTREME_LANGUAGES = ("af", "ar", "bg", "de", "el", "en", "es", "et", "eu", "fa", "fi", "fr", "he", "hi", "hu", "id",
                     "it", "ja", "kk", "ko", "mr", "nl", "pt", "ru", "ta", "te", "th", "tl", "tr", "ur", "vi", "yo", "zh")
@@ -94,8 +94,7 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
 
 
 def _load_dir(split: str, language: str, data_dir: Path | None) -> list[dict]:
-    if split not in HF_SPLITS:
-        raise DataMissing(f"udpos: unknown split {split!r}; allowed: {', '.join(HF_SPLITS)}")
+    check_split("udpos", split, HF_SPLITS)
     if data_dir is None:
         if language not in HF_NAMES:
             raise DataMissing(f"udpos: the hub copy google/xtreme has no UD-POS data for {language!r} (XTREME-R "

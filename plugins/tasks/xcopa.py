@@ -25,11 +25,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.data import DataMissing, load_hf
+from harness.data import DataMissing, load_hf, load_with_subfolders
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
-
-from .panx import load_with_subfolders
 
 TARGET_LANGUAGES = ("et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")
 LANGUAGES = ("en",) + TARGET_LANGUAGES
