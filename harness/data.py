@@ -1,10 +1,8 @@
-"""Reading task data: official-format file helpers, hub loading, split slices and the zero-shot guard."""
+"""Reading task data (file formats: ``harness.formats``): hub loading, split slices and the zero-shot guard."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,10 +18,6 @@ class DataMissing(FileNotFoundError):
 
 class ZeroShotViolation(AssertionError):
     """A non-English example reached target training or checkpoint selection."""
-
-
-def missing(path: Path, task: str, how: str) -> DataMissing:
-    return DataMissing(f"{task}: data file {path} not found. {how}".strip())
 
 
 @dataclass(frozen=True)
@@ -73,25 +67,6 @@ def load_with_subfolders(load_dir, split: str, language: str, data_dir: Path | N
                 except DataMissing:
                     continue
         raise
-
-
-def read_tsv(path: Path, task: str = "", how: str = "", quoting: int = csv.QUOTE_NONE) -> list[list[str]]:
-    """Rows of a headerless TSV; CRLF and LF endings alike (XTREME's files are written by csv.writer)."""
-    path = Path(path)
-    if not path.exists():
-        raise missing(path, task, how)
-    text = path.read_text(encoding="utf-8")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t", quoting=quoting)
-    return [row for row in reader if row and any(cell.strip() for cell in row)]
-
-
-def read_tsv_dicts(path: Path, task: str = "", how: str = "") -> list[dict[str, str]]:
-    """Rows of a TSV with a header line (GLUE layout), as dicts; quotes are literal."""
-    rows = read_tsv(path, task, how)
-    if not rows:
-        return []
-    header = rows[0]
-    return [dict(zip(header, r)) for r in rows[1:]]
 
 
 def load_hf(dataset: str, name: str | None, split: str, revision: str | None = None, **kw: Any):

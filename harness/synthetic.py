@@ -81,3 +81,41 @@ def corpus(languages: tuple[str, ...] = LANGUAGES) -> list[str]:
                 lines.append(lx["is"].format(n=n, a=a))
                 lines.append(lx["not"].format(n=n, a=a))
     return lines
+
+
+# SQuAD-layout questions: one 'X lives in Y.' fact per sentence, one question per fact.
+QA_LEXICON = {
+    "en": ("The {n} lives in {c}.", "Where does the {n} live?", ["cat", "dog", "bird", "fish"],
+           ["Paris", "Berlin", "Madrid", "Rome", "Oslo"]),
+    "de": ("Die {n} wohnt in {c}.", "Wo wohnt die {n}?", ["Katze", "Hund", "Vogel", "Fisch"],
+           ["Paris", "Berlin", "Madrid", "Rom", "Oslo"]),
+    "es": ("El {n} vive en {c}.", "¿Dónde vive el {n}?", ["gato", "perro", "pájaro", "pez"],
+           ["París", "Berlín", "Madrid", "Roma", "Oslo"]),
+    "ar": ("يعيش {n} في {c}.", "أين يعيش {n}؟", ["القط", "الكلب", "الطائر", "السمك"],
+           ["باريس", "برلين", "مدريد", "روما", "أوسلو"]),
+    "zh": ("{n}住在{c}。", "{n}住在哪里？", ["猫", "狗", "鸟", "鱼"], ["巴黎", "柏林", "马德里", "罗马", "奥斯陆"]),
+}
+
+
+def qa_articles(language: str, n: int, seed: int) -> list[dict]:
+    """SQuAD-layout articles: a paragraph of 'X lives in Y.' sentences, one question per sentence."""
+    rng = random.Random(seed)
+    lex = QA_LEXICON.get(language, QA_LEXICON["en"])
+    fact, question, nouns, cities = lex
+    sep = "" if language == "zh" else " "
+    paragraphs, qid = [], 0
+    for _ in range(max(1, n // len(nouns))):
+        order = rng.sample(nouns, len(nouns))
+        sentences, qas = [], []
+        pos = 0
+        for noun in order:
+            city = rng.choice(cities)
+            sent = fact.format(n=noun, c=city)
+            start = pos + sent.index(city)
+            sentences.append(sent)
+            pos += len(sent) + len(sep)
+            qas.append({"id": f"syn-{seed}-{qid}", "question": question.format(n=noun),
+                        "answers": [{"answer_start": start, "text": city}]})
+            qid += 1
+        paragraphs.append({"context": sep.join(sentences), "qas": qas})
+    return [{"title": f"synthetic-{p}", "paragraphs": [para]} for p, para in enumerate(paragraphs)]

@@ -25,6 +25,7 @@ import json
 from pathlib import Path
 
 from harness.data import DataMissing, load_hf
+from harness.formats import first_existing, read_jsonl
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
 from harness.synthetic import SYNTHETIC_NOTE, nli_rows
@@ -68,19 +69,12 @@ def _label(raw: str | None) -> str | None:
 
 
 def _jsonl_path(data_dir: Path, base: str, rnd: str) -> Path | None:
-    for root in (data_dir / "anli_v1.0", data_dir):
-        p = root / rnd.upper() / f"{base}.jsonl"
-        if p.exists():
-            return p
-    return None
+    return first_existing(*(root / rnd.upper() / f"{base}.jsonl" for root in (data_dir / "anli_v1.0", data_dir)))
 
 
 def _csv_path(data_dir: Path, base: str, rnd: str) -> Path | None:
-    for root in (data_dir / "anli_annot_v0.2", data_dir):
-        p = root / f"ANLI_analysis_{rnd}_{base}.csv"
-        if p.exists():
-            return p
-    return None
+    name = f"ANLI_analysis_{rnd}_{base}.csv"
+    return first_existing(data_dir / "anli_annot_v0.2" / name, data_dir / name)
 
 
 def load(split: str, language: str = "en", data_dir: Path | None = None) -> list[dict]:
@@ -95,8 +89,7 @@ def load(split: str, language: str = "en", data_dir: Path | None = None) -> list
         data_dir = Path(data_dir)
         path = _jsonl_path(data_dir, base, rnd)
         if path is not None:
-            with open(path, encoding="utf-8") as fh:
-                rows = [json.loads(line) for line in fh if line.strip()]
+            rows = read_jsonl(path, "anli", HOW)
             out += [{"id": r["uid"], "language": "en", "text_a": r["premise"], "text_b": r["hypothesis"],
                      "label": _label(r.get("label")), "round": rnd} for r in rows]
             continue
@@ -113,19 +106,24 @@ def load(split: str, language: str = "en", data_dir: Path | None = None) -> list
     return out
 
 
-def load_plus(split: str, language: str = "en", data_dir: Path | None = None) -> list[dict]:
-    """ANLI+: ANLI (all rounds) for every split; for ``train``, MultiNLI and SNLI train follow."""
-    from . import mnli, snli
+def _part(name: str):
+    """Another registered task (MNLI, SNLI), found through the plugin registry, never by importing its module."""
+    from harness.plugins import registry
 
+    return registry().task(name)
+
+
+def load_plus(split: str, language: str = "en", data_dir: Path | None = None) -> list[dict]:
+    """ANLI+: ANLI (all rounds) for every split; for ``train``, the registered tasks mnli and snli follow."""
     sub = (lambda name: None) if data_dir is None else (lambda name: Path(data_dir) / name)
     if data_dir is not None and not (Path(data_dir) / "anli").is_dir():
         raise DataMissing(f"anli_plus: folder {Path(data_dir) / 'anli'} not found. {HOW_PLUS}")
     out = [{**e, "id": f"anli:{e['id']}"} for e in load(split, data_dir=sub("anli"))]
     if ALIASES.get(split, split) == "train":
-        for name, part in (("mnli", mnli), ("snli", snli)):
+        for name in ("mnli", "snli"):
             if data_dir is not None and not (Path(data_dir) / name).is_dir():
                 raise DataMissing(f"anli_plus: folder {Path(data_dir) / name} not found. {HOW_PLUS}")
-            out += [{**e, "id": f"{name}:{e['id']}"} for e in part.load("train", data_dir=sub(name))]
+            out += [{**e, "id": f"{name}:{e['id']}"} for e in _part(name).load("train", "en", sub(name))]
     return out
 
 
@@ -145,12 +143,10 @@ def fixture(data_dir: Path, n_train: int = 60, n_dev: int = 20, seed: int = 500)
 
 def fixture_plus(data_dir: Path) -> None:
     """SYNTHETIC ANLI+ folder: anli/, mnli/, snli/ each in its own official layout."""
-    from . import mnli, snli
-
     data_dir = Path(data_dir)
     fixture(data_dir / "anli")
-    mnli.fixture(data_dir / "mnli", n_train=60, n_dev=20)
-    snli.fixture(data_dir / "snli", n_train=60, n_dev=20)
+    _part("mnli").fixture(data_dir / "mnli", n_train=60, n_dev=20)
+    _part("snli").fixture(data_dir / "snli", n_train=60, n_dev=20)
     (data_dir / "SYNTHETIC.md").write_text(f"# {SYNTHETIC_NOTE}\nLayout: anli/, mnli/, snli/ folders.\n")
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.data import DataMissing, load_hf
+from harness.data import load_hf
+from harness.formats import load_hub_or_folder, read_jsonl
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
 from harness.synthetic import SYNTHETIC_NOTE
@@ -52,11 +53,8 @@ def load(split: str, language: str = "en", data_dir: Path | None = None) -> list
             for r in ds]
     if split not in FILES:
         raise ValueError(f"commonsenseqa: split {split!r} is not one of {', '.join(FILES)}")
-    path = Path(data_dir) / FILES[split]
-    if not path.exists():
-        raise DataMissing(f"commonsenseqa: data file {path} not found. {HOW}")
-    with open(path, encoding="utf-8") as fh:
-        return [_example(json.loads(line)) for line in fh if line.strip()]
+    return load_hub_or_folder("commonsenseqa", data_dir, how=HOW, layouts=[
+        ((FILES[split],), lambda p: [_example(r) for r in read_jsonl(p, "commonsenseqa", HOW)])])
 
 
 def fixture(data_dir: Path, n_train: int = 80, n_dev: int = 25, seed: int = 800) -> None:

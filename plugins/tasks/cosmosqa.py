@@ -8,10 +8,10 @@ header ``id,context,question,answer0,answer1,answer2,answer3,label``) and ``test
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 from harness.data import DataMissing, load_hf
+from harness.formats import read_jsonl
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
 from harness.synthetic import SYNTHETIC_NOTE
@@ -49,8 +49,7 @@ def load(split: str, language: str = "en", data_dir: Path | None = None) -> list
             return [_example(r) for r in csv.DictReader(fh)]
     path = data_dir / f"{split}.jsonl"
     if path.exists():
-        with open(path, encoding="utf-8") as fh:
-            return [_example(json.loads(line)) for line in fh if line.strip()]
+        return [_example(r) for r in read_jsonl(path, "cosmosqa", HOW)]
     raise DataMissing(f"cosmosqa: data file {data_dir / (split + '.csv')} not found (nor {split}.jsonl). {HOW}")
 
 

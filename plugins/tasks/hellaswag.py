@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.data import DataMissing, load_hf
+from harness.data import load_hf
+from harness.formats import load_hub_or_folder, read_jsonl
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
 from harness.synthetic import SYNTHETIC_NOTE
@@ -42,14 +43,11 @@ def _example(r: dict, split: str) -> dict:
 
 def load(split: str, language: str = "en", data_dir: Path | None = None) -> list[dict]:
     split = ALIASES.get(split, split)
-    if data_dir is None:
-        ds = load_hf(SPEC.hf_dataset, None, HF_SPLITS.get(split, split), revision=SPEC.hf_revision)
-        return [_example(r, split) for r in ds]
-    path = Path(data_dir) / f"hellaswag_{split}.jsonl"
-    if not path.exists():
-        raise DataMissing(f"hellaswag: data file {path} not found. {HOW}")
-    with open(path, encoding="utf-8") as fh:
-        return [_example(json.loads(line), split) for line in fh if line.strip()]
+    return load_hub_or_folder(
+        "hellaswag", data_dir, how=HOW,
+        hub=lambda: [_example(r, split) for r in load_hf(SPEC.hf_dataset, None, HF_SPLITS.get(split, split),
+                                                         revision=SPEC.hf_revision)],
+        layouts=[((f"hellaswag_{split}.jsonl",), lambda p: [_example(r, split) for r in read_jsonl(p, "hellaswag", HOW)])])
 
 
 def fixture(data_dir: Path, n_train: int = 80, n_dev: int = 24, seed: int = 600) -> None:

@@ -16,14 +16,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.data import DataMissing, load_hf
+from harness.formats import load_hub_or_folder, read_squad_json, squad_from_hub, write_squad
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
-
-from .xquad import QA_DEFAULTS, from_hf_rows, load_squad_v11, read_squad_json, synthetic_articles, write_squad
 
 LANGUAGES = ("en", "es", "de", "ar", "hi", "vi", "zh")
 HOW = ("Get MLQA_V1.zip from github.com/facebookresearch/MLQA (dl.fbaipublicfiles.com/MLQA/MLQA_V1.zip) and "
        "SQuAD v1.1 train for training, or leave data_dir unset for the hub copies facebook/mlqa, rajpurkar/squad.")
+SQUAD_HF = "rajpurkar/squad"
+QA_DEFAULTS = {"lr": 3e-5, "batch_size": 32, "max_length": 384, "epochs": 2, "doc_stride": 128,
+               "max_query_length": 64, "max_answer_length": 30, "n_best_size": 20}
 
 SPEC = TaskSpec(
     name="mlqa", kind="span_qa", roles=("target",), languages=LANGUAGES,
@@ -36,25 +38,23 @@ SPEC = TaskSpec(
 HF_SPLITS = {"dev": "validation", "test": "test"}
 
 
-def _path(data_dir: Path, split: str, lang: str) -> Path:
-    name = f"{split}-context-{lang}-question-{lang}.json"
-    for cand in (data_dir / "MLQA_V1" / split / name, data_dir / split / name, data_dir / name):
-        if cand.exists():
-            return cand
-    return data_dir / "MLQA_V1" / split / name
-
-
 def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
     if split == "train":
         if language != "en":
             raise DataMissing(f"mlqa: train exists only in English (SQuAD v1.1), not {language!r}")
-        return load_squad_v11("train", data_dir, "mlqa", HOW)
+        return load_hub_or_folder(
+            "mlqa", data_dir, how=HOW, what="English SQuAD v1.1 train file",
+            hub=lambda: squad_from_hub(load_hf(SQUAD_HF, None, "train"), "en"),
+            layouts=[(("train-v1.1.json", "squad/train-v1.1.json"), lambda p: read_squad_json(p, "en", "mlqa", HOW))])
     if split not in HF_SPLITS:
         raise DataMissing(f"mlqa: unknown split {split!r}; allowed: train, dev, test")
-    if data_dir is None:
-        rows = load_hf(SPEC.hf_dataset, f"mlqa.{language}.{language}", HF_SPLITS[split], revision=SPEC.hf_revision)
-        return from_hf_rows(rows, language)
-    return read_squad_json(_path(Path(data_dir), split, language), language, "mlqa", HOW, blank_is_missing=True)
+    name = f"{split}-context-{language}-question-{language}.json"
+    return load_hub_or_folder(
+        "mlqa", data_dir, how=HOW, what=f"{split!r} file for {language!r}",
+        hub=lambda: squad_from_hub(load_hf(SPEC.hf_dataset, f"mlqa.{language}.{language}", HF_SPLITS[split],
+                                           revision=SPEC.hf_revision), language),
+        layouts=[((f"MLQA_V1/{split}/{name}", f"{split}/{name}", name),
+                  lambda p: read_squad_json(p, language, "mlqa", HOW, blank_is_missing=True))])
 
 
 def load_file(path: Path, language: str, split: str | None = None) -> list[dict]:
@@ -64,14 +64,14 @@ def load_file(path: Path, language: str, split: str | None = None) -> list[dict]
 def fixture(data_dir: Path, n_train: int = 160, n_eval: int = 24, seed: int = 10,
             languages: tuple[str, ...] = ("en", "de", "es", "ar", "zh")) -> None:
     """SYNTHETIC MLQA_V1 layout (+ SQuAD train); zh contexts have no spaces."""
-    from harness.synthetic import SYNTHETIC_NOTE
+    from harness.synthetic import SYNTHETIC_NOTE, qa_articles
 
     data_dir = Path(data_dir)
-    write_squad(data_dir / "train-v1.1.json", synthetic_articles("en", n_train, seed))
+    write_squad(data_dir / "train-v1.1.json", qa_articles("en", n_train, seed))
     for i, split in enumerate(("dev", "test")):
         for lang in languages:
             write_squad(data_dir / "MLQA_V1" / split / f"{split}-context-{lang}-question-{lang}.json",
-                        synthetic_articles(lang, n_eval, seed + 1 + i), version="1.0")
+                        qa_articles(lang, n_eval, seed + 1 + i), version="1.0")
     (data_dir / "SYNTHETIC.md").write_text(f"# {SYNTHETIC_NOTE}\nLayout: MLQA_V1 SQuAD JSON.\n")
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.data import DataMissing, load_hf, read_tsv_dicts
+from harness.data import DataMissing, load_hf
+from harness.formats import read_tsv_dicts
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
 from harness.synthetic import SYNTHETIC_NOTE, nli_rows

@@ -11,7 +11,6 @@ Local layouts under ``data_dir``:
    ``{lang}/{split}``): ``{lang}:token<TAB>tag`` lines; the ``{lang}:`` prefix is stripped as XTREME does.
 
 When ``data_dir`` lacks the files, its sub-folder ``xtreme/`` is tried. Hub: ``google/xtreme`` config ``PAN-X.{lang}`` (``tokens``, ``ner_tags`` class ids), splits train/validation/test.
-This module also holds the two-column tag-file reader UD-POS uses.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.data import DataMissing, check_split, load_hf, load_with_subfolders
+from harness.formats import read_conll, tags_from_hub, write_conll
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
 
@@ -44,41 +44,6 @@ SPEC = TaskSpec(
 )
 
 
-def read_tag_file(path: Path, language: str, split: str, task: str, how: str, strip_prefix: str | None = None,
-                  column: int = 1) -> list[dict]:
-    """Sentences of a CoNLL-like ``token<TAB>tag`` file; a sentence whose lines have one column gets ``tags=None``."""
-    path = Path(path)
-    if not path.exists():
-        raise DataMissing(f"{task}: data file {path} not found. {how}")
-    sentences: list[list[list[str]]] = []
-    current: list[list[str]] = []
-    for raw in path.read_text(encoding="utf-8").split("\n"):
-        line = raw.rstrip("\r")
-        if not line.strip():
-            if current:
-                sentences.append(current)
-                current = []
-            continue
-        cells = line.split("\t")
-        if strip_prefix and cells[0].startswith(strip_prefix):
-            cells[0] = cells[0][len(strip_prefix):]
-        current.append(cells)
-    if current:
-        sentences.append(current)
-    out = []
-    for i, rows in enumerate(sentences):
-        labelled = all(len(r) > column for r in rows)
-        out.append({"id": f"{split}-{language}-{i}", "language": language, "tokens": [r[0] for r in rows],
-                    "tags": [r[column] for r in rows] if labelled else None})
-    return out
-
-
-def from_hf(rows, field: str, language: str, split: str) -> list[dict]:
-    names = rows.features[field].feature.names
-    return [{"id": f"{split}-{language}-{i}", "language": language, "tokens": list(r["tokens"]),
-             "tags": [names[t] for t in r[field]]} for i, r in enumerate(rows)]
-
-
 def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
     """Examples of ``split`` in ``language`` (see the module docstring for the layouts and sub-folders)."""
     return load_with_subfolders(_load_dir, split, language, data_dir, SUBFOLDERS)
@@ -88,20 +53,20 @@ def _load_dir(split: str, language: str, data_dir: Path | None) -> list[dict]:
     check_split("panx", split, HF_SPLITS)
     if data_dir is None:
         rows = load_hf(SPEC.hf_dataset, f"PAN-X.{language}", HF_SPLITS[split], revision=SPEC.hf_revision)
-        return from_hf(rows, "ner_tags", language, split)
+        return tags_from_hub(rows, "ner_tags", language, split)
     d = Path(data_dir)
     xtreme = d / f"{split}-{language}.tsv"
     if xtreme.exists():
-        return read_tag_file(xtreme, language, split, "panx", HOW)
+        return read_conll(xtreme, language, split, "panx", HOW)
     for raw in (d / f"{language}-{split}", d / language / split):
         if raw.is_file():
-            return read_tag_file(raw, language, split, "panx", HOW, strip_prefix=f"{language}:")
+            return read_conll(raw, language, split, "panx", HOW, strip_prefix=f"{language}:")
     raise DataMissing(f"panx: no {split!r} file for {language!r} under {d} (looked for {xtreme.name}, "
                       f"{language}-{split}, {language}/{split}). {HOW}")
 
 
 def load_file(path: Path, language: str, split: str | None = None) -> list[dict]:
-    return read_tag_file(Path(path), language, split or "file", "panx", HOW, strip_prefix=f"{language}:")
+    return read_conll(Path(path), language, split or "file", "panx", HOW, strip_prefix=f"{language}:")
 
 
 # ---- SYNTHETIC fixtures -------------------------------------------------------------------------------
@@ -138,25 +103,16 @@ def synthetic_sentences(n: int, seed: int, language: str) -> list[list[tuple[str
     return out
 
 
-def write_tag_file(path: Path, sentences: list[list[tuple[str, str]]], labelled: bool = True) -> None:
-    lines = []
-    for sent in sentences:
-        lines.extend(f"{w}\t{t}" if labelled else w for w, t in sent)
-        lines.append("")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
 def fixture(data_dir: Path, n_train: int = 200, n_eval: int = 40, seed: int = 30,
             languages: tuple[str, ...] = ("en", "de", "es", "fr")) -> None:
     """SYNTHETIC XTREME-layout PAN-X files (test files keep labels so they can be scored)."""
     from harness.synthetic import SYNTHETIC_NOTE
 
     d = Path(data_dir)
-    write_tag_file(d / "train-en.tsv", synthetic_sentences(n_train, seed, "en"))
+    write_conll(d / "train-en.tsv", synthetic_sentences(n_train, seed, "en"))
     for lang in languages:
-        write_tag_file(d / f"dev-{lang}.tsv", synthetic_sentences(n_eval, seed + 1, lang))
-        write_tag_file(d / f"test-{lang}.tsv", synthetic_sentences(n_eval, seed + 2, lang))
+        write_conll(d / f"dev-{lang}.tsv", synthetic_sentences(n_eval, seed + 1, lang))
+        write_conll(d / f"test-{lang}.tsv", synthetic_sentences(n_eval, seed + 2, lang))
     (d / "SYNTHETIC.md").write_text(f"# {SYNTHETIC_NOTE}\nLayout: XTREME processed PAN-X TSV.\n")
 
 

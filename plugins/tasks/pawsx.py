@@ -20,7 +20,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from harness.data import DataMissing, check_split, load_hf, load_with_subfolders, read_tsv
+from harness.data import DataMissing, check_split, load_hf, load_with_subfolders
+from harness.formats import read_tsv
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.data import DataMissing, load_hf
+from harness.data import load_hf
+from harness.formats import read_jsonl
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
 from harness.synthetic import SYNTHETIC_NOTE
@@ -42,10 +43,7 @@ def load(split: str, language: str = "en", data_dir: Path | None = None) -> list
         ds = load_hf(SPEC.hf_dataset, None, HF_SPLITS.get(split, split), revision=SPEC.hf_revision)
         return [_example(r, i, split, r.get("label")) for i, r in enumerate(ds)]
     path = Path(data_dir) / f"{split}.jsonl"
-    if not path.exists():
-        raise DataMissing(f"siqa: data file {path} not found. {HOW}")
-    with open(path, encoding="utf-8") as fh:
-        rows = [json.loads(line) for line in fh if line.strip()]
+    rows = read_jsonl(path, "siqa", HOW)
     labels_path = Path(data_dir) / f"{split}-labels.lst"
     labels: list[str | None] = [None] * len(rows)
     if labels_path.exists():

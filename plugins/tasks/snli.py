@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.data import DataMissing, load_hf, read_tsv_dicts
+from harness.data import DataMissing, load_hf
+from harness.formats import read_jsonl, read_tsv_dicts
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
 from harness.synthetic import SYNTHETIC_NOTE, nli_rows
@@ -35,11 +36,6 @@ SPEC = TaskSpec(
 )
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
 def load(split: str, language: str = "en", data_dir: Path | None = None) -> list[dict]:
     split = ALIASES.get(split, split)
     if data_dir is None:
@@ -51,7 +47,7 @@ def load(split: str, language: str = "en", data_dir: Path | None = None) -> list
         if path.exists():
             return [{"id": r.get("pairID") or f"{split}-{i}", "language": "en", "text_a": r["sentence1"],
                      "text_b": r["sentence2"], "label": r["gold_label"]}
-                    for i, r in enumerate(read_jsonl(path)) if r.get("gold_label") in LABELS]
+                    for i, r in enumerate(read_jsonl(path, "snli", HOW)) if r.get("gold_label") in LABELS]
     tsv = data_dir / f"{split}.tsv"
     if tsv.exists():
         return [{"id": r.get("pairID") or f"{split}-{i}", "language": "en", "text_a": r["sentence1"],

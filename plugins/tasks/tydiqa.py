@@ -33,10 +33,9 @@ import json
 from pathlib import Path
 
 from harness.data import DataMissing, check_split, load_hf
+from harness.formats import first_existing, read_squad_json, read_text, squad_from_hub, write_squad
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
-
-from .xquad import QA_DEFAULTS, from_hf_rows, read_squad_json, synthetic_articles, write_squad
 
 LANGUAGES = ("en", "ar", "bn", "fi", "id", "ko", "ru", "sw", "te")
 NAMES = {"en": "english", "ar": "arabic", "bn": "bengali", "fi": "finnish", "id": "indonesian", "ko": "korean",
@@ -45,6 +44,8 @@ HOW = ("Get TyDiQA-GoldP v1.1 from storage.googleapis.com/tydiqa/v1.1/ (tydiqa-g
        "tydiqa-goldp-v1.1-dev.tgz) or leave data_dir unset for the hub copy google-research-datasets/tydiqa "
        "(secondary_task).")
 
+QA_DEFAULTS = {"lr": 3e-5, "batch_size": 32, "max_length": 384, "epochs": 2, "doc_stride": 128,
+               "max_query_length": 64, "max_answer_length": 30, "n_best_size": 20}
 SUBFOLDERS = ("opencompass-goldp-dev", "xtreme")  # tried beside data_dir itself
 
 SPEC = TaskSpec(
@@ -68,7 +69,7 @@ def byte_to_char(text: str, byte_offset: int) -> int:
 
 def read_opencompass(path: Path, language: str) -> list[dict]:
     out = []
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+    for i, line in enumerate(read_text(path, "tydiqa", HOW).split("\n")):
         if not line.strip():
             continue
         r = json.loads(line)
@@ -121,32 +122,28 @@ def read_primary(path: Path, language: str | None) -> list[dict]:
     return out
 
 
-def _first(*paths: Path) -> Path | None:
-    return next((p for p in paths if p.exists()), None)
-
-
 def _goldp(d: Path, split: str, language: str, labelled_only: bool) -> list[dict] | None:
     """GoldP questions from one folder in layouts 1-3, or None when it has none of them."""
     name = NAMES[language]
     if split == "train":
-        official = _first(d / "tydiqa-goldp-v1.1-train.json")
+        official = first_existing(d / "tydiqa-goldp-v1.1-train.json")
         if official:
             return read_squad_json(official, language, "tydiqa", HOW, id_prefix=name + "-")
-        xtreme = _first(*(base / f"tydiqa.{mid}{language}.train.json" for base in (d / "tydiqa-goldp-v1.1-train", d)
+        xtreme = first_existing(*(base / f"tydiqa.{mid}{language}.train.json" for base in (d / "tydiqa-goldp-v1.1-train", d)
                           for mid in ("goldp.", "")))
         return read_squad_json(xtreme, language, "tydiqa", HOW) if xtreme else None
-    official = _first(d / "tydiqa-goldp-v1.1-dev" / f"tydiqa-goldp-dev-{name}.json", d / f"tydiqa-goldp-dev-{name}.json")
+    official = first_existing(d / "tydiqa-goldp-v1.1-dev" / f"tydiqa-goldp-dev-{name}.json", d / f"tydiqa-goldp-dev-{name}.json")
     if official:
         return read_squad_json(official, language, "tydiqa", HOW)
-    combined = _first(d / "tydiqa-goldp-v1.1-dev.json")
+    combined = first_existing(d / "tydiqa-goldp-v1.1-dev.json")
     if combined:
         return read_squad_json(combined, language, "tydiqa", HOW, id_prefix=name + "-")
-    oc = _first(d / f"{name}-dev.jsonl", d / "dev" / f"{name}-dev.jsonl")
+    oc = first_existing(d / f"{name}-dev.jsonl", d / "dev" / f"{name}-dev.jsonl")
     if oc:
         return read_opencompass(oc, language)
     if labelled_only:
         return None
-    xtreme = _first(d / "tydiqa-goldp-v1.1-dev" / f"tydiqa.goldp.{language}.dev.json", d / f"tydiqa.goldp.{language}.dev.json")
+    xtreme = first_existing(d / "tydiqa-goldp-v1.1-dev" / f"tydiqa.goldp.{language}.dev.json", d / f"tydiqa.goldp.{language}.dev.json")
     return read_squad_json(xtreme, language, "tydiqa", HOW, blank_is_missing=True) if xtreme else None
 
 
@@ -157,7 +154,7 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
     if data_dir is None:
         rows = load_hf(SPEC.hf_dataset, "secondary_task", "train" if split == "train" else "validation",
                        revision=SPEC.hf_revision)
-        return from_hf_rows((r for r in rows if str(r["id"]).startswith(name + "-")), language)
+        return squad_from_hub((r for r in rows if str(r["id"]).startswith(name + "-")), language)
     d = Path(data_dir)
     folders = [f for f in (d, *(d / sub for sub in SUBFOLDERS)) if f.is_dir()]
     for labelled_only in (True, False):  # answers first: XTREME's blanked dev copies only when nothing else exists
@@ -165,7 +162,7 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
             found = _goldp(folder, split, language, labelled_only)
             if found is not None:
                 return found
-    primary = _first(d / f"tydiqa-v1.0-{split}.jsonl.gz", d / f"tydiqa-v1.0-{split}.jsonl",
+    primary = first_existing(d / f"tydiqa-v1.0-{split}.jsonl.gz", d / f"tydiqa-v1.0-{split}.jsonl",
                      *((d / "tiny_dev.jsonl.gz",) if split == "dev" else ()))
     if primary:
         return read_primary(primary, language)
@@ -187,14 +184,14 @@ def load_file(path: Path, language: str, split: str | None = None) -> list[dict]
 def fixture(data_dir: Path, n_train: int = 160, n_eval: int = 24, seed: int = 20,
             languages: tuple[str, ...] = ("en", "ar", "sw")) -> None:
     """SYNTHETIC files: XTREME-layout English train, OpenCompass-layout dev (byte offsets) per language."""
-    from harness.synthetic import SYNTHETIC_NOTE
+    from harness.synthetic import SYNTHETIC_NOTE, qa_articles
 
     d = Path(data_dir)
-    write_squad(d / "tydiqa-goldp-v1.1-train" / "tydiqa.goldp.en.train.json", synthetic_articles("en", n_train, seed),
+    write_squad(d / "tydiqa-goldp-v1.1-train" / "tydiqa.goldp.en.train.json", qa_articles("en", n_train, seed),
                 version="TyDiQA-GoldP-1.1-for-SQuAD-1.1")
     for lang in languages:
         lines = []
-        for art in synthetic_articles(lang, n_eval, seed + 1):
+        for art in qa_articles(lang, n_eval, seed + 1):
             for para in art["paragraphs"]:
                 ctx = para["context"]
                 for qa in para["qas"]:

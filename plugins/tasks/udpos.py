@@ -24,10 +24,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.data import DataMissing, check_split, load_hf, load_with_subfolders
+from harness.formats import read_conll, read_conllu, tags_from_hub, write_conll
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
-
-from .panx import from_hf, read_tag_file, write_tag_file
 
 XTREME_LANGUAGES = ("af", "ar", "bg", "de", "el", "en", "es", "et", "eu", "fa", "fi", "fr", "he", "hi", "hu", "id",
                     "it", "ja", "kk", "ko", "mr", "nl", "pt", "ru", "ta", "te", "th", "tl", "tr", "ur", "vi", "yo", "zh")
@@ -58,32 +57,6 @@ SPEC = TaskSpec(
 )
 
 
-def read_conllu(paths: list[Path], language: str, split: str) -> list[dict]:
-    """Sentences (syntactic words + UPOS) of CoNLL-U files, concatenated in the given order."""
-    out = []
-    for path in paths:
-        words: list[str] = []
-        tags: list[str] = []
-        for raw in path.read_text(encoding="utf-8").split("\n") + [""]:
-            line = raw.rstrip("\r")
-            if not line.strip():
-                if words:
-                    out.append({"id": f"{split}-{language}-{len(out)}", "language": language, "tokens": words,
-                                "tags": tags})
-                words, tags = [], []
-                continue
-            if line.startswith("#"):
-                continue
-            cols = line.split("\t")
-            if len(cols) != 10:
-                raise ValueError(f"udpos: {path}: line {line[:60]!r} has {len(cols)} columns, CoNLL-U has 10")
-            if "-" in cols[0] or "." in cols[0]:
-                continue
-            words.append("".join(cols[1].replace("\u200c", "").split(" ")))
-            tags.append(cols[3])
-    return out
-
-
 def conllu_files(data_dir: Path, language: str, split: str) -> list[Path]:
     return sorted(p for p in Path(data_dir).rglob(f"{language}_*-ud-{split}.conllu"))
 
@@ -100,11 +73,11 @@ def _load_dir(split: str, language: str, data_dir: Path | None) -> list[dict]:
             raise DataMissing(f"udpos: the hub copy google/xtreme has no UD-POS data for {language!r} (XTREME-R "
                               f"language); give a folder of UD v2.7 .conllu files. {HOW}")
         rows = load_hf(SPEC.hf_dataset, f"udpos.{HF_NAMES[language]}", HF_SPLITS[split], revision=SPEC.hf_revision)
-        return from_hf(rows, "pos_tags", language, split)
+        return tags_from_hub(rows, "pos_tags", language, split)
     d = Path(data_dir)
     xtreme = d / f"{split}-{language}.tsv"
     if xtreme.exists():
-        return read_tag_file(xtreme, language, split, "udpos", HOW)
+        return read_conll(xtreme, language, split, "udpos", HOW)
     files = conllu_files(d, language, split)
     if files:
         return read_conllu(files, language, split)
@@ -116,7 +89,7 @@ def load_file(path: Path, language: str, split: str | None = None) -> list[dict]
     path = Path(path)
     if path.suffix == ".conllu":
         return read_conllu([path], language, split or "file")
-    return read_tag_file(path, language, split or "file", "udpos", HOW)
+    return read_conll(path, language, split or "file", "udpos", HOW)
 
 
 # ---- SYNTHETIC fixtures -------------------------------------------------------------------------------
@@ -148,7 +121,7 @@ def fixture(data_dir: Path, n_train: int = 200, n_eval: int = 40, seed: int = 40
     from harness.synthetic import SYNTHETIC_NOTE
 
     d = Path(data_dir)
-    write_tag_file(d / "train-en.tsv", synthetic_sentences(n_train, seed, "en"))
+    write_conll(d / "train-en.tsv", synthetic_sentences(n_train, seed, "en"))
     for i, split in enumerate(("dev", "test")):
         for lang in languages:
             lines = []
