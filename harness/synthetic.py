@@ -119,3 +119,28 @@ def qa_articles(language: str, n: int, seed: int) -> list[dict]:
             qid += 1
         paragraphs.append({"context": sep.join(sentences), "qas": qas})
     return [{"title": f"synthetic-{p}", "paragraphs": [para]} for p, para in enumerate(paragraphs)]
+
+
+def byte_bpe_tokenizer(vocab_size: int, extra_text: list[str] | None = None,
+                       specials: tuple[str, ...] | list[str] = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")):
+    """A byte-level BPE tokenizer (any script encodes) trained on ``corpus()`` (+ ``extra_text``), with RoBERTa-style
+    specials ``<s> $A </s>`` and a ``PreTrainedTokenizerFast`` wrapper: the tokenizer of tiny test encoders."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE(unk_token=None))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=list(specials), show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    tok.train_from_iterator(corpus() + list(extra_text or []), trainer=trainer)
+    cls, sep = tok.token_to_id("<s>"), tok.token_to_id("</s>")
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", cls), ("</s>", sep)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", cls_token="<s>", sep_token="</s>",
+        pad_token="<pad>", unk_token="<unk>", mask_token="<mask>",
+    )

@@ -24,27 +24,9 @@ def _options(spec: ModelSpec) -> dict:
 
 def train_tokenizer(vocab_size: int, extra_text: list[str] | None = None):
     """A byte-level BPE tokenizer (any script encodes) trained on the built-in multilingual smoke corpus."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
+    from harness.synthetic import byte_bpe_tokenizer
 
-    from harness.synthetic import corpus
-
-    tok = Tokenizer(models.BPE(unk_token=None))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=SPECIALS, show_progress=False,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tok.train_from_iterator(corpus() + list(extra_text or []), trainer=trainer)
-    cls, sep = tok.token_to_id("<s>"), tok.token_to_id("</s>")
-    tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", cls), ("</s>", sep)]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", cls_token="<s>", sep_token="</s>",
-        pad_token="<pad>", unk_token="<unk>", mask_token="<mask>",
-    )
+    return byte_bpe_tokenizer(vocab_size, extra_text, SPECIALS)
 
 
 def config_for(spec: ModelSpec, vocab_size: int):

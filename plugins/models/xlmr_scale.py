@@ -43,11 +43,10 @@ def load_tiny(spec: ModelSpec, seed: int = 0):
     from transformers import XLMRobertaXLModel
 
     from harness.models import Encoder
-
-    from .tiny_xlmr import train_tokenizer
+    from harness.synthetic import byte_bpe_tokenizer
 
     o = _options(spec)
-    tokenizer = train_tokenizer(o["vocab_size"])
+    tokenizer = byte_bpe_tokenizer(o["vocab_size"])
     tokenizer.model_max_length = o["max_positions"] - 2
     torch.manual_seed(seed)
     module = XLMRobertaXLModel(tiny_config(spec, len(tokenizer)), add_pooling_layer=False)

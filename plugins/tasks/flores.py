@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 
 from harness.data import DataMissing
+from harness.formats import read_lines as read_text_lines
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
 from harness.synthetic import LEXICON, SYNTHETIC_NOTE
@@ -64,11 +65,7 @@ def read_lines(data_dir: Path, split: str, code: str) -> list[str]:
         raise ValueError(f"flores: split {split!r} is not one of {', '.join(SPLITS)}")
     if not CODE_RE.match(code):
         raise ValueError(f"flores: language {code!r} is not a FLORES-200 code like 'deu_Latn' (lang_Script)")
-    path = Path(data_dir) / split / f"{code}.{split}"
-    if not path.exists():
-        raise DataMissing(f"flores: data file {path} not found. {HOW}")
-    lines = path.read_text(encoding="utf-8").split("\n")
-    return lines[:-1] if lines and lines[-1] == "" else lines
+    return read_text_lines(Path(data_dir) / split / f"{code}.{split}", "flores", HOW)
 
 
 def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
