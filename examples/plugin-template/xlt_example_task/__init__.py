@@ -10,10 +10,9 @@ Register it with one entry point in pyproject.toml (``[project.entry-points.xlt_
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from harness.data import DataMissing
+from harness.formats import load_hub_or_folder, read_jsonl, write_jsonl
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
 
@@ -37,17 +36,14 @@ SPEC = TaskSpec(
 
 def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
     """Examples of one split and language, in the classification layout the core expects."""
-    if data_dir is None:
-        raise DataMissing(f"example-nli: no hub copy; {HOW}")
-    path = Path(data_dir) / f"{split}.{language}.jsonl"
-    if not path.exists():
-        raise DataMissing(f"example-nli: data file {path} not found. {HOW}")
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [
-        {"id": f"{split}-{language}-{i}", "language": language, "text_a": r["premise"],
-         "text_b": r["hypothesis"], "label": r.get("label")}
-        for i, r in enumerate(rows)
-    ]
+
+    def read(path: Path) -> list[dict]:  # harness.formats names the file and line of a malformed row
+        return [{"id": f"{split}-{language}-{i}", "language": language, "text_a": r["premise"],
+                 "text_b": r["hypothesis"], "label": r.get("label")}
+                for i, r in enumerate(read_jsonl(path, "example-nli", HOW))]
+
+    # no hub copy (hub=None): without a data folder, or without the file, the error says what to do
+    return load_hub_or_folder("example-nli", data_dir, how=HOW, layouts=[((f"{split}.{language}.jsonl",), read)])
 
 
 def fixture(data_dir: Path) -> None:
@@ -59,9 +55,8 @@ def fixture(data_dir: Path) -> None:
     for split, n, seed in (("train", 120, 7), ("dev", 40, 8), ("test", 40, 9)):
         langs = ("en",) if split == "train" else SPEC.languages
         for lang, rows in nli_rows(n, seed, langs).items():
-            with open(data_dir / f"{split}.{lang}.jsonl", "w", encoding="utf-8") as fh:
-                for p, h, label in rows:
-                    fh.write(json.dumps({"premise": p, "hypothesis": h, "label": label}, ensure_ascii=False) + "\n")
+            write_jsonl(data_dir / f"{split}.{lang}.jsonl",
+                        ({"premise": p, "hypothesis": h, "label": label} for p, h, label in rows))
     (data_dir / "SYNTHETIC.md").write_text(f"# {SYNTHETIC_NOTE}\n")
 
 
