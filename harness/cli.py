@@ -49,17 +49,10 @@ def esc(*values: Any) -> list[str]:
     return [escape(str(v)) for v in values]
 
 
-_warned_broken = False
-
-
-def warn_broken(always: bool = False) -> None:
-    """One stderr line per broken plugin (once per process unless ``always``)."""
-    global _warned_broken
+def warn_broken() -> None:
+    """One stderr line per broken plugin, naming its package and the reason."""
     from .plugins import broken_plugins
 
-    if _warned_broken and not always:
-        return
-    _warned_broken = True
     for b in broken_plugins():
         err_console.print(f"[yellow]warning:[/] {escape(b.line())}", highlight=False, soft_wrap=True)
 
@@ -94,7 +87,7 @@ def plugins(as_json: bool) -> None:
             table.add_row(*esc(p.name, p.package or "-", p.version or "-",
                                ", ".join(sorted(contributed.get(p.name, [])))))
     console.print(table)
-    warn_broken(always=True)
+    warn_broken()
 
 
 @main.command()

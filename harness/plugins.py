@@ -143,7 +143,7 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
 def _check_pending(pm: pluggy.PluginManager) -> None:
     """``pm.check_pending()``; a plugin implementing a hook that has no spec (a typo, a wrong ``specname=``) is
     unregistered and marked broken, then the check runs again for the others."""
-    for _ in range(len(pm.get_plugins()) + 1):
+    for _ in range(len(pm.list_name_plugin()) + 1):
         try:
             pm.check_pending()
             return
@@ -172,6 +172,7 @@ def reset() -> None:
     global _pm, _registry
     _pm, _registry = None, None
     _broken.clear()
+    _sources.clear()
 
 
 @dataclass
@@ -244,7 +245,7 @@ class Registry:
                 else:
                     if cls is not None and not isinstance(obj, cls):
                         raise SpecError(f"registered {obj!r} as a {kind}; expected a {cls.__name__}")
-                    key = getattr(obj, "name", None) or getattr(obj, "kind", None)
+                    key = obj.name if cls is not None else getattr(obj, "name", None) or getattr(obj, "kind", None)
                 if not isinstance(key, str) or not SAFE_NAME.fullmatch(key):
                     raise SpecError(f"{kind} name {key!r} is not a safe name: use 1-100 letters, digits, "
                                     "'.', '_', '+' or '-', starting with a letter or digit")
