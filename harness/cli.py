@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
@@ -39,8 +40,21 @@ class LazyGroup(click.Group):
 
 def fail(message: str) -> None:
     """Print one actionable line to stderr and exit 2."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     sys.exit(2)
+
+
+def esc(*values: Any) -> list[str]:
+    """Each value as a string with rich markup escaped (names, labels, paths are user-controlled)."""
+    return [escape(str(v)) for v in values]
+
+
+def warn_broken() -> None:
+    """One stderr line per broken plugin, naming its package and the reason."""
+    from .plugins import broken_plugins
+
+    for b in broken_plugins():
+        err_console.print(f"[yellow]warning:[/] {escape(b.line())}", highlight=False, soft_wrap=True)
 
 
 def emit_json(data: Any) -> None:
@@ -64,18 +78,16 @@ def plugins(as_json: bool) -> None:
     contributed: dict[str, list[str]] = {}
     for (kind, name), plugin in reg.origin.items():
         contributed.setdefault(plugin, []).append(f"{kind}:{name}")
-    from .plugins import load_errors
-
-    if as_json:
-        emit_json([{**asdict(p), "contributes": sorted(contributed.get(p.name, []))} for p in infos]
-                  + [{"name": name, "error": error} for name, error in sorted(load_errors.items())])
+    if as_json:  # broken plugins are rows with an "error"
+        emit_json([{**asdict(p), "contributes": sorted(contributed.get(p.name, []))} for p in infos])
         return
     table = Table("plugin", "package", "version", "contributes")
     for p in infos:
-        table.add_row(p.name, p.package or "-", p.version or "-", ", ".join(sorted(contributed.get(p.name, []))))
+        if p.error is None:
+            table.add_row(*esc(p.name, p.package or "-", p.version or "-",
+                               ", ".join(sorted(contributed.get(p.name, [])))))
     console.print(table)
-    for name, error in sorted(load_errors.items()):
-        err_console.print(f"[red]plugin {name} failed to load:[/] {error}", highlight=False)
+    warn_broken()
 
 
 @main.command()
@@ -88,6 +100,7 @@ def models(as_json: bool, describe: bool, memory: str | None) -> None:
     from .plugins import registry
 
     reg = registry()
+    warn_broken()
     if memory is not None:
         from .memory import estimate_for_hp, parse_setting
 
@@ -120,10 +133,10 @@ def models(as_json: bool, describe: bool, memory: str | None) -> None:
     for r in rows:
         params = f"{r['params'] / 1e6:,.1f}M" if r.get("params") else "-"
         mem = [f"{r['train_memory_gib']:,.1f}" if r.get("train_memory_gib") else "-"] if memory else []
-        table.add_row(r["name"], r["family"], r["source"], params, str(r.get("layers") or "-"),
-                      str(r.get("hidden") or "-"), r["plugin"], *mem)
+        table.add_row(*esc(r["name"], r["family"], r["source"], params, r.get("layers") or "-",
+                           r.get("hidden") or "-", r["plugin"], *mem))
     console.print(table)
-    console.print("families: " + ", ".join(f"{f['name']} ({f['plugin']})" for f in families))
+    console.print("families: " + ", ".join(f"{f['name']} ({f['plugin']})" for f in families), markup=False)
 
 
 @main.command()
@@ -133,6 +146,7 @@ def tasks(as_json: bool) -> None:
     from .plugins import registry
 
     reg = registry()
+    warn_broken()
     rows = []
     for name, task in sorted(reg.tasks.items()):
         row = asdict(task.spec)
@@ -144,9 +158,9 @@ def tasks(as_json: bool) -> None:
     table = Table("task", "version", "kind", "roles", "languages", "metrics", "plugin")
     for r in rows:
         langs = r["languages"]
-        table.add_row(r["name"], r["version"], r["kind"], ",".join(r["roles"]),
-                      f"{len(langs)}: " + ",".join(langs[:8]) + ("…" if len(langs) > 8 else ""),
-                      ",".join(r["metrics"]), r["plugin"])
+        table.add_row(*esc(r["name"], r["version"], r["kind"], ",".join(r["roles"]),
+                           f"{len(langs)}: " + ",".join(langs[:8]) + ("…" if len(langs) > 8 else ""),
+                           ",".join(r["metrics"]), r["plugin"]))
     console.print(table)
 
 
@@ -162,6 +176,7 @@ def _load_plan(config: str):
     from .plugins import UnknownName
     from .specs import SpecError
 
+    warn_broken()
     try:
         cfg, _ = load_config(config)
         return build_plan(cfg)
@@ -211,14 +226,14 @@ def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: flo
     summary = plan_summary(plan)
     summary["memory_warnings"] = plan_warnings(plan, gpu_memory_gb)
     for line in summary["memory_warnings"]:
-        err_console.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
     if as_json:
         summary["nodes"] = [n.to_json() | {"params": None} for n in plan.nodes.values()] if show_nodes else None
         emit_json(summary)
         return
-    table = Table("stage", "nodes", "cached", "to run", title=f"matrix {plan.config.name} ({plan.cells} cells)")
+    table = Table("stage", "nodes", "cached", "to run", title=escape(f"matrix {plan.config.name} ({plan.cells} cells)"))
     for stage, s in summary["stages"].items():
-        table.add_row(stage, str(s["nodes"]), str(s["cached"]), str(s["nodes"] - s["cached"]))
+        table.add_row(*esc(stage, s["nodes"], s["cached"], s["nodes"] - s["cached"]))
     console.print(table)
     r = summary["reuse"]
     console.print(
@@ -228,19 +243,21 @@ def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: flo
     )
     est = summary["estimate"]
     if est["seconds_to_run"] is None:
-        console.print(f"estimate: {est['basis']}", highlight=False)
+        console.print(f"estimate: {est['basis']}", highlight=False, markup=False)
     else:
         console.print(
             f"estimate: {est['seconds_to_run']:.0f} s of compute left (≈ {est['wall_seconds']:.0f} s wall with "
             f"{plan.config.workers} worker(s)); reuse saves ≈ {est['saved_by_reuse_seconds']:.0f} s of "
             f"{est['seconds_without_reuse']:.0f} s ({est['basis']}"
             + (f"; {est['nodes_unestimated']} nodes without a timing)" if est["nodes_unestimated"] else ")"),
-            highlight=False,
+            highlight=False, markup=False,
         )
     if show_nodes:
         for n in plan.nodes.values():
-            console.print(f"  {n.key}  {n.stage:<12} {n.label}  ← {', '.join(n.deps) or '-'}", highlight=False)
-    console.print(f"cache: {summary['cache_dir']}\nleaderboard: {summary['leaderboard']}", highlight=False)
+            console.print(f"  {n.key}  {n.stage:<12} {n.label}  ← {', '.join(n.deps) or '-'}", highlight=False,
+                          markup=False, soft_wrap=True)
+    console.print(f"cache: {summary['cache_dir']}\nleaderboard: {summary['leaderboard']}", highlight=False,
+                  markup=False)
 
 
 @matrix.command("run")
@@ -278,10 +295,10 @@ def matrix_run(config: str, device: str | None, retry_failed: bool, executor: st
 
     print_summary(console, plan.leaderboard)
     console.print(f"nodes: {len(outcome.done)} ran, {len(outcome.cached)} cached, {len(outcome.failed)} failed, "
-                  f"{len(outcome.skipped)} skipped → {plan.leaderboard}", highlight=False)
+                  f"{len(outcome.skipped)} skipped → {plan.leaderboard}", highlight=False, markup=False)
     for key, error in outcome.failed.items():
-        err_console.print(f"[red]failed[/] {plan.nodes[key].label}: {error} (details: "
-                          f"{plan.cache_dir / 'failed' / (key + '.json')})", highlight=False)
+        err_console.print("[red]failed[/] " + escape(f"{plan.nodes[key].label}: {error} (details: "
+                          f"{plan.cache_dir / 'failed' / (key + '.json')})"), highlight=False, soft_wrap=True)
     if not outcome.ok:
         sys.exit(1)
 
@@ -300,22 +317,25 @@ def matrix_status_cmd(config: str, as_json: bool) -> None:
         emit_json(st)
         return
     cols = ("nodes", "done", "running", "failed", "skipped", "pending")
-    table = Table("stage", *cols, title=f"matrix {st['config']}: {st['phase']}, {100 * st['progress']:.1f}% done")
+    table = Table("stage", *cols,
+                  title=escape(f"matrix {st['config']}: {st['phase']}, {100 * st['progress']:.1f}% done"))
     for stage, s in st["stages"].items():
-        table.add_row(stage, *(str(s[c]) for c in cols))
-    table.add_row("all", *(str(st["totals"][c]) for c in cols))
+        table.add_row(*esc(stage, *(s[c] for c in cols)))
+    table.add_row(*esc("all", *(st["totals"][c] for c in cols)))
     console.print(table)
     run = st["last_run"]
     if run:
         console.print(f"last run {run['run']} ({run['executor']}): {run['status'] or 'no end recorded'}, "
-                      f"{run['elapsed_s']:.0f} s", highlight=False)
+                      f"{run['elapsed_s']:.0f} s", highlight=False, markup=False)
     for r in st["running"]:
-        console.print(f"  running {r['label']} on {r['host']}:{r['pid']}", highlight=False)
+        console.print(f"  running {r['label']} on {r['host']}:{r['pid']}", highlight=False, markup=False)
     for f in st["failed"]:
-        console.print(f"  [red]failed[/] {f['label']}: {f['error']} (attempts: {f['attempts']})", highlight=False)
+        console.print("  [red]failed[/] " + escape(f"{f['label']}: {f['error']} (attempts: {f['attempts']})"),
+                      highlight=False, soft_wrap=True)
     if st["eta_s"] is not None and st["totals"]["done"] < st["totals"]["nodes"]:
-        console.print(f"ETA ≈ {st['eta_s']:.0f} s ({st['eta_basis']})", highlight=False)
-    console.print(f"leaderboard: {st['leaderboard']} ({st['leaderboard_rows']} rows)", highlight=False)
+        console.print(f"ETA ≈ {st['eta_s']:.0f} s ({st['eta_basis']})", highlight=False, markup=False)
+    console.print(f"leaderboard: {st['leaderboard']} ({st['leaderboard_rows']} rows)", highlight=False,
+                  markup=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,6 +8,7 @@ from statistics import mean
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .results import read_jsonl
@@ -55,7 +56,8 @@ def summary_table(rows: list[dict[str, Any]], max_languages: int = 12) -> tuple[
 def print_summary(console: Console, path: str | Path) -> None:
     rows = load_rows(path)
     header, body = summary_table(rows)
-    table = Table(*header, title=f"{Path(path).name}: main metric, mean over seeds (xx avg excludes en)")
-    for line in body:
-        table.add_row(*line)
+    table = Table(*map(escape, header),
+                  title=escape(f"{Path(path).name}: main metric, mean over seeds (xx avg excludes en)"))
+    for line in body:  # model, task and language names are user-controlled: never rich markup
+        table.add_row(*(escape(str(cell)) for cell in line))
     console.print(table)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -42,7 +43,7 @@ class MatrixProgress:
             if self.current is not None:
                 self.progress.remove_task(self.current)
             self.current_key = node.key
-            self.current = self.progress.add_task(f"{node.stage}: {node.label}", total=info.get("total"), info="")
+            self.current = self.progress.add_task(escape(f"{node.stage}: {node.label}"), total=info.get("total"), info="")
             if node.key not in self.seen:
                 self.seen.add(node.key)
                 self.progress.advance(self.overall)

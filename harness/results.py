@@ -11,12 +11,15 @@ from __future__ import annotations
 import fcntl
 import functools
 import importlib.metadata as md
+import io
 import json
 import os
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+import jsonlines
 
 from . import __version__
 
@@ -31,7 +34,8 @@ ROW_KEYS = (
     "harness_version", "git_sha", "libraries", "created",
 )
 
-LIBRARIES = ("torch", "transformers", "tokenizers", "datasets", "sacrebleu", "seqeval", "faiss-cpu", "numpy")
+# The libraries a score can depend on (seqeval is only a test reference: scoring uses harness.metrics).
+LIBRARIES = ("torch", "transformers", "tokenizers", "datasets", "sacrebleu", "faiss-cpu", "numpy")
 
 
 @functools.lru_cache(maxsize=1)
@@ -88,14 +92,18 @@ def make_row(**fields: Any) -> dict[str, Any]:
     return row
 
 
+# One JSON object per line, keys in insertion order, non-ASCII kept (the layout of every committed leaderboard).
+_dumps = functools.partial(json.dumps, ensure_ascii=False)
+
+
 def write_jsonl_atomic(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     """Write all rows to ``path`` via a temp file and an atomic rename (readers see old or new, never half)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n")
+        with jsonlines.Writer(fh, dumps=_dumps) as writer:
+            writer.write_all(rows)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
@@ -103,7 +111,10 @@ def write_jsonl_atomic(path: Path, rows: Iterable[dict[str, Any]]) -> None:
 
 def append_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     """Append complete lines in one write under an exclusive lock (safe with concurrent writers)."""
-    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+    buf = io.StringIO()
+    with jsonlines.Writer(buf, dumps=_dumps) as writer:
+        writer.write_all(rows)
+    data = buf.getvalue().encode("utf-8")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -118,16 +129,13 @@ def append_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Rows of a JSONL file; a torn last line (from a writer killed mid-line elsewhere) is ignored."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     with open(path, encoding="utf-8") as fh:
         lines = fh.read().split("\n")
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            if i == len(lines) - 1:
-                continue
-            raise ValueError(f"{path}: line {i + 1} is not JSON") from None
+    reader = jsonlines.Reader(lines)
+    try:
+        rows.extend(reader.iter(skip_empty=True))
+    except jsonlines.InvalidLineError as err:
+        if err.lineno != len(lines):  # only an unterminated last line can be torn
+            raise ValueError(f"{path}: line {err.lineno} is not JSON") from None
     return rows

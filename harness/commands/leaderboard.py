@@ -59,7 +59,7 @@ def aggregate(files: tuple[str, ...], split: str, view: str, as_json: bool) -> N
     """Task scores (en, xx = non-English mean, all) and the XTREME / XTREME-R scores, each labelled."""
     from rich.table import Table
 
-    from ..cli import console, emit_json
+    from ..cli import console, emit_json, esc
     from ..report.aggregate import benchmark_scores, task_scores
     from ..report.gains import fmt_params
 
@@ -70,17 +70,17 @@ def aggregate(files: tuple[str, ...], split: str, view: str, as_json: bool) -> N
         return
     fmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
     table = Table("model", "params", "intermediate", "task", "metric", "en", "xx avg", "all avg", "langs",
-                  title=f"task scores ({split}): mean over seeds, then unweighted over languages")
+                  title=esc(f"task scores ({split}): mean over seeds, then unweighted over languages")[0])
     for rec in tasks:
         for metric, m in rec["metrics"].items():
-            table.add_row(rec["model"], fmt_params(rec["model_params"]), rec["intermediate"], rec["task"], metric,
-                          fmt(m.get("en")), fmt(m.get("xx")), fmt(m.get("all")), str(len(m["languages"])))
+            table.add_row(*esc(rec["model"], fmt_params(rec["model_params"]), rec["intermediate"], rec["task"],
+                               metric, fmt(m.get("en")), fmt(m.get("xx")), fmt(m.get("all")), len(m["languages"])))
     console.print(table)
     table = Table("model", "intermediate", "score", "value", "coverage", "protocol", title="benchmark scores")
     for b in benches:
         for name, s in b["scores"].items():
             if s["value"] is not None:
-                table.add_row(b["model"], b["intermediate"], name, fmt(s["value"]), s["status"], s["label"])
+                table.add_row(*esc(b["model"], b["intermediate"], name, fmt(s["value"]), s["status"], s["label"]))
     console.print(table)
 
 
@@ -129,7 +129,7 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
     """The scale table: gain of each intermediate over none per model size, English vs cross-lingual."""
     from rich.table import Table
 
-    from ..cli import console, emit_json
+    from ..cli import console, emit_json, esc
     from ..report.gains import fmt_gain, fmt_params, fmt_ratio
 
     _, rep = _report(files, split, metric, n_boot, seed, level)
@@ -146,16 +146,17 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
     one_method = len(methods) == 1
     columns = ["model", "params", "task", "metric", "intermediate", "seeds", "en gain [CI]", "xx gain [CI]",
                "transfer ratio"] + ([] if one_method else ["interval"])
-    table = Table(*columns, title=f"gain over none by model size ({split}; {pct} bootstrap CI, {n_boot} replicates, "
-                                  f"seed {seed}; xx = mean over non-English languages)")
+    table = Table(*esc(*columns), title=esc(f"gain over none by model size ({split}; {pct} bootstrap CI, "
+                                            f"{n_boot} replicates, seed {seed}; xx = mean over non-English "
+                                            "languages)")[0])
     for g in rep["gains"]:
-        table.add_row(g["model"], fmt_params(g["model_params"]), g["task"], g["metric"], g["intermediate"],
-                      str(len(g["seeds"])), fmt_gain(g["en"]), fmt_gain(g["xx"]), fmt_ratio(g["transfer_ratio"]),
-                      *([] if one_method else [g["method"]]))
+        table.add_row(*esc(g["model"], fmt_params(g["model_params"]), g["task"], g["metric"], g["intermediate"],
+                           len(g["seeds"]), fmt_gain(g["en"]), fmt_gain(g["xx"]), fmt_ratio(g["transfer_ratio"]),
+                           *([] if one_method else [g["method"]])))
     if rep["gains"]:
         console.print(table)
     else:
-        console.print("no gains: the rows hold no intermediate setting beside a 'none' baseline")
+        console.print("no gains: the rows hold no intermediate setting beside a 'none' baseline", markup=False)
     if one_method:
         console.print(f"intervals: {methods[0]}", highlight=False, markup=False)
     for t in rep["trends"]:
@@ -172,11 +173,11 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
         table = Table("model", "task", "metric", "intermediate", "published", "baseline", "gain", "baseline from",
                       title="published gains over none (point estimates; mean over all languages incl. English)")
         for g in rep["published"]:
-            table.add_row(g["model"], g["task"], g["metric"], g["intermediate"], f"{g['score']:.1f}",
-                          f"{g['baseline']:.1f}", f"{g['gain']:+.1f}", str(g["baseline_source"]))
+            table.add_row(*esc(g["model"], g["task"], g["metric"], g["intermediate"], f"{g['score']:.1f}",
+                               f"{g['baseline']:.1f}", f"{g['gain']:+.1f}", g["baseline_source"]))
         console.print(table)
     if written:
-        console.print(f"figures: {len(written)} files in {figures_dir}", highlight=False)
+        console.print(f"figures: {len(written)} files in {figures_dir}", highlight=False, markup=False)
 
 
 @leaderboard.command("html")
@@ -192,7 +193,7 @@ def html_cmd(files: tuple[str, ...], out_dir: str, split: str, metric: tuple[str
 
     rows, rep = _report(files, split, metric, n_boot, seed, level)
     page = build(rows, rep, out_dir, title=title, sources=list(files))
-    console.print(f"wrote {page} (open it as file://{page.resolve()})", highlight=False)
+    console.print(f"wrote {page} (open it as file://{page.resolve()})", highlight=False, markup=False)
 
 
 @leaderboard.command()
@@ -220,8 +221,8 @@ def export(files: tuple[str, ...], fmt: str, out_dir: str, split: str, model: st
         emit_json(result)
         return
     console.print(f"{fmt}: wrote {len(result['written'])} files under {result['out']} (manifest.json lists them)",
-                  highlight=False)
+                  highlight=False, markup=False)
     if result["missing"]:
-        console.print(f"tasks without predictions: {', '.join(result['missing'])}", highlight=False)
+        console.print(f"tasks without predictions: {', '.join(result['missing'])}", highlight=False, markup=False)
     if result["skipped"]:
-        console.print(f"not part of {fmt}, skipped: {', '.join(result['skipped'])}", highlight=False)
+        console.print(f"not part of {fmt}, skipped: {', '.join(result['skipped'])}", highlight=False, markup=False)

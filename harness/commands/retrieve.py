@@ -170,14 +170,17 @@ def retrieve(task_name: str, model_name: str, data: Path | None, languages: str 
         return
     from rich.table import Table
 
+    from ..cli import esc
+
     table = Table("language", "layer", "metric", "direction / variant", "value", "n",
-                  title=f"{spec.name} · {mspec.name} · {split}")
+                  title=esc(f"{spec.name} · {mspec.name} · {split}")[0])
     for r in results:
-        table.add_row(r["language"], str(r["layer"]), r["metric"], r["direction"] or r["variant"] or "-",
-                      f"{r['value']:.2f}", str(r["n"]))
+        table.add_row(*esc(r["language"], r["layer"], r["metric"], r["direction"] or r["variant"] or "-",
+                           f"{r['value']:.2f}", r["n"]))
     console.print(table)
     if results:
-        console.print(f"knobs: {results[0]['knobs']} · search: {results[0]['search']}", highlight=False)
+        console.print(f"knobs: {results[0]['knobs']} · search: {results[0]['search']}", highlight=False,
+                      markup=False)
     if best:
         console.print(f"best layer on {split} by mean {best['metric']}: {best['layer']} "
-                      f"({best['mean']:.2f}; per layer {best['per_layer_mean']})", highlight=False)
+                      f"({best['mean']:.2f}; per layer {best['per_layer_mean']})", highlight=False, markup=False)

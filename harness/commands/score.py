@@ -89,12 +89,13 @@ def align(examples: list[dict], preds: dict[str, Any] | list[Any], kind: str) ->
         return preds
     missing = [e["id"] for e in examples if str(e["id"]) not in preds]
     if len(missing) == len(examples) and len(preds) == len(examples):
-        err_console.print("warning: no prediction id matches a gold id; matching by order instead")
+        err_console.print("warning: no prediction id matches a gold id; matching by order instead", markup=False)
         return list(preds.values())
     if missing and kind != "span_qa":
         raise click.ClickException(f"{len(missing)} examples have no prediction (first id {missing[0]!r})")
     if missing:
-        err_console.print(f"warning: {len(missing)} questions unanswered; they score 0 (first id {missing[0]!r})")
+        err_console.print(f"warning: {len(missing)} questions unanswered; they score 0 (first id {missing[0]!r})",
+                          markup=False)
     return [preds.get(str(e["id"]), "") for e in examples]
 
 
