@@ -8,6 +8,7 @@ switches entry-point loading off (tests then register plugin modules by hand wit
 from __future__ import annotations
 
 import difflib
+import importlib
 import importlib.metadata as md
 import os
 import warnings
@@ -24,6 +25,8 @@ _registry: Registry | None = None
 # plugin name -> (distribution name, version) for entry-point plugins; plugin name -> error for broken ones
 _sources: dict[str, tuple[str, str]] = {}
 load_errors: dict[str, str] = {}
+# The core's own hook implementations (task types, the local executor), registered before any entry point.
+BUILTIN_PLUGINS = ("harness.tasktypes", "harness.local_executor")
 
 
 class UnknownName(KeyError):
@@ -45,10 +48,8 @@ def get_plugin_manager() -> pluggy.PluginManager:
     if _pm is None:
         pm = pluggy.PluginManager(hookspecs.PROJECT)
         pm.add_hookspecs(hookspecs)
-        from . import runner, tasktypes
-
-        pm.register(tasktypes, name="harness.tasktypes")
-        pm.register(runner, name="harness.runner")
+        for name in BUILTIN_PLUGINS:  # loaded by name, like entry points: those modules use the registry
+            pm.register(importlib.import_module(name), name=name)
         for blocked in filter(None, os.environ.get("XLT_HARNESS_BLOCK", "").split(",")):
             pm.set_blocked(blocked.strip())
         if os.environ.get("XLT_HARNESS_DISABLE_AUTOLOAD") != "1":

@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from ..cli import console, emit_json, fail
+from ..console import console, emit_json, fail
 
 
 def _parse_value(text: str) -> Any:
