@@ -178,6 +178,7 @@ def _unknown(kind: str, name: str, known: list[str]) -> str:
     return str(unknown(kind, name, known))
 
 
+# why: the matrix loops (model × seed × intermediate × target × language) read best as one nest.
 def build_plan(cfg: MatrixConfig) -> Plan:
     """Resolve names, hyper-parameters and data sources; return the DAG in topological order."""
     reg = registry()

@@ -90,6 +90,7 @@ def apply_result(node: Node, result: dict[str, Any], state: dict[str, str], outc
         outcome.failed[node.key] = result.get("error") or f"unknown worker result {result!r}"
 
 
+# why: the ready queue, the skip closure and the wait loop share their state; split, they would pass it around.
 def run_dag(nodes: list[Node], ctx: Context, backend: Backend, retry_failed: bool = False) -> Outcome:
     """Run ``nodes`` (topological order) on ``backend``: a node is submitted, in plan order, as soon as its
     upstream nodes finished and a slot is free; a failed node's dependents are skipped; everything else runs."""

@@ -186,6 +186,7 @@ def release_eval_model() -> None:
     _EVAL_MODEL.clear()
 
 
+# why: one evaluation recipe (load model, per split: load, predict, score, write rows) read top to bottom.
 def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
     """Zero-shot evaluation in one language: predictions file per split, one row per metric."""
     from .models import (

@@ -58,6 +58,7 @@ def _better(metric: str, a: float, b: float) -> bool:
     return a < b if "error" in metric else a > b
 
 
+# why: a click command with many options; its body is one linear recipe (resolve, embed, score, print).
 @click.command()
 @click.argument("task_name", metavar="TASK")
 @click.option("--model", "model_name", required=True, help="registered model name or a local HF model folder")
