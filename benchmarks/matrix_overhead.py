@@ -105,9 +105,11 @@ def timed(fn, *args, **kwargs) -> tuple[Any, float]:
 def measure(out: Path, workers: int) -> dict[str, Any]:
     from harness.cli import plan_summary
     from harness.config import parse_config
+    from harness.local_executor import LocalExecutor
     from harness.plan import build_plan
-    from harness.runner import LocalExecutor, matrix_status, run_plan
+    from harness.scheduler import run_plan
     from harness.stages import Context
+    from harness.status import matrix_status
 
     cfg = parse_config(config(out, workers))
     plan, t_plan_first = timed(build_plan, cfg)  # writes the synthetic data folders, fingerprints them

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from dataclasses import asdict
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
-
-# Piped output (CI logs, files) gets a wide fixed width so tables stay readable.
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+from .console import console, emit_json, err_console, esc, fail, warn_broken  # noqa: F401 - re-exported
 
 # Command groups that live in their own modules, imported only when invoked (keeps start-up fast).
 LAZY_COMMANDS = {
@@ -36,29 +31,6 @@ class LazyGroup(click.Group):
             module, attr = LAZY_COMMANDS[name].split(":")
             return getattr(importlib.import_module(module), attr)
         return super().get_command(ctx, name)
-
-
-def fail(message: str) -> None:
-    """Print one actionable line to stderr and exit 2."""
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    sys.exit(2)
-
-
-def esc(*values: Any) -> list[str]:
-    """Each value as a string with rich markup escaped (names, labels, paths are user-controlled)."""
-    return [escape(str(v)) for v in values]
-
-
-def warn_broken() -> None:
-    """One stderr line per broken plugin, naming its package and the reason."""
-    from .plugins import broken_plugins
-
-    for b in broken_plugins():
-        err_console.print(f"[yellow]warning:[/] {escape(b.line())}", highlight=False, soft_wrap=True)
-
-
-def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
 
 
 @click.group(cls=LazyGroup)
@@ -185,8 +157,9 @@ def _load_plan(config: str):
 
 
 def plan_summary(plan) -> dict[str, Any]:
-    from .runner import is_done, plan_costs
+    from .nodestore import is_done
     from .stages import Context
+    from .status import plan_costs
 
     ctx = Context(cache_dir=plan.cache_dir)
     stages: dict[str, dict[str, int]] = {}
@@ -288,7 +261,7 @@ def matrix_run(config: str, device: str | None, retry_failed: bool, executor: st
         ctx = Context(cache_dir=plan.cache_dir, device=device or plan.config.device,
                       config_name=plan.config.name, config_hash=plan.config_hash, progress=progress.update,
                       nproc=nproc or plan.config.nproc, strategy=strategy or plan.config.strategy)
-        from .runner import run_plan
+        from .scheduler import run_plan
 
         outcome = run_plan(plan, ctx, executor_obj, retry_failed=retry_failed)
     from .leaderboard import print_summary
@@ -308,8 +281,8 @@ def matrix_run(config: str, device: str | None, retry_failed: bool, executor: st
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output (includes every node's state)")
 def matrix_status_cmd(config: str, as_json: bool) -> None:
     """Progress of a running or finished matrix, read from its cache and events log."""
-    from .runner import matrix_status
     from .stages import Context
+    from .status import matrix_status
 
     plan = _load_plan(config)
     st = matrix_status(plan, Context(cache_dir=plan.cache_dir), workers=plan.config.workers)

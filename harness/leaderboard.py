@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 from statistics import mean
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from .results import read_jsonl
+
+if TYPE_CHECKING:
+    from .plan import Plan
+    from .stages import Context
 
 
 def load_rows(*paths: str | Path) -> list[dict[str, Any]]:
@@ -61,3 +65,50 @@ def print_summary(console: Console, path: str | Path) -> None:
     for line in body:  # model, task and language names are user-controlled: never rich markup
         table.add_row(*(escape(str(cell)) for cell in line))
     console.print(table)
+
+
+# ------------------------------------------------------------------------- collecting a matrix's rows
+# (imports kept local below: this section is merged separately from the row-loading code above)
+
+
+def collect_rows(plan: Plan, ctx: Context) -> list[dict[str, Any]]:
+    """Rows of every finished eval node of the plan, stamped with this matrix's name and config hash."""
+    import os
+
+    from .nodestore import is_done
+
+    rows = []
+    for node in plan.by_stage("eval"):
+        if not is_done(ctx, node.key):
+            continue
+        for row in read_jsonl(ctx.node_dir(node.key) / "rows.jsonl"):
+            row["config_name"] = plan.config.name
+            row["config_hash"] = plan.config_hash
+            pred = ctx.cache_dir / row["predictions"]
+            try:
+                row["predictions"] = os.path.relpath(pred, plan.leaderboard.parent)
+            except ValueError:
+                row["predictions"] = str(pred)
+            rows.append(row)
+    return rows
+
+
+def merge_leaderboard(path: Path, config_name: str, rows: list[dict[str, Any]]) -> None:
+    """Replace this matrix's rows in the leaderboard file, keep other matrices' rows; whole-file atomic write
+    under an exclusive lock, so concurrent matrices sharing one file never lose or interleave rows."""
+    import fcntl
+    import os
+
+    from .results import write_jsonl_atomic
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.with_name(f".{path.name}.lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        others = [r for r in read_jsonl(path) if r.get("config_name") != config_name] if path.exists() else []
+        write_jsonl_atomic(path, others + rows)
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

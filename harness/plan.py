@@ -11,9 +11,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
-import shutil
-import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +19,7 @@ from .config import ConfigError, MatrixConfig, config_hash, resolve_hp
 from .data import SplitRef, fingerprint_paths
 from .plugins import UnknownName, registry
 from .specs import ModelSpec
+from .task_data import source_fingerprint
 
 # Bump when the pipeline changes what a node computes (invalidates every cached node).
 PIPELINE_VERSION = "1"
@@ -110,7 +108,9 @@ def _model_spec(entry, reg) -> ModelSpec:
     if entry.name in reg.models:
         spec = reg.models[entry.name]
         return spec.with_overrides(**overrides) if overrides else spec
-    if entry.family is None or entry.source is None and entry.family != "tiny-xlmr":
+    family = reg.families.get(entry.family) if entry.family is not None else None
+    needs_source = family is None or family.needs_source
+    if entry.family is None or entry.source is None and needs_source:
         raise UnknownName(
             f"unknown model {entry.name!r}; give family and source for a new one, or use an installed "
             f"model: {', '.join(sorted(reg.models))}"
@@ -136,36 +136,6 @@ def _data_source(task: str, cfg: MatrixConfig, output_dir: Path) -> dict[str, An
     if not path.exists():
         raise ConfigError(f"data.{task}: folder {path} does not exist. {spec.data_help}")
     return {"kind": "local", "path": str(path)}
-
-
-def prepare_data(source: dict[str, Any], task: str) -> None:
-    """Write synthetic smoke data on first use (the task's own fixture in its official layout)."""
-    if source["kind"] != "synthetic":
-        return
-    path = Path(source["path"])
-    if (path / "SYNTHETIC.md").exists():
-        return
-    t = registry().task(task)
-    if t.fixture is None:
-        raise ConfigError(f"data.{task}: task {task!r} has no synthetic smoke data; point it at a folder of files")
-    # Written aside and renamed into place: concurrent planners (workers, matrices sharing an output folder) see
-    # no folder or a complete one, never a half-written one (which would train on, and fingerprint, a fragment).
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    t.fixture(data_dir=tmp)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() and not (path / "SYNTHETIC.md").exists():  # left incomplete by an older, non-atomic write
-        shutil.rmtree(path, ignore_errors=True)
-    try:
-        os.rename(tmp, path)
-    except OSError:  # another process put a complete copy there first: keep theirs
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _fingerprint(source: dict[str, Any], task: str) -> str:
-    if source["kind"] == "hub":
-        return f"hub:{source['dataset']}@{source['revision'] or 'main'}"
-    prepare_data(source, task)
-    return "sha256:" + fingerprint_paths([Path(source["path"])])
 
 
 def _check_unknown_fields(cfg: MatrixConfig) -> None:
@@ -208,6 +178,7 @@ def _unknown(kind: str, name: str, known: list[str]) -> str:
     return str(unknown(kind, name, known))
 
 
+# why: the matrix loops (model × seed × intermediate × target × language) read best as one nest.
 def build_plan(cfg: MatrixConfig) -> Plan:
     """Resolve names, hyper-parameters and data sources; return the DAG in topological order."""
     reg = registry()
@@ -226,7 +197,7 @@ def build_plan(cfg: MatrixConfig) -> Plan:
 
     tasks_used = {t for e in cfg.intermediate for t in e.tasks} | {t.name for t in cfg.targets}
     sources = {t: _data_source(t, cfg, output_dir) for t in sorted(tasks_used)}
-    fingerprints = {t: _fingerprint(src, t) for t, src in sources.items()}
+    fingerprints = {t: source_fingerprint(src, t) for t, src in sources.items()}
 
     def task_info(name: str) -> dict[str, Any]:
         spec = reg.task(name).spec

@@ -13,6 +13,7 @@ other plugin keeps working. Built-ins are collected first, so on a name clash th
 from __future__ import annotations
 
 import difflib
+import importlib
 import importlib.metadata as md
 import os
 import re
@@ -41,6 +42,8 @@ _registry: Registry | None = None
 # plugin name -> (distribution name, version) for entry-point plugins
 _sources: dict[str, tuple[str, str]] = {}
 _broken: dict[str, BrokenPlugin] = {}
+# The core's own hook implementations (task types, the local executor), registered before any entry point.
+BUILTIN_PLUGINS = ("harness.tasktypes", "harness.local_executor")
 
 
 class UnknownName(KeyError):
@@ -96,10 +99,8 @@ def get_plugin_manager() -> pluggy.PluginManager:
     if _pm is None:
         pm = pluggy.PluginManager(hookspecs.PROJECT)
         pm.add_hookspecs(hookspecs)
-        from . import runner, tasktypes
-
-        pm.register(tasktypes, name="harness.tasktypes")
-        pm.register(runner, name="harness.runner")
+        for name in BUILTIN_PLUGINS:  # loaded by name, like entry points: those modules use the registry
+            pm.register(importlib.import_module(name), name=name)
         for blocked in filter(None, os.environ.get("XLT_HARNESS_BLOCK", "").split(",")):
             pm.set_blocked(blocked.strip())
         if os.environ.get("XLT_HARNESS_DISABLE_AUTOLOAD") != "1":

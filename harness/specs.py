@@ -131,12 +131,15 @@ class ModelFamily:
     ``load(spec, seed=int) -> harness.models.Encoder`` returns the encoder module and its tokenizer;
     ``describe(spec) -> dict`` returns metadata (params, params_nonembed, layers, hidden, vocab) computed
     from the config without weights; ``save_tokenizer`` is handled by the core through the tokenizer object.
+    ``needs_source``: whether a config's new model of this family must give ``source`` (False for a family
+    that builds its models locally; the source then defaults to ``local:FAMILY``).
     """
 
     name: str
     load: Callable[..., Any]
     describe: Callable[[ModelSpec], dict[str, Any]] | None = None
     description: str = ""
+    needs_source: bool = True
 
 
 def resolve_path(p: str | Path | None, base: Path | None = None) -> Path | None:

@@ -18,10 +18,11 @@ from typing import Any
 from .data import SplitRef, ZeroShotViolation, guard_zero_shot, sha256_file
 from .distributed import launchable
 from .metrics import Value
-from .plan import Node, prepare_data
+from .plan import Node
 from .plugins import registry
 from .results import make_row, signature, write_jsonl_atomic
 from .specs import ModelSpec
+from .task_data import load_split
 
 
 @dataclass
@@ -36,17 +37,6 @@ class Context:
 
     def node_dir(self, key: str) -> Path:
         return self.cache_dir / "nodes" / key
-
-
-def load_split(task_info: dict[str, Any], split: str, language: str) -> list[dict]:
-    """Examples of ``split`` (``name`` or ``name[a:b]``) in ``language`` from the task's configured source."""
-    ref = SplitRef.parse(split)
-    task = registry().task(task_info["name"])
-    source = task_info["data"]
-    prepare_data(source, task_info["name"])
-    data_dir = None if source["kind"] == "hub" else Path(source["path"])
-    examples = task.load(split=ref.name, language=language, data_dir=data_dir)
-    return ref.apply(examples)
 
 
 def target_spec(params: dict[str, Any]):
@@ -196,6 +186,7 @@ def release_eval_model() -> None:
     _EVAL_MODEL.clear()
 
 
+# why: one evaluation recipe (load model, per split: load, predict, score, write rows) read top to bottom.
 def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
     """Zero-shot evaluation in one language: predictions file per split, one row per metric."""
     from .models import (

@@ -68,6 +68,7 @@ def autocast(device: torch.device, precision: str):
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
+# why: the training loop is one recipe (setup → steps → periodic selection → restore best), as in torchtune.
 def train(
     model: TaskModel,
     tasks: list[TrainTask],

@@ -123,7 +123,7 @@ def test_matrix_runs_training_nodes_in_two_processes(tmp_path, strategy):
 
     from harness.config import parse_config
     from harness.plan import build_plan
-    from harness.runner import run_plan
+    from harness.scheduler import run_plan
     from harness.stages import Context
 
     plan = build_plan(parse_config({

@@ -22,22 +22,17 @@ from click.testing import CliRunner
 from harness import plugins
 from harness.cli import main, plan_summary
 from harness.config import parse_config
+from harness.events import read_events
 from harness.hookspecs import hookimpl
+from harness.leaderboard import merge_leaderboard
+from harness.local_executor import LocalExecutor
+from harness.nodestore import DONE, is_done, is_running, node_lock
 from harness.plan import build_plan, local_model_fingerprint
 from harness.results import make_row, read_jsonl, write_jsonl_atomic
-from harness.runner import (
-    DONE,
-    LocalExecutor,
-    is_done,
-    is_running,
-    matrix_status,
-    merge_leaderboard,
-    node_lock,
-    read_events,
-    run_plan,
-)
+from harness.scheduler import run_plan
 from harness.specs import ModelFamily, ModelSpec, Task, TaskSpec
 from harness.stages import STAGE_FUNCTIONS, Context
+from harness.status import matrix_status
 
 # ----------------------------------------------------------------------------------------------- no-op plugin
 
@@ -358,7 +353,7 @@ def test_local_model_folder_contents_are_part_of_node_keys(fake, tmp_path):
 def test_pool_gives_each_worker_one_gpu(monkeypatch):
     import queue
 
-    from harness import runner
+    from harness import local_executor as runner
 
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")

@@ -160,7 +160,7 @@ def test_mt5_translates_real_flores_lines(shared_data, registry, test_spm):
 def test_flores_matrix_rows_carry_pairs_and_signatures(test_spm, tmp_path):
     from harness.config import parse_config
     from harness.plan import build_plan
-    from harness.runner import run_plan
+    from harness.scheduler import run_plan
     from harness.stages import Context
 
     cfg = parse_config({

@@ -49,8 +49,8 @@ def test_plan_trains_each_intermediate_once_and_reuses_it(tmp_path):
 
 @pytest.mark.slow
 def test_matrix_runs_end_to_end_and_records_budgets(tmp_path):
+    from harness.events import read_events
     from harness.results import read_jsonl
-    from harness.runner import read_events
 
     cfg = _config(tmp_path)
     result = CliRunner().invoke(main, ["matrix", "run", str(cfg)])

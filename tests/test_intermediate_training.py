@@ -181,7 +181,7 @@ def test_translate_train_and_mlm_mix_run(tmp_path):
     """A translate-train setting and an MNLI+MLM mix train; rows record exemptions and the intermediate budget."""
     from harness.plan import build_plan
     from harness.results import read_jsonl
-    from harness.runner import run_plan
+    from harness.scheduler import run_plan
     from harness.stages import Context
     from harness.synthetic import nli_rows
 
@@ -214,7 +214,7 @@ def test_ccg_open_tag_set_and_squad_mix_run_in_the_stage(tmp_path):
     import json
 
     from harness.plan import build_plan
-    from harness.runner import run_plan
+    from harness.scheduler import run_plan
     from harness.stages import Context
 
     cfg = _base(tmp_path, [{"name": "ccg+squad", "tasks": ["ccg", "squad_v2"], "sampling": "uniform"}])

@@ -60,7 +60,7 @@ def test_xlmr_xl_is_pre_layernorm(registry):
 def test_every_tiny_architecture_trains_one_step_and_evaluates(tmp_path):
     from harness.config import parse_config
     from harness.plan import build_plan
-    from harness.runner import run_plan
+    from harness.scheduler import run_plan
     from harness.stages import Context
 
     models = ["tiny-xlmr", "tiny-xlmr-xl", "tiny-mbert", "tiny-mt5"]

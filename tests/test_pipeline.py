@@ -17,7 +17,7 @@ from harness.data import ZeroShotViolation, guard_zero_shot
 from harness.hookspecs import hookimpl
 from harness.plan import build_plan
 from harness.results import ROW_KEYS, read_jsonl
-from harness.runner import run_plan
+from harness.scheduler import run_plan
 from harness.specs import Task, TaskSpec
 from harness.stages import Context
 

@@ -123,7 +123,7 @@ def test_bad_plugin_is_one_line_and_the_rest_works(case, site, tmp_path):
     assert len(lines_naming(r.output, package)) == 1, r.output
     assert reason in " ".join(r.output.split())
     listed = {line.split("│")[1].strip() for line in r.stdout.splitlines() if line.count("│") >= 4}
-    assert {"good", "xnli", "tiny_xlmr", "harness.runner"} <= listed and f"evil_{case}" not in listed
+    assert {"good", "xnli", "tiny_xlmr", "harness.local_executor"} <= listed and f"evil_{case}" not in listed
 
     r = runner.invoke(main, ["plugins", "--json"])
     rows = {row["name"]: row for row in json.loads(r.stdout)}

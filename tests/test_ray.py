@@ -7,8 +7,8 @@ import os
 import pytest
 from test_engine import comparable, run, tiny_cfg
 
+from harness.events import read_events
 from harness.results import read_jsonl
-from harness.runner import read_events
 
 pytest.importorskip("ray")
 

@@ -156,7 +156,7 @@ def test_retrieval_targets_in_a_matrix(tmp_path):
     """Retrieval eval nodes read the intermediate checkpoint (or the pretrained model); rows carry knobs."""
     from harness.config import load_config
     from harness.plan import build_plan
-    from harness.runner import run_plan
+    from harness.scheduler import run_plan
     from harness.stages import Context
 
     cfg_path = tmp_path / "m.yaml"

@@ -15,8 +15,8 @@ import pytest
 import yaml
 from test_engine import comparable, run, tiny_cfg
 
+from harness.events import read_events
 from harness.results import read_jsonl
-from harness.runner import read_events
 
 pytest.importorskip("submitit")
 from xlt_harness_plugins.executors.slurm_executor import SlurmExecutor, slurm_available  # noqa: E402

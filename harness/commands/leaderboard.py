@@ -15,7 +15,7 @@ def leaderboard() -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the rows as JSON")
 def show(files: tuple[str, ...], as_json: bool) -> None:
     """Print the main metric per model × intermediate × task, English apart from the cross-lingual mean."""
-    from ..cli import console, emit_json, fail
+    from ..console import console, emit_json, fail
     from ..leaderboard import load_rows, print_summary
 
     try:
@@ -30,7 +30,7 @@ def show(files: tuple[str, ...], as_json: bool) -> None:
 
 
 def _load(files: tuple[str, ...]) -> list[dict]:
-    from ..cli import fail
+    from ..console import fail
     from ..report import load_leaderboards
 
     try:
@@ -59,7 +59,7 @@ def aggregate(files: tuple[str, ...], split: str, view: str, as_json: bool) -> N
     """Task scores (en, xx = non-English mean, all) and the XTREME / XTREME-R scores, each labelled."""
     from rich.table import Table
 
-    from ..cli import console, emit_json, esc
+    from ..console import console, emit_json, esc
     from ..report.aggregate import benchmark_scores, task_scores
     from ..report.gains import fmt_params
 
@@ -85,7 +85,7 @@ def aggregate(files: tuple[str, ...], split: str, view: str, as_json: bool) -> N
 
 
 def _report(files, split, metric, n_boot, seed, level):
-    from ..cli import fail
+    from ..console import fail
     from ..report.gains import gains
 
     metrics = {}
@@ -129,7 +129,7 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
     """The scale table: gain of each intermediate over none per model size, English vs cross-lingual."""
     from rich.table import Table
 
-    from ..cli import console, emit_json, esc
+    from ..console import console, emit_json, esc
     from ..report.gains import fmt_gain, fmt_params, fmt_ratio
 
     _, rep = _report(files, split, metric, n_boot, seed, level)
@@ -188,7 +188,7 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
 def html_cmd(files: tuple[str, ...], out_dir: str, split: str, metric: tuple[str, ...], n_boot: int, seed: int,
              level: float, title: str) -> None:
     """A static page (sortable tables, figures, provenance of every row) that opens from the file system."""
-    from ..cli import console
+    from ..console import console
     from ..report.html import build
 
     rows, rep = _report(files, split, metric, n_boot, seed, level)
@@ -208,7 +208,7 @@ def html_cmd(files: tuple[str, ...], out_dir: str, split: str, metric: tuple[str
 def export(files: tuple[str, ...], fmt: str, out_dir: str, split: str, model: str | None,
            intermediate: str | None, seed: str | None, as_json: bool) -> None:
     """Prediction folders in the XTREME-R (or XTREME) submission layout, from the stored predictions."""
-    from ..cli import console, emit_json, fail
+    from ..console import console, emit_json, fail
     from ..report.export import ExportError
     from ..report.export import export as run_export
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from ..cli import console, emit_json, fail
+from ..console import console, emit_json, fail
 
 
 def _parse_value(text: str) -> Any:
@@ -58,6 +58,7 @@ def _better(metric: str, a: float, b: float) -> bool:
     return a < b if "error" in metric else a > b
 
 
+# why: a click command with many options; its body is one linear recipe (resolve, embed, score, print).
 @click.command()
 @click.argument("task_name", metavar="TASK")
 @click.option("--model", "model_name", required=True, help="registered model name or a local HF model folder")
@@ -170,7 +171,7 @@ def retrieve(task_name: str, model_name: str, data: Path | None, languages: str 
         return
     from rich.table import Table
 
-    from ..cli import esc
+    from ..console import esc
 
     table = Table("language", "layer", "metric", "direction / variant", "value", "n",
                   title=esc(f"{spec.name} · {mspec.name} · {split}")[0])

@@ -27,7 +27,7 @@ from typing import Any
 
 import click
 
-from ..cli import console, emit_json, err_console, fail
+from ..console import console, emit_json, err_console, fail
 
 
 def _infer_language(path: Path, languages: tuple[str, ...]) -> str | None:

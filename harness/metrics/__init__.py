@@ -7,60 +7,8 @@ be returned as :class:`Value` to carry a direction, variant, example count or si
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
-
-class MissingGold(ValueError):
-    """Gold labels are absent (XTREME strips test labels): score dev or a labelled test copy instead."""
-
-
-@dataclass(frozen=True)
-class Value:
-    """A metric value with what distinguishes it inside one leaderboard cell."""
-
-    value: float
-    direction: str | None = None
-    variant: str | None = None
-    signature: str | None = None
-    n: int | None = None
-    extra: dict | None = None
-
-
-def check_gold(golds: list, predictions: list | None = None, *, what: str = "labels", unit: str = "examples",
-               why: str = "XTREME's processed test files carry none") -> None:
-    """Refuse to score nothing, a split without gold (:class:`MissingGold`, saying ``why``), or a length mismatch."""
-    if not golds:
-        raise ValueError(f"nothing to score: no {unit}")
-    if any(g is None for g in golds):
-        raise MissingGold(
-            f"gold {what} are missing for this split ({why}); evaluate on a split with gold {what} or point the "
-            "task at a labelled copy"
-        )
-    if predictions is not None and len(golds) != len(predictions):
-        raise ValueError(f"{len(predictions)} predictions for {len(golds)} {unit}")
-
-
-def accuracy(golds: list, predictions: list, **_: Any) -> float:
-    """Fraction of exact matches, in percent (XTREME reports ×100)."""
-    check_gold(golds, predictions)
-    return 100.0 * sum(g == p for g, p in zip(golds, predictions)) / len(golds)
-
-
-METRICS: dict[str, Callable[..., Any]] = {"accuracy": accuracy}
-IMPLEMENTATION: dict[str, str] = {"accuracy": "exact-match-x100"}
-
-
-def score_by_name(names, golds: list, predictions: list, **context: Any) -> dict[str, Any]:
-    """Compute each named metric; unknown names list the available ones."""
-    out = {}
-    for name in names:
-        if name not in METRICS:
-            raise KeyError(f"unknown metric {name!r}; available: {', '.join(sorted(METRICS))}")
-        out[name] = METRICS[name](golds, predictions, **context)
-    return out
-
-
 # Metric modules register themselves into METRICS/IMPLEMENTATION on import.
-from . import mlqa, retrieval, seqeval_compat, squad  # noqa: E402,F401
+from . import mlqa, retrieval, seqeval_compat, squad  # noqa: F401
+from .base import IMPLEMENTATION, METRICS, MissingGold, Value, accuracy, check_gold, score_by_name
+
+__all__ = ["IMPLEMENTATION", "METRICS", "MissingGold", "Value", "accuracy", "check_gold", "score_by_name"]

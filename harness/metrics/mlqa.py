@@ -28,7 +28,7 @@ import unicodedata
 from collections import Counter
 from typing import Any
 
-from . import IMPLEMENTATION, METRICS
+from .base import IMPLEMENTATION, METRICS
 from .squad import mean_max
 
 LANGUAGES = ("en", "es", "de", "ar", "hi", "vi", "zh")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import Value
+from .base import Value
 
 ENV_SPM = "XLT_FLORES200_SPM"
 FLORES200 = "flores200"
@@ -180,7 +180,7 @@ def _register() -> None:
     """Make the corpus-level MT metrics known to ``harness.metrics`` (name → implementation string)."""
     import sacrebleu
 
-    from . import IMPLEMENTATION, METRICS
+    from .base import IMPLEMENTATION, METRICS
 
     version = sacrebleu.__version__
     METRICS.setdefault("chrf++", lambda golds, predictions, **_: chrf_pp(predictions, golds))

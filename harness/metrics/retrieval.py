@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from . import IMPLEMENTATION, METRICS, MissingGold
+from .base import IMPLEMENTATION, METRICS, MissingGold
 
 
 def nn_accuracy(golds: Sequence[Any], predicted: Sequence[Any]) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..metrics import score_by_name
-from . import TaskType, pad, pad_inputs
+from .base import TaskType, pad, pad_inputs
 
 
 class ClassificationType(TaskType):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from . import TaskType
+from .base import TaskType
 
 DEFAULT_OPTIONS: dict[str, Any] = {
     "prompt": "translate {src} to {tgt}: {text}", "num_beams": 1, "max_new_tokens": 128, "max_source_length": 256,

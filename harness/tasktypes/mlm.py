@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from . import TaskType, pad, pad_inputs
+from .base import TaskType, pad, pad_inputs
 
 MASK_PROB = 0.15
 

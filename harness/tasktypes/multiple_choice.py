@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..metrics import score_by_name
-from . import TaskType
+from .base import TaskType
 
 
 def pair_texts(example: dict) -> list[tuple[str, str]]:

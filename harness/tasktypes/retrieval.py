@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from . import TaskType
+from .base import TaskType
 
 PROTOCOLS = ("bitext", "mining", "qa")
 PROTOCOL_KEYS = {
@@ -175,7 +175,7 @@ class RetrievalType(TaskType):
 
         if not (params or {}).get("task"):
             return
-        from ..stages import load_split
+        from ..task_data import load_split
 
         try:
             dev = load_split(params["task"], proto["threshold_split"], language)

@@ -36,7 +36,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..metrics import score_by_name
-from . import TaskType, pad_inputs
+from .base import TaskType, pad_inputs
 
 DEFAULTS = {"doc_stride": 128, "max_query_length": 64, "max_answer_length": 30, "n_best_size": 20,
             "allow_no_answer": False, "null_score_diff_threshold": 0.0}

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..metrics import score_by_name
-from . import TaskType, pad, pad_inputs
+from .base import TaskType, pad, pad_inputs
 
 
 def _special_ids(tokenizer) -> tuple[int, int]:

@@ -1,6 +1,6 @@
 """``ray``: each node is a Ray core task with a resource request (one GPU per task when the cluster has GPUs).
 
-The driver keeps the DAG (``harness.runner.run_dag``): a node is submitted once its upstream nodes finished, a
+The driver keeps the DAG (``harness.scheduler.run_dag``): a node is submitted once its upstream nodes finished, a
 failure skips only its dependents. Workers get the node as plain JSON and write into the shared cache directory
 (local disk for a one-machine cluster, a shared file system for a multi-machine one), so results are identical to
 the ``local`` executor's. ``ray`` is imported only when a matrix runs on it.
@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.execute import context_to_json, execute
 from harness.hookspecs import hookimpl
 from harness.plan import Node
-from harness.runner import Outcome, context_to_json, execute, run_dag
+from harness.scheduler import Outcome, run_dag
 from harness.stages import Context
 
 OPTIONS = ("address", "num_cpus", "num_gpus", "cpus_per_task", "gpus_per_task", "max_in_flight", "shutdown")

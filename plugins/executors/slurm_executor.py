@@ -8,7 +8,7 @@ Two layouts (``executor_options.mode``):
 
 ``afterany`` (not ``afterok``) because a node's failure is a *result*, not a job crash: the job records it in the
 cache and exits normally, and its dependents start, find their upstream missing and report ``skipped`` (a job
-killed by SLURM, for its time limit say, is handled the same way). Every job runs :func:`harness.runner.execute`
+killed by SLURM, for its time limit say, is handled the same way). Every job runs :func:`harness.execute.execute`
 on the node's plain-JSON params against the shared ``cache_dir`` (it must be on a file system all nodes see), so
 results are identical to ``local``; the node lock in the cache keeps two jobs from ever computing one node.
 The driver only waits: it polls the result files and ``squeue``, and a job that leaves the queue without a result
@@ -33,9 +33,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.events import log_event
+from harness.execute import context_to_json, execute
 from harness.hookspecs import hookimpl
 from harness.plan import Node
-from harness.runner import Outcome, apply_result, context_to_json, execute, log_event, triage
+from harness.scheduler import Outcome, apply_result, triage
 from harness.stages import Context
 
 OPTIONS = ("mode", "partition", "timeout_min", "cpus_per_task", "gpus_per_task", "mem_gb", "account", "qos",
@@ -163,7 +165,7 @@ class SlurmExecutor:
         wait for them instead of queueing the nodes twice."""
         import submitit
 
-        from harness.runner import read_events
+        from harness.events import read_events
 
         earlier: dict[str, tuple[str, str]] = {}
         for e in read_events(ctx.cache_dir):

@@ -74,7 +74,8 @@ def describe(spec: ModelSpec) -> dict:
 @hookimpl
 def register_model_families(register) -> None:
     register(ModelFamily("tiny-xlmr", load=load, describe=describe,
-                         description="tiny XLM-R built locally; tokenizer trained on the fly (tests, quickstart)"))
+                         description="tiny XLM-R built locally; tokenizer trained on the fly (tests, quickstart)",
+                         needs_source=False))
 
 
 @hookimpl

@@ -1,0 +1,110 @@
+"""Running one node: into a temporary folder renamed into the node store only when complete; the same entry point
+(:func:`execute`, plain JSON in and out) serves every executor's workers, which report a node's failure instead of
+raising it. A node interrupted by Ctrl-C or a kill leaves no failure record, so a rerun simply runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import traceback
+import uuid
+from pathlib import Path
+from typing import Any
+
+from .events import HOST, current_run, ensure_dir, log_event, set_run
+from .nodestore import DONE, failed_path, is_done, manifest, node_lock, read_failure, write_json_atomic
+from .plan import Node
+from .stages import STAGE_FUNCTIONS, Context
+
+
+class UpstreamMissing(RuntimeError):
+    """A node was asked to run before all its upstream nodes finished."""
+
+
+
+def run_node(node: Node, ctx: Context) -> dict[str, Any]:
+    """Run one node unless the cache has it; atomic: the node folder appears complete or not at all.
+
+    Raises :class:`UpstreamMissing` if an upstream node is not finished, and re-raises the stage's own error
+    after recording it under ``failed/KEY.json``.
+    """
+    missing = [d for d in node.deps if not is_done(ctx, d)]
+    if missing:
+        raise UpstreamMissing(f"upstream node(s) not finished: {', '.join(missing)}")
+    final = ctx.node_dir(node.key)
+    with node_lock(ctx, node.key):
+        if is_done(ctx, node.key):
+            log_event(ctx, node, "cached")
+            return {**json.loads((final / "summary.json").read_text()), "cached": True}
+        if final.exists():  # a partial or tampered node: never trusted
+            log_event(ctx, node, "stale", reason="incomplete or altered node folder removed")
+            trash = ctx.cache_dir / "tmp" / f"{node.key}.stale.{uuid.uuid4().hex[:8]}"
+            trash.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(final, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+        work = ensure_dir(ctx.cache_dir / "tmp") / f"{node.key}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+        work.mkdir()
+        log_event(ctx, node, "start")
+        started = time.time()
+        try:
+            summary = STAGE_FUNCTIONS[node.stage](node, work, ctx)
+            summary = {**summary, "seconds": round(time.time() - started, 3)}
+            (work / "node.json").write_text(json.dumps(node.to_json(), indent=2, sort_keys=True))
+            (work / "summary.json").write_text(json.dumps(summary))
+            (work / DONE).write_text(json.dumps({"key": node.key, "files": manifest(work)}))
+            ensure_dir(final.parent)
+            try:
+                os.rename(work, final)
+            except OSError:
+                if not is_done(ctx, node.key):  # not a complete copy by another worker (unlocked file system)
+                    raise
+                shutil.rmtree(work, ignore_errors=True)
+        except Exception as err:
+            previous = read_failure(ctx, node.key) or {}
+            write_json_atomic(failed_path(ctx, node.key), {
+                "node": node.key, "stage": node.stage, "label": node.label, "error": f"{type(err).__name__}: {err}",
+                "traceback": traceback.format_exc(), "time": time.time(), "host": HOST, "run": current_run(),
+                "attempts": int(previous.get("attempts", 0)) + 1,
+            })
+            log_event(ctx, node, "failed", error=f"{type(err).__name__}: {err}", seconds=round(time.time() - started, 3))
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        except BaseException:  # Ctrl-C, SystemExit: not the node's fault, no failure record, rerun next time
+            log_event(ctx, node, "interrupted")
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        failed_path(ctx, node.key).unlink(missing_ok=True)
+        log_event(ctx, node, "finish", seconds=summary["seconds"])
+    return summary
+
+
+def context_to_json(ctx: Context) -> dict[str, Any]:
+    """What a remote worker needs of the context (no callbacks)."""
+    return {"cache_dir": str(ctx.cache_dir), "device": ctx.device, "config_name": ctx.config_name,
+            "config_hash": ctx.config_hash, "run": current_run(), "nproc": ctx.nproc, "strategy": ctx.strategy}
+
+
+def execute(node_json: dict[str, Any], ctx_json: dict[str, Any]) -> dict[str, Any]:
+    """Worker entry point (any executor): run one node from plain JSON; report, never raise, its failure."""
+    if ctx_json.get("run"):
+        set_run(ctx_json["run"])
+    node = Node(**node_json)
+    ctx = Context(cache_dir=Path(ctx_json["cache_dir"]), device=ctx_json.get("device") or "auto",
+                  config_name=ctx_json.get("config_name"), config_hash=ctx_json.get("config_hash"),
+                  nproc=int(ctx_json.get("nproc") or 1), strategy=ctx_json.get("strategy") or "ddp")
+    return execute_node(node, ctx)
+
+
+def execute_node(node: Node, ctx: Context) -> dict[str, Any]:
+    worker = f"{HOST}:{os.getpid()}"
+    try:
+        summary = run_node(node, ctx)
+    except UpstreamMissing as err:
+        log_event(ctx, node, "skipped", reason=str(err))
+        return {"key": node.key, "status": "skipped", "error": str(err), "worker": worker}
+    except Exception as err:
+        return {"key": node.key, "status": "failed", "error": f"{type(err).__name__}: {err}", "worker": worker}
+    status = "cached" if summary.pop("cached", False) else "done"
+    return {"key": node.key, "status": status, "summary": summary, "worker": worker}

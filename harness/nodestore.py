@@ -1,0 +1,128 @@
+"""The node store: a content-addressed cache of finished nodes, and how a node's integrity is checked.
+
+Layout (``cache_dir``, shareable by many matrices and workers, on one machine or a shared file system)::
+
+    nodes/KEY/        a finished node: its outputs, node.json, summary.json and DONE (written last)
+    tmp/KEY.PID.RAND/ a node being written; renamed to nodes/KEY only when complete
+    locks/KEY.lock    flock held while a worker runs KEY: one writer per node across processes and hosts
+    failed/KEY.json   the error and traceback of the last failed attempt (removed when the node succeeds)
+
+A node counts as finished only if ``nodes/KEY/DONE`` names KEY and every file it lists has the recorded size;
+anything else found at ``nodes/KEY`` is stale and is removed, never trusted. Orphaned ``tmp/`` folders (their
+node lock is free) are removed at the next run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .events import ensure_dir
+
+if TYPE_CHECKING:
+    from .stages import Context
+
+DONE = "DONE"
+
+
+def failed_path(ctx: Context, key: str) -> Path:
+    return ctx.cache_dir / "failed" / f"{key}.json"
+
+
+def lock_path(ctx: Context, key: str) -> Path:
+    return ctx.cache_dir / "locks" / f"{key}.lock"
+
+
+def manifest(folder: Path) -> dict[str, int]:
+    """Size of every file under ``folder`` by relative name (what ``DONE`` records)."""
+    return {str(p.relative_to(folder)): p.stat().st_size for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def is_done(ctx: Context, key: str) -> bool:
+    """True only for a complete node: DONE names ``key`` and every listed file is there with its size."""
+    folder = ctx.node_dir(key)
+    try:
+        marker = json.loads((folder / DONE).read_text())
+        if marker.get("key") != key:
+            return False
+        for name, size in marker["files"].items():
+            if (folder / name).stat().st_size != size:
+                return False
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def node_lock(ctx: Context, key: str) -> Iterator[None]:
+    """Hold the node's exclusive lock (blocks while another worker, anywhere, is running it)."""
+    path = lock_path(ctx, key)
+    ensure_dir(path.parent)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    locked = False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            locked = True
+        except OSError as err:  # a file system without flock (e.g. Lustre mounted without it): go on unlocked
+            if err.errno not in (errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOLCK, errno.EINVAL):
+                raise
+        yield
+    finally:
+        if locked:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def is_running(ctx: Context, key: str) -> bool:
+    """Whether some worker holds the node's lock right now (probed without blocking)."""
+    path = lock_path(ctx, key)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as err:
+        return err.errno in (errno.EWOULDBLOCK, errno.EAGAIN)
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def cleanup_tmp(ctx: Context) -> int:
+    """Remove partial node folders left by killed workers (their node lock is free); returns how many."""
+    tmp = ctx.cache_dir / "tmp"
+    removed = 0
+    if not tmp.is_dir():
+        return 0
+    for path in tmp.iterdir():
+        key = path.name.split(".", 1)[0]
+        if not is_running(ctx, key):
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    ensure_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:6]}.tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
+
+
+def read_failure(ctx: Context, key: str) -> dict[str, Any] | None:
+    try:
+        return json.loads(failed_path(ctx, key).read_text())
+    except (OSError, ValueError):
+        return None
