@@ -19,13 +19,13 @@ from harness.specs import TaskSpec
 from harness.train import TrainTask, predict, train
 
 FAMILIES = ["tiny-xlmr", "tiny-mbert", "tiny-mt5"]
-STEPS = 12
-# Full-batch AdamW at lr 3e-3 on 4-6 examples: every family/kind measured at 0.02-0.5 of its first loss after 12 steps
-# (see the table in the report); 0.8 leaves room for thread-count rounding while a model that does not learn
-# (a head on the wrong positions, labels on specials) stays near 1.0.
+STEPS = 20
+# Full-batch AdamW at lr 5e-3 on 4 examples, 20 steps: every family/kind measured between 0.001 and 0.24 of its
+# first loss (span QA and tagging on tiny mT5 are the slowest); 0.8 leaves room for thread-count rounding while a
+# model that does not learn (labels on special tokens, a head reading the wrong positions) stays near 1.0.
 FALL = 0.8
 HP = {"grad_accum": 1, "max_steps": STEPS, "epochs": 1, "warmup_ratio": 0.0, "eval_every": None, "weight_decay": 0.0,
-      "lr": 3e-3, "max_grad_norm": 1.0, "precision": "fp32"}
+      "lr": 5e-3, "max_grad_norm": 1.0, "precision": "fp32"}
 
 
 def _spec(kind: str, **kw) -> TaskSpec:
@@ -41,10 +41,10 @@ SPECS = {
 
 DATA = {
     "classification": [
-        {"id": "c0", "text_a": "the cat is red", "text_b": "the dog is big", "label": "yes"},
-        {"id": "c1", "text_a": "the cat is not red", "text_b": "the dog is big", "label": "no"},
-        {"id": "c2", "text_a": "the car is old", "text_b": "the tree is green", "label": "yes"},
-        {"id": "c3", "text_a": "the car is old", "text_b": "the tree is not green", "label": "no"},
+        {"id": "c0", "text_a": "the cat is red", "text_b": "the dog is red", "label": "yes"},
+        {"id": "c1", "text_a": "the cat is green", "text_b": "the dog is small", "label": "no"},
+        {"id": "c2", "text_a": "the car is red", "text_b": "the tree is red", "label": "yes"},
+        {"id": "c3", "text_a": "the car is quiet", "text_b": "the bird is old", "label": "no"},
     ],
     "multiple_choice": [
         {"id": "m0", "context": "the cat is red", "question": "the cat is", "choices": ["red", "green", "old"],
@@ -99,6 +99,7 @@ def _check_format(kind: str, examples: list[dict], preds: list, spec: TaskSpec) 
             assert p == "" or p in e["context"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", FAMILIES)
 @pytest.mark.parametrize("kind", list(SPECS))
 def test_kind_trains_and_decodes_on_family(kind, family):
@@ -165,8 +166,8 @@ def test_span_qa_segments_and_no_answer_position(family):
     # unanswerable, or answer outside the window: labelled at the no-answer position
     none = ttype.featurize([{**ex, "answers": {"text": [], "answer_start": []}}], tok, SPECS["span_qa"], 64)[0]
     assert (none["start_positions"], none["end_positions"]) == (null, null)
-    assert feat["start_positions"] == feat["end_positions"] != null
-    assert tok.decode([feat["input_ids"][feat["start_positions"]]]).strip() == "red"
+    s, e = feat["start_positions"], feat["end_positions"]
+    assert null not in (s, e) and tok.decode(feat["input_ids"][s : e + 1]).strip() == "red"
 
 
 def test_span_qa_decodes_no_answer_from_its_position():
@@ -214,6 +215,7 @@ def test_multiple_choice_pools_as_declared_and_passes_segments():
             torch.nn.init.ones_(m.weight)
             torch.nn.init.zeros_(m.bias)
     head_probe[2] = torch.nn.Identity()
+    head_probe.eval()  # no dropout scaling
     assert ttype.forward(enc, head_probe, batch).tolist() == [[4.0, 4.0]]
     del enc.harness_pooling
     assert ttype.forward(enc, head_probe, batch).tolist() == [[2.0, 3.0]]  # first position
@@ -222,6 +224,7 @@ def test_multiple_choice_pools_as_declared_and_passes_segments():
     head_cls = ttype.build_head(cls_spec, 1)
     head_cls.load_state_dict(head_probe.state_dict())
     head_cls[2] = torch.nn.Identity()
+    head_cls.eval()
     assert ttype.forward(enc, head_cls, batch).tolist() == [[2.0, 3.0]]  # the task's explicit choice wins
 
 
