@@ -133,7 +133,10 @@ def _options(spec: ModelSpec) -> dict:
 
 
 def train_unigram(vocab_size: int, extra_text: list[str] | None = None):
-    """A Unigram tokenizer with mT5's special ids (``<pad>`` 0, ``</s>`` 1, ``<unk>`` 2), ``</s>`` appended."""
+    """A Unigram tokenizer with mT5's special ids (``<pad>`` 0, ``</s>`` 1, ``<unk>`` 2), ``</s>`` appended;
+    the same ids in every process."""
+    import json
+
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -146,6 +149,12 @@ def train_unigram(vocab_size: int, extra_text: list[str] | None = None):
     trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"],
                                       unk_token="<unk>", show_progress=False)
     tok.train_from_iterator(corpus() + list(extra_text or []), trainer=trainer)
+    # the trainer's scores vary in the last digits from run to run, and so do the ids of pieces with equal scores:
+    # rebuild the model with rounded scores and ids sorted by (score, piece), so every process (DDP ranks, a later
+    # evaluation) maps text to the same ids
+    trained = json.loads(tok.to_str())["model"]["vocab"]
+    pieces = sorted(((p, round(s, 6)) for p, s in trained[3:]), key=lambda ps: (-ps[1], ps[0]))
+    tok.model = models.Unigram([(p, 0.0) for p, _ in trained[:3]] + pieces, unk_id=2)
     tok.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>",
                                                        special_tokens=[("</s>", tok.token_to_id("</s>"))])
     # like T5's own tokenizer: no segment ids (the mT5 encoder takes none)
