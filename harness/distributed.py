@@ -65,12 +65,33 @@ def _current_cuda() -> int:
 
 
 def _layer_lists(module) -> list:
-    """The ``nn.ModuleList`` of transformer blocks inside a model (encoder.layer, block, layers...)."""
+    """The outermost ``nn.ModuleList`` s of transformer blocks inside a model (``encoder.layer``, mT5's
+    ``encoder.block`` and ``decoder.block``, ``layers``...). Lists nested inside a block (a ``T5Block``'s
+    ``layer`` list of attention and feed-forward sub-layers) belong to that block and are not returned."""
     from torch import nn
 
-    lists = [m for m in module.modules() if isinstance(m, nn.ModuleList) and len(m) > 0
-             and all(sum(p.numel() for p in c.parameters()) > 0 for c in m)]
+    def is_block_list(m) -> bool:
+        return (isinstance(m, nn.ModuleList) and len(m) > 0
+                and all(sum(p.numel() for p in c.parameters()) > 0 for c in m))
+
+    lists: list = []
+
+    def visit(m) -> None:
+        for child in m.children():
+            if is_block_list(child):
+                lists.append(child)  # its blocks are units: do not descend into them
+            else:
+                visit(child)
+
+    visit(module)
     return lists
+
+
+def _blocks(module) -> list:
+    """The transformer blocks to shard one by one, deepest first (``fully_shard`` goes child before parent)."""
+    depth = {id(m): name.count(".") for name, m in module.named_modules()}
+    blocks = [block for layers in _layer_lists(module) for block in layers]
+    return sorted(blocks, key=lambda b: -depth.get(id(b), 0))
 
 
 @functools.cache
@@ -121,9 +142,8 @@ class Parallel:
                 raise ValueError("strategy fsdp runs with precision bf16 or fp32 (fp16 needs a sharded grad scaler)")
             if self.rank == 0:  # a CPU replica that receives the gathered weights for selection and checkpoints
                 self._full_copy = copy.deepcopy(model).cpu()
-            for layers in _layer_lists(model):
-                for block in layers:
-                    fully_shard(block)
+            for block in _blocks(model):
+                fully_shard(block)
             self._wrapped = fully_shard(step)
             if device is not None:
                 model.to(device)  # moves this rank's shards only

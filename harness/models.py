@@ -109,3 +109,35 @@ def pick_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+# --- what every task kind shares when it runs an encoder ----------------------------------------------------------
+
+POOLINGS = ("cls", "mean")
+
+
+def resolve_pooling(requested: str | None, module: Any, default: str = "cls") -> str:
+    """The pooling to use: an explicit choice (task, model or target option) wins, then the encoder's declared
+    ``harness_pooling`` (mT5 declares ``"mean"``: it has no CLS token), then ``default``."""
+    pooling = requested or getattr(module, "harness_pooling", None) or default
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling {pooling!r} is not one of {', '.join(POOLINGS)}")
+    return pooling
+
+
+def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:
+    """``(batch, hidden)`` sentence vectors: the first position (``cls``) or the attention-masked mean (``mean``)."""
+    if pooling == "cls":
+        return hidden[:, 0]
+    if pooling != "mean":
+        raise ValueError(f"pooling {pooling!r} is not one of {', '.join(POOLINGS)}")
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+
+def run_encoder(module: nn.Module, batch: dict[str, Any], **kwargs: Any):
+    """The encoder's output on ``batch``: ``input_ids``, ``attention_mask`` and, when the batch carries them
+    (tokenizers with segments, like mBERT's), ``token_type_ids``."""
+    if "token_type_ids" in batch:
+        kwargs["token_type_ids"] = batch["token_type_ids"]
+    return module(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], **kwargs)

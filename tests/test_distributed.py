@@ -13,10 +13,13 @@ from __future__ import annotations
 import pytest
 
 from harness.distributed import Parallel, launch, shard_bounds
+from harness.models import load_encoder
+from harness.plugins import registry
 
 
-def _losses(batch_size: int, grad_accum: int, steps: int, data_dir: str) -> dict:
-    """Train tiny-xlmr (dropout off) on fixture XNLI; return the loss curve and a weight checksum."""
+def _losses(batch_size: int, grad_accum: int, steps: int, data_dir: str, model_name: str = "tiny-xlmr") -> dict:
+    """Train a tiny model (dropout off) on fixture XNLI; return the loss curve and a weight checksum."""
+    from dataclasses import replace
     from pathlib import Path
 
     import torch
@@ -29,7 +32,10 @@ def _losses(batch_size: int, grad_accum: int, steps: int, data_dir: str) -> dict
 
     torch.set_num_threads(1)
     reg = registry()
-    enc = load_encoder(reg.model("tiny-xlmr"), seed=0)
+    spec = reg.model(model_name)
+    if model_name == "tiny-mt5":  # T5 attention reads its dropout rate from the config, not an nn.Dropout
+        spec = replace(spec, options={**spec.options, "dropout": 0.0})
+    enc = load_encoder(spec, seed=0)
     ttype = reg.task_type("classification")
     torch.manual_seed(1)
     model = TaskModel(enc.module, {"xnli": ttype.build_head(xnli.SPEC, enc.hidden_size)})
@@ -45,9 +51,9 @@ def _losses(batch_size: int, grad_accum: int, steps: int, data_dir: str) -> dict
     return {"losses": summary["losses"], "l1": float(sum(p.detach().abs().sum() for p in model.parameters()))}
 
 
-def _curves(data_dir: str) -> dict:
+def _curves(data_dir: str, model_name: str = "tiny-xlmr") -> dict:
     """Both settings in one launch (spawning processes costs more than training here)."""
-    return {"accum1": _losses(8, 1, 6, data_dir), "accum2": _losses(8, 2, 6, data_dir)}
+    return {"accum1": _losses(8, 1, 6, data_dir, model_name), "accum2": _losses(8, 2, 6, data_dir, model_name)}
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +65,18 @@ def xnli_dir(tmp_path_factory):
     return str(path)
 
 
+def test_fsdp_units_are_the_outermost_blocks_of_mt5():
+    from harness.distributed import _blocks
+
+    enc = load_encoder(registry().model("tiny-mt5"), seed=0)
+    names = {id(m): n for n, m in enc.module.named_modules()}
+    assert [names[id(b)] for b in _blocks(enc.module)] == [
+        "model.encoder.block.0", "model.encoder.block.1", "model.decoder.block.0", "model.decoder.block.1"]
+    xlmr = load_encoder(registry().model("tiny-xlmr"), seed=0).module
+    names = {id(m): n for n, m in xlmr.named_modules()}
+    assert [names[id(b)] for b in _blocks(xlmr)] == ["encoder.layer.0", "encoder.layer.1"]
+
+
 def test_shard_bounds_and_single_process_is_a_no_op():
     assert [shard_bounds(10, r, 3) for r in range(3)] == [(0, 4), (4, 7), (7, 10)]
     assert [shard_bounds(8, r, 2) for r in range(2)] == [(0, 4), (4, 8)]
@@ -67,10 +85,12 @@ def test_shard_bounds_and_single_process_is_a_no_op():
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("model_name", ["tiny-xlmr", "tiny-mt5"])
 @pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
-def test_two_gloo_processes_match_one_process(xnli_dir, strategy):
-    one = _losses(8, 1, 6, xnli_dir)
-    two = launch(f"{__name__}:_curves", (xnli_dir,), nproc=2, strategy=strategy)
+def test_two_gloo_processes_match_one_process(xnli_dir, strategy, model_name):
+    """tiny-mt5: FSDP shards each T5Block (not its nested sub-layer list) and the unused decoder stays idle."""
+    one = _losses(8, 1, 6, xnli_dir, model_name)
+    two = launch(f"{__name__}:_curves", (xnli_dir, model_name), nproc=2, strategy=strategy)
     assert len(one["losses"]) == 6 and one["losses"][0] != one["losses"][-1]  # the curve moves
     # effective batch 8: 4 per rank, or 2 per rank per micro-step with 2 accumulation steps
     for other in (two["accum1"], two["accum2"]):

@@ -89,6 +89,8 @@ def embed(encoder: Any, texts: Sequence[str], opts: EmbedOptions, *, role: str =
     """
     import torch
 
+    from ..models import pool
+
     if role not in ("query", "doc"):
         raise ValueError(f"role {role!r} must be 'query' or 'doc'")
     prefix = opts.query_prefix if role == "query" else opts.doc_prefix
@@ -124,12 +126,7 @@ def embed(encoder: Any, texts: Sequence[str], opts: EmbedOptions, *, role: str =
             result = module(input_ids=input_ids, attention_mask=mask, output_hidden_states=need_hidden)
             for lay, res in zip(wanted, resolved):
                 states = result.hidden_states[res] if need_hidden else result.last_hidden_state
-                states = states.float()
-                if opts.pooling == "cls":
-                    pooled = states[:, 0]
-                else:
-                    m = mask.unsqueeze(-1).to(states.dtype)
-                    pooled = (states * m).sum(1) / m.sum(1).clamp(min=1.0)
+                pooled = pool(states.float(), mask, opts.pooling)
                 if opts.normalize:
                     pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
                 out[lay][batch] = pooled.cpu().numpy()

@@ -75,12 +75,10 @@ class ClassificationType(TaskType):
         return batch
 
     def forward(self, encoder, head, batch):
-        extra = {"token_type_ids": batch["token_type_ids"]} if "token_type_ids" in batch else {}
-        hidden = encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], **extra).last_hidden_state
-        if (head.pooling or getattr(encoder, "harness_pooling", "cls")) == "mean":
-            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            return head((hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0))
-        return head(hidden[:, 0])
+        from ..models import pool, resolve_pooling, run_encoder
+
+        hidden = run_encoder(encoder, batch).last_hidden_state
+        return head(pool(hidden, batch["attention_mask"], resolve_pooling(head.pooling, encoder)))
 
     def loss(self, logits, batch):
         from torch.nn import functional as F

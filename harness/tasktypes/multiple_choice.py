@@ -8,10 +8,12 @@ one encoder input, a sequence pair:
 
 So a sentence-completion task (HellaSwag: context ``ctx_a``, question ``ctx_b``, choices the endings) reads
 naturally, and a reading-comprehension task (Cosmos QA) puts the passage first and question plus answer second.
-Truncation is ``longest_first`` at ``max_length``. The head scores the first token of each pair with one linear
-unit (after a dense+tanh layer, like the classification head); examples in a batch may have different numbers of
-choices (padded choices are masked out of the softmax). Predictions are choice indices (int); ``label`` is the
-gold index.
+Truncation is ``longest_first`` at ``max_length``. The head scores the pooled pair with one linear unit (after a
+dense+tanh layer, like the classification head); pooling is chosen as in classification (``pooling: cls | mean`` in
+the task's defaults, else the encoder's declared pooling — the masked mean for mT5 —, else the first token), and
+segment ids (``token_type_ids``) reach encoders whose tokenizer makes them (mBERT: 0 for the first segment, 1
+for the second). Examples in a batch may have different numbers of choices (padded choices are
+masked out of the softmax). Predictions are choice indices (int); ``label`` is the gold index.
 """
 
 from __future__ import annotations
@@ -42,9 +44,14 @@ class MultipleChoiceType(TaskType):
     def build_head(self, spec, hidden_size: int):
         from torch import nn
 
-        return nn.Sequential(
+        pooling = spec.defaults.get("pooling")
+        if pooling not in (None, "cls", "mean"):
+            raise ValueError(f"{spec.name}: pooling {pooling!r} is not one of 'cls', 'mean'")
+        head = nn.Sequential(
             nn.Dropout(0.1), nn.Linear(hidden_size, hidden_size), nn.Tanh(), nn.Dropout(0.1), nn.Linear(hidden_size, 1),
         )
+        head.pooling = pooling  # None: the encoder's preference, else the first position
+        return head
 
     def featurize(self, examples: list[dict], tokenizer, spec, max_length: int) -> list[dict]:
         flat_a, flat_b, owner = [], [], []
@@ -61,13 +68,16 @@ class MultipleChoiceType(TaskType):
                 owner.append(i)
         enc = tokenizer(flat_a, flat_b, truncation="longest_first", max_length=max_length) if flat_a else {
             "input_ids": []}
+        segments = "token_type_ids" in enc
         feats: list[dict] = [
             {"example_index": i, "input_ids": [], "attention_mask": [],
-             "labels": e["label"] if e.get("label") is not None else -100}
+             "labels": e["label"] if e.get("label") is not None else -100, **({"token_type_ids": []} if segments else {})}
             for i, e in enumerate(examples)
         ]
         for j, i in enumerate(owner):
             feats[i]["input_ids"].append(enc["input_ids"][j])
+            if segments:
+                feats[i]["token_type_ids"].append(enc["token_type_ids"][j])
         for f in feats:
             f["attention_mask"] = [[1] * len(ids) for ids in f["input_ids"]]
         return feats
@@ -80,21 +90,31 @@ class MultipleChoiceType(TaskType):
         ids = torch.full((len(features), n_choices, width), pad_id, dtype=torch.long)
         mask = torch.zeros((len(features), n_choices, width), dtype=torch.long)
         choice_mask = torch.zeros((len(features), n_choices), dtype=torch.bool)
+        segments = "token_type_ids" in features[0]
+        types = torch.zeros((len(features), n_choices, width), dtype=torch.long) if segments else None
         for row, f in enumerate(features):
             for c, seq in enumerate(f["input_ids"]):
                 ids[row, c, : len(seq)] = torch.tensor(seq)
                 mask[row, c, : len(seq)] = 1
                 choice_mask[row, c] = True
+                if types is not None:
+                    types[row, c, : len(seq)] = torch.tensor(f["token_type_ids"][c])
         # a padded choice still needs one attended token so the encoder never sees an all-masked row
         mask[:, :, 0] = 1
-        return {"input_ids": ids, "attention_mask": mask, "choice_mask": choice_mask,
-                "labels": torch.tensor([f["labels"] for f in features], dtype=torch.long)}
+        batch = {"input_ids": ids, "attention_mask": mask, "choice_mask": choice_mask,
+                 "labels": torch.tensor([f["labels"] for f in features], dtype=torch.long)}
+        if types is not None:
+            batch["token_type_ids"] = types
+        return batch
 
     def forward(self, encoder, head, batch):
+        from ..models import pool, resolve_pooling, run_encoder
+
         b, c, w = batch["input_ids"].shape
-        hidden = encoder(input_ids=batch["input_ids"].view(b * c, w),
-                         attention_mask=batch["attention_mask"].view(b * c, w)).last_hidden_state
-        scores = head(hidden[:, 0]).view(b, c).float()
+        flat = {k: batch[k].view(b * c, w) for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}
+        hidden = run_encoder(encoder, flat).last_hidden_state
+        pooled = pool(hidden, flat["attention_mask"], resolve_pooling(getattr(head, "pooling", None), encoder))
+        scores = head(pooled).view(b, c).float()
         return scores.masked_fill(~batch["choice_mask"], float("-inf"))
 
     def loss(self, logits, batch):

@@ -6,6 +6,8 @@ order task < model < target. The knobs are :class:`harness.retrieval.embed.Embed
 ``pooling``, ``max_length``, ``normalize``, ``query_prefix``, ``doc_prefix``) plus the protocol's own
 (``k``, ``margin``, ``top_k``, ``search``, ``symmetric``); every value used is written into each row's signature.
 The pipeline's general ``max_length`` hyper-parameter does not apply here: use the ``max_length`` option.
+``pooling`` resolves as in the other task kinds: a value set by the task, the model's options or the target wins,
+else the encoder's declared pooling (mT5: the masked mean), else ``mean``.
 
 Example layouts by protocol (what the task loaders return):
 
@@ -43,8 +45,11 @@ PROTOCOL_DEFAULTS = {
 }
 
 
-def resolve_options(spec, params: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None):
-    """(protocol, EmbedOptions, protocol options) from task defaults < model options < target options."""
+def resolve_options(spec, params: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None,
+                    encoder: Any = None):
+    """(protocol, EmbedOptions, protocol options) from task defaults < model options < target options; an
+    ``encoder`` (an :class:`~harness.models.Encoder`) supplies its declared pooling when none of them sets one."""
+    from ..models import resolve_pooling
     from ..retrieval.embed import EmbedOptions
 
     task_conf = dict(spec.defaults.get("retrieval", {}))
@@ -56,6 +61,8 @@ def resolve_options(spec, params: dict[str, Any] | None = None, overrides: dict[
     model_conf = dict(((params.get("model") or {}).get("options") or {}).get("retrieval", {}))
     target_conf = dict(params.get("options") or {})
     merged = {**PROTOCOL_DEFAULTS[protocol], **task_conf, **model_conf, **target_conf, **(overrides or {})}
+    if encoder is not None:
+        merged["pooling"] = resolve_pooling(merged.get("pooling"), encoder.module, default="mean")
     embed_keys = set(EmbedOptions.__dataclass_fields__)
     allowed = embed_keys | PROTOCOL_KEYS[protocol]
     bad = sorted(set(merged) - allowed)
@@ -160,7 +167,7 @@ class RetrievalType(TaskType):
                 params: dict[str, Any] | None = None, layers: list[int] | None = None,
                 overrides: dict[str, Any] | None = None) -> dict[int, list[Any]]:
         """Per-example predictions for each requested layer (default: the configured one)."""
-        protocol, opts, proto = resolve_options(spec, params, overrides)
+        protocol, opts, proto = resolve_options(spec, params, overrides, encoder=encoder)
         embs = embed_sides(encoder, examples, protocol, opts, device=device, layers=layers)
         preds = {lay: PREDICT[protocol](e, examples, proto) for lay, e in embs.items()}
         if protocol == "mining":
@@ -198,7 +205,7 @@ class RetrievalType(TaskType):
         """Embed, search and score one split of one language (the pipeline's eval node)."""
         from ..plugins import registry
 
-        protocol, opts, proto = resolve_options(spec, params)
+        protocol, opts, proto = resolve_options(spec, params, encoder=encoder)
         preds = self.predict(encoder, examples, spec, language, device=device, params=params)[opts.layer]
         task = registry().task(spec.name)
         if task.score is None:

@@ -9,9 +9,16 @@ context is tokenised once with character offsets and cut into **sliding windows*
 tokens (question and special tokens included), each window starting ``doc_stride`` pieces after the previous
 one, so every context token is in some window (when ``doc_stride`` is not shorter than a window — a short
 ``max_length`` — the step becomes half a window so that windows still overlap; XTREME's 384/128 never hits this). Each window is one feature ``<cls> question <sep> window <sep>``
-(the special-token layout is read from the tokenizer's own pair template, so BERT and XLM-R both work).
-Training labels the first answer's first/last piece, or the ``<cls>`` position when the answer is not inside the
-window.
+(the special-token layout is read from the tokenizer's own pair template, so BERT, XLM-R and mT5 all work).
+Segment ids (``token_type_ids``) follow that template too (mBERT: 0 up to the first ``[SEP]``, 1 for the context
+and the last ``[SEP]``, as XTREME's ``run_squad`` passes them) and reach the encoder.
+Training labels the first answer's first/last piece, or the **no-answer position** when the answer is not inside
+the window.
+
+The no-answer position is the template's first special token: ``<cls>`` (position 0) for BERT and XLM-R, as in
+``run_squad``; for a family without CLS it is the separator after the question (mT5: ``question </s> context
+</s>``, so the ``</s>`` after the question — never a question or context piece, present in every window). A
+tokenizer whose pair template has no special token at all is rejected with an error.
 
 Decoding: per example, over all its windows, the ``n_best_size`` best start and end logits give candidate spans
 inside the context with ``end >= start`` and at most ``max_answer_length`` pieces, scored by start + end logit;
@@ -22,9 +29,9 @@ Knobs (``TaskSpec.defaults``; XTREME's values are the defaults here):
 
 - ``doc_stride`` (128), ``max_query_length`` (64), ``max_answer_length`` (30), ``n_best_size`` (20);
 - ``allow_no_answer`` (False): SQuAD-v2-style unanswerable questions. When True the model may answer ``""``:
-  the null score is the ``<cls>`` start + end logit (the minimum over the example's windows) and the prediction
-  is ``""`` when ``null_score - best_span_score > null_score_diff_threshold``; training examples with empty
-  answers are labelled at ``<cls>`` in every window. When False an empty answer list is never predicted for,
+  the null score is the no-answer position's start + end logit (the minimum over the example's windows) and the
+  prediction is ``""`` when ``null_score - best_span_score > null_score_diff_threshold``; training examples with
+  empty answers are labelled at the no-answer position in every window. When False an empty answer list is never predicted for,
   and a question with no valid span gets ``""``.
 - ``null_score_diff_threshold`` (0.0): the threshold above.
 
@@ -36,7 +43,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..metrics import score_by_name
-from .base import TaskType, pad_inputs
+from .base import TaskType, pad, pad_inputs
 
 DEFAULTS = {"doc_stride": 128, "max_query_length": 64, "max_answer_length": 30, "n_best_size": 20,
             "allow_no_answer": False, "null_score_diff_threshold": 0.0}
@@ -57,6 +64,32 @@ def pair_layout(tokenizer) -> tuple[list[int], list[int], list[int]]:
     first_b = seq.index(1)
     last_b = max(i for i, s in enumerate(seq) if s == 1)
     return list(ids[:first_a]), list(ids[last_a + 1 : first_b]), list(ids[last_b + 1 :])
+
+
+def pair_segments(tokenizer) -> tuple[list[int], int, list[int], int, list[int]] | None:
+    """Segment ids of the pair template's parts (prefix, question piece, middle, context piece, suffix), or None
+    when the tokenizer makes no ``token_type_ids``."""
+    enc = tokenizer("a", "b")
+    if "token_type_ids" not in enc:
+        return None
+    seq, types = enc.sequence_ids(0), list(enc["token_type_ids"])
+    first_a, first_b = seq.index(0), seq.index(1)
+    last_a = max(i for i, s in enumerate(seq) if s == 0)
+    last_b = max(i for i, s in enumerate(seq) if s == 1)
+    return types[:first_a], types[first_a], types[last_a + 1 : first_b], types[first_b], types[last_b + 1 :]
+
+
+def no_answer_position(prefix: list[int], n_question: int, middle: list[int], suffix: list[int],
+                       n_context: int) -> int:
+    """Where "no answer in this window" is labelled: the template's first special token (see the docstring)."""
+    if prefix:
+        return 0
+    if middle:
+        return n_question
+    if suffix:
+        return n_question + n_context
+    raise ValueError("span_qa: the tokenizer's pair template has no special token to mark 'no answer'; "
+                     "use a tokenizer whose pair template adds one (e.g. a separator)")
 
 
 def windows(n_tokens: int, max_tokens: int, doc_stride: int) -> list[tuple[int, int]]:
@@ -91,6 +124,7 @@ class SpanQAType(TaskType):
     def featurize(self, examples: list[dict], tokenizer, spec, max_length: int) -> list[dict]:
         opt = qa_options(spec)
         prefix, middle, suffix = pair_layout(tokenizer)
+        types = pair_segments(tokenizer)
         n_special = len(prefix) + len(middle) + len(suffix)
         feats = []
         contexts: dict[str, tuple[list[int], list[tuple[int, int]]]] = {}  # paragraphs repeat across questions
@@ -117,22 +151,33 @@ class SpanQAType(TaskType):
                 token_to_char: list[tuple[int, int] | None] = [None] * len(ids)
                 for k in range(length):
                     token_to_char[ctx0 + k] = c_off[start + k]
-                s_pos = e_pos = 0
+                null = no_answer_position(prefix, len(q_ids), middle, suffix, length)
+                s_pos = e_pos = null
                 if answer is not None and start <= answer[0] and answer[1] < start + length:
                     s_pos, e_pos = ctx0 + answer[0] - start, ctx0 + answer[1] - start
-                feats.append({"example_index": ex_i, "input_ids": ids, "attention_mask": [1] * len(ids),
-                              "start_positions": s_pos, "end_positions": e_pos, "token_to_char": token_to_char})
+                feat = {"example_index": ex_i, "input_ids": ids, "attention_mask": [1] * len(ids),
+                        "start_positions": s_pos, "end_positions": e_pos, "token_to_char": token_to_char,
+                        "null_position": null}
+                if types is not None:
+                    t_pre, t_q, t_mid, t_c, t_suf = types
+                    feat["token_type_ids"] = t_pre + [t_q] * len(q_ids) + t_mid + [t_c] * length + t_suf
+                feats.append(feat)
         return feats
 
     def collate(self, features: list[dict], pad_id: int) -> dict[str, Any]:
         import torch
 
-        return {**pad_inputs(features, pad_id),
-                "start_positions": torch.tensor([f["start_positions"] for f in features], dtype=torch.long),
-                "end_positions": torch.tensor([f["end_positions"] for f in features], dtype=torch.long)}
+        batch = {**pad_inputs(features, pad_id),
+                 "start_positions": torch.tensor([f["start_positions"] for f in features], dtype=torch.long),
+                 "end_positions": torch.tensor([f["end_positions"] for f in features], dtype=torch.long)}
+        if "token_type_ids" in features[0]:
+            batch["token_type_ids"] = pad([f["token_type_ids"] for f in features], 0)
+        return batch
 
     def forward(self, encoder, head, batch):
-        hidden = encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+        from ..models import run_encoder
+
+        hidden = run_encoder(encoder, batch).last_hidden_state
         logits = head(hidden).float()
         logits = logits.masked_fill(batch["attention_mask"].unsqueeze(-1) == 0, -1e4)
         return logits[..., 0], logits[..., 1]
@@ -152,7 +197,8 @@ class SpanQAType(TaskType):
             t2c = f["token_to_char"]
             n = len(t2c)
             s_log, e_log = start_logits[:n].tolist(), end_logits[:n].tolist()
-            score_null = s_log[0] + e_log[0]
+            null_pos = f.get("null_position", 0)
+            score_null = s_log[null_pos] + e_log[null_pos]
             null[i] = score_null if null[i] is None else min(null[i], score_null)
             top = opt["n_best_size"]
             starts = sorted(range(n), key=lambda k: -s_log[k])[:top]

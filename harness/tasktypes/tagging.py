@@ -7,8 +7,12 @@ Encoding, as XTREME's ``run_tag.py`` does it: each word is tokenised on its own 
 such as a lone zero-width character, becomes the unknown token so it still gets a prediction), the first piece
 carries the word's label and the other pieces are ignored (-100). Unlike ``run_tag.py``, a sentence whose pieces
 do not fit in ``max_length`` is **split into consecutive segments at word boundaries, never truncated**, so every
-word is predicted and scored (a single word longer than a whole segment keeps its first ``max_length - 2``
-pieces). Each segment is one feature ``<cls> pieces… <sep>``; ``decode`` stitches the segments back in order.
+word is predicted and scored (a single word longer than a whole segment keeps the first pieces that fit beside
+the special tokens). Each segment is one feature wrapped in the tokenizer's **own** single-sequence template, read from the
+fast tokenizer's ``sequence_ids`` (``<s> pieces… </s>`` for XLM-R, ``[CLS] pieces… [SEP]`` for mBERT,
+``pieces… </s>`` for mT5, which has no CLS; nothing for a tokenizer without special tokens), so no family needs a
+CLS or BOS token; ``decode`` stitches the segments back in order. Segment ids, when the tokenizer makes them, are
+all 0 (one sequence) and reach the encoder with the batch.
 
 Predictions are tag lists, one tag per word; the gold kept beside them is ``tags``.
 """
@@ -21,12 +25,16 @@ from ..metrics import score_by_name
 from .base import TaskType, pad, pad_inputs
 
 
-def _special_ids(tokenizer) -> tuple[int, int]:
-    cls = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
-    sep = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
-    if cls is None or sep is None:
-        raise ValueError("tagging needs a tokenizer with cls/sep (or bos/eos) tokens")
-    return int(cls), int(sep)
+def single_layout(tokenizer) -> tuple[list[int], list[int]]:
+    """Special-token ids the tokenizer puts before and after one sequence (either may be empty)."""
+    enc = tokenizer("a")
+    seq = enc.sequence_ids(0)
+    ids = enc["input_ids"]
+    inside = [i for i, s in enumerate(seq) if s == 0]
+    if not inside:
+        raise ValueError(f"tagging: the tokenizer {type(tokenizer).__name__} turns 'a' into no pieces; "
+                         "use a tokenizer that encodes text")
+    return list(ids[: inside[0]]), list(ids[inside[-1] + 1 :])
 
 
 def word_pieces(words: list[str], tokenizer) -> list[list[int]]:
@@ -62,8 +70,9 @@ class TaggingType(TaskType):
 
     def featurize(self, examples: list[dict], tokenizer, spec, max_length: int) -> list[dict]:
         label_ids = {label: i for i, label in enumerate(spec.labels)}
-        cls, sep = _special_ids(tokenizer)
-        budget = max(1, max_length - 2)
+        prefix, suffix = single_layout(tokenizer)
+        budget = max(1, max_length - len(prefix) - len(suffix))
+        segments = "token_type_ids" in tokenizer("a")
         feats = []
         for ex_i, e in enumerate(examples):
             words, tags = e["tokens"], e.get("tags")
@@ -75,24 +84,31 @@ class TaggingType(TaskType):
                     raise ValueError(f"{spec.name}: example {e['id']!r} has tag {bad[0]!r}; allowed: {list(spec.labels)}")
             pieces = word_pieces(words, tokenizer)
             for seg_i, (start, stop) in enumerate(segment_words(pieces, budget)):
-                ids, labels, firsts = [cls], [-100], []
+                ids, labels, firsts = list(prefix), [-100] * len(prefix), []
                 for w in range(start, stop):
                     p = pieces[w][:budget]
                     firsts.append(len(ids))
                     labels.extend([label_ids[tags[w]] if tags is not None else -100] + [-100] * (len(p) - 1))
                     ids.extend(p)
-                ids.append(sep)
-                labels.append(-100)
-                feats.append({"example_index": ex_i, "segment": seg_i, "word_start": start, "input_ids": ids,
-                              "attention_mask": [1] * len(ids), "labels": labels, "first_positions": firsts})
+                ids.extend(suffix)
+                labels.extend([-100] * len(suffix))
+                feat = {"example_index": ex_i, "segment": seg_i, "word_start": start, "input_ids": ids,
+                        "attention_mask": [1] * len(ids), "labels": labels, "first_positions": firsts}
+                if segments:
+                    feat["token_type_ids"] = [0] * len(ids)
+                feats.append(feat)
         return feats
 
     def collate(self, features: list[dict], pad_id: int) -> dict[str, Any]:
-        return {**pad_inputs(features, pad_id), "labels": pad([f["labels"] for f in features], -100)}
+        batch = {**pad_inputs(features, pad_id), "labels": pad([f["labels"] for f in features], -100)}
+        if "token_type_ids" in features[0]:
+            batch["token_type_ids"] = pad([f["token_type_ids"] for f in features], 0)
+        return batch
 
     def forward(self, encoder, head, batch):
-        hidden = encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
-        return head(hidden)
+        from ..models import run_encoder
+
+        return head(run_encoder(encoder, batch).last_hidden_state)
 
     def loss(self, logits, batch):
         from torch.nn import functional as F

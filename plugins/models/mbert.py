@@ -4,7 +4,7 @@ mBERT loads through the ``hf-encoder`` family (``BertModel`` via the Auto classe
 folder; its shape and parameter count come from the published config (``published.py``), offline.
 
 ``tiny-mbert`` is a ``BertModel`` with a cased WordPiece tokenizer built on the fly (``[CLS] A [SEP] B [SEP]``
-with token types, like mBERT); sizes through ``options`` (hidden, layers, heads, intermediate, vocab_size,
+with token types 0…0 1…1 that the tokenizer returns, like mBERT's); sizes through ``options`` (hidden, layers, heads, intermediate, vocab_size,
 max_positions, dropout).
 """
 
@@ -60,8 +60,10 @@ def train_wordpiece(vocab_size: int, extra_text: list[str] | None = None):
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
     )
+    # segment ids like mBERT's own tokenizer: every task kind passes them to the encoder
     return PreTrainedTokenizerFast(tokenizer_object=tok, cls_token="[CLS]", sep_token="[SEP]", pad_token="[PAD]",
-                                   unk_token="[UNK]", mask_token="[MASK]")
+                                   unk_token="[UNK]", mask_token="[MASK]",
+                                   model_input_names=["input_ids", "token_type_ids", "attention_mask"])
 
 
 def tiny_config(spec: ModelSpec, vocab_size: int):

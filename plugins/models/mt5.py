@@ -2,7 +2,8 @@
 
 One model serves both uses: the family wraps ``MT5ForConditionalGeneration`` in a module whose ``forward`` runs
 the **encoder only** (task heads of understanding tasks sit on its states; mT5 has no CLS token, so the encoder declares
-``harness_pooling = "mean"`` and classification heads pool the attention-masked mean) and whose ``generate`` runs the full **sequence-to-sequence** model
+``harness_pooling = "mean"`` and classification, multiple-choice and retrieval heads pool the attention-masked mean;
+tagging and span QA read the tokenizer's own template, ``pieces </s>`` and ``question </s> context </s>``) and whose ``generate`` runs the full **sequence-to-sequence** model
 (FLORES translation, kind ``generation``). An intermediate-trained checkpoint therefore feeds both. Set option
 ``encoder_only: true`` to load ``MT5EncoderModel`` instead (half the memory; no generation).
 
@@ -104,7 +105,7 @@ def load(spec: ModelSpec, seed: int = 0):
         module = MT5EncoderModel.from_pretrained(spec.source, use_safetensors=True, **kw)
     else:
         module = seq2seq_encoder(MT5ForConditionalGeneration.from_pretrained(spec.source, use_safetensors=True, **kw))
-    module.harness_pooling = "mean"  # no CLS token: classification heads pool the masked mean
+    module.harness_pooling = "mean"  # no CLS token: pooled heads read the masked mean
     return Encoder(module=module, tokenizer=tokenizer, hidden_size=int(module.config.d_model))
 
 
@@ -132,7 +133,10 @@ def _options(spec: ModelSpec) -> dict:
 
 
 def train_unigram(vocab_size: int, extra_text: list[str] | None = None):
-    """A Unigram tokenizer with mT5's special ids (``<pad>`` 0, ``</s>`` 1, ``<unk>`` 2), ``</s>`` appended."""
+    """A Unigram tokenizer with mT5's special ids (``<pad>`` 0, ``</s>`` 1, ``<unk>`` 2), ``</s>`` appended;
+    the same ids in every process."""
+    import json
+
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -145,9 +149,17 @@ def train_unigram(vocab_size: int, extra_text: list[str] | None = None):
     trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"],
                                       unk_token="<unk>", show_progress=False)
     tok.train_from_iterator(corpus() + list(extra_text or []), trainer=trainer)
+    # the trainer's scores vary in the last digits from run to run, and so do the ids of pieces with equal scores:
+    # rebuild the model with rounded scores and ids sorted by (score, piece), so every process (DDP ranks, a later
+    # evaluation) maps text to the same ids
+    trained = json.loads(tok.to_str())["model"]["vocab"]
+    pieces = sorted(((p, round(s, 6)) for p, s in trained[3:]), key=lambda ps: (-ps[1], ps[0]))
+    tok.model = models.Unigram([(p, 0.0) for p, _ in trained[:3]] + pieces, unk_id=2)
     tok.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>",
                                                        special_tokens=[("</s>", tok.token_to_id("</s>"))])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+    # like T5's own tokenizer: no segment ids (the mT5 encoder takes none)
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>",
+                                   model_input_names=["input_ids", "attention_mask"])
 
 
 def tiny_config(spec: ModelSpec, vocab_size: int):
@@ -170,7 +182,7 @@ def load_tiny(spec: ModelSpec, seed: int = 0):
     torch.manual_seed(seed)
     model = _build(tiny_config(spec, len(tokenizer)), o["encoder_only"])
     module = model if o["encoder_only"] else seq2seq_encoder(model)
-    module.harness_pooling = "mean"  # no CLS token: classification heads pool the masked mean
+    module.harness_pooling = "mean"  # no CLS token: pooled heads read the masked mean
     return Encoder(module=module, tokenizer=tokenizer, hidden_size=o["d_model"])
 
 
