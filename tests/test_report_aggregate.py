@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.report import is_english, load_leaderboards
+from harness.leaderboard import load_rows
+from harness.report import is_english
 from harness.report.aggregate import (
     TASK_SCORES,
     benchmark_scores,
@@ -83,7 +84,7 @@ def test_language_means_english_apart_and_seeds(tmp_path):
         _row(task="xnli", metric="accuracy", language="sw", value=50.0, seed=2),
         _row(task="xnli", metric="accuracy", language="de", value=0.0, split="dev"),  # other split: ignored
     ]
-    (rec,) = task_scores(load_leaderboards(_write(tmp_path, rows)))
+    (rec,) = task_scores(load_rows(_write(tmp_path, rows)))
     m = rec["metrics"]["accuracy"]
     assert m["languages"] == {"de": 65.0, "en": 85.0, "sw": 50.0}
     assert m["en"] == 85.0 and m["xx"] == 57.5 and m["all"] == pytest.approx(200.0 / 3)
@@ -101,7 +102,7 @@ def test_qa_combination_and_partial_labels(tmp_path):
         _row(task="xnli", metric="accuracy", language="de", value=99.0, variant="translate-train-all"),
         _row(task="my_new_task", metric="bleu", language="de", value=12.5),  # not in the table: scored, no benchmark
     ]
-    rows_loaded = load_leaderboards(_write(tmp_path, rows))
+    rows_loaded = load_rows(_write(tmp_path, rows))
     (entry,) = benchmark_scores(rows_loaded)
     x = entry["scores"]["xtreme"]
     # xnli all = (90+70)/2 = 80 (translate-train-all kept out); xquad = ((80+60)/2 + (70+40)/2)/2 = (70+55)/2
@@ -122,7 +123,7 @@ def test_english_codes():
 
 
 def test_reference_rows_cite_and_reproduce():
-    rows = load_leaderboards(REFERENCE)
+    rows = load_rows(REFERENCE)
     assert rows, "reference.jsonl is empty"
     for r in rows:
         assert set(ROW_KEYS) <= set(r), f"row lacks keys: {set(ROW_KEYS) - set(r)}"

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from harness.data import DataMissing, check_split, load_hf
 from harness.hookspecs import hookimpl
-from harness.specs import Task, TaskSpec
+from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
 
 from .xquad import QA_DEFAULTS, from_hf_rows, read_squad_json, synthetic_articles, write_squad
 
@@ -55,6 +55,9 @@ SPEC = TaskSpec(
     citation="Clark et al. 2020, TyDi QA: A Benchmark for Information-Seeking Question Answering in "
              "Typologically Diverse Languages",
     license="Apache-2.0", defaults=dict(QA_DEFAULTS),
+    benchmarks={b: BenchmarkEntry("qa", ("squad_v1_f1", "f1"), ("squad_v1_exact_match", "exact_match"), position=7,
+                                 export=ExportLayout("json", "test-{language}.json")) for b in ("xtreme", "xtreme-r")},
+    aliases=("tydiqa_goldp", "tydiqa-goldp", "tydi_qa"),
 )
 
 

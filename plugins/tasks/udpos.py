@@ -25,7 +25,7 @@ from pathlib import Path
 
 from harness.data import DataMissing, check_split, load_hf, load_with_subfolders
 from harness.hookspecs import hookimpl
-from harness.specs import Task, TaskSpec
+from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
 
 from .panx import from_hf, read_tag_file, write_tag_file
 
@@ -55,6 +55,10 @@ SPEC = TaskSpec(
     citation="Nivre et al. 2020, Universal Dependencies v2; Hu et al. 2020, XTREME",
     license="per treebank (mostly CC BY-SA)",
     defaults={"lr": 2e-5, "batch_size": 32, "max_length": 128, "epochs": 10},
+    benchmarks={"xtreme": BenchmarkEntry("structured", ("pos_seqeval_f1", "f1"), position=3, export=ExportLayout("tags")),
+                "xtreme-r": BenchmarkEntry("structured", ("pos_accuracy", "accuracy"), position=3,
+                                           export=ExportLayout("tags"))},
+    aliases=("pos", "ud_pos", "ud-pos"),
 )
 
 
