@@ -194,12 +194,15 @@ class ModelFamily:
     ``load(spec, seed=int) -> harness.models.Encoder`` returns the encoder module and its tokenizer;
     ``describe(spec) -> dict`` returns metadata (params, params_nonembed, layers, hidden, vocab) computed
     from the config without weights; ``save_tokenizer`` is handled by the core through the tokenizer object.
+    ``any_folder``: the family loads any local Hugging Face model folder (used for a bare folder path given on
+    the command line).
     """
 
     name: str
     load: Callable[..., Any]
     describe: Callable[[ModelSpec], dict[str, Any]] | None = None
     description: str = ""
+    any_folder: bool = False
 
 
 def resolve_path(p: str | Path | None, base: Path | None = None) -> Path | None:
