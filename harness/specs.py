@@ -119,7 +119,7 @@ class TaskSpec:
         for bench, entry in self.benchmarks.items():
             where = f"task {self.name!r}: benchmarks[{bench!r}]"
             if not isinstance(entry, BenchmarkEntry):
-                raise SpecError(f"{where} must be a harness.specs.BenchmarkEntry, not {type(entry).__name__}")
+                raise SpecError(f"{where}: must be a harness.specs.BenchmarkEntry, not {type(entry).__name__}")
             if not bench or bench != bench.lower() or "_" in bench:
                 raise SpecError(f"{where}: name benchmarks in lower case with '-', e.g. 'xtreme-r'")
             if not entry.category or not entry.metrics:
