@@ -12,7 +12,6 @@ from rich.table import Table
 
 from .results import read_jsonl
 
-
 SOURCE_KEY = "_file"  # each loaded row remembers the leaderboard file it came from (predictions are relative to it)
 REQUIRED_KEYS = ("model", "task", "metric", "value", "language")
 

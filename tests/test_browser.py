@@ -37,8 +37,9 @@ def _column(page, table: str, index: int) -> list[str]:
 @pytest.mark.slow
 def test_leaderboard_page_sorts_and_shows_figures(tmp_path):
     sync_playwright = _browser_or_skip()
-    from harness.leaderboard import load_rows
     from fixtures_report import write_demo
+
+    from harness.leaderboard import load_rows
     from harness.report.gains import gains
     from harness.report.html import build
 

@@ -7,10 +7,10 @@ import json
 
 import numpy as np
 import pytest
+from fixtures_report import XNLI_CORRECT, N, write_demo
 
 from harness.leaderboard import load_rows
 from harness.report.bootstrap import qa_exact_match, qa_f1, scored
-from fixtures_report import XNLI_CORRECT, N, write_demo
 from harness.report.gains import _rng, gains
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from fixtures_report import write_demo
 
 from harness.cli import main
 from harness.leaderboard import load_rows
-from fixtures_report import write_demo
 from harness.report.export import ExportError, export
 from harness.report.figures import all_figures, family
 from harness.report.gains import gains
@@ -95,7 +95,7 @@ def test_export_needs_one_system(demo, tmp_path):
         export(rows, tmp_path)
     with pytest.raises(ExportError, match="no rows with model='nope'; available: demo-large, demo-small"):
         export(rows, tmp_path, model="nope")
-    with pytest.raises(ExportError, match="unknown format 'glue'; allowed: xtreme-r, xtreme"):
+    with pytest.raises(ExportError, match="unknown format 'glue'; allowed: xtreme, xtreme-r"):
         export(rows, tmp_path, fmt="glue")
 
 

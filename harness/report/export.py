@@ -108,7 +108,7 @@ def export(rows: list[dict[str, Any]], out_dir: str | Path, *, fmt: str = "xtrem
     """Write the submission folders; returns ``{"written": [...], "missing": {task: [...]}, "skipped": [...]}``."""
     layouts = formats()
     if fmt not in layouts:
-        raise ExportError(f"unknown format {fmt!r}; the installed task plugins declare: {', '.join(layouts)}")
+        raise ExportError(f"unknown format {fmt!r}; allowed: {', '.join(layouts)}")
     rows = [r for r in rows if r.get("split") == split and r.get("predictions")]
     if not rows:
         raise ExportError(f"no rows of split {split!r} with a predictions file")
