@@ -13,19 +13,36 @@ from rich.table import Table
 
 from .results import read_jsonl
 
+SOURCE_KEY = "_file"  # each loaded row remembers the leaderboard file it came from (predictions are relative to it)
+REQUIRED_KEYS = ("model", "task", "metric", "value", "language")
+
 if TYPE_CHECKING:
     from .plan import Plan
     from .stages import Context
 
 
 def load_rows(*paths: str | Path) -> list[dict[str, Any]]:
-    rows = []
+    """Rows of every leaderboard file, each tagged with the absolute path of its file under ``_file``.
+
+    The one row loader: a missing file or a row without a required key is a clear error naming the file.
+    """
+    rows: list[dict[str, Any]] = []
     for p in paths:
-        p = Path(p)
-        if not p.exists():
-            raise FileNotFoundError(f"leaderboard file {p} not found; `harness matrix run CONFIG` writes one")
-        rows.extend(read_jsonl(p))
+        path = Path(p)
+        if not path.exists():
+            raise FileNotFoundError(f"leaderboard file {path} not found; `harness matrix run CONFIG` writes one")
+        for row in read_jsonl(path):
+            for key in REQUIRED_KEYS:
+                if key not in row:
+                    raise ValueError(f"{path}: a row lacks the required key {key!r}")
+            row[SOURCE_KEY] = str(path.resolve())
+            rows.append(row)
     return rows
+
+
+def without_source(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows without the loader's private ``_file`` key (for printing or writing them)."""
+    return [{k: v for k, v in r.items() if k != SOURCE_KEY} for r in rows]
 
 
 def summary_table(rows: list[dict[str, Any]], max_languages: int = 12) -> tuple[list[str], list[list[str]]]:

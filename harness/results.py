@@ -70,9 +70,14 @@ def harness_git_sha() -> str | None:
     return None
 
 
-def signature(metric: str, task: str, task_version: str, impl: str | None, **extra: Any) -> str:
-    """``metric|task:xnli@1|impl:...|harness:0.1.0`` plus any extra ``key:value`` fields, sacrebleu style."""
-    parts = [metric, f"task:{task}@{task_version}"]
+def signature(metric: str, task: str, task_version: str, impl: str | None = None, *, lead: str | None = None,
+              **extra: Any) -> str:
+    """``metric|task:xnli@1|impl:...|harness:0.1.0`` plus any extra ``key:value`` fields, sacrebleu style.
+
+    The one signature builder: ``lead`` goes right after the metric name (a scoring library's own signature,
+    e.g. sacrebleu's); ``extra`` fields whose value is None are left out.
+    """
+    parts = [metric, *([lead] if lead else []), f"task:{task}@{task_version}"]
     if impl:
         parts.append(f"impl:{impl}")
     parts += [f"{k}:{v}" for k, v in extra.items() if v is not None]

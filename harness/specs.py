@@ -16,10 +16,58 @@ from typing import Any
 KINDS = ("classification", "multiple_choice", "span_qa", "tagging", "retrieval", "generation", "mlm")
 ROLES = ("intermediate", "target")
 AVERAGES = ("unweighted", "size_weighted")
+# How a task's predictions are written in a benchmark's submission folder (one file per language):
+# ``label``: one prediction per line (a list is tab-joined); ``tags``: one tag per line, a blank line between
+# sentences; ``json``: ``{example id: prediction}`` (QA answers, ranked candidate ids); ``line_index``: per query
+# line the line index of the retrieved sentence (the ``fwd`` neighbour of a two-way prediction); ``mined_pairs``:
+# ``src<TAB>tgt`` per pair mined above the dev-chosen threshold.
+EXPORT_LINES = ("label", "tags", "json", "line_index", "mined_pairs")
 
 
 class SpecError(ValueError):
     """A plugin contributed an invalid spec."""
+
+
+@dataclass(frozen=True)
+class ExportLayout:
+    """Where and how a task's predictions go in a benchmark's submission folder.
+
+    ``file`` is a file name pattern with ``{language}``; ``folder`` defaults to the task name;
+    ``lines`` is one of :data:`EXPORT_LINES`.
+    """
+
+    lines: str
+    file: str = "test-{language}.tsv"
+    folder: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.lines not in EXPORT_LINES:
+            raise SpecError(f"export lines {self.lines!r} is not one of {', '.join(EXPORT_LINES)}")
+        if "{language}" not in self.file:
+            raise SpecError(f"export file pattern {self.file!r} must contain {{language}}")
+
+
+@dataclass(frozen=True)
+class BenchmarkEntry:
+    """How a task counts in one benchmark score (e.g. ``xtreme``, ``xtreme-r``).
+
+    ``metrics``: the row metric names that give the task score, first present wins (the first must be one the
+    task writes; later ones read older or published rows). A QA task also names ``em_metrics``: its score is then
+    (F1 + EM) / 2 as the official ``evaluate.py`` reports it (an F1-only variant is reported beside it).
+    Languages are averaged as the task's ``average`` says (XTREME: unweighted, English included), then tasks
+    unweighted. ``position`` orders the benchmark's tasks as its official script lists them; ``export`` is the
+    task's layout in the benchmark's submission folder (None: not exported).
+    """
+
+    category: str
+    metrics: tuple[str, ...]
+    em_metrics: tuple[str, ...] = ()
+    position: int = 0
+    export: ExportLayout | None = None
+
+    @property
+    def qa(self) -> bool:
+        return bool(self.em_metrics)
 
 
 @dataclass(frozen=True)
@@ -29,7 +77,8 @@ class TaskSpec:
     ``languages`` are the evaluation languages (``train_language`` is where training and checkpoint selection
     happen); ``metrics[0]`` is the main score; ``average`` says how languages are averaged (XTREME:
     unweighted, English reported apart); ``hf_dataset``/``hf_revision`` name the hub copy, ``data_help`` says
-    where users get the official files.
+    where users get the official files. ``benchmarks`` says which benchmark scores include the task and how
+    (:class:`BenchmarkEntry`); ``aliases`` are other names rows may give the task (published or older rows).
     """
 
     name: str
@@ -51,6 +100,8 @@ class TaskSpec:
     citation: str = ""
     license: str = ""
     defaults: dict[str, Any] = field(default_factory=dict)
+    benchmarks: dict[str, BenchmarkEntry] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -65,6 +116,18 @@ class TaskSpec:
         # Retrieval targets are not trained, so their evaluation languages need not include the training language.
         if self.train_language not in self.languages and "target" in self.roles and self.kind != "retrieval":
             raise SpecError(f"task {self.name!r}: train_language {self.train_language!r} not in languages")
+        for bench, entry in self.benchmarks.items():
+            where = f"task {self.name!r}: benchmarks[{bench!r}]"
+            if not isinstance(entry, BenchmarkEntry):
+                raise SpecError(f"{where}: must be a harness.specs.BenchmarkEntry, not {type(entry).__name__}")
+            if not bench or bench != bench.lower() or "_" in bench:
+                raise SpecError(f"{where}: name benchmarks in lower case with '-', e.g. 'xtreme-r'")
+            if not entry.category or not entry.metrics:
+                raise SpecError(f"{where}: give a category and at least one metric name")
+            for first in (entry.metrics[0], *entry.em_metrics[:1]):
+                if first not in self.metrics:
+                    raise SpecError(f"{where}: metric {first!r} is not one this task writes "
+                                    f"({', '.join(self.metrics)}); list the task's own metric name first")
 
     @property
     def main_metric(self) -> str:
@@ -133,6 +196,8 @@ class ModelFamily:
     from the config without weights; ``save_tokenizer`` is handled by the core through the tokenizer object.
     ``needs_source``: whether a config's new model of this family must give ``source`` (False for a family
     that builds its models locally; the source then defaults to ``local:FAMILY``).
+    ``any_folder``: the family loads any local Hugging Face model folder (used for a bare folder path given on
+    the command line).
     """
 
     name: str
@@ -140,6 +205,7 @@ class ModelFamily:
     describe: Callable[[ModelSpec], dict[str, Any]] | None = None
     description: str = ""
     needs_source: bool = True
+    any_folder: bool = False
 
 
 def resolve_path(p: str | Path | None, base: Path | None = None) -> Path | None:

@@ -37,12 +37,13 @@ def _column(page, table: str, index: int) -> list[str]:
 @pytest.mark.slow
 def test_leaderboard_page_sorts_and_shows_figures(tmp_path):
     sync_playwright = _browser_or_skip()
-    from harness.report import load_leaderboards
-    from harness.report.demo import write_demo
+    from fixtures_report import write_demo
+
+    from harness.leaderboard import load_rows
     from harness.report.gains import gains
     from harness.report.html import build
 
-    rows = [r for r in load_leaderboards(write_demo(tmp_path / "demo")) if r["task"] == "xnli"]
+    rows = [r for r in load_rows(write_demo(tmp_path / "demo")) if r["task"] == "xnli"]
     page_path = build(rows, gains(rows, n_boot=100), tmp_path / "site")
     profile = tmp_path / "profile"
     with sync_playwright() as pw:

@@ -8,16 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from harness.report import is_english, load_leaderboards
+from harness.leaderboard import load_rows
+from harness.report import is_english
 from harness.report.aggregate import (
-    TASK_SCORES,
     benchmark_scores,
+    benchmark_table,
     benchmark_tasks,
     canonical_task,
     task_scores,
+    task_table,
     xtreme_average,
 )
 from harness.results import ROW_KEYS
+from harness.specs import BenchmarkEntry, ExportLayout, SpecError, TaskSpec
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO / "leaderboards" / "reference.jsonl"
@@ -57,7 +60,44 @@ def test_benchmark_task_lists():
                                            "mewslix", "lareqa"]
     assert canonical_task("PAWS-X") == "pawsx" and canonical_task("bucc") == "bucc2018"
     assert canonical_task("flores") is None
-    assert set(TASK_SCORES["xquad"].metrics) >= {"squad_v1_f1", "squad_v1_exact_match"}
+    assert benchmark_tasks("xtreme-r") == benchmark_tasks("xtreme_r_f1") == benchmark_tasks("xtreme_r")
+    assert set(task_table()["xquad"].metrics) >= {"squad_v1_f1", "squad_v1_exact_match"}
+    with pytest.raises(ValueError, match="unknown benchmark 'xtreme-z'.*xtreme_r"):
+        benchmark_tasks("xtreme-z")
+
+
+def _spec(**benchmarks) -> TaskSpec:
+    return TaskSpec(name="my_qa", kind="span_qa", roles=("target",), languages=("en", "de"),
+                    metrics=("my_f1", "my_em"), benchmarks=benchmarks)
+
+
+def test_a_plugin_declares_its_own_benchmark():
+    spec = _spec(**{"my-bench": BenchmarkEntry("qa", ("my_f1",), ("my_em",), export=ExportLayout("json",
+                                                                                                   "{language}.json"))})
+    table = benchmark_table([spec])
+    assert list(table) == ["my_bench", "my_bench_f1"]
+    assert table["my_bench"]["tasks"] == ["my_qa"] and table["my_bench"]["tasks_of"] == "my-bench"
+    assert table["my_bench"]["label"] == "MY-BENCH score (1 tasks, QA = (F1+EM)/2, languages incl. English)"
+
+
+@pytest.mark.parametrize("entry, match", [
+    (BenchmarkEntry("qa", ("f1",)), "metric 'f1' is not one this task writes"),
+    (BenchmarkEntry("qa", ("my_f1",), ("exact_match",)), "metric 'exact_match' is not one this task writes"),
+    (BenchmarkEntry("", ("my_f1",)), "give a category"),
+    ({"category": "qa"}, "must be a harness.specs.BenchmarkEntry"),
+])
+def test_bad_benchmark_entries_name_task_and_field(entry, match):
+    with pytest.raises(SpecError, match=r"task 'my_qa': benchmarks\['b'\]: .*" + match.replace("(", r"\(")):
+        _spec(b=entry)
+
+
+def test_bad_benchmark_names_and_layouts():
+    with pytest.raises(SpecError, match="lower case with '-'"):
+        _spec(xtreme_r=BenchmarkEntry("qa", ("my_f1",)))
+    with pytest.raises(SpecError, match="export lines 'csv' is not one of label, tags, json"):
+        ExportLayout("csv")
+    with pytest.raises(SpecError, match="must contain {language}"):
+        ExportLayout("json", "test.json")
 
 
 def _row(**kw):
@@ -83,7 +123,7 @@ def test_language_means_english_apart_and_seeds(tmp_path):
         _row(task="xnli", metric="accuracy", language="sw", value=50.0, seed=2),
         _row(task="xnli", metric="accuracy", language="de", value=0.0, split="dev"),  # other split: ignored
     ]
-    (rec,) = task_scores(load_leaderboards(_write(tmp_path, rows)))
+    (rec,) = task_scores(load_rows(_write(tmp_path, rows)))
     m = rec["metrics"]["accuracy"]
     assert m["languages"] == {"de": 65.0, "en": 85.0, "sw": 50.0}
     assert m["en"] == 85.0 and m["xx"] == 57.5 and m["all"] == pytest.approx(200.0 / 3)
@@ -101,7 +141,7 @@ def test_qa_combination_and_partial_labels(tmp_path):
         _row(task="xnli", metric="accuracy", language="de", value=99.0, variant="translate-train-all"),
         _row(task="my_new_task", metric="bleu", language="de", value=12.5),  # not in the table: scored, no benchmark
     ]
-    rows_loaded = load_leaderboards(_write(tmp_path, rows))
+    rows_loaded = load_rows(_write(tmp_path, rows))
     (entry,) = benchmark_scores(rows_loaded)
     x = entry["scores"]["xtreme"]
     # xnli all = (90+70)/2 = 80 (translate-train-all kept out); xquad = ((80+60)/2 + (70+40)/2)/2 = (70+55)/2
@@ -122,7 +162,7 @@ def test_english_codes():
 
 
 def test_reference_rows_cite_and_reproduce():
-    rows = load_leaderboards(REFERENCE)
+    rows = load_rows(REFERENCE)
     assert rows, "reference.jsonl is empty"
     for r in rows:
         assert set(ROW_KEYS) <= set(r), f"row lacks keys: {set(ROW_KEYS) - set(r)}"

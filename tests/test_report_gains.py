@@ -1,4 +1,4 @@
-"""Gains over ``none`` on a hand-built leaderboard with known gains (harness.report.demo): deltas, transfer
+"""Gains over ``none`` on a hand-built leaderboard with known gains (tests/fixtures_report.py): deltas, transfer
 ratios, trends, and the seeded paired bootstrap re-derived by hand from its documented draw order."""
 
 from __future__ import annotations
@@ -7,17 +7,17 @@ import json
 
 import numpy as np
 import pytest
+from fixtures_report import XNLI_CORRECT, N, write_demo
 
-from harness.report import load_leaderboards
+from harness.leaderboard import load_rows
 from harness.report.bootstrap import qa_exact_match, qa_f1, scored
-from harness.report.demo import XNLI_CORRECT, N, write_demo
 from harness.report.gains import _rng, gains
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     path = write_demo(tmp_path_factory.mktemp("demo"))
-    rows = load_leaderboards(path)
+    rows = load_rows(path)
     return path, rows, gains(rows, n_boot=1000, seed=0)
 
 
@@ -29,7 +29,7 @@ def _rec(report, model, task="xnli"):
 def test_deltas_and_transfer_ratios_exact(demo):
     _, _, rep = demo
     small, large = _rec(rep, "demo-small"), _rec(rep, "demo-large")
-    # hand (module docstring of harness.report.demo): small en +20, xx +15; large en +10, xx +20
+    # hand (module docstring of tests/fixtures_report.py): small en +20, xx +15; large en +10, xx +20
     assert small["en"]["gain"] == pytest.approx(20.0) and small["xx"]["gain"] == pytest.approx(15.0)
     assert large["en"]["gain"] == pytest.approx(10.0) and large["xx"]["gain"] == pytest.approx(20.0)
     assert small["en"]["baseline"] == pytest.approx(60.0) and small["xx"]["baseline"] == pytest.approx(35.0)
@@ -108,7 +108,7 @@ def test_interval_properties(demo):
 
 def test_identical_predictions_give_a_zero_width_interval(tmp_path):
     path = write_demo(tmp_path, qa_and_ner=False)
-    rows = [r for r in load_leaderboards(path) if r["model"] == "demo-large" and r["seed"] == 1]
+    rows = [r for r in load_rows(path) if r["model"] == "demo-large" and r["seed"] == 1]
     for r in rows:  # make mnli's files and values those of none
         if r["intermediate"] == "mnli":
             twin = next(b for b in rows if b["intermediate"] == "none" and b["language"] == r["language"])
@@ -120,7 +120,7 @@ def test_identical_predictions_give_a_zero_width_interval(tmp_path):
 
 def test_seeds_only_fallbacks(tmp_path):
     path = write_demo(tmp_path, qa_and_ner=False)
-    rows = load_leaderboards(path)
+    rows = load_rows(path)
     (tmp_path / rows[0]["predictions"]).write_text("tampered\n")
     cell = scored(rows[0])
     assert cell.vector is None and "sha256" in cell.note
@@ -173,7 +173,7 @@ def test_squad_per_example_scores():
 def test_published_gains_from_reference():
     from pathlib import Path
 
-    rows = load_leaderboards(Path(__file__).resolve().parents[1] / "leaderboards" / "reference.jsonl")
+    rows = load_rows(Path(__file__).resolve().parents[1] / "leaderboards" / "reference.jsonl")
     rep = gains(rows, n_boot=10)
     assert rep["gains"] == []  # published averages have no per-language rows
     pub = {(g["task"], g["baseline_source"]): g for g in rep["published"]}

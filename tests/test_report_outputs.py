@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from fixtures_report import write_demo
 
 from harness.cli import main
-from harness.report import load_leaderboards
-from harness.report.demo import write_demo
+from harness.leaderboard import load_rows
 from harness.report.export import ExportError, export
 from harness.report.figures import all_figures, family
 from harness.report.gains import gains
@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     path = write_demo(tmp_path_factory.mktemp("demo"))
-    rows = load_leaderboards(path)
+    rows = load_rows(path)
     return path, rows, gains(rows, n_boot=200)
 
 
@@ -95,7 +95,7 @@ def test_export_needs_one_system(demo, tmp_path):
         export(rows, tmp_path)
     with pytest.raises(ExportError, match="no rows with model='nope'; available: demo-large, demo-small"):
         export(rows, tmp_path, model="nope")
-    with pytest.raises(ExportError, match="unknown format 'glue'; allowed: xtreme-r, xtreme"):
+    with pytest.raises(ExportError, match="unknown format 'glue'; allowed: xtreme, xtreme-r"):
         export(rows, tmp_path, fmt="glue")
 
 
@@ -172,7 +172,7 @@ def test_export_retrieval_layouts(tmp_path):
     ]
     lb = tmp_path / "lb.jsonl"
     lb.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    loaded = load_leaderboards(lb)
+    loaded = load_rows(lb)
     res = export(loaded, tmp_path / "r", fmt="xtreme-r")
     assert sorted(Path(p).name for p in res["written"]) == ["test-de.json", "test-de.tsv"]
     assert (tmp_path / "r" / "tatoeba" / "test-de.tsv").read_text() == "1\n1\n0\n"

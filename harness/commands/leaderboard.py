@@ -16,14 +16,14 @@ def leaderboard() -> None:
 def show(files: tuple[str, ...], as_json: bool) -> None:
     """Print the main metric per model × intermediate × task, English apart from the cross-lingual mean."""
     from ..console import console, emit_json, fail
-    from ..leaderboard import load_rows, print_summary
+    from ..leaderboard import load_rows, print_summary, without_source
 
     try:
         rows = load_rows(*files)
     except (FileNotFoundError, ValueError) as err:
         fail(str(err))
     if as_json:
-        emit_json(rows)
+        emit_json(without_source(rows))
         return
     for f in files:
         print_summary(console, f)
@@ -31,10 +31,10 @@ def show(files: tuple[str, ...], as_json: bool) -> None:
 
 def _load(files: tuple[str, ...]) -> list[dict]:
     from ..console import fail
-    from ..report import load_leaderboards
+    from ..leaderboard import load_rows
 
     try:
-        return load_leaderboards(*files)
+        return load_rows(*files)
     except (FileNotFoundError, ValueError) as err:
         fail(str(err))
     return []
@@ -42,7 +42,7 @@ def _load(files: tuple[str, ...]) -> list[dict]:
 
 def _json_rows(data):
     """Drop the loader's private keys before printing JSON."""
-    from ..report import SOURCE_KEY
+    from ..leaderboard import SOURCE_KEY
 
     if isinstance(data, list):
         return [{k: v for k, v in r.items() if k != SOURCE_KEY} if isinstance(r, dict) else r for r in data]

@@ -47,7 +47,10 @@ def _model_spec(name: str):
     if name in reg.models:
         return reg.models[name]
     if Path(name).expanduser().is_dir():
-        return ModelSpec(name=Path(name).name, family="hf-encoder", source=str(Path(name).expanduser()))
+        family = next((f.name for f in reg.families.values() if f.any_folder), None)
+        if family is None:
+            fail(f"--model {name}: no installed model family loads a plain model folder; install one or name a model")
+        return ModelSpec(name=Path(name).name, family=family, source=str(Path(name).expanduser()))
     try:
         reg.model(name)
     except UnknownName as err:

@@ -144,7 +144,8 @@ def score(task_name: str, data: Path, predictions: Path, language: str | None, s
     for metric, value in scores.items():
         v = value if isinstance(value, Value) else Value(float(value))
         out[metric] = {"value": v.value, "variant": v.variant,
-                       "signature": v.signature or signature(metric, spec.name, spec.version, IMPLEMENTATION.get(metric))}
+                       "signature": v.signature or signature(metric, spec.name, spec.version, IMPLEMENTATION.get(metric),
+                                                                 avg=spec.average)}
     if as_json:
         emit_json({"task": spec.name, "language": language, "data": str(data), "predictions": str(predictions),
                    "n": len(examples), "scores": out})

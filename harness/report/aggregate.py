@@ -6,13 +6,14 @@ Protocols, each labelled in the output:
   kept apart: ``en`` (English alone), ``xx`` (mean over the non-English languages: zero-shot transfer) and
   ``all`` (mean over every evaluated language, English included: what the official XTREME ``evaluate.py``
   averages and what the published per-task numbers are).
-- **XTREME score**: the unweighted mean of the nine XTREME task scores (``all`` view), a QA task contributing
-  (F1 + EM) / 2 (the official ``avg_metric``); ``xtreme_f1`` is the same with QA as F1 alone.
-- **XTREME-R score**: the unweighted mean of the ten XTREME-R task scores, QA as (F1 + EM) / 2;
-  ``xtreme_r_f1`` with QA as F1 alone.
+- **benchmark score** (XTREME, XTREME-R, or any benchmark a task plugin declares): the unweighted mean of its
+  task scores (``all`` view), a QA task contributing (F1 + EM) / 2 (the official ``avg_metric``); the
+  ``<benchmark>_f1`` variant is the same with QA as F1 alone. XTREME has nine tasks, XTREME-R ten.
 
 A benchmark score over fewer tasks than the benchmark has is reported as *partial* and names the missing tasks.
-``TASK_SCORES`` below is the one table that maps leaderboard metric names to task scores; add a task there.
+Which tasks a benchmark has, their category, the metric names that give each task score and the task order are
+declared by the task plugins (``TaskSpec.benchmarks``, see :class:`harness.specs.BenchmarkEntry`); nothing here
+names a task.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from statistics import mean
 from typing import Any
 
+from ..specs import BenchmarkEntry, TaskSpec
 from . import is_english
 
 # Row language of a published, already averaged task score (reference.jsonl): the XTREME "all languages" mean.
@@ -30,12 +32,10 @@ PUBLISHED_AVERAGE = "avg"
 
 @dataclass(frozen=True)
 class TaskScore:
-    """How one benchmark task is scored from rows.
+    """How one benchmark task is scored from rows, gathered from its plugin's ``TaskSpec``.
 
-    ``metrics``: candidate metric names for the task score, first present wins (QA: ``f1`` and ``exact_match``
-    are both needed and combined). ``directions``/``variants``: preferred row ``direction``/``variant`` values in
-    order (``None`` = rows without one). ``benchmarks``: which benchmark averages include the task, with the
-    metric candidates that benchmark uses when they differ (XTREME POS: seqeval F1; XTREME-R POS: accuracy).
+    ``metrics``: every metric name any of its benchmarks reads, in declaration order; ``benchmarks``: the
+    declared entry per benchmark id (``xtreme``, ``xtreme-r`` …).
     """
 
     name: str
@@ -43,62 +43,73 @@ class TaskScore:
     metrics: tuple[str, ...]
     qa: bool = False
     aliases: tuple[str, ...] = ()
-    directions: tuple[str | None, ...] = (None,)
-    variants: tuple[str | None, ...] = (None,)
-    benchmarks: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    benchmarks: dict[str, BenchmarkEntry] = field(default_factory=dict)
 
 
-QA_F1 = ("squad_v1_f1", "mlqa_f1", "f1")
-QA_EM = ("squad_v1_exact_match", "mlqa_exact_match", "exact_match")
-_QA = QA_F1 + QA_EM
-TATOEBA_DIRECTIONS = ("xtreme-avg", "avg", "both", None, "xx->en")
-TASK_SCORES: dict[str, TaskScore] = {t.name: t for t in (
-    TaskScore("xnli", "classification", ("accuracy",), benchmarks={"xtreme": (), "xtreme_r": ()}),
-    TaskScore("pawsx", "classification", ("accuracy",), aliases=("paws-x", "paws_x"), benchmarks={"xtreme": ()}),
-    TaskScore("xcopa", "classification", ("accuracy",), benchmarks={"xtreme_r": ()}),
-    TaskScore("udpos", "structured", ("pos_seqeval_f1", "pos_accuracy", "accuracy"),
-              aliases=("pos", "ud_pos", "ud-pos"), variants=(None, "seqeval_f1", "token_accuracy"),
-              benchmarks={"xtreme": ("pos_seqeval_f1", "f1"), "xtreme_r": ("pos_accuracy", "accuracy")}),
-    TaskScore("panx", "structured", ("ner_seqeval_f1", "seqeval_f1", "f1"), aliases=("pan-x", "wikiann", "ner"),
-              benchmarks={"xtreme": (), "xtreme_r": ()}),
-    TaskScore("xquad", "qa", _QA, qa=True, benchmarks={"xtreme": (), "xtreme_r": ()}),
-    TaskScore("mlqa", "qa", _QA, qa=True, benchmarks={"xtreme": (), "xtreme_r": ()}),
-    TaskScore("tydiqa", "qa", _QA, qa=True, aliases=("tydiqa_goldp", "tydiqa-goldp", "tydi_qa"),
-              benchmarks={"xtreme": (), "xtreme_r": ()}),
-    TaskScore("bucc2018", "retrieval", ("bucc_f1_margin_dev_threshold", "bucc_f1", "f1"), aliases=("bucc",),
-              variants=(None, "dev_threshold"), benchmarks={"xtreme": ()}),
-    TaskScore("tatoeba", "retrieval", ("accuracy", "tatoeba_accuracy"), directions=TATOEBA_DIRECTIONS,
-              benchmarks={"xtreme": (), "xtreme_r": ()}),
-    TaskScore("mewslix", "retrieval", ("map_at_20", "map@20", "mAP@20"), aliases=("mewsli-x", "mewsli_x"),
-              benchmarks={"xtreme_r": ()}),
-    TaskScore("lareqa", "retrieval", ("map_at_20", "map@20", "mAP@20"), benchmarks={"xtreme_r": ()}),
-)}
+def _installed_specs() -> list[TaskSpec]:
+    from ..plugins import registry
 
-BENCHMARKS: dict[str, dict[str, Any]] = {
-    "xtreme": {"label": "XTREME score (9 tasks, QA = (F1+EM)/2, languages incl. English)", "tasks_of": "xtreme",
-               "qa": "f1_em"},
-    "xtreme_f1": {"label": "XTREME score, F1-only variant (QA = F1)", "tasks_of": "xtreme", "qa": "f1"},
-    "xtreme_r": {"label": "XTREME-R score (10 tasks, QA = (F1+EM)/2, languages incl. English)",
-                 "tasks_of": "xtreme_r", "qa": "f1_em"},
-    "xtreme_r_f1": {"label": "XTREME-R score, F1-only variant (QA = F1)", "tasks_of": "xtreme_r", "qa": "f1"},
-}
+    return [task.spec for task in registry().tasks.values()]
+
+
+def task_table(specs: list[TaskSpec] | None = None) -> dict[str, TaskScore]:
+    """Every task that belongs to a benchmark, from the installed task plugins (or the given specs)."""
+    out = {}
+    for spec in _installed_specs() if specs is None else specs:
+        if not spec.benchmarks:
+            continue
+        entries = list(spec.benchmarks.values())
+        metrics = tuple(dict.fromkeys(m for e in entries for m in (*e.metrics, *e.em_metrics)))
+        out[spec.name] = TaskScore(spec.name, entries[0].category, metrics, qa=any(e.qa for e in entries),
+                                   aliases=spec.aliases, benchmarks=dict(spec.benchmarks))
+    return out
+
+
+def benchmark_key(benchmark: str) -> str:
+    """The key a benchmark's score has in the output: ``xtreme-r`` → ``xtreme_r``."""
+    return benchmark.replace("-", "_")
+
+
+def benchmark_table(specs: list[TaskSpec] | None = None) -> dict[str, dict[str, Any]]:
+    """Per benchmark score (``xtreme``, ``xtreme_f1``, ``xtreme_r`` …): its label, benchmark id, QA rule, tasks."""
+    members: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for t in task_table(specs).values():
+        for bench, entry in t.benchmarks.items():
+            members[bench].append((entry.position, t.name))
+    out: dict[str, dict[str, Any]] = {}
+    for bench in sorted(members):
+        tasks = [name for _, name in sorted(members[bench])]
+        up, key = bench.upper(), benchmark_key(bench)
+        out[key] = {"label": f"{up} score ({len(tasks)} tasks, QA = (F1+EM)/2, languages incl. English)",
+                    "tasks_of": bench, "qa": "f1_em", "tasks": tasks}
+        out[f"{key}_f1"] = {"label": f"{up} score, F1-only variant (QA = F1)", "tasks_of": bench, "qa": "f1",
+                            "tasks": tasks}
+    return out
 
 
 def _norm(name: str) -> str:
     return name.lower().replace("-", "").replace("_", "").replace(".", "")
 
 
-_ALIASES = {_norm(a): t.name for t in TASK_SCORES.values() for a in (t.name, *t.aliases)}
+def canonical_task(task: str, table: dict[str, TaskScore] | None = None) -> str | None:
+    """The benchmark task a row's task names (tolerating declared aliases), or None for a task in no benchmark."""
+    table = task_table() if table is None else table
+    aliases = {_norm(a): t.name for t in table.values() for a in (t.name, *t.aliases)}
+    return aliases.get(_norm(task))
 
 
-def canonical_task(task: str) -> str | None:
-    """The ``TASK_SCORES`` name for a row's task (tolerating aliases), or None for a task outside the table."""
-    return _ALIASES.get(_norm(task))
+def _benchmark(benchmark: str, specs: list[TaskSpec] | None = None) -> dict[str, Any]:
+    table = benchmark_table(specs)
+    info = table.get(benchmark) or table.get(benchmark_key(benchmark))
+    if info is None:
+        raise ValueError(f"unknown benchmark {benchmark!r}; the installed task plugins declare: "
+                         f"{', '.join(table) or 'none'}")
+    return info
 
 
 def benchmark_tasks(benchmark: str) -> list[str]:
-    of = BENCHMARKS[benchmark]["tasks_of"]
-    return [t.name for t in TASK_SCORES.values() if of in t.benchmarks]
+    """The tasks of a benchmark (``xtreme``, ``xtreme-r`` or an output key such as ``xtreme_r_f1``), in order."""
+    return list(_benchmark(benchmark)["tasks"])
 
 
 # Row variants that are not zero-shot transfer: kept out of task and benchmark scores.
@@ -143,22 +154,18 @@ def views(per_lang: dict[str, float]) -> dict[str, float | None]:
             "all": mean(per_lang.values()) if per_lang else None}
 
 
-def _metric_rows(rows: list[dict], spec: TaskScore, candidates: tuple[str, ...]) -> tuple[str | None, list[dict]]:
-    metrics = {r["metric"] for r in rows}
-    for m in candidates:
-        if m in metrics:
-            chosen = [r for r in rows if r["metric"] == m]
-            chosen = _pick(chosen, "direction", spec.directions) or chosen
-            chosen = _pick(chosen, "variant", spec.variants) or chosen
-            return m, chosen
-    return None, []
+def _metric_rows(rows: list[dict], metric: str) -> list[dict]:
+    """Rows of one metric, preferring those without a ``direction``/``variant`` when both kinds are present."""
+    chosen = [r for r in rows if r["metric"] == metric]
+    chosen = _pick(chosen, "direction", (None,)) or chosen
+    return _pick(chosen, "variant", (None,)) or chosen
 
 
 def task_scores(rows: list[dict], split: str | None = "test") -> list[dict[str, Any]]:
     """One record per (system, task): per-language means and the ``en``/``xx``/``all`` views, per metric.
 
-    Rows whose task is not in ``TASK_SCORES`` are scored too, on their first metric, so nothing is dropped
-    silently; ``benchmark`` membership is then empty. ``split=None`` keeps every split.
+    Rows of a task in no benchmark are scored too, on their first metric, so nothing is dropped silently;
+    ``benchmark`` membership is then empty. ``split=None`` keeps every split.
     """
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in rows:
@@ -168,10 +175,11 @@ def task_scores(rows: list[dict], split: str | None = "test") -> list[dict[str, 
                 f"{split}["):
             continue
         groups[(*system_key(r), r["task"])].append(r)
+    table = task_table()
     out = []
     for (model, inter, task), rs in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
-        canon = canonical_task(task)
-        spec = TASK_SCORES.get(canon) if canon else None
+        canon = canonical_task(task, table)
+        spec = table.get(canon) if canon else None
         rec: dict[str, Any] = {"model": model, "intermediate": inter, "task": task, "canonical": canon,
                                "model_params": next((r.get("model_params") for r in rs if r.get("model_params")),
                                                     None),
@@ -183,16 +191,14 @@ def task_scores(rows: list[dict], split: str | None = "test") -> list[dict[str, 
             per_lang = language_means(chosen)
             rec["metrics"][first] = {"languages": per_lang, **views(per_lang), "seeds": _seeds(chosen)}
         else:
-            wanted = {m for cands in spec.benchmarks.values() for m in cands} | set(spec.metrics)
-            for name in (list(spec.metrics) if spec.qa else [None]):
-                cands = (name,) if name else tuple(dict.fromkeys([*spec.metrics, *wanted]))
-                for m in cands:
-                    metric, chosen = _metric_rows(rs, spec, (m,))
-                    if metric and metric not in rec["metrics"]:
-                        per_lang = language_means(chosen)
-                        rec["metrics"][metric] = {"languages": per_lang, **views(per_lang), "seeds": _seeds(chosen),
-                                                  "direction": chosen[0].get("direction"),
-                                                  "variant": chosen[0].get("variant")}
+            present = {r["metric"] for r in rs}
+            for metric in spec.metrics:
+                if metric in present:
+                    chosen = _metric_rows(rs, metric)
+                    per_lang = language_means(chosen)
+                    rec["metrics"][metric] = {"languages": per_lang, **views(per_lang), "seeds": _seeds(chosen),
+                                              "direction": chosen[0].get("direction"),
+                                              "variant": chosen[0].get("variant")}
         out.append(rec)
     return out
 
@@ -201,23 +207,24 @@ def _seeds(rows: list[dict]) -> list:
     return sorted({r.get("seed") for r in rows}, key=lambda s: (s is None, str(s)))
 
 
-def task_value(rec: dict[str, Any], benchmark: str, view: str = "all") -> float | None:
+def _first(metrics: dict[str, Any], names: tuple[str, ...], view: str) -> float | None:
+    return next((metrics[m][view] for m in names if m in metrics and metrics[m].get(view) is not None), None)
+
+
+def task_value(rec: dict[str, Any], benchmark: str, view: str = "all",
+               table: dict[str, TaskScore] | None = None) -> float | None:
     """The task's contribution to ``benchmark`` (QA per the benchmark's ``qa`` rule), or None when missing."""
-    spec = TASK_SCORES.get(rec["canonical"] or "")
-    if spec is None:
+    table = task_table() if table is None else table
+    info = _benchmark(benchmark)
+    spec = table.get(rec["canonical"] or "")
+    entry = spec.benchmarks.get(info["tasks_of"]) if spec else None
+    if entry is None:
         return None
-    metrics = rec["metrics"]
-    if spec.qa:
-        f1 = next((metrics[m].get(view) for m in QA_F1 if m in metrics), None)
-        em = next((metrics[m].get(view) for m in QA_EM if m in metrics), None)
-        if BENCHMARKS[benchmark]["qa"] == "f1":
-            return f1
-        return (f1 + em) / 2 if f1 is not None and em is not None else None
-    cands = spec.benchmarks.get(BENCHMARKS[benchmark]["tasks_of"]) or spec.metrics
-    for m in cands:
-        if m in metrics and metrics[m].get(view) is not None:
-            return metrics[m][view]
-    return None
+    f1 = _first(rec["metrics"], entry.metrics, view)
+    if not entry.qa or info["qa"] == "f1":
+        return f1
+    em = _first(rec["metrics"], entry.em_metrics, view)
+    return (f1 + em) / 2 if f1 is not None and em is not None else None
 
 
 def benchmark_scores(rows: list[dict], split: str | None = "test", view: str = "all") -> list[dict[str, Any]]:
@@ -227,6 +234,7 @@ def benchmark_scores(rows: list[dict], split: str | None = "test", view: str = "
     transfer-only variant (English excluded).
     """
     recs = task_scores(rows, split=split)
+    table, benches = task_table(), benchmark_table()
     systems: dict[tuple, list[dict]] = defaultdict(list)
     for rec in recs:
         systems[(rec["model"], rec["intermediate"])].append(rec)
@@ -236,9 +244,9 @@ def benchmark_scores(rows: list[dict], split: str | None = "test", view: str = "
         entry: dict[str, Any] = {"model": model, "intermediate": inter, "view": view,
                                  "model_params": next((r["model_params"] for r in trs if r["model_params"]), None),
                                  "scores": {}}
-        for bench, info in BENCHMARKS.items():
-            tasks = benchmark_tasks(bench)
-            values = {t: task_value(by_task[t], bench, view) for t in tasks if t in by_task}
+        for bench, info in benches.items():
+            tasks = info["tasks"]
+            values = {t: task_value(by_task[t], bench, view, table) for t in tasks if t in by_task}
             values = {t: v for t, v in values.items() if v is not None}
             missing = [t for t in tasks if t not in values]
             score = mean(values.values()) if values else None
@@ -253,21 +261,22 @@ def benchmark_scores(rows: list[dict], split: str | None = "test", view: str = "
 
 
 def xtreme_average(task_values: dict[str, Any], benchmark: str = "xtreme") -> float:
-    """The benchmark average from published per-task numbers: ``{task: value | (f1, em)}``.
+    """A benchmark average from published per-task numbers: ``{task: value | (f1, em)}``.
 
     QA tasks take an ``(f1, em)`` pair (or a dict with ``f1``/``exact_match``); every task of the benchmark
     must be given.
     """
-    tasks = benchmark_tasks(benchmark)
+    info, table = _benchmark(benchmark), task_table()
+    tasks = info["tasks"]
     missing = [t for t in tasks if t not in task_values]
     if missing:
         raise ValueError(f"{benchmark}: missing task values for {', '.join(missing)}")
     vals = []
     for t in tasks:
         v = task_values[t]
-        if TASK_SCORES[t].qa:
+        if table[t].benchmarks[info["tasks_of"]].qa:
             f1, em = (v["f1"], v["exact_match"]) if isinstance(v, dict) else v
-            vals.append(f1 if BENCHMARKS[benchmark]["qa"] == "f1" else (f1 + em) / 2)
+            vals.append(f1 if info["qa"] == "f1" else (f1 + em) / 2)
         else:
             vals.append(float(v))
     return mean(vals)

@@ -16,25 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-import string
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import SOURCE_KEY
+from ..leaderboard import SOURCE_KEY
+from ..metrics.squad import exact_v1, f1_v1
 
 # --- per-example scores -----------------------------------------------------------------------------------
-
-def _normalize_answer(text: str) -> str:
-    """SQuAD v1.1 answer normalisation: lower case, no punctuation, no English articles, single spaces."""
-    text = "".join(ch for ch in str(text).lower() if ch not in set(string.punctuation))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
-
 
 def _gold_answers(gold: Any) -> list[str]:
     if isinstance(gold, dict):
@@ -44,23 +35,14 @@ def _gold_answers(gold: Any) -> list[str]:
     return [str(g) for g in (gold or [])]
 
 
-def _f1(pred: str, gold: str) -> float:
-    p, g = _normalize_answer(pred).split(), _normalize_answer(gold).split()
-    common = sum((Counter(p) & Counter(g)).values())
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(p), common / len(g)
-    return 2 * precision * recall / (precision + recall)
-
-
 def qa_f1(gold: Any, pred: Any) -> float:
     answers = _gold_answers(gold)
-    return 100.0 * max((_f1(str(pred), a) for a in answers), default=0.0)
+    return 100.0 * max((f1_v1(str(pred), a) for a in answers), default=0.0)
 
 
 def qa_exact_match(gold: Any, pred: Any) -> float:
     answers = _gold_answers(gold)
-    return 100.0 * max((float(_normalize_answer(str(pred)) == _normalize_answer(a)) for a in answers), default=0.0)
+    return 100.0 * max((exact_v1(str(pred), a) for a in answers), default=0.0)
 
 
 def exact(gold: Any, pred: Any) -> float:

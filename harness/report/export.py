@@ -1,14 +1,13 @@
-"""Export per-example predictions in the XTREME / XTREME-R submission layout.
+"""Export per-example predictions in a benchmark's submission layout (XTREME / XTREME-R's ``evaluate.py``).
 
-One folder per task (``xnli``, ``xcopa``, ``udpos``, ``panx``, ``xquad``, ``mlqa``, ``tydiqa``, ``mewslix``,
-``lareqa``, ``tatoeba``; ``pawsx`` and ``bucc2018`` for XTREME), one file per language named
-``test-{lang}.{ext}``: ``json`` for QA (``{id: answer}``) and the ranking tasks Mewsli-X / LAReQA
-(``{query id: [ranked candidate ids]}``), ``tsv`` otherwise: one label per line (classification, multiple
-choice), one tag per line with a blank line between sentences (tagging), the line index of the retrieved
-English sentence per line (Tatoeba, xx→en cosine neighbour ``fwd``), ``src<TAB>tgt`` for every pair mined
-above the dev threshold (BUCC). Files are built
-from the predictions files the rows point to (sha256-checked), in example order, for one system (model,
-intermediate, seed); ``manifest.json`` records which row each file came from.
+Which tasks a format holds and how each is written are declared by the task plugins
+(``TaskSpec.benchmarks[fmt].export``, a :class:`harness.specs.ExportLayout`): one folder per task, one file per
+language (``test-{language}.tsv`` or ``.json``), lines as the layout's ``lines`` says: ``label`` (one label per
+line), ``tags`` (one tag per line, a blank line between sentences), ``json`` (``{id: answer}`` for QA,
+``{query id: [ranked candidate ids]}`` for ranking), ``line_index`` (the line index of the retrieved sentence
+per query line, the ``fwd`` neighbour), ``mined_pairs`` (``src<TAB>tgt`` for every pair mined above the dev
+threshold). Files are built from the predictions files the rows point to (sha256-checked), in example order, for
+one system (model, intermediate, seed); ``manifest.json`` records which row each file came from.
 """
 
 from __future__ import annotations
@@ -18,14 +17,20 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from .aggregate import canonical_task
+from ..specs import ExportLayout
+from .aggregate import canonical_task, task_table
 from .bootstrap import load_predictions
 
-FORMATS = {
-    "xtreme-r": ("xnli", "xcopa", "udpos", "panx", "xquad", "mlqa", "tydiqa", "mewslix", "lareqa", "tatoeba"),
-    "xtreme": ("xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba"),
-}
-JSON_TASKS = {"xquad", "mlqa", "tydiqa", "mewslix", "lareqa"}
+
+def formats() -> dict[str, list[tuple[str, ExportLayout]]]:
+    """Per export format (a benchmark id), its ``(task, layout)`` pairs in the benchmark's task order."""
+    out: dict[str, list[tuple[int, str, ExportLayout]]] = defaultdict(list)
+    for t in task_table().values():
+        for bench, entry in t.benchmarks.items():
+            if entry.export is not None:
+                out[bench].append((entry.position, t.name, entry.export))
+    return {bench: [(name, layout) for _, name, layout in sorted(items, key=lambda x: x[:2])]
+            for bench, items in sorted(out.items())}
 
 
 class ExportError(ValueError):
@@ -51,14 +56,14 @@ def select_system(rows: list[dict], model: str | None, intermediate: str | None,
     return rows
 
 
-def _tatoeba_line(pred: Any, position: dict) -> str:
-    """The retrieved sentence's line index (xx→en, cosine: the ``fwd`` neighbour) as XTREME expects."""
+def _index_line(pred: Any, position: dict) -> str:
+    """The retrieved sentence's line index (the query→target ``fwd`` neighbour of a two-way prediction)."""
     if isinstance(pred, dict):
         pred = pred.get("fwd")
     return str(position.get(pred, pred))
 
 
-def _bucc_line(src_id: Any, pred: Any) -> str | None:
+def _pair_line(src_id: Any, pred: Any) -> str | None:
     """``src<TAB>tgt`` for a mined pair kept by the dev threshold; None when nothing is mined."""
     if isinstance(pred, (list, tuple)) and len(pred) == 2:
         return f"{pred[0]}\t{pred[1]}"
@@ -70,18 +75,18 @@ def _bucc_line(src_id: Any, pred: Any) -> str | None:
     return f"{src_id}\t{pred['target']}"
 
 
-def _lines(task: str, kind: str | None, preds: list[dict]) -> str:
+def _lines(lines: str, preds: list[dict]) -> str:
     out: list[str] = []
     position = {p.get("id"): i for i, p in enumerate(preds)}
     for p in preds:
         pred = p.get("prediction")
-        if task == "tatoeba":
-            out.append(_tatoeba_line(pred, position))
-        elif task == "bucc2018":
-            line = _bucc_line(p.get("id"), pred)
+        if lines == "line_index":
+            out.append(_index_line(pred, position))
+        elif lines == "mined_pairs":
+            line = _pair_line(p.get("id"), pred)
             if line is not None:
                 out.append(line)
-        elif kind == "tagging" or (isinstance(pred, list) and task in ("udpos", "panx")):
+        elif lines == "tags" and isinstance(pred, (list, tuple)):
             out.extend(str(t) for t in pred)
             out.append("")
         elif isinstance(pred, (list, tuple)):
@@ -93,20 +98,27 @@ def _lines(task: str, kind: str | None, preds: list[dict]) -> str:
     return "\n".join(out) + "\n" if out else ""
 
 
+def _json(preds: list[dict]) -> str:
+    return json.dumps({str(p["id"]): p.get("prediction") for p in preds if p.get("prediction") is not None},
+                      ensure_ascii=False, indent=1) + "\n"
+
+
 def export(rows: list[dict[str, Any]], out_dir: str | Path, *, fmt: str = "xtreme-r", split: str = "test",
            model: str | None = None, intermediate: str | None = None, seed: Any = None) -> dict[str, Any]:
     """Write the submission folders; returns ``{"written": [...], "missing": {task: [...]}, "skipped": [...]}``."""
-    if fmt not in FORMATS:
-        raise ExportError(f"unknown format {fmt!r}; allowed: {', '.join(FORMATS)}")
+    layouts = formats()
+    if fmt not in layouts:
+        raise ExportError(f"unknown format {fmt!r}; allowed: {', '.join(layouts)}")
     rows = [r for r in rows if r.get("split") == split and r.get("predictions")]
     if not rows:
         raise ExportError(f"no rows of split {split!r} with a predictions file")
     rows = select_system(rows, model, intermediate, seed)
-    tasks = FORMATS[fmt]
+    tasks = dict(layouts[fmt])
+    table = task_table()
     files: dict[tuple[str, str], dict] = {}
     skipped: list[str] = []
     for r in rows:
-        canon = canonical_task(r["task"])
+        canon = canonical_task(r["task"], table)
         if canon not in tasks:
             if r["task"] not in skipped:
                 skipped.append(r["task"])
@@ -118,16 +130,12 @@ def export(rows: list[dict[str, Any]], out_dir: str | Path, *, fmt: str = "xtrem
         preds, why = load_predictions(r)
         if preds is None:
             raise ExportError(f"{task}/{lang}: {why}")
-        folder = out / task
+        layout = tasks[task]
+        folder = out / (layout.folder or task)
         folder.mkdir(parents=True, exist_ok=True)
-        if task in JSON_TASKS:
-            path = folder / f"test-{lang}.json"
-            path.write_text(json.dumps({str(p["id"]): p.get("prediction") for p in preds
-                                        if p.get("prediction") is not None}, ensure_ascii=False, indent=1) + "\n",
-                            encoding="utf-8")
-        else:
-            path = folder / f"test-{lang}.tsv"
-            path.write_text(_lines(task, r.get("task_kind"), preds), encoding="utf-8")
+        path = folder / layout.file.format(language=lang)
+        text = _json(preds) if layout.lines == "json" else _lines(layout.lines, preds)
+        path.write_text(text, encoding="utf-8")
         written.append(str(path))
         manifest.append({"file": str(path.relative_to(out)), "task": r["task"], "language": lang,
                          "model": r["model"], "intermediate": r.get("intermediate"), "seed": r.get("seed"),

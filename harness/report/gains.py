@@ -26,16 +26,17 @@ from typing import Any
 import numpy as np
 
 from . import is_english
-from .aggregate import TASK_SCORES, canonical_task
+from .aggregate import canonical_task, task_table
 from .bootstrap import Scored, interval, paired_replicates, scored
 
 CELL_KEYS = ("model", "task", "split", "metric", "direction", "variant", "lang_pair")
 
 
 def report_metric(task: str, metrics: list[str]) -> str:
-    """The metric a task's gains are reported on: QA → F1, else the first ``TASK_SCORES`` candidate present,
-    else the first metric the file has for the task."""
-    spec = TASK_SCORES.get(canonical_task(task) or "")
+    """The metric a task's gains are reported on: the first benchmark metric its plugin declares that is present
+    (QA → F1), else the first metric the file has for the task."""
+    table = task_table()
+    spec = table.get(canonical_task(task, table) or "")
     if spec is not None:
         for m in spec.metrics:
             if m in metrics:

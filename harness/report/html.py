@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from . import SOURCE_KEY
+from ..leaderboard import SOURCE_KEY
 from .aggregate import benchmark_scores, task_scores
 from .figures import all_figures
 from .gains import fmt_gain, fmt_params, fmt_ratio

@@ -91,17 +91,18 @@ class GenerationType(TaskType):
                     out[i] = text.strip()
         return out
 
-    def decoding_signature(self, options: dict[str, Any]) -> str:
+    def decoding_signature(self, options: dict[str, Any]) -> dict[str, str]:
+        """The ``decode`` and ``prompt`` fields of a row signature."""
         prompt = hashlib.sha256(options["prompt"].encode()).hexdigest()[:8]
         decode = "greedy" if int(options["num_beams"]) == 1 else f"beam{int(options['num_beams'])}"
-        return f"decode:{decode},max_new={int(options['max_new_tokens'])}|prompt:{prompt}"
+        return {"decode": f"{decode},max_new={int(options['max_new_tokens'])}", "prompt": prompt}
 
     def score(self, examples: list[dict], predictions: list[Any], spec, language: str,
               options: dict[str, Any] | None = None) -> dict[str, Any]:
         """Each metric of ``spec.metrics`` per direction: ``{metric: [Value(direction=...), ...]}``."""
-        from .. import __version__
         from ..metrics import Value
         from ..metrics.mt import score_mt
+        from ..results import signature
 
         options = {**DEFAULT_OPTIONS, **(options or {})}
         if len(examples) != len(predictions):
@@ -114,7 +115,7 @@ class GenerationType(TaskType):
             hyps = [predictions[i] or "" for i in idx]
             refs = [examples[i]["target"] for i in idx]
             for name, v in score_mt(spec.metrics, hyps, refs, options["spm_model"], options["spm_name"]).items():
-                sig = f"{name}|{v.signature}|task:{spec.name}@{spec.version}|{self.decoding_signature(options)}|harness:{__version__}"
+                sig = signature(name, spec.name, spec.version, lead=v.signature, **self.decoding_signature(options))
                 out.setdefault(name, []).append(Value(v.value, direction=direction, variant=v.variant,
                                                       signature=sig, n=v.n, extra={"lang_pair": pair}))
         return out

@@ -76,14 +76,13 @@ def resolve_options(spec, params: dict[str, Any] | None = None, overrides: dict[
     return protocol, opts, proto
 
 
-def signature(metric: str, spec, opts, proto: dict[str, Any], n_layers: int | None, impl: str | None) -> str:
-    from ..results import signature as base
-
+def signature_fields(opts, proto: dict[str, Any], n_layers: int | None) -> dict[str, Any]:
+    """The retrieval fields of a row signature: embedding knobs, search and protocol options."""
     extra = {"knobs": opts.signature(n_layers), "search": proto.get("search")}
     for key in ("k", "margin", "retrieval", "top_k"):
         if key in proto:
             extra[key] = proto[key]
-    return base(metric, spec.name, spec.version, impl, **extra)
+    return extra
 
 
 def _ids(examples: list[dict], side: str | None = None) -> list[dict]:
@@ -212,12 +211,14 @@ class RetrievalType(TaskType):
             raise ValueError(f"retrieval task {spec.name!r} must provide a score function")
         scores = task.score(examples=examples, predictions=preds, language=language)
         from ..metrics import IMPLEMENTATION, Value
+        from ..results import signature
         from ..retrieval.embed import n_layers_of
 
         n_layers = n_layers_of(encoder)
         out = {}
         for name, v in scores.items():
             v = v if isinstance(v, Value) else Value(float(v))
-            sig = signature(name, spec, opts, proto, n_layers, IMPLEMENTATION.get(name))
+            sig = signature(name, spec.name, spec.version, IMPLEMENTATION.get(name),
+                            **signature_fields(opts, proto, n_layers))
             out[name] = replace(v, signature=sig)
         return preds, out

@@ -54,7 +54,7 @@ def describe(spec: ModelSpec) -> dict:
 
 @hookimpl
 def register_model_families(register) -> None:
-    register(ModelFamily("hf-encoder", load=load, describe=describe,
+    register(ModelFamily("hf-encoder", load=load, describe=describe, any_folder=True,
                          description="any Hugging Face encoder via AutoModel/AutoTokenizer (local path or hub id)"))
 
 

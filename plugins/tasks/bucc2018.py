@@ -24,7 +24,7 @@ from harness.data import DataMissing
 from harness.hookspecs import hookimpl
 from harness.metrics import MissingGold, Value
 from harness.metrics.retrieval import apply_threshold, best_threshold
-from harness.specs import Task, TaskSpec
+from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
 from harness.synthetic import LEXICON, SYNTHETIC_NOTE
 
 LANGUAGES = ("de", "fr", "ru", "zh")
@@ -39,6 +39,9 @@ SPEC = TaskSpec(
     description="Parallel sentence mining (margin k=4, 1:1); F1 with the dev-chosen threshold",
     citation="Zweigenbaum, Sharoff & Rapp 2018, Overview of the Third BUCC Shared Task", license="see BUCC 2018 terms",
     defaults={"retrieval": {"protocol": "mining", "max_length": 128, "pooling": "mean"}},
+    benchmarks={"xtreme": BenchmarkEntry("retrieval", ("bucc_f1_margin_dev_threshold", "bucc_f1", "f1"), position=8,
+                                          export=ExportLayout("mined_pairs"))},
+    aliases=("bucc",),
 )
 
 

@@ -19,7 +19,7 @@ from harness.data import DataMissing
 from harness.hookspecs import hookimpl
 from harness.metrics import Value
 from harness.metrics.retrieval import map_at_k
-from harness.specs import Task, TaskSpec
+from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
 from harness.synthetic import LEXICON, SYNTHETIC_NOTE
 
 LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
@@ -32,6 +32,8 @@ SPEC = TaskSpec(
     citation="Roy et al. 2020, LAReQA: Language-agnostic answer retrieval from a multilingual pool",
     license="CC BY-SA 4.0",
     defaults={"retrieval": {"protocol": "qa", "max_length": 256, "pooling": "mean", "search": "flat"}},
+    benchmarks={"xtreme-r": BenchmarkEntry("retrieval", ("lareqa_map_at_20", "map_at_20", "map@20", "mAP@20"),
+                                           position=10, export=ExportLayout("json", "test-{language}.json"))},
 )
 
 

@@ -26,7 +26,7 @@ from harness.data import DataMissing
 from harness.hookspecs import hookimpl
 from harness.metrics import Value
 from harness.metrics.retrieval import map_at_k
-from harness.specs import Task, TaskSpec
+from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
 from harness.synthetic import LEXICON, SYNTHETIC_NOTE
 
 LANGUAGES = ("ar", "de", "en", "es", "fa", "ja", "pl", "ro", "ta", "tr", "uk")
@@ -40,6 +40,9 @@ SPEC = TaskSpec(
     citation="Ruder et al. 2021, XTREME-R: Towards More Challenging and Nuanced Multilingual Evaluation",
     license="CC BY 4.0 (text from WikiNews/Wikipedia)",
     defaults={"retrieval": {"protocol": "qa", "max_length": 128, "pooling": "mean"}},
+    benchmarks={"xtreme-r": BenchmarkEntry("retrieval", ("mewslix_map_at_20", "map_at_20", "map@20", "mAP@20"),
+                                           position=9, export=ExportLayout("json", "test-{language}.json"))},
+    aliases=("mewsli-x", "mewsli_x"),
 )
 
 

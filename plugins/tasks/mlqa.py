@@ -18,7 +18,7 @@ from pathlib import Path
 from harness.data import DataMissing, load_hf
 from harness.formats import load_hub_or_folder, read_squad_json, squad_from_hub, write_squad
 from harness.hookspecs import hookimpl
-from harness.specs import Task, TaskSpec
+from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
 
 LANGUAGES = ("en", "es", "de", "ar", "hi", "vi", "zh")
 HOW = ("Get MLQA_V1.zip from github.com/facebookresearch/MLQA (dl.fbaipublicfiles.com/MLQA/MLQA_V1.zip) and "
@@ -34,6 +34,8 @@ SPEC = TaskSpec(
     description="Cross-lingual extractive QA; train on English SQuAD v1.1, test on MLQA (same-language pairs)",
     citation="Lewis et al. 2020, MLQA: Evaluating Cross-lingual Extractive Question Answering",
     license="CC BY-SA 3.0", defaults=dict(QA_DEFAULTS),
+    benchmarks={b: BenchmarkEntry("qa", ("mlqa_f1", "f1"), ("mlqa_exact_match", "exact_match"), position=6,
+                                 export=ExportLayout("json", "test-{language}.json")) for b in ("xtreme", "xtreme-r")},
 )
 HF_SPLITS = {"dev": "validation", "test": "test"}
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from harness.data import DataMissing, check_split, load_hf, load_with_subfolders
 from harness.formats import read_conll, tags_from_hub, write_conll
 from harness.hookspecs import hookimpl
-from harness.specs import Task, TaskSpec
+from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
 
 XTREME_LANGUAGES = ("ar", "he", "vi", "id", "jv", "ms", "tl", "eu", "ml", "ta", "te", "af", "nl", "en", "de", "el",
                     "bn", "hi", "mr", "ur", "fa", "fr", "it", "pt", "es", "bg", "ru", "ja", "ka", "ko", "th", "sw",
@@ -41,6 +41,9 @@ SPEC = TaskSpec(
     citation="Pan et al. 2017, Cross-lingual Name Tagging and Linking for 282 Languages; Rahimi et al. 2019",
     license="unknown (WikiANN); Wikipedia text CC BY-SA",
     defaults={"lr": 2e-5, "batch_size": 32, "max_length": 128, "epochs": 10},
+    benchmarks={b: BenchmarkEntry("structured", ("ner_seqeval_f1", "seqeval_f1", "f1"), position=4,
+                                 export=ExportLayout("tags")) for b in ("xtreme", "xtreme-r")},
+    aliases=("pan-x", "wikiann", "ner"),
 )
 
 

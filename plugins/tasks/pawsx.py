@@ -23,7 +23,7 @@ from pathlib import Path
 from harness.data import DataMissing, check_split, load_hf, load_with_subfolders
 from harness.formats import read_tsv
 from harness.hookspecs import hookimpl
-from harness.specs import Task, TaskSpec
+from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
 
 LANGUAGES = ("en", "de", "es", "fr", "ja", "ko", "zh")
 LABELS = ("0", "1")
@@ -41,6 +41,8 @@ SPEC = TaskSpec(
     citation="Yang et al. 2019, PAWS-X: A Cross-lingual Adversarial Dataset for Paraphrase Identification",
     license="free use, acknowledge Google (PAWS licence)",
     defaults={"lr": 2e-5, "batch_size": 32, "max_length": 128, "epochs": 5},
+    benchmarks={"xtreme": BenchmarkEntry("classification", ("accuracy",), position=2, export=ExportLayout("label"))},
+    aliases=("paws-x", "paws_x"),
 )
 
 

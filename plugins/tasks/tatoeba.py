@@ -22,7 +22,7 @@ from harness.data import DataMissing, load_hf
 from harness.hookspecs import hookimpl
 from harness.metrics import MissingGold, Value
 from harness.metrics.retrieval import nn_accuracy
-from harness.specs import Task, TaskSpec
+from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
 from harness.synthetic import LEXICON, SYNTHETIC_NOTE
 
 # XTREME's Tatoeba languages (ISO 639-1) and LASER's file codes.
@@ -47,6 +47,10 @@ SPEC = TaskSpec(
     citation="Artetxe & Schwenk 2019, Massively Multilingual Sentence Embeddings for Zero-Shot Cross-Lingual "
              "Transfer and Beyond", license="CC BY 2.0 FR (Tatoeba)",
     defaults={"retrieval": {"protocol": "bitext", "max_length": 128, "pooling": "mean"}},
+    benchmarks={"xtreme": BenchmarkEntry("retrieval", ("tatoeba_accuracy_xx2en", "accuracy", "tatoeba_accuracy"),
+                                          position=9, export=ExportLayout("line_index")),
+                "xtreme-r": BenchmarkEntry("retrieval", ("tatoeba_accuracy_xx2en", "accuracy", "tatoeba_accuracy"),
+                                           position=8, export=ExportLayout("line_index"))},
 )
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from harness.data import DataMissing, check_split, load_hf
 from harness.formats import first_existing, read_squad_json, read_text, squad_from_hub, write_squad
 from harness.hookspecs import hookimpl
-from harness.specs import Task, TaskSpec
+from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
 
 LANGUAGES = ("en", "ar", "bn", "fi", "id", "ko", "ru", "sw", "te")
 NAMES = {"en": "english", "ar": "arabic", "bn": "bengali", "fi": "finnish", "id": "indonesian", "ko": "korean",
@@ -56,6 +56,9 @@ SPEC = TaskSpec(
     citation="Clark et al. 2020, TyDi QA: A Benchmark for Information-Seeking Question Answering in "
              "Typologically Diverse Languages",
     license="Apache-2.0", defaults=dict(QA_DEFAULTS),
+    benchmarks={b: BenchmarkEntry("qa", ("squad_v1_f1", "f1"), ("squad_v1_exact_match", "exact_match"), position=7,
+                                 export=ExportLayout("json", "test-{language}.json")) for b in ("xtreme", "xtreme-r")},
+    aliases=("tydiqa_goldp", "tydiqa-goldp", "tydi_qa"),
 )
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from harness.data import DataMissing, check_split, load_hf, load_with_subfolders
 from harness.formats import read_conll, read_conllu, tags_from_hub, write_conll
 from harness.hookspecs import hookimpl
-from harness.specs import Task, TaskSpec
+from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
 
 XTREME_LANGUAGES = ("af", "ar", "bg", "de", "el", "en", "es", "et", "eu", "fa", "fi", "fr", "he", "hi", "hu", "id",
                     "it", "ja", "kk", "ko", "mr", "nl", "pt", "ru", "ta", "te", "th", "tl", "tr", "ur", "vi", "yo", "zh")
@@ -54,6 +54,10 @@ SPEC = TaskSpec(
     citation="Nivre et al. 2020, Universal Dependencies v2; Hu et al. 2020, XTREME",
     license="per treebank (mostly CC BY-SA)",
     defaults={"lr": 2e-5, "batch_size": 32, "max_length": 128, "epochs": 10},
+    benchmarks={"xtreme": BenchmarkEntry("structured", ("pos_seqeval_f1", "f1"), position=3, export=ExportLayout("tags")),
+                "xtreme-r": BenchmarkEntry("structured", ("pos_accuracy", "accuracy"), position=3,
+                                           export=ExportLayout("tags"))},
+    aliases=("pos", "ud_pos", "ud-pos"),
 )
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from harness.data import DataMissing, load_hf, load_with_subfolders
 from harness.hookspecs import hookimpl
-from harness.specs import Task, TaskSpec
+from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
 
 TARGET_LANGUAGES = ("et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")
 LANGUAGES = ("en",) + TARGET_LANGUAGES
@@ -47,6 +47,7 @@ SPEC = TaskSpec(
     citation="Ponti et al. 2020, XCOPA: A Multilingual Dataset for Causal Commonsense Reasoning",
     license="CC BY 4.0 (XCOPA); BSD-2-Clause (COPA)",
     defaults={"lr": 2e-5, "batch_size": 32, "max_length": 128, "epochs": 5},
+    benchmarks={"xtreme-r": BenchmarkEntry("classification", ("accuracy",), position=2, export=ExportLayout("label"))},
 )
 
 

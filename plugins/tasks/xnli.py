@@ -22,7 +22,7 @@ from pathlib import Path
 from harness.data import DataMissing, load_hf
 from harness.formats import read_tsv, read_tsv_dicts
 from harness.hookspecs import hookimpl
-from harness.specs import Task, TaskSpec
+from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
 from harness.synthetic import SYNTHETIC_NOTE, nli_rows
 
 LANGUAGES = ("en", "ar", "bg", "de", "el", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh")
@@ -37,6 +37,8 @@ SPEC = TaskSpec(
     data_help=HOW, description="Cross-lingual NLI; train on English MultiNLI, test in 15 languages",
     citation="Conneau et al. 2018, XNLI: Evaluating Cross-lingual Sentence Representations", license="CC BY-NC 4.0",
     defaults={"lr": 1e-5, "batch_size": 32, "max_length": 128, "epochs": 2},
+    benchmarks={"xtreme": BenchmarkEntry("classification", ("accuracy",), position=1, export=ExportLayout("label")),
+                "xtreme-r": BenchmarkEntry("classification", ("accuracy",), position=1, export=ExportLayout("label"))},
 )
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from harness.data import DataMissing, load_hf
 from harness.formats import load_hub_or_folder, read_squad_json, squad_from_hub, write_squad
 from harness.hookspecs import hookimpl
-from harness.specs import Task, TaskSpec
+from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
 
 LANGUAGES = ("en", "es", "de", "el", "ru", "tr", "ar", "vi", "th", "zh", "hi")
 HOW = ("Get XQuAD from github.com/deepmind/xquad (xquad.{lang}.json) and SQuAD v1.1 train/dev "
@@ -32,6 +32,8 @@ SPEC = TaskSpec(
     description="Cross-lingual extractive QA; train on English SQuAD v1.1, test on XQuAD in 11 languages",
     citation="Artetxe et al. 2020, On the Cross-lingual Transferability of Monolingual Representations",
     license="CC BY-SA 4.0", defaults=dict(QA_DEFAULTS),
+    benchmarks={b: BenchmarkEntry("qa", ("squad_v1_f1", "f1"), ("squad_v1_exact_match", "exact_match"), position=5,
+                                 export=ExportLayout("json", "test-{language}.json")) for b in ("xtreme", "xtreme-r")},
 )
 
 

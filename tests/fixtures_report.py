@@ -22,7 +22,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..results import ROW_KEYS
+from harness.results import ROW_KEYS
 
 LABELS = ("entailment", "neutral", "contradiction")
 N = 10
@@ -56,7 +56,7 @@ def _write(path: Path, records: list[dict]) -> str:
 
 def write_demo(directory: str | Path, *, qa_and_ner: bool = True) -> Path:
     """Write ``directory/leaderboard.jsonl`` and ``directory/predictions/…``; returns the leaderboard path."""
-    from ..metrics import METRICS
+    from harness.metrics import METRICS
 
     root = Path(directory)
     rows = []
