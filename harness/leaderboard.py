@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .results import read_jsonl
+from .results import read_jsonl, upgrade_row
 
 if TYPE_CHECKING:
     from .plan import Plan
@@ -24,7 +24,7 @@ def load_rows(*paths: str | Path) -> list[dict[str, Any]]:
         p = Path(p)
         if not p.exists():
             raise FileNotFoundError(f"leaderboard file {p} not found; `harness matrix run CONFIG` writes one")
-        rows.extend(read_jsonl(p))
+        rows.extend(upgrade_row(r) for r in read_jsonl(p))
     return rows
 
 
