@@ -49,7 +49,7 @@ def test_rows_schema_and_values(tmp_path):
     assert len(rows) == 4  # 2 intermediate settings × 2 languages × 1 metric × 1 split × 1 seed
     for row in rows:
         assert list(row) == list(ROW_KEYS)
-        assert row["schema_version"] == 1 and row["metric"] == "accuracy" and row["split"] == "test"
+        assert row["schema_version"] == 2 and row["metric"] == "accuracy" and row["split"] == "test"
         assert row["task"] == "xnli" and row["task_version"] == "1" and row["seed"] == 3
         assert row["n"] == 60  # the synthetic XNLI test split has 60 rows per language
         # hand-computed: vocab 489 × 32 + positions 130 × 32 + type 32 + LN 64, plus 2 layers × 8,544
