@@ -72,13 +72,14 @@ def load_with_subfolders(load_dir, split: str, language: str, data_dir: Path | N
 
 
 # Hub dataset id -> the commit sha the plan resolved it to (lock file), set around a task's loader.
-_PINNED: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("pinned_revisions", default={})
+_PINNED: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("pinned_revisions", default=None)
 
 
 @contextlib.contextmanager
 def pinned_revision(dataset: str, revision: str | None) -> Iterator[None]:
     """Within this block :func:`load_hf` reads hub ``dataset`` at ``revision`` whatever its caller asks for."""
-    token = _PINNED.set({**_PINNED.get(), dataset: revision} if revision else _PINNED.get())
+    current = _PINNED.get() or {}
+    token = _PINNED.set({**current, dataset: revision} if revision else current)
     try:
         yield
     finally:
@@ -90,7 +91,7 @@ def load_hf(dataset: str, name: str | None, split: str, revision: str | None = N
     locked commit sha of a run, see :func:`pinned_revision`)."""
     import datasets
 
-    revision = _PINNED.get().get(dataset, revision)
+    revision = (_PINNED.get() or {}).get(dataset, revision)
     return datasets.load_dataset(dataset, name, split=split, revision=revision, **kw)
 
 
