@@ -224,3 +224,17 @@ def test_old_rows_stay_loadable(tmp_path):
     path = tmp_path / "lb.jsonl"
     path.write_text(json.dumps(old) + "\n")
     assert load_rows(path)[0]["data_fingerprint"] is None
+
+
+def test_a_run_reads_a_hub_dataset_at_the_locked_sha(monkeypatch):
+    import datasets
+
+    from harness.data import load_hf
+    from harness.task_data import load_split
+
+    seen = []
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **kw: seen.append(kw["revision"]) or [])
+    load_split({"name": "xnli", "data": {"kind": "hub", "dataset": "facebook/xnli", "revision": SHA_A}}, "test", "de")
+    assert seen == [SHA_A]  # the plugin asks for its spec's revision; the run reads the locked sha
+    load_hf("facebook/xnli", "de", "test", revision="main")
+    assert seen == [SHA_A, "main"]  # outside a run, the caller's revision
