@@ -141,9 +141,11 @@ def matrix() -> None:
     """Plan and run a models × intermediate × targets × languages × seeds matrix."""
 
 
-def _load_plan(config: str):
+def _load_plan(config: str, update_lock: bool = False, quiet: bool = False):
+    """Validate the config and build its plan; hub revisions come from (and new ones go to) its lock file."""
     from .config import ConfigError, load_config
     from .data import DataMissing
+    from .lock import Lock, LockError
     from .plan import build_plan
     from .plugins import UnknownName
     from .specs import SpecError
@@ -151,9 +153,15 @@ def _load_plan(config: str):
     warn_broken()
     try:
         cfg, _ = load_config(config)
-        return build_plan(cfg)
-    except (ConfigError, UnknownName, SpecError, DataMissing) as err:
+        lock = Lock.for_config(config, update=update_lock)
+        plan = build_plan(cfg, lock=lock)
+        lock.save()
+    except (ConfigError, UnknownName, SpecError, DataMissing, LockError) as err:
         fail(str(err))
+    if not quiet:
+        for note in dict.fromkeys(lock.notes):  # each once (a revision is looked up per task or model)
+            err_console.print(f"lock: {escape(note)}", highlight=False, soft_wrap=True)
+    return plan
 
 
 def plan_summary(plan) -> dict[str, Any]:
@@ -191,11 +199,13 @@ def plan_summary(plan) -> dict[str, Any]:
 @click.option("--nodes", "show_nodes", is_flag=True, help="list every node with its key and dependencies")
 @click.option("--gpu-memory-gb", type=float, default=None,
               help="memory of one GPU (default: the config's gpu_memory_gb); warn for training nodes that won't fit")
-def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: float | None) -> None:
+@click.option("--update-lock", is_flag=True,
+              help="resolve hub revisions again and move the lock file (CONFIG.lock.json) to them")
+def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: float | None, update_lock: bool) -> None:
     """Show the DAG: node counts per stage, what is cached, what checkpoint reuse saves."""
     from .memory import plan_warnings
 
-    plan = _load_plan(config)
+    plan = _load_plan(config, update_lock)
     summary = plan_summary(plan)
     summary["memory_warnings"] = plan_warnings(plan, gpu_memory_gb)
     for line in summary["memory_warnings"]:
@@ -243,14 +253,16 @@ def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: flo
               help="processes (GPUs) per training node (default: the config's nproc, 1)")
 @click.option("--strategy", type=click.Choice(["ddp", "fsdp"]), default=None,
               help="multi-process training: data parallel or FSDP (default: the config's strategy)")
+@click.option("--update-lock", is_flag=True,
+              help="resolve hub revisions again and move the lock file (CONFIG.lock.json) to them")
 def matrix_run(config: str, device: str | None, retry_failed: bool, executor: str | None, nproc: int | None,
-               strategy: str | None) -> None:
+               strategy: str | None, update_lock: bool) -> None:
     """Run every node not yet cached, then write the leaderboard JSONL and print a summary."""
     from .plugins import registry
     from .progress import MatrixProgress
     from .stages import Context
 
-    plan = _load_plan(config)
+    plan = _load_plan(config, update_lock)
     try:
         executor_cls = registry().executor(executor or plan.config.executor)
         options = plan.config.executor_options if (executor or plan.config.executor) == plan.config.executor else {}
@@ -284,7 +296,7 @@ def matrix_status_cmd(config: str, as_json: bool) -> None:
     from .stages import Context
     from .status import matrix_status
 
-    plan = _load_plan(config)
+    plan = _load_plan(config, quiet=True)
     st = matrix_status(plan, Context(cache_dir=plan.cache_dir), workers=plan.config.workers)
     if as_json:
         emit_json(st)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,10 +71,27 @@ def load_with_subfolders(load_dir, split: str, language: str, data_dir: Path | N
         raise
 
 
+# Hub dataset id -> the commit sha the plan resolved it to (lock file), set around a task's loader.
+_PINNED: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("pinned_revisions", default=None)
+
+
+@contextlib.contextmanager
+def pinned_revision(dataset: str, revision: str | None) -> Iterator[None]:
+    """Within this block :func:`load_hf` reads hub ``dataset`` at ``revision`` whatever its caller asks for."""
+    current = _PINNED.get() or {}
+    token = _PINNED.set({**current, dataset: revision} if revision else current)
+    try:
+        yield
+    finally:
+        _PINNED.reset(token)
+
+
 def load_hf(dataset: str, name: str | None, split: str, revision: str | None = None, **kw: Any):
-    """Load a split of a Hugging Face dataset (hub id or local folder/files) pinned at ``revision``."""
+    """Load a split of a Hugging Face dataset (hub id or local folder/files) pinned at ``revision`` (or at the
+    locked commit sha of a run, see :func:`pinned_revision`)."""
     import datasets
 
+    revision = (_PINNED.get() or {}).get(dataset, revision)
     return datasets.load_dataset(dataset, name, split=split, revision=revision, **kw)
 
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .results import read_jsonl
+from .results import read_jsonl, upgrade_row
 
 SOURCE_KEY = "_file"  # each loaded row remembers the leaderboard file it came from (predictions are relative to it)
 REQUIRED_KEYS = ("model", "task", "metric", "value", "language")
@@ -31,7 +31,7 @@ def load_rows(*paths: str | Path) -> list[dict[str, Any]]:
         path = Path(p)
         if not path.exists():
             raise FileNotFoundError(f"leaderboard file {path} not found; `harness matrix run CONFIG` writes one")
-        for row in read_jsonl(path):
+        for row in map(upgrade_row, read_jsonl(path)):
             for key in REQUIRED_KEYS:
                 if key not in row:
                     raise ValueError(f"{path}: a row lacks the required key {key!r}")

@@ -17,7 +17,9 @@ from typing import Any
 
 from .config import ConfigError, MatrixConfig, config_hash, resolve_hp
 from .data import SplitRef, fingerprint_paths
+from .lock import Lock
 from .plugins import UnknownName, registry
+from .provenance import data_provenance, resolve_model
 from .specs import ModelSpec
 from .task_data import source_fingerprint
 
@@ -62,6 +64,7 @@ def _location_free(obj: Any) -> Any:
 
 
 def _key(stage: str, payload: dict[str, Any]) -> str:
+    payload = {k: v for k, v in payload.items() if k != "provenance"}  # locations and hashes for rows only
     extra = {}
     model_files = local_model_fingerprint(payload.get("model"))
     if model_files is not None:  # a model loaded from a local folder: its files are part of its identity
@@ -120,8 +123,9 @@ def _model_spec(entry, reg) -> ModelSpec:
                      revision=entry.revision, trust_remote_code=bool(entry.trust_remote_code), options=entry.options)
 
 
-def _data_source(task: str, cfg: MatrixConfig, output_dir: Path) -> dict[str, Any]:
-    """Where a task's data comes from: a local folder, synthetic smoke data, or the hub (id + revision)."""
+def _data_source(task: str, cfg: MatrixConfig, output_dir: Path, lock: Lock) -> dict[str, Any]:
+    """Where a task's data comes from: a local folder, synthetic smoke data, or the hub (id + the commit sha its
+    revision resolved to, through the lock file)."""
     reg = registry()
     spec = reg.task(task).spec
     where = cfg.data.get(task)
@@ -131,7 +135,9 @@ def _data_source(task: str, cfg: MatrixConfig, output_dir: Path) -> dict[str, An
     if where in (None, "hub"):
         if spec.hf_dataset is None:
             raise ConfigError(f"data.{task}: task {task!r} has no hub dataset; give a folder of its files. {spec.data_help}")
-        return {"kind": "hub", "dataset": spec.hf_dataset, "revision": spec.hf_revision}
+        revision = lock.hub_revision("dataset", spec.hf_dataset, spec.hf_revision,
+                                     fix=f"point data.{task} at a folder of its files")
+        return {"kind": "hub", "dataset": spec.hf_dataset, "revision": revision}
     path = Path(where).expanduser().resolve()
     if not path.exists():
         raise ConfigError(f"data.{task}: folder {path} does not exist. {spec.data_help}")
@@ -179,25 +185,32 @@ def _unknown(kind: str, name: str, known: list[str]) -> str:
 
 
 # why: the matrix loops (model × seed × intermediate × target × language) read best as one nest.
-def build_plan(cfg: MatrixConfig) -> Plan:
-    """Resolve names, hyper-parameters and data sources; return the DAG in topological order."""
+def build_plan(cfg: MatrixConfig, lock: Lock | None = None) -> Plan:
+    """Resolve names, hyper-parameters, data sources and hub revisions (through ``lock``: the config's lock file,
+    or an in-memory one); return the DAG in topological order."""
     reg = registry()
+    lock = lock if lock is not None else Lock()
     _check_unknown_fields(cfg)
     output_dir = Path(cfg.output_dir).expanduser().resolve()
     cache_dir = Path(cfg.cache_dir).expanduser().resolve() if cfg.cache_dir else output_dir / "cache"
     leaderboard = Path(cfg.leaderboard).expanduser().resolve() if cfg.leaderboard else output_dir / "leaderboard.jsonl"
     chash = config_hash(cfg)
 
-    models = []
+    models, model_prov = [], []
     for i, entry in enumerate(cfg.models):
         try:
-            models.append(_model_spec(entry, reg))
+            model, prov = resolve_model(_model_spec(entry, reg), lock)
         except UnknownName as err:
             raise ConfigError(f"models[{i}]: {err}") from None
+        models.append(model)
+        model_prov.append(prov)
 
     tasks_used = {t for e in cfg.intermediate for t in e.tasks} | {t.name for t in cfg.targets}
-    sources = {t: _data_source(t, cfg, output_dir) for t in sorted(tasks_used)}
+    sources = {t: _data_source(t, cfg, output_dir, lock) for t in sorted(tasks_used)}
     fingerprints = {t: source_fingerprint(src, t) for t, src in sources.items()}
+    for t, src in sources.items():
+        if src["kind"] == "local":
+            lock.record_data(t, src["path"], fingerprints[t])
 
     def task_info(name: str) -> dict[str, Any]:
         spec = reg.task(name).spec
@@ -211,7 +224,7 @@ def build_plan(cfg: MatrixConfig) -> Plan:
         nodes.setdefault(node.key, node)
         return node.key
 
-    for model, model_entry in zip(models, cfg.models):
+    for model, model_entry, mprov in zip(models, cfg.models, model_prov):
         model_data = asdict(model)
         model_hp = model_entry.train
         for seed in cfg.seeds:
@@ -260,8 +273,13 @@ def build_plan(cfg: MatrixConfig) -> Plan:
                                   "max_length": resolve_hp(spec.defaults, cfg.train, cfg.target_train, model_hp,
                                                            target.train)["max_length"]}
                         deps = [k for k in (train_key or inter_key,) if k]
+                        prov = {"model": mprov, "data": data_provenance(target.name, sources[target.name],
+                                                                        fingerprints[target.name]),
+                                "intermediate_data": [data_provenance(t, sources[t], fingerprints[t])
+                                                      for t in inter.tasks]}
                         add(Node(_key("eval", params), "eval",
-                                 f"{model.name} · {inter.name} → {target.name} [{lang}] · seed {seed}", params, deps))
+                                 f"{model.name} · {inter.name} → {target.name} [{lang}] · seed {seed}",
+                                 {**params, "provenance": prov}, deps))
     return Plan(cfg, chash, output_dir, cache_dir, leaderboard, nodes, cells)
 
 

@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,17 @@ import jsonlines
 
 from . import __version__
 
-SCHEMA_VERSION = 1
+# 2: provenance (model source and weights sha256, the data's source, location, revision and fingerprint for the
+# target and each intermediate task, ``synthetic``) and a UTC ``created`` time. Rows of version 1 load through
+# :func:`upgrade_row`.
+SCHEMA_VERSION = 2
 
 # Keys every row has (values may be null where they do not apply), in this order.
 ROW_KEYS = (
-    "schema_version", "model", "model_id", "model_revision", "model_family", "model_params",
-    "model_params_nonembed", "intermediate", "intermediate_tasks", "exemptions", "task", "task_version",
-    "task_kind", "language", "split", "metric", "value", "seed", "direction", "variant", "lang_pair", "n",
+    "schema_version", "model", "model_id", "model_revision", "model_source", "model_weights_sha256", "model_family",
+    "model_params", "model_params_nonembed", "intermediate", "intermediate_tasks", "exemptions", "task",
+    "task_version", "task_kind", "data_source", "data_location", "data_revision", "data_fingerprint",
+    "intermediate_data", "synthetic", "language", "split", "metric", "value", "seed", "direction", "variant", "lang_pair", "n",
     "signature", "budget", "config_name", "config_hash", "node", "predictions", "predictions_sha256",
     "harness_version", "git_sha", "libraries", "created",
 )
@@ -89,12 +94,22 @@ def make_row(**fields: Any) -> dict[str, Any]:
     """A row with every key of ``ROW_KEYS`` (missing ones null) and the provenance filled in."""
     row = {k: None for k in ROW_KEYS}
     row.update({"schema_version": SCHEMA_VERSION, "harness_version": __version__, "git_sha": harness_git_sha(),
-                "libraries": library_versions()})
+                "libraries": library_versions(), "created": utc_now()})
     unknown = set(fields) - set(ROW_KEYS)
     if unknown:
         raise KeyError(f"unknown row keys {sorted(unknown)}; allowed: {', '.join(ROW_KEYS)}")
     row.update(fields)
     return row
+
+
+def utc_now() -> str:
+    """The current UTC time, ISO 8601 to the second (``2025-01-31T12:00:00+00:00``)."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def upgrade_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of any schema version with every current key (those an old version lacks are null: unknown)."""
+    return {**{k: None for k in ROW_KEYS}, **row}
 
 
 # One JSON object per line, keys in insertion order, non-ASCII kept (the layout of every committed leaderboard).

@@ -20,6 +20,7 @@ from .distributed import launchable
 from .metrics import Value
 from .plan import Node
 from .plugins import registry
+from .provenance import row_fields
 from .results import make_row, signature, write_jsonl_atomic
 from .specs import ModelSpec
 from .task_data import load_split
@@ -255,7 +256,8 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
             from .metrics import IMPLEMENTATION
 
             rows.append(make_row(
-                model=model_spec.name, model_id=model_spec.source, model_revision=model_spec.revision,
+                model=model_spec.name, **{"model_id": model_spec.source, "model_revision": model_spec.revision,
+                                          **row_fields(p.get("provenance"))},
                 model_family=model_spec.family, model_params=meta.get("params"),
                 model_params_nonembed=meta.get("params_nonembed"), intermediate=p["intermediate"],
                 intermediate_tasks=p["intermediate_tasks"], exemptions=p["exemptions"], task=spec.name,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import ConfigError
-from .data import SplitRef, fingerprint_paths
+from .data import SplitRef, fingerprint_paths, pinned_revision
 from .plugins import registry
 
 SYNTHETIC_MARK = "SYNTHETIC.md"
@@ -74,6 +74,9 @@ def load_split(task_info: dict[str, Any], split: str, language: str) -> list[dic
     task = registry().task(task_info["name"])
     source = task_info["data"]
     prepare_data(source, task_info["name"])
-    data_dir = None if source["kind"] == "hub" else Path(source["path"])
-    examples = task.load(split=ref.name, language=language, data_dir=data_dir)
+    if source["kind"] == "hub":  # exactly the revision the plan resolved (the lock file's)
+        with pinned_revision(source["dataset"], source.get("revision")):
+            examples = task.load(split=ref.name, language=language, data_dir=None)
+    else:
+        examples = task.load(split=ref.name, language=language, data_dir=Path(source["path"]))
     return ref.apply(examples)

@@ -404,7 +404,7 @@ def tiny_cfg(tmp_path: Path, **over) -> dict:
 
 def comparable(rows: list[dict]) -> list[str]:
     """Rows minus what legitimately differs between two runs (time, file location, repo state)."""
-    drop = ("created", "predictions", "git_sha")
+    drop = ("created", "predictions", "git_sha", "data_location", "intermediate_data")
     return sorted(json.dumps({k: v for k, v in r.items() if k not in drop}, sort_keys=True) for r in rows)
 
 

@@ -49,7 +49,7 @@ def test_rows_schema_and_values(tmp_path):
     assert len(rows) == 4  # 2 intermediate settings × 2 languages × 1 metric × 1 split × 1 seed
     for row in rows:
         assert list(row) == list(ROW_KEYS)
-        assert row["schema_version"] == 1 and row["metric"] == "accuracy" and row["split"] == "test"
+        assert row["schema_version"] == 2 and row["metric"] == "accuracy" and row["split"] == "test"
         assert row["task"] == "xnli" and row["task_version"] == "1" and row["seed"] == 3
         assert row["n"] == 60  # the synthetic XNLI test split has 60 rows per language
         # hand-computed: vocab 489 × 32 + positions 130 × 32 + type 32 + LN 64, plus 2 layers × 8,544
@@ -73,7 +73,9 @@ def test_rows_schema_and_values(tmp_path):
 def test_seeded_run_is_deterministic_and_rerun_is_cached(tmp_path):
     plan_a, _ = _run(_cfg(tmp_path / "a"))
     plan_b, _ = _run(_cfg(tmp_path / "b"))
-    strip = lambda r: {k: v for k, v in r.items() if k not in ("predictions", "created")}  # noqa: E731
+    # where the files sit (each run has its own output folder) and when: everything else is identical
+    strip = lambda r: {k: v for k, v in r.items()  # noqa: E731
+                       if k not in ("predictions", "created", "data_location", "intermediate_data")}
     rows_a = [strip(r) for r in read_jsonl(plan_a.leaderboard)]
     rows_b = [strip(r) for r in read_jsonl(plan_b.leaderboard)]
     assert rows_a == rows_b

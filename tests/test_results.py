@@ -21,7 +21,7 @@ from harness.results import (
 
 def test_make_row_has_every_key_and_rejects_unknown():
     row = make_row(model="m", value=1.5)
-    assert list(row) == list(ROW_KEYS) and row["value"] == 1.5 and row["schema_version"] == 1
+    assert list(row) == list(ROW_KEYS) and row["value"] == 1.5 and row["schema_version"] == 2
     with pytest.raises(KeyError, match="unknown row keys \\['valeu'\\]"):
         make_row(valeu=1)
 

@@ -3,7 +3,8 @@
 Not one of the nine tasks of Phang et al. (2020), but the English companion XCOPA's authors train on before COPA.
 Local files under ``data_dir`` (official socialiqa-train-dev release): ``{train,dev}.jsonl`` with keys
 ``context``, ``question``, ``answerA``, ``answerB``, ``answerC``, and ``{train,dev}-labels.lst`` with one gold
-answer (1, 2 or 3) per line, aligned with the jsonl lines. Hub: ``allenai/social_i_qa``.
+answer (1, 2 or 3) per line, aligned with the jsonl lines. Hub: ``allenai/social_i_qa`` read from its parquet
+conversion (branch ``refs/convert/parquet``; the repo's loading script is refused by ``datasets>=4``).
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ from harness.synthetic import SYNTHETIC_NOTE
 
 ALIASES = {"validation": "dev"}
 HF_SPLITS = {"train": "train", "dev": "validation"}
+# The hub's parquet conversion of the dataset: one folder per config and split.
+PARQUET_FILES = {"train": "default/train/*.parquet", "validation": "default/validation/*.parquet"}
 HOW = ("Get socialiqa-train-dev.zip (leaderboard.allenai.org/socialiqa; {train,dev}.jsonl + -labels.lst) or "
        "leave data_dir unset to use the hub dataset allenai/social_i_qa.")
 
 SPEC = TaskSpec(
     name="siqa", kind="multiple_choice", roles=("intermediate",), languages=("en",), metrics=("accuracy",),
-    version="1", eval_splits=("dev",), select_split="dev", hf_dataset="allenai/social_i_qa", data_help=HOW,
+    version="1", eval_splits=("dev",), select_split="dev", hf_dataset="allenai/social_i_qa",
+    hf_revision="refs/convert/parquet", data_help=HOW,
     description="Social commonsense QA (English, 3 choices)",
     citation="Sap et al. 2019, Social IQa: Commonsense Reasoning about Social Interactions", license="CC BY 4.0",
     defaults={"lr": 1e-5, "batch_size": 32, "max_length": 256},
@@ -40,7 +44,8 @@ def _example(r: dict, i: int, split: str, label: str | None) -> dict:
 def load(split: str, language: str = "en", data_dir: Path | None = None) -> list[dict]:
     split = ALIASES.get(split, split)
     if data_dir is None:
-        ds = load_hf(SPEC.hf_dataset, None, HF_SPLITS.get(split, split), revision=SPEC.hf_revision)
+        ds = load_hf(SPEC.hf_dataset, None, HF_SPLITS.get(split, split), revision=SPEC.hf_revision,
+                     data_files=PARQUET_FILES)
         return [_example(r, i, split, r.get("label")) for i, r in enumerate(ds)]
     path = Path(data_dir) / f"{split}.jsonl"
     rows = read_jsonl(path, "siqa", HOW)
