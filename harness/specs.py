@@ -131,12 +131,14 @@ class ModelFamily:
     ``load(spec, seed=int) -> harness.models.Encoder`` returns the encoder module and its tokenizer;
     ``describe(spec) -> dict`` returns metadata (params, params_nonembed, layers, hidden, vocab) computed
     from the config without weights; ``save_tokenizer`` is handled by the core through the tokenizer object.
+    ``prompted`` families (decoder-only LLMs) are k-shot prompted on generation tasks, never fine-tuned there.
     """
 
     name: str
     load: Callable[..., Any]
     describe: Callable[[ModelSpec], dict[str, Any]] | None = None
     description: str = ""
+    prompted: bool = False
 
 
 def resolve_path(p: str | Path | None, base: Path | None = None) -> Path | None:
