@@ -226,7 +226,8 @@ class GenerationType(TaskType):
                        f"{self.decoding_signature(options, causal)}|harness:{__version__}")
                 out.setdefault(name, []).append(Value(v.value, direction=direction, variant=v.variant,
                                                       signature=sig, n=v.n,
-                                                      extra={"lang_pair": pair, "sacrebleu": v.signature}))
+                                                      extra={**(v.extra or {}), "lang_pair": pair,
+                                                             "sacrebleu": v.signature}))
         return out
 
     def evaluate(self, encoder, examples: list[dict], spec, language: str, device=None,
