@@ -135,7 +135,7 @@ def test_generation_scores_fixed_predictions_per_direction(test_spm, registry, t
     assert set(scores) == {"spbleu_custom_spm", "chrf++"}
     by_dir = {v.direction: v for v in scores["chrf++"]}
     assert by_dir["en->xx"].value == pytest.approx(100) and by_dir["xx->en"].value == pytest.approx(0)
-    assert by_dir["en->xx"].extra == {"lang_pair": "eng_Latn-fra_Latn"} and by_dir["en->xx"].n == 3
+    assert by_dir["en->xx"].extra["lang_pair"] == "eng_Latn-fra_Latn" and by_dir["en->xx"].n == 3
     assert [v.value for v in scores["spbleu_custom_spm"]] == pytest.approx([100, 0])
     assert "task:flores@2|decode:beam4,lp1,max_new=min(512,2*src+16)|prompt:" in by_dir["en->xx"].signature
     assert by_dir["en->xx"].extra["sacrebleu"].startswith("nrefs:1|case:mixed|eff:yes|nc:6|nw:2")

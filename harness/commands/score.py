@@ -38,7 +38,8 @@ from ..cli import console, emit_json, err_console, fail
 
 
 def _infer_language(path: Path, languages: tuple[str, ...]) -> str | None:
-    found = {tok for tok in re.split(r"[-._/]", path.name) if tok in languages}
+    # split on "_" too (xquad.de.json, es_gsd-ud-test) and without it (FLORES-200 codes: deu_Latn.devtest)
+    found = {tok for tok in re.split(r"[-._/]", path.name) + re.split(r"[-./]", path.name) if tok in languages}
     return found.pop() if len(found) == 1 else None
 
 
