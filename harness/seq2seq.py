@@ -90,7 +90,6 @@ def train_generation(p: dict[str, Any], work: Path, spec, ttype, enc, device: to
     from .metrics.mt import chrf_pp
     from .models import save_weights
     from .tasktypes.generation import BITEXT_EXEMPTION, options_of
-    from .train import autocast
 
     # --- setup ---------------------------------------------------------------------------------------------
     options = options_of(p)
@@ -108,8 +107,47 @@ def train_generation(p: dict[str, Any], work: Path, spec, ttype, enc, device: to
     tok = enc.tokenizer
     feats, cut = featurize(train_ex, ttype.prompts(train_ex, options), tok, int(options["max_source_length"]),
                            int(options["max_target_length"]))
-    rng = random.Random(p["seed"])
-    torch.manual_seed(p["seed"])
+    label_smoothing = float(options["label_smoothing"])
+
+    def select(m) -> float:
+        hyps, _ = ttype.generate(enc, select_ex, options, device=device, num_beams=int(options["select_num_beams"]))
+        m.train()
+        return chrf_pp(hyps, [e["target"] for e in select_ex]).value
+
+    def keep(m, step: int, score: float) -> None:
+        save_weights(m, work / "encoder.safetensors")
+        save_weights(torch.nn.ModuleDict({spec.name: ttype.build_head(spec, enc.hidden_size)}),
+                     work / "heads.safetensors")
+        (work / "best.json").write_text(json.dumps({"step": step, "chrf++": score}))
+
+    fitted = fit(model, feats, hp, device, p["seed"], enc.pad_id, label_smoothing, select=select, on_best=keep,
+                 progress=progress, name=spec.name)
+
+    # --- save the record -----------------------------------------------------------------------------------
+    source = {"bitext": str(options["bitext"])} if options.get("bitext") else {"task": p["task"]["name"]}
+    summary = {
+        **fitted, "select_metric": "chrf++",
+        "train_source": {**source, "train_split": p["train_split"], "select_split": p["select_split"],
+                         "languages": p["languages"], "n_train": len(train_ex), "n_select": len(select_ex)},
+        "exemptions": [BITEXT_EXEMPTION], "truncated": cut, "label_smoothing": label_smoothing,
+    }
+    (work / "config.json").write_text(json.dumps(p, indent=2, sort_keys=True))
+    (work / "train_summary.json").write_text(json.dumps(summary))
+    return {"steps": fitted["steps"], "best_step": fitted["best_step"], "best_dev": fitted["best_score"],
+            "n_train": len(train_ex),
+            "n_select": len(select_ex)}
+
+
+
+def fit(model, feats: list[dict], hp: dict[str, Any], device: torch.device, seed: int, pad_id: int,
+        label_smoothing: float = 0.0, select: Callable[[Any], float] | None = None,
+        on_best: Callable[[Any, int, float], None] | None = None,
+        progress: Callable[[dict[str, Any]], None] | None = None, name: str = "generation") -> dict[str, Any]:
+    """The loop: AdamW, linear warm-up/decay, clipping, selection every ``eval_every`` steps (higher is better)."""
+    from .train import autocast
+
+    rng = random.Random(seed)
+    torch.manual_seed(seed)
     batch_size = int(hp["batch_size"])
     steps_per_epoch = math.ceil(len(feats) / batch_size)
     total_steps = int(hp["max_steps"] or math.ceil(float(hp["epochs"]) * steps_per_epoch))
@@ -120,18 +158,6 @@ def train_generation(p: dict[str, Any], work: Path, spec, ttype, enc, device: to
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: (s + 1) / max(1, warmup) if s < warmup
         else max(0.0, (total_steps - s) / max(1, total_steps - warmup)))
-    label_smoothing = float(options["label_smoothing"])
-
-    def select() -> float:
-        hyps, _ = ttype.generate(enc, select_ex, options, device=device, num_beams=int(options["select_num_beams"]))
-        model.train()
-        return chrf_pp(hyps, [e["target"] for e in select_ex]).value
-
-    def keep(step: int, score: float) -> None:
-        save_weights(model, work / "encoder.safetensors")
-        save_weights(torch.nn.ModuleDict({spec.name: ttype.build_head(spec, enc.hidden_size)}),
-                     work / "heads.safetensors")
-        (work / "best.json").write_text(json.dumps({"step": step, "chrf++": score}))
 
     # --- train ---------------------------------------------------------------------------------------------
     losses: list[float] = []
@@ -144,7 +170,7 @@ def train_generation(p: dict[str, Any], work: Path, spec, ttype, enc, device: to
             rng.shuffle(fresh)
             order += fresh
         idx, order = order[:batch_size], order[batch_size:]
-        batch = {k: v.to(device) for k, v in collate([feats[i] for i in idx], enc.pad_id).items()}
+        batch = {k: v.to(device) for k, v in collate([feats[i] for i in idx], pad_id).items()}
         with autocast(device, hp["precision"]):
             loss = seq2seq_loss(model, batch, label_smoothing)
         loss.backward()
@@ -155,27 +181,17 @@ def train_generation(p: dict[str, Any], work: Path, spec, ttype, enc, device: to
         losses.append(float(loss.detach()))
         tokens += int((batch["labels"] != IGNORE).sum()) + int(batch["attention_mask"].sum())
         if progress:
-            progress({"step": step, "total": total_steps, "loss": losses[-1], "task": spec.name})
+            progress({"step": step, "total": total_steps, "loss": losses[-1], "task": name})
 
         # --- selection by chrF++ on the held-out slice ---------------------------------------------------
-        if step % eval_every == 0 or step == total_steps:
-            score = select()
+        if select is not None and (step % eval_every == 0 or step == total_steps):
+            score = select(model)
             if score > best["score"]:
                 best = {"score": score, "step": step}
-                keep(step, score)
+                if on_best:
+                    on_best(model, step, score)
 
-    # --- save the record -----------------------------------------------------------------------------------
-    source = {"bitext": str(options["bitext"])} if options.get("bitext") else {"task": p["task"]["name"]}
-    summary = {
-        "steps": total_steps, "steps_per_epoch": steps_per_epoch, "losses": losses, "best_score": best["score"],
-        "best_step": best["step"], "select_metric": "chrf++", "warmup_steps": warmup,
-        "train_source": {**source, "train_split": p["train_split"], "select_split": p["select_split"],
-                         "languages": p["languages"], "n_train": len(train_ex), "n_select": len(select_ex)},
-        "exemptions": [BITEXT_EXEMPTION], "truncated": cut, "label_smoothing": label_smoothing,
-        "tokens_per_s": tokens / max(1e-9, time.perf_counter() - started),
-    }
-    (work / "config.json").write_text(json.dumps(p, indent=2, sort_keys=True))
-    (work / "train_summary.json").write_text(json.dumps(summary))
-    return {"steps": total_steps, "best_step": best["step"], "best_dev": best["score"], "n_train": len(train_ex),
-            "n_select": len(select_ex)}
-
+    elapsed = time.perf_counter() - started
+    return {"steps": total_steps, "steps_per_epoch": steps_per_epoch, "losses": losses, "best_score": best["score"],
+            "best_step": best["step"], "warmup_steps": warmup, "tokens": tokens, "seconds": elapsed,
+            "tokens_per_s": tokens / max(1e-9, elapsed)}
