@@ -27,7 +27,7 @@ def _mark(module, tokenizer) -> None:
 
 
 def _hidden(config) -> int:
-    return int(getattr(config, "hidden_size", None) or getattr(config, "n_embd"))
+    return int(getattr(config, "hidden_size", None) or config.n_embd)
 
 
 def load(spec: ModelSpec, seed: int = 0):
