@@ -262,7 +262,8 @@ class GenerationType(TaskType):
             "train_exemption": BITEXT_EXEMPTION if trained else None,
             "train_truncated": summary.get("truncated"),
         }
-        for values in scores.values():
-            for v in values:
-                v.extra = {**(v.extra or {}), "generation": details}
+        from dataclasses import replace
+
+        scores = {m: [replace(v, extra={**(v.extra or {}), "generation": details}) for v in values]
+                  for m, values in scores.items()}
         return predictions, scores
