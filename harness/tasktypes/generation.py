@@ -139,7 +139,7 @@ class GenerationType(TaskType):
         module = encoder.module
         if not hasattr(module, "generate"):
             raise ValueError(
-                f"generation needs a model that generates; {type(module).__name__} only encodes "
+                f"generation needs a sequence-to-sequence or causal LM; {type(module).__name__} only encodes "
                 "(use an mt5-family model without encoder_only, or a causal-lm model)"
             )
         causal = is_causal(module)
