@@ -30,7 +30,8 @@ def bitext(n: int, seed: int = 0) -> list[dict]:
                                y=en["not"].format(n=en["nouns"][c], a=en["adjs"][d]))
         tgt = de["and"].format(x=de["is"].format(n=de["nouns"][a], a=de["adjs"][b]),
                                y=de["not"].format(n=de["nouns"][c], a=de["adjs"][d]))
-        rows.append({"id": str(i), "source": src, "target": tgt, "src_name": "English", "tgt_name": "German"})
+        rows.append({"id": str(i), "source": src, "target": tgt, "src_name": "English", "tgt_name": "German",
+                     "direction": "en->xx"})
     return rows
 
 
