@@ -66,7 +66,8 @@ def trainer(feats, d_model, steps, batch, lr, seed) -> float:
         args = Seq2SeqTrainingArguments(out, per_device_train_batch_size=batch, max_steps=steps, learning_rate=lr,
                                         warmup_steps=0, weight_decay=0.0, lr_scheduler_type="linear",
                                         max_grad_norm=1.0, logging_strategy="no", save_strategy="no",
-                                        report_to=[], use_cpu=True, seed=seed, dataloader_num_workers=0)
+                                        report_to=[], use_cpu=True, seed=seed, dataloader_num_workers=0,
+                                        disable_tqdm=True)
         t = Seq2SeqTrainer(model=model, args=args, train_dataset=data,
                            data_collator=DataCollatorForSeq2Seq(enc.tokenizer, model=model))
         start = time.perf_counter()
