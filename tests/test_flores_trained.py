@@ -118,7 +118,8 @@ def test_tiny_mt5_learns_synthetic_pair_through_matrix_run(tmp_path, test_spm):
         assert row["generation"]["truncated_sources"] == 0 and row["n"] == 20
     # Threshold: the untrained model and the copy-the-source baseline score far below. A system that gets the
     # frame right but every content word wrong ("das X ist Y" with wrong X, Y) scores about 40 chrF++; 60 needs
-    # most nouns and adjectives mapped correctly. Measured here ~85-95 after 120 steps.
+    # most nouns and adjectives mapped correctly. A probe of this set-up measured 88.8 on the held-out slice after
+    # 150 steps and 49 with a d_model-32 model after 60 steps (not enough: hence d_model 64, 120 steps).
     refs = {d: [json.loads(line)["gold"] for line in (tmp_path / "run" / "cache" / "nodes" / chrf[d]["node"] /
                                                      "predictions-devtest.jsonl").read_text().splitlines()]
             for d in chrf}
