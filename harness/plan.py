@@ -257,12 +257,16 @@ def build_plan(cfg: MatrixConfig, lock: Lock | None = None) -> Plan:
                         "upstream": inter_key, "task": task_info(target.name), "options": target.options,
                     }
                     train_key = None
-                    if getattr(ttype, "trainable", True):
+                    trains = getattr(ttype, "trains", None)  # e.g. generation: not for prompted families
+                    if getattr(ttype, "trainable", True) and (
+                            trains is None or trains(reg.family(model.family), target.options)):
                         hp = resolve_hp(spec.defaults, cfg.train, cfg.target_train, model_hp, target.train)
                         params = {
                             **common, "hp": hp, "train_split": target.train_split or spec.train_split,
                             "select_split": target.select_split or spec.select_split,
                         }
+                        if spec.kind == "generation":  # one seq2seq model learns every pair of the entry
+                            params["languages"] = languages
                         train_key = add(Node(_key("target", params), "target",
                                              f"{model.name} · {inter.name} → {target.name} · seed {seed}", params,
                                              [k for k in (inter_key,) if k]))

@@ -39,6 +39,10 @@ ROW_KEYS = (
     "harness_version", "git_sha", "libraries", "created",
 )
 
+# Keys a row has only where they apply (absent otherwise): ``generation`` = decoding, prompt template and k,
+# truncation counts and training source of a generation task (see harness.tasktypes.generation).
+OPTIONAL_ROW_KEYS = ("generation",)
+
 # The libraries a score can depend on (seqeval is only a test reference: scoring uses harness.metrics).
 LIBRARIES = ("torch", "transformers", "tokenizers", "datasets", "sacrebleu", "faiss-cpu", "numpy")
 
@@ -95,7 +99,7 @@ def make_row(**fields: Any) -> dict[str, Any]:
     row = {k: None for k in ROW_KEYS}
     row.update({"schema_version": SCHEMA_VERSION, "harness_version": __version__, "git_sha": harness_git_sha(),
                 "libraries": library_versions(), "created": utc_now()})
-    unknown = set(fields) - set(ROW_KEYS)
+    unknown = set(fields) - set(ROW_KEYS) - set(OPTIONAL_ROW_KEYS)
     if unknown:
         raise KeyError(f"unknown row keys {sorted(unknown)}; allowed: {', '.join(ROW_KEYS)}")
     row.update(fields)

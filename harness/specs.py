@@ -198,6 +198,7 @@ class ModelFamily:
     that builds its models locally; the source then defaults to ``local:FAMILY``).
     ``any_folder``: the family loads any local Hugging Face model folder (used for a bare folder path given on
     the command line).
+    ``prompted`` families (decoder-only LLMs) are k-shot prompted on generation tasks, never fine-tuned there.
     """
 
     name: str
@@ -206,6 +207,7 @@ class ModelFamily:
     description: str = ""
     needs_source: bool = True
     any_folder: bool = False
+    prompted: bool = False
 
 
 def resolve_path(p: str | Path | None, base: Path | None = None) -> Path | None:

@@ -133,6 +133,10 @@ def run_target(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
     ttype = reg.task_type(spec.kind)
     upstream = ctx.node_dir(p["upstream"]) if p["upstream"] else None
     enc = load_encoder(_model(p), seed=p["seed"], checkpoint=upstream)
+    if spec.kind == "generation":  # its own recipe: seq2seq on bitext (declared exemption), see harness.seq2seq
+        from .seq2seq import train_generation
+
+        return train_generation(p, work, spec, ttype, enc, pick_device(ctx.device), progress=_report(ctx, node))
     hp = p["hp"]
     lang = spec.train_language
     train_ex = load_split(p["task"], p["train_split"], lang)
@@ -238,8 +242,9 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
     for split in p["splits"]:
         examples = load_split(p["task"], split, p["language"])
         if hasattr(ttype, "evaluate"):
+            trained_dir = str(ctx.node_dir(p["trained"])) if p["trained"] else None
             predictions, scores = ttype.evaluate(enc, examples, spec, p["language"], device=device,
-                                                 params={**p, "split": split})
+                                                 params={**p, "split": split, "trained_dir": trained_dir})
         else:
             feats = ttype.featurize(examples, enc.tokenizer, spec, p["max_length"])
             outputs = predict(model, spec.name, ttype, feats, p["eval_batch_size"] or 64, device, enc.pad_id)
@@ -255,12 +260,15 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
             v = value if isinstance(value, Value) else Value(float(value))
             from .metrics import IMPLEMENTATION
 
+            gen = (v.extra or {}).get("generation")  # generation rows: decoding, template, k, truncation
+            exemptions = p["exemptions"] + ([gen["train_exemption"]] if gen and gen.get("train_exemption") else [])
+
             rows.append(make_row(
                 model=model_spec.name, **{"model_id": model_spec.source, "model_revision": model_spec.revision,
                                           **row_fields(p.get("provenance"))},
                 model_family=model_spec.family, model_params=meta.get("params"),
                 model_params_nonembed=meta.get("params_nonembed"), intermediate=p["intermediate"],
-                intermediate_tasks=p["intermediate_tasks"], exemptions=p["exemptions"], task=spec.name,
+                intermediate_tasks=p["intermediate_tasks"], exemptions=exemptions, task=spec.name,
                 task_version=spec.version, task_kind=spec.kind, language=p["language"], split=split,
                 metric=metric, value=v.value, seed=p["seed"], direction=v.direction, variant=v.variant,
                 lang_pair=(v.extra or {}).get("lang_pair"), n=v.n if v.n is not None else len(examples),
@@ -268,6 +276,7 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
                                                    avg=spec.average),
                 budget=budget, config_name=ctx.config_name, config_hash=ctx.config_hash, node=node.key,
                 predictions=str(Path("nodes") / node.key / pred_path.name), predictions_sha256=digest,
+                **({"generation": gen} if gen else {}),
             ))
     write_jsonl_atomic(work / "rows.jsonl", rows)
     return {"rows": len(rows)}

@@ -135,9 +135,10 @@ def test_generation_scores_fixed_predictions_per_direction(test_spm, registry, t
     assert set(scores) == {"spbleu_custom_spm", "chrf++"}
     by_dir = {v.direction: v for v in scores["chrf++"]}
     assert by_dir["en->xx"].value == pytest.approx(100) and by_dir["xx->en"].value == pytest.approx(0)
-    assert by_dir["en->xx"].extra == {"lang_pair": "eng_Latn-fra_Latn"} and by_dir["en->xx"].n == 3
+    assert by_dir["en->xx"].extra["lang_pair"] == "eng_Latn-fra_Latn" and by_dir["en->xx"].n == 3
     assert [v.value for v in scores["spbleu_custom_spm"]] == pytest.approx([100, 0])
-    assert "task:flores@1|decode:greedy,max_new=128" in by_dir["en->xx"].signature
+    assert "task:flores@2|decode:beam4,lp1,max_new=min(512,2*src+16)|prompt:" in by_dir["en->xx"].signature
+    assert by_dir["en->xx"].extra["sacrebleu"].startswith("nrefs:1|case:mixed|eff:yes|nc:6|nw:2")
 
 
 @pytest.mark.slow
@@ -150,7 +151,8 @@ def test_mt5_translates_real_flores_lines(shared_data, registry, test_spm):
     enc = load_encoder(registry.model("tiny-mt5"), seed=0)
     preds, scores = registry.task_type("generation").evaluate(
         enc, examples, flores.SPEC, "deu_Latn",
-        params={"options": {"spm_model": str(test_spm), "spm_name": "test-unigram", "max_new_tokens": 6}})
+        params={"options": {"spm_model": str(test_spm), "spm_name": "test-unigram", "max_new_tokens": 6,
+                            "num_beams": 1}})
     assert len(preds) == 4 and all(isinstance(p, str) for p in preds)
     assert [v.direction for v in scores["chrf++"]] == ["en->xx", "xx->en"]
     assert all(0 <= v.value <= 100 for vs in scores.values() for v in vs)
@@ -166,11 +168,14 @@ def test_flores_matrix_rows_carry_pairs_and_signatures(test_spm, tmp_path):
     cfg = parse_config({
         "name": "flores-tiny", "output_dir": str(tmp_path / "run"), "models": ["tiny-mt5"], "intermediate": ["none", "mnli"],
         "targets": [{"name": "flores", "languages": ["deu_Latn", "spa_Latn"], "eval_splits": ["devtest[0:8]"],
-                     "options": {"spm_model": str(test_spm), "spm_name": "test-unigram", "max_new_tokens": 6}}],
+                     "options": {"spm_model": str(test_spm), "spm_name": "test-unigram", "max_new_tokens": 6,
+                                 "num_beams": 1}}],
         "data": {"flores": "synthetic", "mnli": "synthetic"}, "intermediate_train": {"max_steps": 1, "max_length": 32},
+        "target_train": {"max_steps": 1},
     })
     plan = build_plan(cfg)
-    assert not plan.by_stage("target")  # evaluation only: decodes the pretrained or the MNLI-trained mT5
+    # one seq2seq target per intermediate setting (the MNLI-trained mT5 carries into it), trained on both languages
+    assert [n.params["languages"] for n in plan.by_stage("target")] == [["deu_Latn", "spa_Latn"]] * 2
     outcome = run_plan(plan, Context(cache_dir=plan.cache_dir, device="cpu"))
     assert outcome.ok, outcome.failed
     rows = [json.loads(line) for line in plan.leaderboard.read_text().splitlines()]
@@ -180,7 +185,7 @@ def test_flores_matrix_rows_carry_pairs_and_signatures(test_spm, tmp_path):
         ("deu_Latn", "en->xx", "eng_Latn-deu_Latn"), ("deu_Latn", "xx->en", "deu_Latn-eng_Latn"),
         ("spa_Latn", "en->xx", "eng_Latn-spa_Latn"), ("spa_Latn", "xx->en", "spa_Latn-eng_Latn")}
     assert {r["metric"] for r in rows} == {"spbleu_custom_spm", "chrf++"}
-    assert all(r["n"] == 4 and "task:flores@1" in r["signature"] for r in rows)
+    assert all(r["n"] == 4 and "task:flores@2" in r["signature"] and "bitext" in r["exemptions"] for r in rows)
     preds = [json.loads(line) for line in (plan.cache_dir / "nodes" / rows[0]["node"] /
                                            "predictions-devtest_0-8.jsonl").read_text().splitlines()]
     assert len(preds) == 8 and all(set(p) == {"id", "prediction", "gold"} for p in preds)

@@ -12,6 +12,13 @@ Predictions (``--predictions``), matched to gold by id where ids exist, else by 
 - any other text file, XTREME's submission layout: one label (classification, multiple choice) per line, or one
   tag per line with a blank line between sentences (tagging; ``token<TAB>tag`` lines use the last column).
 
+Translation (kind ``generation``, FLORES): ``--data`` is a reference file (``deu_Latn.devtest``, one sentence
+per line) or a FLORES folder (both directions of ``--language``), ``--predictions`` a hypothesis file (one line per
+reference, empty lines kept) or a run's ``.jsonl``. chrF++ always prints; spBLEU needs the FLORES-200
+SentencePiece model (``--spm``, ``$XLT_FLORES200_SPM`` or sacrebleu's cache): without it one line says how to
+provide it and the other scores still print. Any other SentencePiece model (``--spm-name``) is labelled custom.
+Each score prints with its signature exactly as sacrebleu writes it.
+
 A QA question without a prediction scores 0 (as the official scripts do, with a warning); missing predictions
 for other kinds are an error. A split without gold (XTREME's label-stripped test files) exits with the
 ``MissingGold`` message.
@@ -31,7 +38,8 @@ from ..console import console, emit_json, err_console, fail
 
 
 def _infer_language(path: Path, languages: tuple[str, ...]) -> str | None:
-    found = {tok for tok in re.split(r"[-._/]", path.name) if tok in languages}
+    # split on "_" too (xquad.de.json, es_gsd-ud-test) and without it (FLORES-200 codes: deu_Latn.devtest)
+    found = {tok for tok in re.split(r"[-._/]", path.name) + re.split(r"[-./]", path.name) if tok in languages}
     return found.pop() if len(found) == 1 else None
 
 
@@ -66,6 +74,8 @@ def read_predictions(path: Path, kind: str) -> dict[str, Any] | list[Any]:
         data = json.loads(text)
         return {str(k): v for k, v in data.items()} if isinstance(data, dict) else list(data)
     lines = text.replace("\r\n", "\n").split("\n")
+    if kind == "generation":  # one hypothesis per line; an empty hypothesis is a line too
+        return lines[:-1] if lines and lines[-1] == "" else lines
     if kind == "tagging":
         sentences, current = [], []
         for line in lines:
@@ -107,9 +117,12 @@ def align(examples: list[dict], preds: dict[str, Any] | list[Any], kind: str) ->
               help="predictions file (.jsonl from a run, .json id→answer, or XTREME's text layout)")
 @click.option("--language", default=None, help="language code (default: inferred from the --data file name)")
 @click.option("--split", default=None, help="split to read when --data is a folder (default: task's eval split)")
+@click.option("--spm", "spm_model", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="translation: SentencePiece model for spBLEU (default: $XLT_FLORES200_SPM, sacrebleu's cache)")
+@click.option("--spm-name", default=None, help="translation: name of a non-FLORES-200 SPM (scores labelled custom)")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def score(task_name: str, data: Path, predictions: Path, language: str | None, split: str | None,
-          as_json: bool) -> None:
+          spm_model: str | None, spm_name: str | None, as_json: bool) -> None:
     """Score a predictions file against gold data the way the task's official script does."""
     from ..data import DataMissing
     from ..metrics import IMPLEMENTATION, MissingGold, Value
@@ -132,7 +145,15 @@ def score(task_name: str, data: Path, predictions: Path, language: str | None, s
     try:
         examples = read_gold(task, data, language, split)
         preds = align(examples, read_predictions(predictions, spec.kind), spec.kind)
-        if task.score is not None:
+        if spec.kind == "generation" and task.score is None:
+            scores = ttype.score(examples, preds, spec, language, {"spm_model": spm_model, "spm_name": spm_name},
+                                 spm_optional=True)
+            if "spbleu" in spec.metrics and not any(m.startswith("spbleu") for m in scores):
+                from ..metrics.mt import HOW_TO_GET
+
+                err_console.print(f"spBLEU skipped: no FLORES-200 SentencePiece model; {HOW_TO_GET} (or --spm PATH)",
+                                  highlight=False, markup=False)
+        elif task.score is not None:
             scores = task.score(examples=examples, predictions=preds, language=language)
         else:
             scores = ttype.score(examples, preds, spec, language)
@@ -140,17 +161,28 @@ def score(task_name: str, data: Path, predictions: Path, language: str | None, s
         fail(f"{spec.name} [{language}] {data}: {err}")
     except (DataMissing, ValueError, KeyError) as err:
         fail(f"{spec.name} [{language}]: {err}")
-    out = {}
+    out: dict[str, Any] = {}
     for metric, value in scores.items():
-        v = value if isinstance(value, Value) else Value(float(value))
-        out[metric] = {"value": v.value, "variant": v.variant,
-                       "signature": v.signature or signature(metric, spec.name, spec.version, IMPLEMENTATION.get(metric),
-                                                                 avg=spec.average)}
+        entries = []
+        for v in value if isinstance(value, list) else [value]:  # a list: one value per translation direction
+            v = v if isinstance(v, Value) else Value(float(v))
+            extra = v.extra or {}
+            entries.append({"value": v.value, "variant": v.variant, "direction": v.direction,
+                            "lang_pair": extra.get("lang_pair"), "n": v.n,
+                            "sacrebleu_signature": extra.get("sacrebleu"),
+                            "signature": v.signature or signature(metric, spec.name, spec.version,
+                                                                  IMPLEMENTATION.get(metric), avg=spec.average)})
+        out[metric] = entries if isinstance(value, list) else entries[0]
     if as_json:
         emit_json({"task": spec.name, "language": language, "data": str(data), "predictions": str(predictions),
                    "n": len(examples), "scores": out})
         return
-    for metric, v in out.items():
-        variant = f" ({v['variant']})" if v["variant"] else ""
-        console.print(f"{spec.name} [{language}] n={len(examples)} {metric}{variant}: {v['value']:.4f}",
-                      highlight=False, markup=False)
+    for metric, entries in out.items():
+        for v in entries if isinstance(entries, list) else [entries]:
+            variant = f" ({v['variant']})" if v["variant"] else ""
+            where = f" {v['lang_pair']}" if v.get("lang_pair") else ""
+            n = v["n"] if v.get("n") is not None else len(examples)
+            line = f"{spec.name} [{language}]{where} n={n} {metric}{variant}: {v['value']:.4f}"
+            if v.get("sacrebleu_signature"):
+                line += f"  {v['sacrebleu_signature']}"
+            console.print(line, highlight=False, markup=False)

@@ -79,9 +79,9 @@ class SpmTokenizer:
 
     @property
     def label(self) -> str:
-        """The ``tok:`` field of the signature: which model split the text."""
-        base = "spm-flores200" if self.official else f"spm-custom[{self.name}]"
-        return f"{base}#sha256:{self.sha256[:16]}"
+        """The ``tok:`` field of the signature: ``flores200`` exactly as sacrebleu writes it for the FLORES-200
+        model (its sha256 travels in ``Value.extra``); a custom model is named with its hash."""
+        return FLORES200 if self.official else f"spm-custom[{self.name}]#sha256:{self.sha256[:16]}"
 
     def __call__(self, line: str) -> str:
         return " ".join(self._sp.EncodeAsPieces(line))
@@ -132,7 +132,8 @@ def spbleu(hypotheses: list[str], references: list[str], tokenizer: SpmTokenizer
     sig = bleu.get_signature().format().replace("tok:none", f"tok:{tokenizer.label}")
     name = "spbleu" if tokenizer.official else "spbleu_custom_spm"
     variant = None if tokenizer.official else f"custom-spm:{tokenizer.name}"
-    return name, Value(score.score, variant=variant, signature=sig, n=len(references))
+    return name, Value(score.score, variant=variant, signature=sig, n=len(references),
+                       extra={"spm_sha256": tokenizer.sha256})
 
 
 def chrf_pp(hypotheses: list[str], references: list[str]) -> Value:

@@ -5,11 +5,15 @@ sentence per line, line *i* parallel across languages. Splits are ``dev`` and ``
 language="deu_Latn")`` returns both directions for that language (line by line: English → X, then X → English;
 a row slice ``devtest[0:2N]`` is the first N sentences), each row with ``direction`` and ``lang_pair``; scoring is per direction (spBLEU with the FLORES-200 SentencePiece model,
 chrF++), so every leaderboard row carries its language pair. ``language`` may be any code of the form
-``xxx_Yyyy`` that has files; ``LANGUAGES`` lists the release's 204 codes (plus NLLB's ``sat_Beng``).
+``xxx_Yyyy`` that has files; ``LANGUAGES`` lists the release's 204 codes (plus NLLB's ``sat_Beng``). A pair
+``"deu_Latn-fra_Latn"`` gives both directions between two non-English languages (direction ``deu->fra``).
+Every row names both languages in English (``src_name``, ``tgt_name``, from ``flores_languages``) for prompts.
 
-Evaluation only (kind ``generation``): no target training, the eval node decodes with the pretrained or
-intermediate-trained sequence-to-sequence model (e.g. ``mt5-*``). FLORES+ on the hub (``openlanguagedata/
-flores_plus``) is gated and ships parquet, so only local files are read here.
+A trained target (kind ``generation``, Isik et al. 2024): by default the sequence-to-sequence model is
+fine-tuned on ``dev`` (both directions for every language of the target entry), selected by chrF++ on a held-out
+slice of ``dev``'s sentences, and evaluated on ``devtest``; training on bitext is the declared exemption ``bitext``
+in every row. Prompted families (``causal-lm``) are not trained: their k-shot demonstrations come from ``dev``.
+FLORES+ on the hub (``openlanguagedata/flores_plus``) is gated and ships parquet, so only local files are read.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from harness.formats import read_lines as read_text_lines
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
 from harness.synthetic import LEXICON, SYNTHETIC_NOTE
+
+from .flores_languages import name_of
 
 ENGLISH = "eng_Latn"
 CODE_RE = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
@@ -51,9 +57,11 @@ HOW = ("Get flores200_dataset.tar.gz from facebookresearch/flores (flores200 REA
 
 SPEC = TaskSpec(
     name="flores", kind="generation", roles=("target",), languages=LANGUAGES, metrics=("spbleu", "chrf++"),
-    version="1", train_language=ENGLISH, train_split="dev", select_split="dev", eval_splits=("devtest",),
-    average="unweighted", data_help=HOW,
-    description="FLORES-200 translation, English→X and X→English; spBLEU (flores200 SPM) and chrF++ per direction",
+    train_language=ENGLISH, train_split="dev", select_split="dev", eval_splits=("devtest",),
+    average="unweighted", data_help=HOW, version="2",
+    defaults={"lr": 5e-4, "batch_size": 16, "epochs": 3.0, "warmup_ratio": 0.1, "weight_decay": 0.0},
+    description="FLORES-200 translation, English→X and X→English, fine-tuned on dev (bitext exemption); "
+                "spBLEU (flores200 SPM) and chrF++ per direction",
     citation="NLLB Team et al. 2022, No Language Left Behind; Goyal et al. 2022, The FLORES-101 Evaluation Benchmark",
     license="CC BY-SA 4.0",
 )
@@ -69,23 +77,46 @@ def read_lines(data_dir: Path, split: str, code: str) -> list[str]:
 
 
 def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
-    """Both directions between English and ``language``: for each line *i*, its ``en->xx`` row then its ``xx->en``
-    row (so ``devtest[0:200]`` is the first 100 sentences in both directions)."""
+    """Both directions between English and ``language`` (or between the two codes of a pair ``a-b``): for each
+    line *i*, its ``a->b`` row then its ``b->a`` row (so ``devtest[0:200]`` is the first 100 sentences in both
+    directions)."""
     if data_dir is None:
         raise DataMissing(f"flores: no local folder given and FLORES+ on the hub is gated parquet. {HOW}")
-    if language == ENGLISH:
-        raise ValueError("flores: language must be the non-English side (e.g. 'deu_Latn'); English is the pivot")
-    eng = read_lines(data_dir, split, ENGLISH)
-    other = read_lines(data_dir, split, language)
-    if len(eng) != len(other):
-        raise ValueError(f"flores: {split}/{language}.{split} has {len(other)} lines but "
-                         f"{ENGLISH}.{split} has {len(eng)}; the files must be line-parallel")
+    first, _, second = language.partition("-")
+    first, second = (first, second) if second else (ENGLISH, first)
+    if first == second:
+        raise ValueError(f"flores: language must be the non-English side (e.g. 'deu_Latn') or a pair of two "
+                         f"different codes ('deu_Latn-fra_Latn'), got {language!r}; English is the pivot")
+    a_lines = read_lines(data_dir, split, first)
+    b_lines = read_lines(data_dir, split, second)
+    if len(a_lines) != len(b_lines):
+        raise ValueError(f"flores: {split}/{second}.{split} has {len(b_lines)} lines but "
+                         f"{first}.{split} has {len(a_lines)}; the files must be line-parallel")
+    english = first == ENGLISH
+    forward = "en->xx" if english else f"{first[:3]}->{second[:3]}"
+    backward = "xx->en" if english else f"{second[:3]}->{first[:3]}"
+    names = {first: name_of(first), second: name_of(second)}
     rows = []
-    for i, (en, xx) in enumerate(zip(eng, other)):  # sentence by sentence, so a row slice keeps both directions
-        for direction, src, tgt, s, t in (("en->xx", ENGLISH, language, en, xx), ("xx->en", language, ENGLISH, xx, en)):
+    for i, (a, b) in enumerate(zip(a_lines, b_lines)):  # sentence by sentence, so a row slice keeps both
+        for direction, src, tgt, s, t in ((forward, first, second, a, b), (backward, second, first, b, a)):
             rows.append({"id": f"{split}-{src}-{tgt}-{i}", "language": language, "source": s, "target": t,
-                         "src_lang": src, "tgt_lang": tgt, "direction": direction, "lang_pair": f"{src}-{tgt}"})
+                         "src_lang": src, "tgt_lang": tgt, "src_name": names[src], "tgt_name": names[tgt],
+                         "direction": direction, "lang_pair": f"{src}-{tgt}", "line": i})
     return rows
+
+
+def load_file(path: Path, language: str, split: str = "devtest") -> list[dict]:
+    """A single reference file (``deu_Latn.devtest``, one sentence per line) as gold for ``harness score``:
+    every line is a target in ``language``; the source side is not needed to score (``lang_pair`` ``*-code``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataMissing(f"flores: reference file {path} not found")
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines = lines[:-1] if lines and lines[-1] == "" else lines
+    direction = "xx->en" if language == ENGLISH else "en->xx"
+    return [{"id": f"{path.name}-{i}", "language": language, "source": "", "target": t, "src_lang": None,
+             "tgt_lang": language, "direction": direction, "lang_pair": f"*-{language}", "line": i}
+            for i, t in enumerate(lines)]
 
 
 FIXTURE_CODES = {"en": "eng_Latn", "de": "deu_Latn", "es": "spa_Latn", "fr": "fra_Latn"}
