@@ -77,9 +77,8 @@ def _update(vals: torch.Tensor, idx: torch.Tensor, tile: torch.Tensor, dim: int,
     n_owner = tile.shape[0] if dim == 1 else tile.shape[1]
     thr = vals[offset : offset + n_owner, -1]
     if bool(torch.isneginf(thr[0])) and tile.shape[dim] >= k:  # first visit of these owners
-        v, j = torch.topk(tile, k, dim=dim)
-        if dim == 0:
-            v, j = v.T, j.T
+        # top-k along rows of a contiguous copy: a strided top-k down the columns is ~6x slower on CPU
+        v, j = torch.topk(tile if dim == 1 else tile.T.contiguous(), k, dim=1)
         vals[offset : offset + n_owner] = v
         idx[offset : offset + n_owner] = j + base
         return
