@@ -140,7 +140,9 @@ def embed_sides(encoder, examples: list[dict], protocol: str, opts, device: Any 
         rows = examples if protocol == "bitext" else _ids(examples, side)
         if not rows:
             raise ValueError(f"no {side!r} examples to embed (protocol {protocol})")
-        arrs = embed(encoder, [r[field] for r in rows], opts, role=role, device=device, layers=wanted)
+        # candidates shared by every language (Mewsli-X, LAReQA) are embedded once per process
+        arrs = embed(encoder, [r[field] for r in rows], opts, role=role, device=device, layers=wanted,
+                     cache=protocol == "qa" and side == "candidate")
         for lay in wanted:
             out[lay][side] = arrs[lay]
     return out
