@@ -27,6 +27,9 @@ WORKERS_ENV = "XLT_WORKERS"
 """Set by an executor in its worker processes: how many nodes share this machine's cores."""
 THREADS_ENV = "XLT_THREADS"
 """Set by an executor from the config's ``threads`` knob: fixed threads per node (overrides every rule)."""
+_INHERITED_OMP = os.environ.get("OMP_NUM_THREADS")
+"""``OMP_NUM_THREADS`` as this process started (a user's setting or an executor's share): a cap on the budget.
+Read once at import, since :func:`apply_threads` rewrites the variable for child processes."""
 
 
 def cgroup_cpu_limit(root: str | Path = "/sys/fs/cgroup") -> float | None:
@@ -107,9 +110,12 @@ def apply_threads(n: int) -> int:
 
 def node_threads(model_params: int | None = None, override: int | None = None, *, apply: bool = True) -> int:
     """The budget of a node in this process (workers from ``XLT_WORKERS``, the knob from ``override`` or
-    ``XLT_THREADS``), applied unless ``apply=False``."""
+    ``XLT_THREADS``, at most the ``OMP_NUM_THREADS`` the process started with), applied unless ``apply=False``."""
     if override is None and os.environ.get(THREADS_ENV):
         override = int(os.environ[THREADS_ENV])
     workers = int(os.environ.get(WORKERS_ENV) or 1)
-    n = thread_budget(workers, model_params, override)
+    cores = available_cores()
+    if _INHERITED_OMP and _INHERITED_OMP.isdigit() and int(_INHERITED_OMP) >= 1:
+        cores = min(cores, int(_INHERITED_OMP) * workers)  # the inherited value is already per worker
+    n = thread_budget(workers, model_params, override, cores=cores)
     return apply_threads(n) if apply else n

@@ -52,6 +52,7 @@ def test_thread_budget_arithmetic():
 
 def test_node_threads_reads_executor_environment(monkeypatch):
     monkeypatch.setattr(th, "available_cores", lambda *a, **k: 6)
+    monkeypatch.setattr(th, "_INHERITED_OMP", None)
     monkeypatch.setenv(th.WORKERS_ENV, "2")
     monkeypatch.delenv(th.THREADS_ENV, raising=False)
     assert th.node_threads(50_000_000, apply=False) == 3
@@ -59,6 +60,11 @@ def test_node_threads_reads_executor_environment(monkeypatch):
     monkeypatch.setenv(th.THREADS_ENV, "5")
     assert th.node_threads(1_000, apply=False) == 5
     assert th.node_threads(1_000, override=2, apply=False) == 2
+    monkeypatch.delenv(th.THREADS_ENV)
+    monkeypatch.setattr(th, "_INHERITED_OMP", "2")  # OMP_NUM_THREADS=2 at start (an executor's share): a cap
+    assert th.node_threads(50_000_000, apply=False) == 2
+    monkeypatch.setenv(th.WORKERS_ENV, "1")
+    assert th.node_threads(50_000_000, apply=False) == 2
 
 
 def test_apply_threads_sets_torch_and_child_environment(monkeypatch):
