@@ -76,3 +76,16 @@ def test_bf16_tiles_runs_without_numpy_gemm():
     x = _unit(rng, 50, 16)
     fwd, bwd = knn_both(x, x, 1, dtype=torch.bfloat16, threads=2, row_block=16, col_block=16)
     assert (fwd.indices[:, 0] == np.arange(50)).all() and (bwd.indices[:, 0] == np.arange(50)).all()
+
+
+def test_row_signature_records_the_kernel():
+    from types import SimpleNamespace
+
+    from harness.retrieval.embed import EmbedOptions
+    from harness.tasktypes.retrieval import signature
+
+    spec = SimpleNamespace(name="tatoeba", version="1")
+    fused = signature("accuracy", spec, EmbedOptions(), {"search": "fused", "k": 4}, 12, None)
+    expected = "gemm" if torch.cuda.is_available() else "tiles"
+    assert f"|search:fused|kernel:{expected}|k:4|" in fused
+    assert "kernel:" not in signature("accuracy", spec, EmbedOptions(), {"search": "flat", "k": 4}, 12, None)

@@ -103,6 +103,11 @@ BLOCKS = {"tiles": (2048, 2048), "gemm": (1024, 4096), "gpu": (8192, 8192)}
 """Default (row block, column block) per backend; ``gpu`` is ``gemm`` on a CUDA device."""
 
 
+def default_device() -> torch.device:
+    """The GPU when torch sees one, else the CPU (where :func:`knn_both` runs without ``device``)."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def choose_backend(device: str | torch.device, threads: int | None = None) -> str:
     """The measured rule: ``gemm`` on an accelerator (one big device GEMM per tile), ``tiles`` on CPU at every
     thread count (``benchmarks/retrieval.py --backends tiles,gemm`` compares both; tiles ran within 1.2× of the
@@ -187,7 +192,7 @@ def knn_both(x: Any, y: Any, k: int = 4, *, rows: bool = True, cols: bool = True
         raise ValueError(f"k must be >= 1; got {k}")
     if backend not in BACKENDS:
         raise ValueError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
-    dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device) if device is not None else default_device()
     threads = int(threads or torch.get_num_threads())
     if backend == "auto":
         backend = choose_backend(dev, threads)

@@ -73,6 +73,10 @@ def signature(metric: str, spec, opts, proto: dict[str, Any], n_layers: int | No
     from ..results import signature as base
 
     extra = {"knobs": opts.signature(n_layers), "search": proto.get("search")}
+    if proto.get("search") == "fused":  # which exact kernel ran (same results; see retrieval.knn.choose_backend)
+        from ..retrieval.knn import choose_backend, default_device
+
+        extra["kernel"] = choose_backend(default_device())
     for key in ("k", "margin", "retrieval", "top_k"):
         if key in proto:
             extra[key] = proto[key]
