@@ -79,3 +79,13 @@ def test_apply_threads_sets_torch_and_child_environment(monkeypatch):
         assert all(os.environ[v] == "1" for v in th.THREAD_ENV)
     finally:
         torch.set_num_threads(before)
+
+
+def test_threads_knob_is_validated_and_left_out_of_the_config_hash():
+    from harness.config import ConfigError, config_hash, parse_config
+
+    base = {"models": ["tiny-xlmr"], "targets": ["xnli"]}
+    assert parse_config({**base, "threads": 2}).threads == 2
+    assert config_hash(parse_config({**base, "threads": 2})) == config_hash(parse_config(base))
+    with pytest.raises(ConfigError, match="threads"):
+        parse_config({**base, "threads": 0})
