@@ -1,7 +1,14 @@
 """Bitext-mining speed: our margin protocol vs mteb vs two FAISS searches vs the GEMM floor, on the same embeddings.
 
     .venv/bin/python benchmarks/retrieval.py                      # N = 1k, 10k, 100k at dim 384, plus 100k at 1024
+    .venv/bin/python benchmarks/retrieval.py --sizes 100000 --dims 384 --extra '' --threads 1   # the acceptance
+    .venv/bin/python benchmarks/retrieval.py --quick              # N = 1k, 10k; under 3 minutes
     .venv/bin/python benchmarks/retrieval.py --sizes 1000,10000 --dims 384 --json out.json
+
+Thread counts: every size runs first at the default (all usable cores, :func:`harness.threads.available_cores`),
+then at each count of ``--threads 1,2``; torch, FAISS and numpy's BLAS are all held to that count, and every line
+says which. (a) uses the backend :func:`harness.retrieval.knn.choose_backend` picks (recorded as ``backend``);
+``--backends tiles,gemm`` times the others too, as ``a_<backend>_s`` (the measurement behind the rule).
 
 Embeddings are SYNTHETIC but shaped like real sentence embeddings: unit vectors built from topic clusters (many
 sentences share a topic, so near neighbours are close and hubs exist) plus a sentence-specific part; the "target"
@@ -45,9 +52,21 @@ def rss_bytes() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+CPU_SECONDS: dict[str, float] = {}
+
+
+def cpu_seconds() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def timed(fn: Callable[[], Any]) -> tuple[Any, float, int]:
-    """(result, seconds, peak RSS increase in bytes) of one call."""
+    """(result, seconds, peak RSS increase in bytes) of one call; its CPU seconds go to ``CPU_SECONDS['last']``
+    (CPU time over wall time above the thread count means threads spinning)."""
     base = rss_bytes()
+    cpu0 = cpu_seconds()
     peak = [base]
     stop = threading.Event()
 
@@ -64,6 +83,7 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float, int]:
     stop.set()
     t.join()
     peak[0] = max(peak[0], rss_bytes())
+    CPU_SECONDS["last"] = cpu_seconds() - cpu0
     return out, secs, peak[0] - base
 
 
@@ -107,29 +127,46 @@ def matmul_peak(d: int, repeats: int = 5) -> float:
     return best
 
 
-BLOCKS = {"row_block": 1024, "col_block": 1024}
+BLOCKS: dict[str, Any] = {"row_block": None, "col_block": None}
 
 
-def ours(x: np.ndarray, y: np.ndarray, k: int = 4, dtype: Any = None) -> dict[str, Any]:
+def ours(x: np.ndarray, y: np.ndarray, k: int = 4, dtype: Any = None, backend: str = "auto") -> dict[str, Any]:
     import torch
 
     from harness.retrieval.knn import knn_both
     from harness.retrieval.margin import mine, score_neighbours
 
-    fwd, bwd = knn_both(x, y, k, dtype=dtype or torch.float32, device="cpu", **BLOCKS)
+    fwd, bwd = knn_both(x, y, k, dtype=dtype or torch.float32, device="cpu", backend=backend, **BLOCKS)
     f, b = score_neighbours(fwd, bwd, "ratio")  # forward and backward candidates with margin scores
     pairs = mine(fwd, bwd, "ratio", "max")  # max-score candidates, 1:1
     return {"fwd": fwd, "bwd": bwd, "forward_best": f.best, "backward_best": b.best, "pairs": pairs}
 
 
-def plain_gemm_pass(x: np.ndarray, y: np.ndarray, row_block: int = 1024, col_block: int = 1024) -> None:
-    """(e) the same tiled N×N GEMM as (a), into the same buffer, with no top-k work: our GEMM's own speed."""
-    flat = np.empty(row_block * col_block, dtype=np.float32)
-    for i in range(0, len(x), row_block):
-        xi = x[i : i + row_block]
-        for j in range(0, len(y), col_block):
-            yj = y[j : j + col_block]
-            np.matmul(xi, yj.T, out=flat[: len(xi) * len(yj)].reshape(len(xi), len(yj)))
+def plain_gemm_pass(x: np.ndarray, y: np.ndarray, row_block: int | None = None, col_block: int | None = None) -> None:
+    """(e) the tiled N×N GEMM of the ``tiles`` backend with no top-k work (row blocks on single-threaded
+    workers, each into its own buffer): how fast the GEMM alone runs at this moment."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from harness.retrieval.knn import BLOCKS as DEFAULT
+
+    rb, cb = row_block or DEFAULT["tiles"][0], col_block or DEFAULT["tiles"][1]
+    starts = iter(range(0, len(x), rb))
+
+    def work() -> None:
+        flat = np.empty(rb * cb, dtype=np.float32)
+        for i in starts:  # a shared iterator: each block goes to one worker
+            xi = x[i : i + rb]
+            for j in range(0, len(y), cb):
+                yj = y[j : j + cb]
+                np.matmul(xi, yj.T, out=flat[: len(xi) * len(yj)].reshape(len(xi), len(yj)))
+
+    with threadpool_limits(1, user_api="blas"):
+        with ThreadPoolExecutor(torch.get_num_threads()) as pool:
+            for f in [pool.submit(work) for _ in range(torch.get_num_threads())]:
+                f.result()
 
 
 def mteb_search(x: np.ndarray, y: np.ndarray, queries: int | None = None) -> np.ndarray:
@@ -176,15 +213,21 @@ def set_recall(found: np.ndarray, exact: np.ndarray) -> float:
 def run_one(n: int, d: int, peak: float, args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
+    from harness.retrieval.knn import choose_backend
+
     x, y = synthetic_pair(n, d, seed=n + d)
     w = np.ascontiguousarray(x[:256]), np.ascontiguousarray(y[:256])
     ours(*w), faiss_two(*w)  # warm-up: first-call costs (imports, thread pools, compilation) are not timed
     if not args.skip_mteb:
         mteb_search(*w)
-    row: dict[str, Any] = {"N": n, "dim": d, "threads": torch.get_num_threads(),
+    threads = torch.get_num_threads()
+    row: dict[str, Any] = {"N": n, "dim": d, "threads": threads, "backend": choose_backend("cpu", threads),
                            "peak_gflops": round(peak / 1e9, 1)}
-    floor = 2 * n * n * d / peak
     a, ta, ma = timed(lambda: ours(x, y))
+    row["a_cpu_s"] = CPU_SECONDS["last"]
+    for be in [b for b in (args.backends or "").split(",") if b and b != row["backend"]]:
+        _, tb_, _ = timed(lambda be=be: ours(x, y, backend=be))
+        row[f"a_{be}_s"], row[f"a_{be}_cpu_s"] = tb_, CPU_SECONDS["last"]
     _, te, _ = timed(lambda: plain_gemm_pass(x, y, **BLOCKS))
     row["e_plain_gemm_s"] = te
     q = min(n, args.sample_queries) if args.sample_queries else n
@@ -226,19 +269,19 @@ def run_one(n: int, d: int, peak: float, args: argparse.Namespace) -> dict[str, 
 
 
 def fmt_table(rows: list[dict[str, Any]]) -> str:
-    head = (f"{'N':>7} {'dim':>5} | {'(a) ours':>9} {'(b) mteb':>9} {'(c) faiss×2':>11} {'(d) floor':>9} | "
+    head = (f"{'thr':>3} {'N':>7} {'dim':>5} | {'(a) ours':>9} {'(b) mteb':>9} {'(c) faiss×2':>11} {'(d) floor':>9} | "
             f"{'a/d':>5} {'b/a':>6} {'c/a':>5} {'(e) gemm':>9} {'a/e':>5} | {'top1 a=b':>8} {'top1 a=c':>8} {'top4 a~c':>13} | "
             f"{'mem a/b/c MB':>16} | {'bf16 s':>7} {'rec@4':>6} {'ivf s':>7} {'rec@4':>6}")
     lines = [head, "-" * len(head)]
     for r in rows:
         if "agree_top1_a_c" not in r:
-            lines.append(f"{r['N']:>7} {r['dim']:>5} | {r['a_ours_s']:>8.2f}s (e) plain GEMM {r['e_plain_gemm_s']:.2f}s "
+            lines.append(f"{r['threads']:>3} {r['N']:>7} {r['dim']:>5} | {r['a_ours_s']:>8.2f}s (e) plain GEMM {r['e_plain_gemm_s']:.2f}s "
                          f"(d) {r['d_floor_s']:.2f}s | a/d {r['a_over_d']:.2f} a/e {r['a_over_e']:.2f} "
                          f"e/d {r['e_over_d']:.2f}")
             continue
         ab = f"{r['agree_top1_a_b']:.4f}" if r["agree_top1_a_b"] is not None else "-"
         lines.append(
-            f"{r['N']:>7} {r['dim']:>5} | {r['a_ours_s']:>8.2f}s {r['b_mteb_s']:>8.2f}s {r['c_faiss2_s']:>10.2f}s "
+            f"{r['threads']:>3} {r['N']:>7} {r['dim']:>5} | {r['a_ours_s']:>8.2f}s {r['b_mteb_s']:>8.2f}s {r['c_faiss2_s']:>10.2f}s "
             f"{r['d_floor_s']:>8.2f}s | {r['a_over_d']:>5.2f} {r['b_over_a']:>6.2f} {r['c_over_a']:>5.2f} "
             f"{r['e_plain_gemm_s']:>8.2f}s {r['a_over_e']:>5.2f} | "
             f"{ab:>8} {r['agree_top1_a_c']:>8.4f} {r['agree_top4_sets_a_c_fwd']:.4f}/{r['agree_top4_sets_a_c_bwd']:.4f} | "
@@ -253,11 +296,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default="1000,10000,100000")
     p.add_argument("--dims", default="384", help="dims for every size")
     p.add_argument("--extra", default="100000:1024", help="extra N:dim runs (comma-separated; '' for none)")
-    p.add_argument("--threads", type=int, default=None, help="torch/FAISS threads (default: all cores)")
+    p.add_argument("--threads", default="", help="thread counts run after the default (all usable cores), e.g. 1,2")
+    p.add_argument("--backends", default="", help="also time these kernel backends for (a), e.g. tiles,gemm")
+    p.add_argument("--quick", action="store_true", help="N = 1k and 10k only, mteb/FAISS on 2000 queries (<3 min)")
     p.add_argument("--skip-mteb", action="store_true")
     p.add_argument("--skip-faiss", action="store_true", help="skip (c) and the modes reported apart")
-    p.add_argument("--row-block", type=int, default=1024)
-    p.add_argument("--col-block", type=int, default=1024)
+    p.add_argument("--row-block", type=int, default=None, help="default: the backend's (knn.BLOCKS)")
+    p.add_argument("--col-block", type=int, default=None)
     p.add_argument("--sample-queries", type=int, default=None,
                    help="time (b) and (c) on the first Q queries of each side and scale by N/Q (both search queries "
                         "in independent blocks, so their cost is linear in queries); agreement is checked on those Q")
@@ -267,25 +312,29 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     import faiss
     import torch
+    from threadpoolctl import threadpool_limits
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-        faiss.omp_set_num_threads(args.threads)
-        try:  # numpy's OpenBLAS (our CPU GEMM) and any other BLAS pools
-            from threadpoolctl import threadpool_limits
+    from harness.threads import available_cores
 
-            threadpool_limits(args.threads)
-        except ImportError:
-            pass
+    if args.quick:
+        args.sizes, args.extra = "1000,10000", ""
+        args.sample_queries = args.sample_queries or 2000
     BLOCKS.update(row_block=args.row_block, col_block=args.col_block)
     runs = [(int(n), int(d)) for n in args.sizes.split(",") if n for d in args.dims.split(",") if d]
     runs += [tuple(int(v) for v in e.split(":")) for e in args.extra.split(",") if e]  # type: ignore[misc]
+    counts = [available_cores()] + [int(t) for t in args.threads.split(",") if t]
+    counts = list(dict.fromkeys(counts))  # the default first, each count once
+    print(f"# load average {os.getloadavg()}, usable cores {available_cores()}, thread counts {counts}", flush=True)
     rows = []
-    for n, d in runs:
-        peak = matmul_peak(d)
-        row = run_one(n, d, peak, args)
-        rows.append(row)
-        print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
+    for threads in counts:
+        torch.set_num_threads(threads)
+        faiss.omp_set_num_threads(threads)
+        threadpool_limits(threads)  # numpy's OpenBLAS and any other BLAS pools
+        for n, d in runs:
+            peak = matmul_peak(d)
+            row = run_one(n, d, peak, args)
+            rows.append(row)
+            print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
     print()
     print(fmt_table(rows))
     print("\na/d: ours over the GEMM floor (goal ≤ 1.2 at N=100k); b/a, c/a: how many times faster ours is than "

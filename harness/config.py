@@ -172,6 +172,9 @@ class MatrixConfig(Strict):
         default_factory=dict, description="options of the executor (ray: address, …; slurm: partition, mode, …)"
     )
     workers: int = Field(1, ge=1)
+    threads: int | None = Field(
+        None, ge=1, description="CPU threads per node; default: usable cores // workers, 1 for tiny models"
+    )
     device: str = "auto"
     nproc: int = Field(1, ge=1, description="processes (GPUs) per training node; see harness.distributed")
     strategy: Literal["ddp", "fsdp"] = Field("ddp", description="multi-process training: data parallel or FSDP")
@@ -258,7 +261,7 @@ def parse_config(raw: Any, source: str = "<config>") -> MatrixConfig:
 
 # Where and how a matrix runs does not change what it computes: left out of the config hash.
 EXECUTION_FIELDS = {"output_dir", "cache_dir", "leaderboard", "executor", "executor_options", "workers", "device",
-                    "nproc", "strategy", "gpu_memory_gb"}
+                    "nproc", "strategy", "gpu_memory_gb", "threads"}
 
 
 def config_hash(cfg: MatrixConfig) -> str:

@@ -35,6 +35,7 @@ class Context:
     progress: Callable[[Node, dict[str, Any]], None] | None = None
     nproc: int = 1  # processes per training node (data parallel / FSDP, see harness.distributed)
     strategy: str = "ddp"
+    threads: int | None = None  # the config's ``threads`` knob: CPU threads per node (see harness.threads)
 
     def node_dir(self, key: str) -> Path:
         return self.cache_dir / "nodes" / key
@@ -293,4 +294,29 @@ def _releasing(stage: Callable) -> Callable:
     return run
 
 
-STAGE_FUNCTIONS = {"intermediate": _releasing(run_intermediate), "target": _releasing(run_target), "eval": run_eval}
+@functools.lru_cache(maxsize=64)
+def _nonembed_params(model_json: str) -> int | None:
+    from .models import describe
+
+    try:
+        return describe(ModelSpec(**json.loads(model_json))).get("params_nonembed")
+    except Exception:  # noqa: BLE001 - unknown size: the node gets the full budget
+        return None
+
+
+def _threaded(stage: Callable) -> Callable:
+    """Run a stage with its CPU thread budget (harness.threads): tiny models single-threaded, else the cores
+    shared out between the executor's workers (``XLT_WORKERS``), or the ``threads`` knob."""
+
+    @functools.wraps(stage)
+    def run(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
+        from .threads import node_threads
+
+        node_threads(_nonembed_params(json.dumps(node.params.get("model"), sort_keys=True)), ctx.threads)
+        return stage(node, work, ctx)
+
+    return run
+
+
+STAGE_FUNCTIONS = {"intermediate": _threaded(_releasing(run_intermediate)),
+                   "target": _threaded(_releasing(run_target)), "eval": _threaded(run_eval)}

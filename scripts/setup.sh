@@ -4,6 +4,10 @@
 #   VENV     where the environment lives (default: .venv in the repo)
 #   PYTHON   interpreter used to create it (default: python3)
 #   TORCH_SPEC  the torch requirement installed first (default: torch==2.13.0; set e.g. "torch" for the newest)
+#   FORCE_SETUP=1  reinstall even when nothing changed
+# A rerun with nothing changed takes well under a second: the stamp $VENV/.xlt-setup-stamp holds a hash of what
+# this script installs from (pyproject.toml, EXTRAS, TORCH_SPEC, the interpreter, the example plugin's files);
+# pip runs only when it differs. The package itself is an editable install, so code edits never need a rerun.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -11,6 +15,22 @@ PYTHON=${PYTHON:-python3}
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
 EXTRAS=${EXTRAS:-}
 
+STAMP="$VENV/.xlt-setup-stamp"
+stamp() {
+  {
+    echo "extras=$EXTRAS torch=$TORCH_SPEC python=$("$PYTHON" -c 'import sys; print(sys.version)' 2>/dev/null)"
+    sha256sum pyproject.toml
+    find examples/plugin-template -type f -not -path '*/build/*' -not -path '*.egg-info/*' \
+      -not -path '*/__pycache__/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+  } | sha256sum | cut -d' ' -f1
+}
+WANT=$(stamp)
+if [ -z "${FORCE_SETUP:-}" ] && [ -x "$VENV/bin/python" ] && [ -x "$VENV/bin/harness" ] && [ -f "$STAMP" ] \
+   && [ "$(cat "$STAMP")" = "$WANT" ]; then
+  echo "environment up to date: $VENV (nothing to install; FORCE_SETUP=1 reinstalls)"
+  exit 0
+fi
+rm -f "$STAMP"
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
@@ -25,4 +45,5 @@ else
 fi
 # The example third-party plugin, installed like any other package (tests prove it is discovered).
 "${PIP[@]}" ./examples/plugin-template
+echo "$WANT" > "$STAMP"
 echo "environment ready: $VENV ($("$VENV/bin/python" -c 'import torch, transformers; print("torch", torch.__version__, "· transformers", transformers.__version__)'))"

@@ -6,12 +6,21 @@ Knobs (:class:`EmbedOptions`): ``layer`` (1-based transformer block; 0 = the emb
 queries and documents (multilingual-E5 expects ``"query: "`` / ``"passage: "``).
 
 Batches are formed after sorting texts by token length, so padding is limited to within-batch differences, and
-batches are capped by a token budget. :func:`embed_stream` embeds an iterable chunk by chunk (and
+batches are capped by a token budget; texts are tokenised once, in bulk, by the fast tokenizer, and each batch
+is padded only to its own longest text. :func:`embed_stream` embeds an iterable chunk by chunk (and
 :func:`embed_to_file` writes a ``.npy`` memmap) for corpora that do not fit in memory.
+
+``embed(..., cache=True)`` keeps the result in memory (a few entries, least recently used dropped) keyed by the
+encoder's identity *and weight versions* (an in-place update such as an optimiser step invalidates it), the
+texts, the role, the options and the layers: a candidate set shared by every language (Mewsli-X, LAReQA) is
+then embedded once per process.
 """
 
 from __future__ import annotations
 
+import hashlib
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -81,18 +90,48 @@ def _batches(lengths: Sequence[int], batch_tokens: int, max_batch: int) -> list[
     return out
 
 
+CACHE_ENTRIES = 4
+_CACHE: weakref.WeakKeyDictionary[Any, OrderedDict[tuple, Any]] = weakref.WeakKeyDictionary()
+
+
+def _cache_key(module: Any, texts: Sequence[str], opts: EmbedOptions, role: str, layers: Any, device: Any) -> tuple:
+    weights = tuple((p.data_ptr(), p._version) for p in module.parameters())  # _version: bumped by in-place ops
+    h = hashlib.sha256()
+    for t in texts:
+        h.update(t.encode("utf-8", "surrogatepass") + b"\0")
+    return (weights, h.hexdigest(), len(texts), tuple(sorted(opts.to_dict().items())), role,
+            tuple(layers) if layers is not None else None, str(device))
+
+
 def embed(encoder: Any, texts: Sequence[str], opts: EmbedOptions, *, role: str = "query", device: Any = "cpu",
-          layers: Sequence[int] | None = None) -> np.ndarray | dict[int, np.ndarray]:
+          layers: Sequence[int] | None = None, cache: bool = False) -> np.ndarray | dict[int, np.ndarray]:
     """Embed ``texts`` (float32, shape (n, hidden)); ``role`` picks the query or document prefix.
 
-    With ``layers`` given, one forward pass returns ``{layer: array}`` for each (the layer sweep).
+    With ``layers`` given, one forward pass returns ``{layer: array}`` for each (the layer sweep). ``cache``
+    reuses an earlier identical call's result in this process (see the module docstring).
     """
+    if role not in ("query", "doc"):
+        raise ValueError(f"role {role!r} must be 'query' or 'doc'")
+    if not cache:
+        return _embed(encoder, texts, opts, role, device, layers)
+    entries = _CACHE.setdefault(encoder.module, OrderedDict())
+    key = _cache_key(encoder.module, texts, opts, role, layers, device)
+    if key in entries:
+        entries.move_to_end(key)
+    else:
+        entries[key] = _embed(encoder, texts, opts, role, device, layers)
+        while len(entries) > CACHE_ENTRIES:
+            entries.popitem(last=False)
+    out = entries[key]
+    return {k: v.copy() for k, v in out.items()} if isinstance(out, dict) else out.copy()
+
+
+def _embed(encoder: Any, texts: Sequence[str], opts: EmbedOptions, role: str, device: Any,
+           layers: Sequence[int] | None) -> np.ndarray | dict[int, np.ndarray]:
     import torch
 
     from ..models import pool
 
-    if role not in ("query", "doc"):
-        raise ValueError(f"role {role!r} must be 'query' or 'doc'")
     prefix = opts.query_prefix if role == "query" else opts.doc_prefix
     wanted = list(layers) if layers is not None else [opts.layer]
     total = n_layers_of(encoder)
@@ -109,20 +148,21 @@ def embed(encoder: Any, texts: Sequence[str], opts: EmbedOptions, *, role: str =
     tok = encoder.tokenizer
     enc = tok([prefix + t for t in texts], truncation=True, max_length=opts.max_length)
     ids = enc["input_ids"]
+    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
     pad = encoder.pad_id
     dev = torch.device(device) if not isinstance(device, torch.device) else device
     module = encoder.module.to(dev)
     was_training = module.training
     module.eval()
     with torch.inference_mode():
-        for batch in _batches([len(x) for x in ids], opts.batch_tokens, opts.max_batch):
-            width = max(len(ids[i]) for i in batch)
-            input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for r, i in enumerate(batch):
-                input_ids[r, : len(ids[i])] = torch.tensor(ids[i])
-                mask[r, : len(ids[i])] = 1
-            input_ids, mask = input_ids.to(dev), mask.to(dev)
+        for batch in _batches(lengths.tolist(), opts.batch_tokens, opts.max_batch):
+            lens = lengths[batch]
+            width = int(lens.max())
+            mask_np = np.arange(width)[None, :] < lens[:, None]
+            ids_np = np.full((len(batch), width), pad, dtype=np.int64)
+            ids_np[mask_np] = np.fromiter((t for i in batch for t in ids[i]), dtype=np.int64, count=int(lens.sum()))
+            input_ids = torch.from_numpy(ids_np).to(dev)
+            mask = torch.from_numpy(mask_np.astype(np.int64)).to(dev)
             result = module(input_ids=input_ids, attention_mask=mask, output_hidden_states=need_hidden)
             for lay, res in zip(wanted, resolved):
                 states = result.hidden_states[res] if need_hidden else result.last_hidden_state

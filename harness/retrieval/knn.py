@@ -7,6 +7,16 @@ tiles (a chunked GEMM) and keep a running top-k for rows and for columns. After 
 a later tile matters only if it beats one of the two thresholds, which is rare, so the per-tile overhead is two
 vectorised comparisons plus a tiny merge. The arithmetic is half that of two searches.
 
+Two backends compute the same exact result (see :func:`choose_backend`):
+
+- ``tiles`` (CPU): row blocks are handed out to ``threads`` Python threads; each runs its GEMMs and top-k updates
+  single-threaded (the GIL is released inside them) and keeps its own column tables, merged once at the end.
+  Nothing runs two thread pools at once and no parallel region waits at a barrier, which is what made the old
+  one-pool-per-step kernel 2.3× slower at 2 threads than at 1 (numpy's OpenBLAS and torch's OpenMP threads
+  spinning against each other), and what keeps it steady on a busy machine.
+- ``gemm`` (GPU, or CPU on request): one ``torch.mm`` per tile on the device with torch's own threading, then the
+  vectorised top-k update on the same device.
+
 Results are exact in fp32 (the default); ``dtype=torch.bfloat16`` is an opt-in fast mode whose recall is
 reported apart by ``benchmarks/retrieval.py``. Ties between equal scores may be broken differently from FAISS.
 """
@@ -67,9 +77,8 @@ def _update(vals: torch.Tensor, idx: torch.Tensor, tile: torch.Tensor, dim: int,
     n_owner = tile.shape[0] if dim == 1 else tile.shape[1]
     thr = vals[offset : offset + n_owner, -1]
     if bool(torch.isneginf(thr[0])) and tile.shape[dim] >= k:  # first visit of these owners
-        v, j = torch.topk(tile, k, dim=dim)
-        if dim == 0:
-            v, j = v.T, j.T
+        # top-k along rows of a contiguous copy: a strided top-k down the columns is ~6x slower on CPU
+        v, j = torch.topk(tile if dim == 1 else tile.T.contiguous(), k, dim=1)
         vals[offset : offset + n_owner] = v
         idx[offset : offset + n_owner] = j + base
         return
@@ -89,57 +98,173 @@ def _update(vals: torch.Tensor, idx: torch.Tensor, tile: torch.Tensor, dim: int,
     _merge(vals, idx, owner + offset, v, cand + base, k)
 
 
-def knn_both(x: Any, y: Any, k: int = 4, *, rows: bool = True, cols: bool = True, row_block: int = 1024,
-             col_block: int = 1024, dtype: torch.dtype = torch.float32, device: str | torch.device | None = None,
-             threads: int | None = None) -> tuple[KNN | None, KNN | None]:
+BACKENDS = ("auto", "tiles", "gemm")
+BLOCKS = {"tiles": (2048, 2048), "gemm": (1024, 4096), "gpu": (8192, 8192)}
+"""Default (row block, column block) per backend; ``gpu`` is ``gemm`` on a CUDA device."""
+
+
+def default_device() -> torch.device:
+    """The GPU when torch sees one, else the CPU (where :func:`knn_both` runs without ``device``)."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def choose_backend(device: str | torch.device, threads: int | None = None) -> str:
+    """The measured rule: ``gemm`` on an accelerator (one big device GEMM per tile), ``tiles`` on CPU at every
+    thread count. On a 2-core AMD EPYC (N=20k, dim 384) the single-pool ``gemm`` path used 2.5x the CPU time at
+    2 threads that it used at 1 (threads waiting at barriers), ``tiles`` 1.1x; ``benchmarks/retrieval.py
+    --backends gemm`` repeats the comparison (``a_gemm_s``, ``a_cpu_s``) on any machine."""
+    return "gemm" if torch.device(device).type != "cpu" else "tiles"
+
+
+def _blas_single_threaded() -> Any:
+    """A context holding numpy's BLAS to one thread (threadpoolctl), or None when threadpoolctl is missing."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    return threadpool_limits(1, user_api="blas")
+
+
+def _sweep(X: torch.Tensor, Y: torch.Tensor, blocks: Any, row_block: int, col_block: int, rv: torch.Tensor,
+           ri: torch.Tensor, cv: torch.Tensor | None, ci: torch.Tensor | None, kr: int, kc: int,
+           dtype: torch.dtype, use_np: bool) -> None:
+    """Fold every row block handed out by ``blocks`` (an iterator of row offsets) against all of Y."""
+    flat = torch.empty(row_block * col_block, dtype=dtype, device=X.device)
+    if use_np:
+        Xn, Yn, flat_np = X.numpy(), Y.numpy(), flat.numpy()
+    n, m = X.shape[0], Y.shape[0]
+    with torch.inference_mode():  # thread-local: the worker threads enter it themselves
+        _sweep_blocks(X, Y, Xn if use_np else None, Yn if use_np else None, flat, flat_np if use_np else None,
+                      blocks, row_block, col_block, rv, ri, cv, ci, kr, kc, dtype, n, m)
+
+
+def _sweep_blocks(X: torch.Tensor, Y: torch.Tensor, Xn: Any, Yn: Any, flat: torch.Tensor, flat_np: Any, blocks: Any,
+                  row_block: int, col_block: int, rv: torch.Tensor, ri: torch.Tensor, cv: torch.Tensor | None,
+                  ci: torch.Tensor | None, kr: int, kc: int, dtype: torch.dtype, n: int, m: int) -> None:
+    acc = torch.float32
+    while True:
+        i0 = next(blocks, None)
+        if i0 is None:
+            return
+        bi = min(row_block, n - i0)
+        xi = X[i0 : i0 + bi]
+        for j0 in range(0, m, col_block):
+            bj = min(col_block, m - j0)
+            S = flat[: bi * bj].view(bi, bj)
+            if Xn is not None:
+                np.matmul(Xn[i0 : i0 + bi], Yn[j0 : j0 + bj].T, out=flat_np[: bi * bj].reshape(bi, bj))
+            else:
+                torch.mm(xi, Y[j0 : j0 + bj].T, out=S)
+            if dtype != acc:
+                S = S.to(acc)
+            _update(rv, ri, S, 1, i0, j0, kr)
+            if cv is not None and ci is not None:
+                _update(cv, ci, S, 0, j0, i0, kc)
+
+
+class _Blocks:
+    """A thread-safe iterator over row-block offsets (dynamic scheduling: a slow thread takes fewer blocks)."""
+
+    def __init__(self, n: int, step: int) -> None:
+        import threading
+
+        self._it = iter(range(0, n, step))
+        self._lock = threading.Lock()
+
+    def __iter__(self) -> _Blocks:
+        return self
+
+    def __next__(self) -> int:
+        with self._lock:
+            return next(self._it)
+
+
+def knn_both(x: Any, y: Any, k: int = 4, *, rows: bool = True, cols: bool = True, row_block: int | None = None,
+             col_block: int | None = None, dtype: torch.dtype = torch.float32, device: str | torch.device | None = None,
+             threads: int | None = None, backend: str = "auto") -> tuple[KNN | None, KNN | None]:
     """Top-k of ``x @ y.T`` per row (x→y) and per column (y→x) in one tiled pass; exact for fp32.
 
     ``rows``/``cols`` switch either direction off (one-direction search costs the same GEMM). Embeddings are
     used as given: L2-normalise them first for cosine similarity. ``device`` defaults to the GPU when torch sees
-    one, else the CPU (where the fp32 GEMM goes through numpy's BLAS).
+    one, else the CPU. ``threads`` (CPU) defaults to torch's current count; ``backend`` ``auto`` follows
+    :func:`choose_backend` (``tiles`` or ``gemm``, same results). Blocks default to :data:`BLOCKS`.
     """
     if k < 1:
         raise ValueError(f"k must be >= 1; got {k}")
-    dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if threads is not None and dev.type == "cpu":
-        torch.set_num_threads(threads)
+    if backend not in BACKENDS:
+        raise ValueError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
+    dev = torch.device(device) if device is not None else default_device()
+    threads = int(threads or torch.get_num_threads())
+    if backend == "auto":
+        backend = choose_backend(dev, threads)
+    if backend == "tiles" and dev.type != "cpu":
+        raise ValueError(f"backend 'tiles' runs on the CPU; use 'gemm' on {dev}")
     X = _as_tensor(x, dev, dtype)
     Y = _as_tensor(y, dev, dtype)
     if X.shape[1] != Y.shape[1]:
         raise ValueError(f"dimension mismatch: x has {X.shape[1]}, y has {Y.shape[1]}")
+    if not rows and not cols:
+        return None, None
+    if not rows:  # the columns of x @ y.T are the rows of y @ x.T: one code path for a one-way search
+        bwd, _ = knn_both(y, x, k, rows=True, cols=False, row_block=row_block, col_block=col_block, dtype=dtype,
+                          device=dev, threads=threads, backend=backend)
+        return None, bwd
+    default = BLOCKS["gpu" if dev.type != "cpu" else backend]
+    row_block, col_block = row_block or default[0], col_block or default[1]
     n, m = X.shape[0], Y.shape[0]
     kr, kc = min(k, m), min(k, n)
     acc = torch.float32
-    rv = torch.full((n, kr), -torch.inf, dtype=acc, device=dev)
-    ri = torch.full((n, kr), -1, dtype=torch.long, device=dev)
-    cv = torch.full((m, kc), -torch.inf, dtype=acc, device=dev)
-    ci = torch.full((m, kc), -1, dtype=torch.long, device=dev)
-    flat = torch.empty(row_block * col_block, dtype=dtype, device=dev)
-    # On CPU in fp32 the GEMM goes through numpy's BLAS (OpenBLAS), writing into the same buffer: it is faster
-    # than torch's MKL path on some CPUs (AMD); the tile is then viewed as a tensor without a copy.
-    use_np = dev.type == "cpu" and dtype == torch.float32
-    if use_np:
-        Xn, Yn, flat_np = X.numpy(), Y.numpy(), flat.numpy()
+
+    def table(size: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return (torch.full((size, width), -torch.inf, dtype=acc, device=dev),
+                torch.full((size, width), -1, dtype=torch.long, device=dev))
+
+    rv, ri = table(n, kr)
+    # numpy's BLAS (OpenBLAS) is the faster single-threaded fp32 GEMM on some CPUs (AMD); only used where it
+    # can be held to one thread, so that it never runs beside torch's pool.
     with torch.inference_mode():
-        for i0 in range(0, n, row_block):
-            xi = X[i0 : i0 + row_block]
-            bi = xi.shape[0]
-            for j0 in range(0, m, col_block):
-                yj = Y[j0 : j0 + col_block]
-                bj = yj.shape[0]
-                S = flat[: bi * bj].view(bi, bj)
-                if use_np:
-                    np.matmul(Xn[i0 : i0 + bi], Yn[j0 : j0 + bj].T, out=flat_np[: bi * bj].reshape(bi, bj))
+        if backend == "gemm":
+            cv, ci = table(m, kc) if cols else (None, None)
+            prev = torch.get_num_threads()
+            if dev.type == "cpu" and threads != prev:
+                torch.set_num_threads(threads)
+            try:
+                _sweep(X, Y, iter(range(0, n, row_block)), row_block, col_block, rv, ri, cv, ci, kr, kc, dtype,
+                       use_np=False)
+            finally:
+                if dev.type == "cpu" and threads != prev:
+                    torch.set_num_threads(prev)
+        else:
+            workers = max(1, min(threads, -(-n // row_block)))
+            col_tables = [table(m, kc) if cols else (None, None) for _ in range(workers)]
+            blocks = _Blocks(n, row_block)
+            limit = _blas_single_threaded() if dtype == torch.float32 else None
+            use_np = limit is not None
+            prev = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                if workers == 1:
+                    _sweep(X, Y, blocks, row_block, col_block, rv, ri, *col_tables[0], kr, kc, dtype, use_np)
                 else:
-                    torch.mm(xi, yj.T, out=S)
-                if dtype != acc:
-                    S = S.to(acc)
-                if rows:
-                    _update(rv, ri, S, 1, i0, j0, kr)
-                if cols:
-                    _update(cv, ci, S, 0, j0, i0, kc)
-    fwd = KNN(rv.cpu().numpy(), ri.cpu().numpy()) if rows else None
-    bwd = KNN(cv.cpu().numpy(), ci.cpu().numpy()) if cols else None
+                    from concurrent.futures import ThreadPoolExecutor
+
+                    with ThreadPoolExecutor(workers) as pool:
+                        futures = [pool.submit(_sweep, X, Y, blocks, row_block, col_block, rv, ri, cvw, ciw, kr,
+                                               kc, dtype, use_np) for cvw, ciw in col_tables]
+                        for f in futures:
+                            f.result()
+            finally:
+                torch.set_num_threads(prev)
+                if limit is not None:
+                    limit.restore_original_limits()
+            cv, ci = col_tables[0]
+            if cols and workers > 1:  # each worker saw a disjoint set of rows: merge the column tables once
+                allv = torch.cat([t[0] for t in col_tables], dim=1)
+                alli = torch.cat([t[1] for t in col_tables], dim=1)
+                cv, j = torch.topk(allv, kc, dim=1)
+                ci = torch.gather(alli, 1, j)
+    fwd = KNN(rv.cpu().numpy(), ri.cpu().numpy())
+    bwd = KNN(cv.cpu().numpy(), ci.cpu().numpy()) if cols and cv is not None and ci is not None else None
     return fwd, bwd
 
 

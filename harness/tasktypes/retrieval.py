@@ -79,6 +79,10 @@ def resolve_options(spec, params: dict[str, Any] | None = None, overrides: dict[
 def signature_fields(opts, proto: dict[str, Any], n_layers: int | None) -> dict[str, Any]:
     """The retrieval fields of a row signature: embedding knobs, search and protocol options."""
     extra = {"knobs": opts.signature(n_layers), "search": proto.get("search")}
+    if proto.get("search") == "fused":  # which exact kernel ran (same results; see retrieval.knn.choose_backend)
+        from ..retrieval.knn import choose_backend, default_device
+
+        extra["kernel"] = choose_backend(default_device())
     for key in ("k", "margin", "retrieval", "top_k"):
         if key in proto:
             extra[key] = proto[key]
@@ -146,7 +150,9 @@ def embed_sides(encoder, examples: list[dict], protocol: str, opts, device: Any 
         rows = examples if protocol == "bitext" else _ids(examples, side)
         if not rows:
             raise ValueError(f"no {side!r} examples to embed (protocol {protocol})")
-        arrs = embed(encoder, [r[field] for r in rows], opts, role=role, device=device, layers=wanted)
+        # candidates shared by every language (Mewsli-X, LAReQA) are embedded once per process
+        arrs = embed(encoder, [r[field] for r in rows], opts, role=role, device=device, layers=wanted,
+                     cache=protocol == "qa" and side == "candidate")
         for lay in wanted:
             out[lay][side] = arrs[lay]
     return out

@@ -1,0 +1,91 @@
+"""The mining kernel's backends compute the same exact neighbours and margins (issue 17: fast at every core
+count without changing a single result)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from harness.retrieval.knn import choose_backend, knn_both
+from harness.retrieval.margin import mine, score_neighbours
+
+
+def _unit(rng, n, d):
+    a = rng.standard_normal((n, d)).astype(np.float32)
+    return a / np.linalg.norm(a, axis=1, keepdims=True)
+
+
+def _brute(x, y, k):
+    s = x.astype(np.float64) @ y.astype(np.float64).T
+    idx = np.argsort(-s, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(s, idx, 1), idx
+
+
+CASES = [  # (backend, threads, row_block, col_block): one worker, several workers with uneven blocks, single pool
+    ("tiles", 1, 64, 50), ("tiles", 3, 64, 50), ("tiles", 4, 17, 200), ("gemm", 1, 64, 50), ("gemm", 2, 100, 33),
+]
+
+
+@pytest.mark.parametrize("backend,threads,rb,cb", CASES)
+def test_backends_equal_brute_force_and_each_other(backend, threads, rb, cb):
+    rng = np.random.default_rng(7)
+    x, y = _unit(rng, 301, 24), _unit(rng, 257, 24)
+    before = torch.get_num_threads()
+    fwd, bwd = knn_both(x, y, 4, backend=backend, threads=threads, row_block=rb, col_block=cb, device="cpu")
+    assert torch.get_num_threads() == before  # the kernel leaves the caller's thread count as it was
+    s_f, i_f = _brute(x, y, 4)
+    s_b, i_b = _brute(y, x, 4)
+    np.testing.assert_array_equal(fwd.indices, i_f)
+    np.testing.assert_array_equal(bwd.indices, i_b)
+    np.testing.assert_allclose(fwd.scores, s_f, atol=1e-5)
+    np.testing.assert_allclose(bwd.scores, s_b, atol=1e-5)
+    # the whole margin protocol on top gives identical pairs and margins to the reference backend
+    ref_f, ref_b = knn_both(x, y, 4, backend="gemm", threads=1, device="cpu")
+    got = mine(fwd, bwd, "ratio", "max")
+    ref = mine(ref_f, ref_b, "ratio", "max")
+    assert [(s, t) for s, t, _ in got] == [(s, t) for s, t, _ in ref]
+    np.testing.assert_allclose([m for *_, m in got], [m for *_, m in ref], rtol=0, atol=1e-6)
+    f1, b1 = score_neighbours(fwd, bwd)
+    f2, b2 = score_neighbours(ref_f, ref_b)
+    np.testing.assert_array_equal(f1.best, f2.best)
+    np.testing.assert_array_equal(b1.best, b2.best)
+
+
+def test_one_direction_and_small_sides():
+    rng = np.random.default_rng(1)
+    x, y = _unit(rng, 3, 8), _unit(rng, 40, 8)
+    none, bwd = knn_both(x, y, 4, rows=False, threads=2, row_block=16, col_block=16)
+    assert none is None and bwd.indices.shape == (40, 3)  # only 3 sources: k clipped to 3
+    np.testing.assert_array_equal(bwd.indices, _brute(y, x, 3)[1])
+    fwd, nothing = knn_both(x, y, 2, cols=False, threads=2)
+    assert nothing is None
+    np.testing.assert_array_equal(fwd.indices, _brute(x, y, 2)[1])
+
+
+def test_backend_rule_and_errors():
+    assert choose_backend("cpu", 1) == "tiles" and choose_backend("cpu", 2) == "tiles"
+    assert choose_backend("cuda", 8) == "gemm"
+    x = np.eye(4, dtype=np.float32)
+    with pytest.raises(ValueError, match="backend 'fast' is not one of"):
+        knn_both(x, x, 1, backend="fast")
+
+
+def test_bf16_tiles_runs_without_numpy_gemm():
+    rng = np.random.default_rng(2)
+    x = _unit(rng, 50, 16)
+    fwd, bwd = knn_both(x, x, 1, dtype=torch.bfloat16, threads=2, row_block=16, col_block=16)
+    assert (fwd.indices[:, 0] == np.arange(50)).all() and (bwd.indices[:, 0] == np.arange(50)).all()
+
+
+def test_row_signature_records_the_kernel():
+    from types import SimpleNamespace
+
+    from harness.retrieval.embed import EmbedOptions
+    from harness.tasktypes.retrieval import signature
+
+    spec = SimpleNamespace(name="tatoeba", version="1")
+    fused = signature("accuracy", spec, EmbedOptions(), {"search": "fused", "k": 4}, 12, None)
+    expected = "gemm" if torch.cuda.is_available() else "tiles"
+    assert f"|search:fused|kernel:{expected}|k:4|" in fused
+    assert "kernel:" not in signature("accuracy", spec, EmbedOptions(), {"search": "flat", "k": 4}, 12, None)
