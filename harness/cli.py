@@ -272,7 +272,8 @@ def matrix_run(config: str, device: str | None, retry_failed: bool, executor: st
     with MatrixProgress(console, plan) as progress:
         ctx = Context(cache_dir=plan.cache_dir, device=device or plan.config.device,
                       config_name=plan.config.name, config_hash=plan.config_hash, progress=progress.update,
-                      nproc=nproc or plan.config.nproc, strategy=strategy or plan.config.strategy)
+                      nproc=nproc or plan.config.nproc, strategy=strategy or plan.config.strategy,
+                      threads=getattr(plan.config, "threads", None))
         from .scheduler import run_plan
 
         outcome = run_plan(plan, ctx, executor_obj, retry_failed=retry_failed)

@@ -49,11 +49,15 @@ def gpu_count() -> int:
         return 0
 
 
-def _pool_init(gpu_queue: Any, threads: int, run_id: str | None) -> None:
-    """Worker start-up (before torch is imported): pin one GPU, or share the CPU cores out."""
+def _pool_init(gpu_queue: Any, threads: int, run_id: str | None, workers: int = 1) -> None:
+    """Worker start-up (before torch is imported): pin one GPU, or share the CPU cores out (harness.threads reads
+    ``XLT_WORKERS`` and caps each node's budget at the inherited ``OMP_NUM_THREADS``)."""
+    from .threads import WORKERS_ENV
+
     set_run(run_id)
     if gpu_queue is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu_queue.get())
+    os.environ[WORKERS_ENV] = str(workers)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
 
@@ -75,7 +79,9 @@ class PoolBackend:
         visible = [d.strip() for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
         ids = [visible[i] if i < len(visible) else str(i) for i in range(gpus)]
         self.gpu_ids = [",".join(ids[w * per:(w + 1) * per]) for w in range(workers)] if gpus else []
-        self.threads = max(1, (os.cpu_count() or 1) // workers)
+        from .threads import available_cores
+
+        self.threads = max(1, available_cores() // workers)
         self.ctx_json = context_to_json(ctx)
         if gpus:
             self.ctx_json["device"] = "cuda"
@@ -88,7 +94,7 @@ class PoolBackend:
             for g in self.gpu_ids:
                 queue.put(g)
         self.pool = self._pool_cls(max_workers=self.slots, mp_context=self._mp, initializer=_pool_init,
-                                   initargs=(queue, self.threads, current_run()))
+                                   initargs=(queue, self.threads, current_run(), self.slots))
 
     def submit(self, node: Node) -> Any:
         return self.pool.submit(execute, node.to_json(), self.ctx_json)

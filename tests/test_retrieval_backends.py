@@ -79,13 +79,13 @@ def test_bf16_tiles_runs_without_numpy_gemm():
 
 
 def test_row_signature_records_the_kernel():
-    from types import SimpleNamespace
-
+    from harness.results import signature
     from harness.retrieval.embed import EmbedOptions
-    from harness.tasktypes.retrieval import signature
+    from harness.tasktypes.retrieval import signature_fields
 
-    spec = SimpleNamespace(name="tatoeba", version="1")
-    fused = signature("accuracy", spec, EmbedOptions(), {"search": "fused", "k": 4}, 12, None)
+    def sig(proto):
+        return signature("accuracy", "tatoeba", "1", None, **signature_fields(EmbedOptions(), proto, 12))
+
     expected = "gemm" if torch.cuda.is_available() else "tiles"
-    assert f"|search:fused|kernel:{expected}|k:4|" in fused
-    assert "kernel:" not in signature("accuracy", spec, EmbedOptions(), {"search": "flat", "k": 4}, 12, None)
+    assert f"|search:fused|kernel:{expected}|k:4|" in sig({"search": "fused", "k": 4})
+    assert "kernel:" not in sig({"search": "flat", "k": 4})
