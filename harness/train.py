@@ -246,6 +246,9 @@ class Loop:
         from .checkpoint import load_tensors, set_random_state, set_rng_state
 
         state = json.loads((ckpt / "state.json").read_text())
+        if state["world_size"] != self.par.size:
+            raise ValueError(f"{ckpt}: written by {state['world_size']} process(es); resume it with nproc "
+                             f"{state['world_size']} or delete {ckpt.parent} to start over")
         self.par.load_state(self.optimizer, ckpt, state["weights"])
         self.schedule.load_state_dict(state["schedule"])
         self.scaler.load_state_dict(state["scaler"])
