@@ -143,7 +143,7 @@ def test_graceful_stop_then_resume_is_bit_identical_in_process(tmp_path, n_tasks
 
         resume = Resume(root, HP["checkpoint_every"], outputs=tmp_path / f"work-{root.name}")
         summary = train(model, tasks, HP, torch.device("cpu"), 0, pad, progress=progress, resume=resume,
-                        sampling="uniform", select=lambda m: -abs(float(next(m.heads.parameters()).sum())))
+                        sampling="uniform", select=lambda m: -abs(float(next(m.heads.parameters()).detach().sum())))
         return summary, {k: v.clone() for k, v in model.state_dict().items()}
 
     clear_stop()
