@@ -37,6 +37,25 @@ class StageHP(Strict):
     eval_batch_size: int | None = Field(None, ge=1)
     precision: Literal["fp32", "bf16", "fp16"] | None = None
     gradient_checkpointing: bool | None = None
+    checkpoint_every: int | str | None = Field(
+        None, description="resume checkpoints of a training node: '500 steps', '30 min', 0 = off; default '30 min' "
+                          "(a node shorter than that writes none); not part of the node key")
+    eval_precision: Literal["fp32", "bf16", "fp16", "train"] | None = Field(
+        None, description="precision of evaluation nodes ('train': the target training's precision); default fp32")
+
+    @field_validator("checkpoint_every")
+    @classmethod
+    def _every(cls, v: int | str | None) -> int | str | None:
+        from .checkpoint import parse_every
+
+        parse_every(v)
+        return v
+
+
+# Optional fields: in the resolved hyper-parameters only when some layer sets them (older node keys stay valid).
+OPTIONAL_HP = ("checkpoint_every", "eval_precision")
+# Fields that change how a node runs, never what it computes: left out of node keys.
+NOT_IN_KEY = ("checkpoint_every",)
 
 
 # The paper's recipe (Phang et al. 2020): AdamW, lr 1e-5, 10% warm-up, batch 32 (16 for QA), length 256/384.
@@ -54,7 +73,7 @@ def resolve_hp(*layers: StageHP | dict | None) -> dict[str, Any]:
         if layer is None:
             continue
         data = layer.model_dump() if isinstance(layer, BaseModel) else layer
-        out.update({k: v for k, v in data.items() if v is not None and k in out})
+        out.update({k: v for k, v in data.items() if v is not None and (k in out or k in OPTIONAL_HP)})
     return out
 
 
@@ -266,5 +285,15 @@ EXECUTION_FIELDS = {"output_dir", "cache_dir", "leaderboard", "executor", "execu
 
 def config_hash(cfg: MatrixConfig) -> str:
     """A short stable hash of the validated experiment definition (recorded in every row)."""
-    blob = json.dumps(cfg.model_dump(mode="json", exclude=EXECUTION_FIELDS), sort_keys=True).encode()
+    blob = json.dumps(_hashed(cfg.model_dump(mode="json", exclude=EXECUTION_FIELDS)), sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _hashed(obj: Any) -> Any:
+    """The config minus run-only fields (``checkpoint_every``) and unset optional ones (hashes stay as before)."""
+    if isinstance(obj, dict):
+        return {k: _hashed(v) for k, v in obj.items()
+                if k not in NOT_IN_KEY and not (k in OPTIONAL_HP and v is None)}
+    if isinstance(obj, list):
+        return [_hashed(v) for v in obj]
+    return obj

@@ -212,6 +212,72 @@ class Parallel:
         self._full_copy.cpu().load_state_dict(state)
         return self._full_copy
 
+    def barrier(self) -> None:
+        if self.active:
+            import torch.distributed as dist
+
+            dist.barrier()
+
+    def save_state(self, optimizer, folder: Path) -> dict[str, Any]:
+        """Write model + optimizer state into ``folder``; return the JSON part (one process: safetensors files;
+        DDP/FSDP: ``torch.distributed.checkpoint`` shards in ``folder/dcp``, every rank writing its part)."""
+        from .checkpoint import optimizer_state, save_tensors
+
+        folder = Path(folder)
+        if self.active:
+            import torch.distributed.checkpoint as dcp
+            from torch.distributed.checkpoint.state_dict import get_state_dict
+
+            model_sd, optim_sd = get_state_dict(self.model, optimizer)
+            dcp.save({"model": model_sd, "optim": optim_sd}, checkpoint_id=str(folder / "dcp"))
+            return {"format": "dcp"}
+        from safetensors.torch import save_model
+
+        save_model(self.model, str(folder / "model.safetensors"))
+        data, tensors = optimizer_state(optimizer)
+        save_tensors(tensors, folder / "optimizer.safetensors")
+        return {"format": "safetensors", "optimizer": data}
+
+    def load_state(self, optimizer, folder: Path, data: dict[str, Any]) -> None:
+        """Restore what :meth:`save_state` wrote (same strategy and world size)."""
+        from .checkpoint import load_optimizer_state, load_tensors
+
+        folder = Path(folder)
+        if data["format"] == "dcp":
+            if not self.active:
+                raise ValueError(f"{folder}: a multi-process (DCP) checkpoint; resume it with the same nproc")
+            import torch.distributed.checkpoint as dcp
+            from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
+
+            model_sd, optim_sd = get_state_dict(self.model, optimizer)
+            state = {"model": model_sd, "optim": optim_sd}
+            dcp.load(state, checkpoint_id=str(folder / "dcp"))
+            set_state_dict(self.model, optimizer, model_state_dict=state["model"], optim_state_dict=state["optim"])
+            return
+        if self.active:
+            raise ValueError(f"{folder}: a one-process checkpoint; resume it with nproc 1")
+        from safetensors.torch import load_model
+
+        load_model(self.model, str(folder / "model.safetensors"), strict=True, device=str(_device_of(self.model)))
+        load_optimizer_state(optimizer, data["optimizer"], load_tensors(folder / "optimizer.safetensors"))
+
+    def agree(self, flag: bool) -> bool:
+        """True on every rank when it is true on any (all ranks checkpoint and stop at the same step)."""
+        if not self.active:
+            return flag
+        import torch
+        import torch.distributed as dist
+
+        t = torch.tensor([1 if flag else 0], dtype=torch.int64)
+        if dist.get_backend() == "nccl":
+            t = t.cuda()
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return bool(t.item())
+
+
+def _device_of(model):
+    return next(model.parameters()).device
+
 
 # ------------------------------------------------------------------------------------------------ launching
 

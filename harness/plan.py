@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, MatrixConfig, config_hash, resolve_hp
+from .config import NOT_IN_KEY, ConfigError, MatrixConfig, config_hash, resolve_hp
 from .data import SplitRef, fingerprint_paths
 from .lock import Lock
 from .plugins import UnknownName, registry
@@ -55,9 +55,10 @@ class Plan:
 
 
 def _location_free(obj: Any) -> Any:
-    """Drop data folder locations: a node's identity is its data's fingerprint, not where the files sit."""
+    """Drop data folder locations (a node's identity is its data's fingerprint, not where the files sit) and
+    run-only settings such as ``checkpoint_every``."""
     if isinstance(obj, dict):
-        return {k: _location_free(v) for k, v in obj.items() if k != "path"}
+        return {k: _location_free(v) for k, v in obj.items() if k != "path" and k not in NOT_IN_KEY}
     if isinstance(obj, list):
         return [_location_free(v) for v in obj]
     return obj
@@ -272,10 +273,13 @@ def build_plan(cfg: MatrixConfig, lock: Lock | None = None) -> Plan:
                                              [k for k in (inter_key,) if k]))
                     for lang in languages:
                         cells += 1
+                        ehp = resolve_hp(spec.defaults, cfg.train, cfg.target_train, model_hp, target.train)
                         params = {**common, "trained": train_key, "language": lang, "splits": eval_splits,
                                   "eval_batch_size": resolve_hp(cfg.train).get("eval_batch_size"),
-                                  "max_length": resolve_hp(spec.defaults, cfg.train, cfg.target_train, model_hp,
-                                                           target.train)["max_length"]}
+                                  "max_length": ehp["max_length"]}
+                        precision = ehp["precision"] if ehp.get("eval_precision") == "train" else ehp.get("eval_precision")
+                        if precision not in (None, "fp32"):  # set only when not the default: older keys stay valid
+                            params["eval_precision"] = precision
                         deps = [k for k in (train_key or inter_key,) if k]
                         prov = {"model": mprov, "data": data_provenance(target.name, sources[target.name],
                                                                         fingerprints[target.name]),

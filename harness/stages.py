@@ -59,6 +59,21 @@ def _report(ctx: Context, node: Node) -> Callable[[dict[str, Any]], None] | None
     return lambda info: ctx.progress(node, info)
 
 
+def _resume(ctx: Context, node: Node, work: Path, hp: dict[str, Any], carry: tuple[str, ...] = ()):
+    """The node's resume folder (``cache_dir/resume/KEY``, it survives a kill; see :mod:`harness.checkpoint`)."""
+    from .checkpoint import Resume, resume_dir
+
+    return Resume(resume_dir(ctx.cache_dir, node.key), hp.get("checkpoint_every"), outputs=work, carry=carry)
+
+
+def _finish(resume) -> None:
+    """Training is over: the step log joins the node's outputs, the resume folder goes (rank 0)."""
+    from .distributed import is_main
+
+    if is_main():
+        resume.finish()
+
+
 @launchable
 def run_intermediate(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
     """Train the encoder on one or several English intermediate tasks; keep only the encoder."""
@@ -85,9 +100,11 @@ def run_intermediate(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
     model = TaskModel(enc.module, heads)
     hp = p["hp"][p["tasks"][0]["name"]]
     device = pick_device(ctx.device)
+    resume = _resume(ctx, node, work, hp)
     summary = train(model, tasks, hp, device, p["seed"], enc.pad_id, sampling=p["sampling"],
-                    temperature=p["temperature"], progress=_report(ctx, node),
+                    temperature=p["temperature"], progress=_report(ctx, node), resume=resume,
                     on_best=lambda m, step, score: save_weights(m.encoder.cpu(), work / "encoder.safetensors"))
+    _finish(resume)
     summary["n_train"] = {t.name: len(t.features) for t in tasks}
     (work / "config.json").write_text(json.dumps(p, indent=2, sort_keys=True))
     (work / "train_summary.json").write_text(json.dumps(summary))
@@ -161,8 +178,10 @@ def run_target(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
         save_weights(m.heads, work / "heads.safetensors")
         (work / "best.json").write_text(json.dumps({"step": step, "score": score}))
 
+    resume = _resume(ctx, node, work, hp, carry=("encoder.safetensors", "heads.safetensors", "best.json"))
     summary = train(model, [TrainTask(spec.name, ttype, train_feats, hp["batch_size"])], hp, device, p["seed"],
-                    enc.pad_id, select=select, on_best=keep, progress=_report(ctx, node))
+                    enc.pad_id, select=select, on_best=keep, progress=_report(ctx, node), resume=resume)
+    _finish(resume)
     (work / "config.json").write_text(json.dumps(p, indent=2, sort_keys=True))
     (work / "train_summary.json").write_text(json.dumps(summary))
     return {"steps": summary["steps"], "best_step": summary["best_step"], "best_dev": summary["best_score"],
@@ -236,6 +255,8 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
         budget = {"target_steps": summary["steps"], "best_step": summary["best_step"],
                   "target_steps_per_epoch": summary["steps_per_epoch"],
                   "target_epochs": thp["epochs"] if not thp["max_steps"] else None, "target_max_steps": thp["max_steps"]}
+    if p.get("eval_precision"):  # evaluation in bf16/fp16 (config eval_precision) is recorded beside the budget
+        budget = {**(budget or {}), "eval_precision": p["eval_precision"]}
     if p["upstream"]:  # the intermediate stage's budget travels with every row it feeds
         budget = {**(budget or {}), **intermediate_budget(ctx.node_dir(p["upstream"]))}
 
@@ -248,7 +269,8 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
                                                  params={**p, "split": split, "trained_dir": trained_dir})
         else:
             feats = ttype.featurize(examples, enc.tokenizer, spec, p["max_length"])
-            outputs = predict(model, spec.name, ttype, feats, p["eval_batch_size"] or 64, device, enc.pad_id)
+            outputs = predict(model, spec.name, ttype, feats, p["eval_batch_size"] or 64, device, enc.pad_id,
+                              p.get("eval_precision") or "fp32")
             predictions = ttype.decode(outputs, feats, examples, spec)
             scores = _score(spec, ttype, examples, predictions, p["language"])
         safe = str(SplitRef.parse(split)).replace("[", "_").replace(":", "-").replace("]", "")

@@ -4,6 +4,7 @@ autocast, periodic checkpoint selection on a dev set. Nothing hidden in callback
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from typing import Any
 
 import torch
 
+from .checkpoint import Resume
 from .models import TaskModel
 
 
@@ -25,14 +27,40 @@ class TrainTask:
     batch_size: int
 
 
-def batches(features: list[dict], batch_size: int, rng: random.Random, shuffle: bool = True):
+class Batches:
+    """Endless stream of feature batches, reshuffled every pass (lazily, when a pass starts, with the shared
+    ``rng``); its position is plain JSON (:meth:`state`), so a resumed run draws the very same batches."""
+
+    def __init__(self, features: list[dict], batch_size: int, rng: random.Random, shuffle: bool = True) -> None:
+        self.features, self.batch_size, self.rng, self.shuffle = features, batch_size, rng, shuffle
+        self.order = list(range(len(features)))
+        self.pos = len(self.order)  # the first draw starts a pass
+        self.epoch = -1
+
+    def __iter__(self) -> Batches:
+        return self
+
+    def __next__(self) -> list[dict]:
+        if self.pos >= len(self.order):
+            if self.shuffle:
+                self.rng.shuffle(self.order)
+            self.pos, self.epoch = 0, self.epoch + 1
+        idx = self.order[self.pos : self.pos + self.batch_size]
+        self.pos += self.batch_size
+        return [self.features[j] for j in idx]
+
+    def state(self) -> dict[str, Any]:
+        return {"order": self.order, "pos": self.pos, "epoch": self.epoch}
+
+    def load(self, state: dict[str, Any]) -> None:
+        if sorted(state["order"]) != list(range(len(self.features))):
+            raise ValueError("resume checkpoint: the saved data order does not match this node's training data")
+        self.order, self.pos, self.epoch = list(state["order"]), int(state["pos"]), int(state["epoch"])
+
+
+def batches(features: list[dict], batch_size: int, rng: random.Random, shuffle: bool = True) -> Batches:
     """Endless stream of feature batches; reshuffled every pass."""
-    order = list(range(len(features)))
-    while True:
-        if shuffle:
-            rng.shuffle(order)
-        for i in range(0, len(order), batch_size):
-            yield [features[j] for j in order[i : i + batch_size]]
+    return Batches(features, batch_size, rng, shuffle)
 
 
 def task_weights(sizes: list[int], sampling: str = "proportional", temperature: float = 1.0) -> list[float]:
@@ -68,7 +96,17 @@ def autocast(device: torch.device, precision: str):
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
-# why: the training loop is one recipe (setup → steps → periodic selection → restore best), as in torchtune.
+def _enable_gradient_checkpointing(encoder) -> None:
+    """Turn on activation (gradient) checkpointing; a model without support is an error, never a silent no-op."""
+    enable = (getattr(encoder, "activation_checkpointing_enable", None)  # transformers 5's name
+              or getattr(encoder, "gradient_checkpointing_enable", None))
+    if enable is None or getattr(encoder, "supports_gradient_checkpointing", True) is False:
+        raise ValueError(f"gradient_checkpointing: {type(encoder).__name__} does not support gradient checkpointing; "
+                         "set train.gradient_checkpointing: false for this model")
+    enable()
+
+
+# why: the training loop is one recipe (setup → resume → steps → periodic selection and checkpoints → restore best).
 def train(
     model: TaskModel,
     tasks: list[TrainTask],
@@ -81,12 +119,14 @@ def train(
     sampling: str = "proportional",
     temperature: float = 1.0,
     progress: Callable[[dict[str, Any]], None] | None = None,
+    resume: Resume | None = None,
 ) -> dict[str, Any]:
     """Train ``model`` on ``tasks``; return a summary (steps, loss curve, best selection score and step).
 
     ``select(model)`` scores the current model on the selection set (higher is better); ``on_best`` is called
     with the model whenever that score improves (e.g. to save the checkpoint). Without ``select``, the final
-    model is the result and ``on_best`` is called once at the end.
+    model is the result and ``on_best`` is called once at the end. With ``resume``, the loop continues from its
+    newest checkpoint, writes one every ``checkpoint_every`` and logs each step (see :mod:`harness.checkpoint`).
     """
     # --- setup -----------------------------------------------------------------------------------------
     rng = random.Random(seed)
@@ -100,11 +140,8 @@ def train(
     total_steps = int(hp["max_steps"] or math.ceil(float(hp["epochs"]) * steps_per_epoch))
     warmup = int(hp["warmup_ratio"] * total_steps)
     eval_every = int(hp["eval_every"] or steps_per_epoch)
-    if hp.get("gradient_checkpointing"):  # transformers 5 renamed it activation checkpointing
-        enable = (getattr(model.encoder, "activation_checkpointing_enable", None)
-                  or getattr(model.encoder, "gradient_checkpointing_enable", None))
-        if enable is not None:
-            enable()
+    if hp.get("gradient_checkpointing"):
+        _enable_gradient_checkpointing(model.encoder)
     from .distributed import Parallel, current_strategy
 
     par = Parallel(model, current_strategy(), device, hp["precision"])  # one process: just model.to(device)
@@ -124,15 +161,16 @@ def train(
     )
     by_name = {t.name: t for t in tasks}
     scaler = torch.amp.GradScaler(device.type, enabled=hp["precision"] == "fp16")
+    loop = Loop(par, optimizer, schedule, scaler, rng, streams, resume)
+
+    # --- resume ----------------------------------------------------------------------------------------
+    first = loop.restore() + 1
 
     # --- train -----------------------------------------------------------------------------------------
-    losses: list[float] = []
-    task_steps = {t.name: 0 for t in tasks}
-    best = {"score": -math.inf, "step": 0}
-    for step in range(1, total_steps + 1):
+    for step in range(first, total_steps + 1):
         name = rng.choices([t.name for t in tasks], weights=weights)[0] if len(tasks) > 1 else tasks[0].name
         task = by_name[name]
-        task_steps[name] += 1
+        loop.task_steps[name] = loop.task_steps.get(name, 0) + 1
         step_loss = 0.0
         for micro_step in range(grad_accum):
             part, share = par.shard(next(streams[name]))  # data parallel: this rank's slice, its loss weight
@@ -150,7 +188,8 @@ def train(
         scaler.update()
         optimizer.zero_grad(set_to_none=True)
         schedule.step()
-        losses.append(step_loss)
+        loop.losses.append(step_loss)
+        loop.log({"step": step, "loss": step_loss, "task": name})
         if progress:
             progress({"step": step, "total": total_steps, "loss": step_loss, "task": name})
 
@@ -163,11 +202,15 @@ def train(
                 score = select(target)
                 target.train()
             score = par.broadcast(score)  # every rank agrees on the best step
-            if score > best["score"]:
-                best = {"score": score, "step": step}
+            if score > loop.best["score"]:
+                loop.best = {"score": score, "step": step}
                 if on_best and par.writes:
                     on_best(target, step, score)
 
+        # --- resume checkpoint, graceful stop (all ranks agree on both) ------------------------------------
+        loop.boundary(step, total_steps)
+
+    losses, task_steps, best = loop.losses, loop.task_steps, loop.best
     if select is None and on_best:
         full = par.full_model()
         if par.writes:
@@ -175,7 +218,103 @@ def train(
         best = {"score": None, "step": total_steps}
     return {"steps": total_steps, "steps_per_epoch": steps_per_epoch, "losses": losses,
             "best_score": best["score"], "best_step": best["step"], "warmup_steps": warmup,
-            "task_steps": task_steps, "task_weights": dict(zip(by_name, weights))}
+            "task_steps": {t.name: task_steps.get(t.name, 0) for t in tasks}, "task_weights": dict(zip(by_name, weights))}
+
+
+class Loop:
+    """The training loop's resumable state (loss curve, per-task draws, best selection) and its checkpoints."""
+
+    def __init__(self, par, optimizer, schedule, scaler, rng: random.Random, streams: dict[str, Batches],
+                 resume: Resume | None) -> None:
+        self.par, self.optimizer, self.schedule, self.scaler = par, optimizer, schedule, scaler
+        self.rng, self.streams, self.resume = rng, streams, resume
+        self.losses: list[float] = []
+        self.task_steps: dict[str, int] = {name: 0 for name in streams}
+        self.best: dict[str, Any] = {"score": -math.inf, "step": 0}
+        self.resumed = False
+
+    def log(self, record: dict[str, Any], fresh: bool = False) -> None:
+        if self.resume is not None and self.par.writes:
+            self.resume.log(record, fresh=fresh)
+
+    def restore(self) -> int:
+        """Load the newest complete checkpoint (if any); return the last step it covers (0: start fresh)."""
+        ckpt = self.resume.latest() if self.resume is not None else None
+        if ckpt is None:
+            self.log({"start": 0}, fresh=True)
+            return 0
+        from .checkpoint import load_tensors, set_random_state, set_rng_state
+
+        state = json.loads((ckpt / "state.json").read_text())
+        if state["world_size"] != self.par.size:
+            raise ValueError(f"{ckpt}: written by {state['world_size']} process(es); resume it with nproc "
+                             f"{state['world_size']} or delete {ckpt.parent} to start over")
+        self.par.load_state(self.optimizer, ckpt, state["weights"])
+        self.schedule.load_state_dict(state["schedule"])
+        self.scaler.load_state_dict(state["scaler"])
+        set_random_state(self.rng, state["sampler_rng"])
+        for name, s in state["streams"].items():
+            self.streams[name].load(s)
+        self.losses, self.task_steps, self.best = state["losses"], state["task_steps"], state["best"]
+        rank = self.par.rank
+        set_rng_state(json.loads((ckpt / f"rng-rank{rank}.json").read_text()),
+                      load_tensors(ckpt / f"rng-rank{rank}.safetensors"))
+        if self.par.writes:
+            self.resume.restore_outputs(ckpt)
+        self.log({"resumed_from": state["step"]})
+        self.resumed = True
+        return int(state["step"])
+
+    def save(self, step: int) -> None:
+        """Write a checkpoint of everything the next step depends on (collective under DDP/FSDP)."""
+        from .checkpoint import random_state, rng_state, save_tensors
+
+        tmp = self.resume.begin(step, self.par.rank)
+        self.par.barrier()
+        weights = self.par.save_state(self.optimizer, tmp)
+        data, tensors = rng_state()
+        (tmp / f"rng-rank{self.par.rank}.json").write_text(json.dumps(data))
+        save_tensors(tensors, tmp / f"rng-rank{self.par.rank}.safetensors")
+        self.par.barrier()
+        if self.par.writes:
+            self.resume.commit(tmp, {
+                "step": step, "weights": weights, "schedule": self.schedule.state_dict(),
+                "scaler": self.scaler.state_dict(), "sampler_rng": random_state(self.rng),
+                "streams": {n: s.state() for n, s in self.streams.items()}, "losses": self.losses,
+                "task_steps": self.task_steps, "best": self.best, "world_size": self.par.size})
+            self.log({"checkpoint": step})
+        self.par.barrier()
+
+    def boundary(self, step: int, total_steps: int) -> None:
+        """After ``step``: checkpoint when due or when a stop was requested (then raise ``Preempted``)."""
+        from .checkpoint import Preempted, stop_requested
+
+        if self.resume is None:
+            return
+        stop = self.par.agree(stop_requested()) if step < total_steps else False
+        due = step < total_steps and self.par.agree(self.resume.due(step))
+        if stop or due:
+            self.save(step)
+        if not self.resumed:  # the test hook kills a node once, never its resumed run
+            _test_kill(step, self.par.writes)
+        if stop:
+            raise Preempted(step)
+
+
+def _test_kill(step: int, rank0: bool) -> None:
+    """Test hook (``XLT_HARNESS_TEST_KILL_AT_STEP``): SIGKILL this process at that step boundary, after any
+    checkpoint; rank 0 of a launched group first kills its launcher, as a preempted job loses every process."""
+    import os
+    import signal
+
+    from .checkpoint import KILL_ENV
+    from .distributed import WORKER_ENV
+
+    if os.environ.get(KILL_ENV) != str(step):
+        return
+    if os.environ.get(WORKER_ENV) and rank0:
+        os.kill(os.getppid(), signal.SIGKILL)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 @torch.no_grad()

@@ -1,0 +1,266 @@
+"""Resume state of a training node: saved every ``checkpoint_every`` steps or minutes, restored bit-identically.
+
+A training node keeps its resume state in ``cache_dir/resume/KEY/`` (stable across kills, unlike the node's
+temporary work folder), removed when the node finishes. Each checkpoint is a folder ``ckpt-STEP`` written as
+``ckpt-STEP.tmp`` and renamed when complete; the newest two are kept. One checkpoint holds:
+
+- ``model.safetensors``: every parameter and buffer of the task model (encoder + heads);
+- ``optimizer.safetensors`` + the optimizer's param groups in ``state.json`` (AdamW moments and step counts);
+- ``rng.safetensors``: torch CPU and CUDA generator states; ``state.json``: everything else as JSON, exactly
+  (Python floats round-trip through ``repr``): the step, the loss curve, the LR scheduler and grad scaler
+  state, Python ``random`` and numpy states, the training loop's own sampler RNG, each task's batch stream
+  (shuffled order, position, epoch) and the checkpoint-selection state (best score and step);
+- ``best/``: hard links to the stage's best-so-far output files (the selected weights), so a resumed run ends
+  with the same selected model as an uninterrupted one.
+
+Under DDP/FSDP the model and optimizer go through ``torch.distributed.checkpoint`` (each rank writes its shards
+into ``dcp/``) and every rank writes its own RNG state (``rng-rankR.*``). Nothing is read with pickle-based
+``torch.load``; DCP's own metadata file is the one exception (written and read by ``torch.distributed.checkpoint``).
+
+``checkpoint_every`` (``train:`` field): ``"500 steps"``, ``"30 min"``, an integer (steps) or ``0``/``"off"``.
+Default ``"30 min"``: a node that ends within half an hour (every tiny or smoke node) never writes one, an
+hours-long XL node loses at most half an hour to a preemption.
+
+Graceful stop: :func:`request_stop` (called by a signal handler) makes the training loop write a checkpoint at the
+next step boundary and raise :class:`Preempted`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+DEFAULT_EVERY = "30 min"
+LOG = "train_log.jsonl"
+KILL_ENV = "XLT_HARNESS_TEST_KILL_AT_STEP"  # tests: SIGKILL this process at that step boundary (after any save)
+_STOP = {"requested": False, "reason": ""}
+
+
+class Preempted(Exception):
+    """A training node stopped on request after writing a resume checkpoint; rerunning it continues from there."""
+
+    def __init__(self, step: int, reason: str = "") -> None:
+        super().__init__(f"stopped at step {step} after writing a resume checkpoint" + (f" ({reason})" if reason else ""))
+        self.step = step
+
+
+def request_stop(reason: str = "") -> None:
+    """Ask the running training loop to checkpoint and stop at its next step boundary (signal-handler safe)."""
+    _STOP["requested"], _STOP["reason"] = True, reason
+
+
+def stop_requested() -> bool:
+    return bool(_STOP["requested"])
+
+
+def clear_stop() -> None:
+    _STOP["requested"], _STOP["reason"] = False, ""
+
+
+def parse_every(value: Any) -> tuple[str, float] | None:
+    """``("steps", n)``, ``("seconds", s)`` or None (off) from a ``checkpoint_every`` value (None: the default)."""
+    if value is None:
+        value = DEFAULT_EVERY
+    if isinstance(value, bool):
+        raise ValueError(f"checkpoint_every: {value!r} is not a number of steps or minutes (e.g. '500 steps', '30 min', 0)")
+    if isinstance(value, (int, float)):
+        return ("steps", int(value)) if value > 0 else None
+    text = str(value).strip().lower()
+    if text in ("0", "off", "none", "never"):
+        return None
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(steps?|min|mins|minutes?|s|sec|seconds?|h|hours?)?", text)
+    if not m or float(m.group(1)) <= 0:
+        raise ValueError(f"checkpoint_every: {value!r} is not a number of steps or minutes "
+                         "(e.g. '500 steps', '30 min', 0 for off)")
+    n, unit = float(m.group(1)), (m.group(2) or "steps")
+    if unit.startswith("step"):
+        return "steps", int(n)
+    scale = 60.0 if unit.startswith("min") else 3600.0 if unit.startswith("h") else 1.0
+    return "seconds", n * scale
+
+
+def resume_dir(cache_dir: Path, key: str) -> Path:
+    return Path(cache_dir) / "resume" / key
+
+
+# ------------------------------------------------------------------------------------------------ RNG states
+
+
+def rng_state() -> tuple[dict[str, Any], dict[str, Any]]:
+    """(JSON part, tensor part) of every global RNG: Python ``random``, numpy, torch CPU and CUDA."""
+    import numpy as np
+    import torch
+
+    py = random.getstate()
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    tensors = {"torch_cpu": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"torch_cuda_{i}"] = s
+    return ({"python": [py[0], list(py[1]), py[2]],
+             "numpy": [kind, keys.tolist(), int(pos), int(has_gauss), float(gauss)]}, tensors)
+
+
+def set_rng_state(data: dict[str, Any], tensors: dict[str, Any]) -> None:
+    import numpy as np
+    import torch
+
+    v, keys, gauss = data["python"]
+    random.setstate((v, tuple(keys), gauss))
+    kind, keys, pos, has_gauss, cached = data["numpy"]
+    np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(tensors["torch_cpu"])
+    cuda = sorted((k for k in tensors if k.startswith("torch_cuda_")), key=lambda k: int(k.rsplit("_", 1)[1]))
+    if cuda and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([tensors[k] for k in cuda])
+
+
+def random_state(rng: random.Random) -> list:
+    s = rng.getstate()
+    return [s[0], list(s[1]), s[2]]
+
+
+def set_random_state(rng: random.Random, state: list) -> None:
+    rng.setstate((state[0], tuple(state[1]), state[2]))
+
+
+# ------------------------------------------------------------------------------------------------ optimizer
+
+
+def optimizer_state(optimizer) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(JSON part, tensor part) of an optimizer's ``state_dict`` (tensors keyed ``PARAM.NAME``)."""
+    import torch
+
+    sd = optimizer.state_dict()
+    tensors, plain = {}, {}
+    for idx, entry in sd["state"].items():
+        for name, value in entry.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{idx}.{name}"] = value.detach().contiguous().cpu()
+            else:
+                plain.setdefault(str(idx), {})[name] = value
+    return {"param_groups": sd["param_groups"], "plain": plain}, tensors
+
+
+def load_optimizer_state(optimizer, data: dict[str, Any], tensors: dict[str, Any]) -> None:
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        idx, name = key.split(".", 1)
+        state.setdefault(int(idx), {})[name] = value
+    for idx, entry in data["plain"].items():
+        state.setdefault(int(idx), {}).update(entry)
+    groups = [{**g, **({"betas": tuple(g["betas"])} if "betas" in g else {})} for g in data["param_groups"]]
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
+
+
+# ------------------------------------------------------------------------------------------------ the folder
+
+
+class Resume:
+    """The resume folder of one training node: checkpoints, the step log, the best-so-far output files.
+
+    ``outputs`` is the stage's work folder and ``carry`` the names of its best-so-far files there (saved with
+    each checkpoint, put back on resume). Only rank 0 writes the log and renames checkpoints.
+    """
+
+    def __init__(self, root: Path, every: Any = None, outputs: Path | None = None, carry: tuple[str, ...] = ()) -> None:
+        self.root = Path(root)
+        self.every = parse_every(every)
+        self.outputs = Path(outputs) if outputs is not None else None
+        self.carry = tuple(carry)
+        self.last_save = time.monotonic()
+
+    # --- the log ----------------------------------------------------------------------------------------
+    def log(self, record: dict[str, Any], fresh: bool = False) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / LOG, "w" if fresh else "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+    def due(self, step: int) -> bool:
+        """Whether a checkpoint is due after ``step`` (steps: every n; time: n seconds since the last save)."""
+        if self.every is None:
+            return False
+        unit, n = self.every
+        if unit == "steps":
+            return step % int(n) == 0
+        return time.monotonic() - self.last_save >= n
+
+    # --- checkpoints ------------------------------------------------------------------------------------
+    def checkpoints(self) -> list[Path]:
+        """Complete checkpoints, oldest first (a ``.tmp`` folder is a save that a kill interrupted)."""
+        if not self.root.is_dir():
+            return []
+        found = [p for p in self.root.iterdir() if re.fullmatch(r"ckpt-\d+", p.name) and (p / "state.json").exists()]
+        return sorted(found, key=lambda p: int(p.name.split("-")[1]))
+
+    def latest(self) -> Path | None:
+        found = self.checkpoints()
+        return found[-1] if found else None
+
+    def begin(self, step: int, rank: int = 0) -> Path:
+        """The temporary folder a checkpoint of ``step`` is written into (rank 0 creates it, empty)."""
+        tmp = self.root / f"ckpt-{step:09d}.tmp"
+        if rank == 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+        return tmp
+
+    def commit(self, tmp: Path, state: dict[str, Any]) -> Path:
+        """Write ``state.json`` and the best files, rename into place, keep the newest two (rank 0)."""
+        if self.outputs is not None and self.carry:
+            (tmp / "best").mkdir(exist_ok=True)
+            for name in self.carry:
+                if (self.outputs / name).exists():
+                    _link(self.outputs / name, tmp / "best" / name)
+        with open(tmp / "state.json", "w", encoding="utf-8") as fh:
+            json.dump(state, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        final = tmp.with_name(tmp.name[: -len(".tmp")])
+        shutil.rmtree(final, ignore_errors=True)
+        os.rename(tmp, final)
+        for old in self.checkpoints()[:-2]:
+            shutil.rmtree(old, ignore_errors=True)
+        self.last_save = time.monotonic()
+        return final
+
+    def restore_outputs(self, ckpt: Path) -> None:
+        """Put the checkpoint's best-so-far files back into the (new) work folder."""
+        if self.outputs is None or not (ckpt / "best").is_dir():
+            return
+        self.outputs.mkdir(parents=True, exist_ok=True)
+        for f in (ckpt / "best").iterdir():
+            _link(f, self.outputs / f.name)
+
+    def finish(self) -> None:
+        """The node is done: move the step log into the work folder, drop the resume folder."""
+        if self.outputs is not None and (self.root / LOG).exists():
+            shutil.copyfile(self.root / LOG, self.outputs / LOG)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _link(src: Path, dst: Path) -> None:
+    """Hard link (a new file replaces, never rewrites, a saved one), copy across file systems."""
+    dst.unlink(missing_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+def save_tensors(tensors: dict[str, Any], path: Path) -> None:
+    from safetensors.torch import save_file
+
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(path))
+
+
+def load_tensors(path: Path) -> dict[str, Any]:
+    from safetensors.torch import load_file
+
+    return load_file(str(path), device="cpu")
