@@ -179,6 +179,8 @@ class _Blocks:
             return next(self._it)
 
 
+# why: one exact kernel with two backends; the tile workers close over the shared merge state, so splitting
+# it would pass that state around without making either backend clearer.
 def knn_both(x: Any, y: Any, k: int = 4, *, rows: bool = True, cols: bool = True, row_block: int | None = None,
              col_block: int | None = None, dtype: torch.dtype = torch.float32, device: str | torch.device | None = None,
              threads: int | None = None, backend: str = "auto") -> tuple[KNN | None, KNN | None]:
