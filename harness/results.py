@@ -25,7 +25,7 @@ SCHEMA_VERSION = 1
 # Keys every row has (values may be null where they do not apply), in this order.
 ROW_KEYS = (
     "schema_version", "model", "model_id", "model_revision", "model_family", "model_params",
-    "model_params_nonembed", "intermediate", "intermediate_tasks", "exemptions", "task", "task_version",
+    "model_params_nonembed", "intermediate", "intermediate_tasks", "exemptions", "synthetic", "task", "task_version",
     "task_kind", "language", "split", "metric", "value", "seed", "direction", "variant", "lang_pair", "n",
     "signature", "budget", "config_name", "config_hash", "node", "predictions", "predictions_sha256",
     "harness_version", "git_sha", "libraries", "created",

@@ -267,7 +267,8 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
                 model=model_spec.name, model_id=model_spec.source, model_revision=model_spec.revision,
                 model_family=model_spec.family, model_params=meta.get("params"),
                 model_params_nonembed=meta.get("params_nonembed"), intermediate=p["intermediate"],
-                intermediate_tasks=p["intermediate_tasks"], exemptions=p["exemptions"], task=spec.name,
+                intermediate_tasks=p["intermediate_tasks"], exemptions=p["exemptions"],
+                synthetic=_synthetic(p, ctx), task=spec.name,
                 task_version=spec.version, task_kind=spec.kind, language=p["language"], split=split,
                 metric=metric, value=v.value, seed=p["seed"], direction=v.direction, variant=v.variant,
                 lang_pair=(v.extra or {}).get("lang_pair"), n=v.n if v.n is not None else len(examples),
@@ -278,6 +279,14 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
             ))
     write_jsonl_atomic(work / "rows.jsonl", rows)
     return {"rows": len(rows)}
+
+
+def _synthetic(p: dict[str, Any], ctx: Context) -> bool:
+    """Whether the target's data or any intermediate task's data of an eval node is synthetic smoke data."""
+    tasks = [p["task"]]
+    if p["upstream"]:
+        tasks += json.loads((ctx.node_dir(p["upstream"]) / "config.json").read_text())["tasks"]
+    return any(t["data"]["kind"] == "synthetic" for t in tasks)
 
 
 def _releasing(stage: Callable) -> Callable:

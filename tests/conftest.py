@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The model-description cache (harness.model_meta) of this test session, not the user's.
+os.environ.setdefault("XLT_HARNESS_META_CACHE", os.path.join(tempfile.mkdtemp(prefix="xlt-meta-"), "model-meta.json"))
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("XLT_SHARED_DIR", REPO.parent / "shared"))

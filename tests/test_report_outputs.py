@@ -139,7 +139,7 @@ def test_quickstart_then_report_prints_the_scale_table(tmp_path):
     assert res.exit_code == 0, res.output
     assert "gain over none by model size" in res.output
     assert "tiny-xlmr " in res.output and "tiny-xlmr-large" in res.output
-    assert "trend xnli accuracy mnli [xx], 2 sizes" in res.output
+    assert "trend xnli accuracy mnli [xx] within tiny-xlmr, 2 sizes" in res.output
     rep = json.loads(runner.invoke(main, ["leaderboard", "report", str(boards[0]), "--json", "--n-boot", "50"]).output)
     assert all(g["method"].startswith("paired: seeds") for g in rep["gains"])  # predictions files were found
 
