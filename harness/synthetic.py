@@ -75,9 +75,9 @@ def nli_rows(n: int, seed: int, languages: tuple[str, ...] = LANGUAGES) -> dict[
 # tied to one label. They are single characters outside the lexicon, so every tiny tokenizer encodes each one the
 # same way in every language, and the tokenizers themselves do not change.
 CUES = {
-    "entailment": ("0", "1", "2", "3", "4", "5", "6", "7"),
-    "neutral": ("8", "9", "#", "$", "%", "&", "*", "+"),
-    "contradiction": ("=", "@", "^", "~", "<", ">", "!", "?"),
+    "entailment": ("0", "1", "2", "3", "4", "5"),
+    "neutral": ("6", "7", "8", "9", "#", "$"),
+    "contradiction": ("%", "&", "*", "+", "=", "@"),
 }
 
 

@@ -43,3 +43,33 @@ def registry():
     from harness import plugins
 
     return plugins.registry()
+
+
+@pytest.fixture(scope="session")
+def quickstart_root(tmp_path_factory) -> Path:
+    """A folder laid out like the repo after ``bash scripts/quickstart.sh``: ``configs/quickstart.yaml`` (the
+    repo's file, unchanged) run once per session from there, so ``runs/quickstart/`` and
+    ``leaderboards/quickstart.jsonl`` sit where the README says."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from harness.cli import main
+
+    root = tmp_path_factory.mktemp("quickstart")
+    (root / "configs").mkdir()
+    shutil.copy(REPO / "configs" / "quickstart.yaml", root / "configs" / "quickstart.yaml")
+    here = os.getcwd()
+    os.chdir(root)
+    try:
+        res = CliRunner().invoke(main, ["matrix", "run", "configs/quickstart.yaml"])
+    finally:
+        os.chdir(here)
+    assert res.exit_code == 0, res.output
+    return root
+
+
+@pytest.fixture(scope="session")
+def quickstart_board(quickstart_root) -> Path:
+    """The leaderboard the quickstart wrote (see ``quickstart_root``)."""
+    return quickstart_root / "leaderboards" / "quickstart.jsonl"

@@ -48,7 +48,7 @@ def load(split: str, language: str = "en", data_dir: Path | None = None) -> list
     return out
 
 
-def fixture(data_dir: Path, n_train: int = 480, n_dev: int = 60, seed: int = 100) -> None:
+def fixture(data_dir: Path, n_train: int = 320, n_dev: int = 60, seed: int = 100) -> None:
     """SYNTHETIC GLUE-layout MNLI files carrying the planted skill: labels follow the shared cue symbols of
     ``harness.synthetic.planted_nli_rows`` (clean and plentiful, unlike the synthetic XNLI training split)."""
     data_dir = Path(data_dir)

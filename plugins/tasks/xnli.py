@@ -96,7 +96,8 @@ def load_file(path: Path, language: str, split: str | None = None) -> list[dict]
     return _rows(rows, language, split or "file")
 
 
-def fixture(data_dir: Path, n_train: int = 48, n_eval: int = 60, seed: int = 0, noise: float = 0.25) -> None:
+def fixture(data_dir: Path, n_train: int = 120, n_eval: int = 60, seed: int = 0,
+            noise: float = 0.25) -> None:
     """SYNTHETIC XTREME-layout files (CRLF, headerless; test files keep labels so they can be scored).
 
     The label is planted in cue symbols shared by every language (``harness.synthetic.planted_nli_rows``); the
