@@ -21,7 +21,7 @@ def test_planted_rows_carry_the_label_in_shared_cues_only():
     rows = planted_nli_rows(30, seed=5)
     cue_of = {c: label for label, cues in CUES.items() for c in cues}
     for lang, lang_rows in rows.items():
-        for premise, hypothesis, label in lang_rows:
+        for _premise, hypothesis, label in lang_rows:
             assert cue_of[hypothesis.split()[-1]] == label, (lang, hypothesis)
     # parallel: the same cue (and so the same label) in every language, row by row
     assert len({tuple(h.split()[-1] for _, h, _ in r) for r in rows.values()}) == 1

@@ -13,10 +13,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from ..leaderboard import SYNTHETIC_TITLE
 from . import SOURCE_KEY
 from .aggregate import benchmark_scores, task_scores
 from .figures import all_figures
-from ..leaderboard import SYNTHETIC_TITLE
 from .gains import fmt_gain, fmt_params, fmt_ratio
 
 _CSS = """
