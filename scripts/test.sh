@@ -3,7 +3,8 @@
 #   - the project with all extras (scripts/setup.sh) and the example plugin (examples/plugin-template)
 #   - Debian's chromium for the headless-browser test (root only; skipped otherwise, the test then skips)
 #   - the me5-small encoder built from ../shared/tools when that folder exists (the test skips without it)
-#   - a single-node SLURM cluster for the slurm executor tests (scripts/slurm/cluster.sh)
+#   - a single-node SLURM cluster for the slurm executor tests: apt's slurm-wlm + munge and their daemons, which
+#     keep running afterwards (stop them: bash scripts/slurm/cluster.sh stop)
 # Extra pytest arguments pass through, e.g. `bash scripts/test.sh -m "not slow"`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
