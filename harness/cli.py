@@ -70,6 +70,7 @@ def plugins(as_json: bool) -> None:
 def models(as_json: bool, describe: bool, memory: str | None) -> None:
     """List registered models and model families."""
     from .plugins import registry
+    from .units import fmt_params
 
     reg = registry()
     warn_broken()
@@ -86,7 +87,7 @@ def models(as_json: bool, describe: bool, memory: str | None) -> None:
         row = {k: v for k, v in asdict(spec).items()}
         row["plugin"] = reg.origin[("model", name)]
         if describe:
-            from .models import describe as describe_model
+            from .model_meta import describe as describe_model
 
             row.update({k: v for k, v in describe_model(spec).items() if v is not None})
             if memory is not None:
@@ -103,7 +104,7 @@ def models(as_json: bool, describe: bool, memory: str | None) -> None:
     table = Table("model", "family", "source", "params", "layers", "hidden", "plugin",
                   *([f"train GiB @{memory}"] if memory else []))
     for r in rows:
-        params = f"{r['params'] / 1e6:,.1f}M" if r.get("params") else "-"
+        params = fmt_params(r.get("params"))
         mem = [f"{r['train_memory_gib']:,.1f}" if r.get("train_memory_gib") else "-"] if memory else []
         table.add_row(*esc(r["name"], r["family"], r["source"], params, r.get("layers") or "-",
                            r.get("hidden") or "-", r["plugin"], *mem))

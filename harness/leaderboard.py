@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .results import read_jsonl, upgrade_row
+from .units import fmt_params
 
 SOURCE_KEY = "_file"  # each loaded row remembers the leaderboard file it came from (predictions are relative to it)
 REQUIRED_KEYS = ("model", "task", "metric", "value", "language")
@@ -19,6 +20,8 @@ REQUIRED_KEYS = ("model", "task", "metric", "value", "language")
 if TYPE_CHECKING:
     from .plan import Plan
     from .stages import Context
+
+SYNTHETIC_TITLE = "SYNTHETIC smoke data: these numbers test the pipeline and the measurement, not languages"
 
 
 def load_rows(*paths: str | Path) -> list[dict[str, Any]]:
@@ -49,6 +52,7 @@ def summary_table(rows: list[dict[str, Any]], max_languages: int = 12) -> tuple[
     """Main metric per (model, intermediate, task, split): English, mean over the other languages, per language.
 
     Values are averaged over seeds; languages are averaged unweighted, English apart (XTREME convention).
+    When any row comes from synthetic data, a ``data`` column says ``synthetic`` next to those rows.
     """
     cells: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     main: dict[str, tuple] = {}  # the first (metric, direction, variant) a task reports is its main score
@@ -57,28 +61,33 @@ def summary_table(rows: list[dict[str, Any]], max_languages: int = 12) -> tuple[
         if main.setdefault(r["task"], protocol) != protocol:
             continue
         label = r["metric"] + "".join(f" ({x})" for x in protocol[1:] if x)
-        key = (r["model"], r.get("model_params") or 0, r["intermediate"], r["task"], r["split"], label)
+        key = (r["model"], r.get("model_params") or 0, r["intermediate"], r["task"], r["split"], label,
+               bool(r.get("synthetic")))
         cells[key][r.get("lang_pair") or r["language"]].append(r["value"])
     langs = sorted({lang for c in cells.values() for lang in c if lang != "en"})
     if len(langs) > max_languages:  # many languages: the means only (`show --json` has every row)
         langs = []
-    header = ["model", "params", "intermediate", "task", "split", "metric", "en", "xx avg", *langs]
+    any_synthetic = any(key[-1] for key in cells)
+    header = ["model", "params", "intermediate", "task", "split", "metric", *(["data"] if any_synthetic else []),
+              "en", "xx avg", *langs]
     body = []
-    for (model, params, inter, task, split, metric), by_lang in sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2] != "none", kv[0][2], kv[0][3])):
+    for (model, params, inter, task, split, metric, synthetic), by_lang in sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2] != "none", kv[0][2], kv[0][3])):
         means = {lang: mean(v) for lang, v in by_lang.items()}
         others = [v for lang, v in means.items() if lang != "en"]  # unweighted over languages
         fmt = lambda v: f"{v:.2f}" if v is not None else "-"  # noqa: E731
-        body.append([model, f"{params / 1e6:.2f}M" if params else "-", inter, task, split, metric,
-                     fmt(means.get("en")), fmt(mean(others) if others else None),
-                     *[fmt(means.get(lang)) for lang in langs]])
+        data = ["synthetic" if synthetic else ""] if any_synthetic else []
+        body.append([model, fmt_params(params), inter, task, split, metric, *data, fmt(means.get("en")),
+                     fmt(mean(others) if others else None), *[fmt(means.get(lang)) for lang in langs]])
     return header, body
 
 
 def print_summary(console: Console, path: str | Path) -> None:
     rows = load_rows(path)
     header, body = summary_table(rows)
-    table = Table(*map(escape, header),
-                  title=escape(f"{Path(path).name}: main metric, mean over seeds (xx avg excludes en)"))
+    title = f"{Path(path).name}: main metric, mean over seeds (xx avg excludes en)"
+    if "data" in header:
+        title += f"\n{SYNTHETIC_TITLE}"
+    table = Table(*map(escape, header), title=escape(title))
     for line in body:  # model, task and language names are user-controlled: never rich markup
         table.add_row(*(escape(str(cell)) for cell in line))
     console.print(table)

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .model_meta import describe  # noqa: F401  (re-exported: the meta-device description, cached)
 from .plugins import registry
 from .specs import ModelSpec
 
@@ -51,21 +52,6 @@ def load_encoder(spec: ModelSpec, seed: int = 0, checkpoint: Path | None = None)
     if checkpoint is not None:
         load_weights(enc.module, Path(checkpoint) / ENCODER_FILE)
     return enc
-
-
-def describe(spec: ModelSpec) -> dict[str, Any]:
-    """Metadata (params, layers, ...) from the spec, completed by the family's config-only description."""
-    meta = {k: getattr(spec, k) for k in ("params", "params_nonembed", "layers", "hidden", "vocab")}
-    family = registry().family(spec.family)
-    if family.describe is not None and any(v is None for v in meta.values()):
-        try:
-            found = family.describe(spec)
-        except Exception as err:  # a hub id we cannot reach offline: leave the counts unknown
-            found = {"describe_error": f"{type(err).__name__}: {err}"}
-        for k, v in found.items():
-            if meta.get(k) is None:
-                meta[k] = v
-    return meta
 
 
 def count_parameters(module: nn.Module) -> tuple[int, int]:

@@ -71,6 +71,50 @@ def nli_rows(n: int, seed: int, languages: tuple[str, ...] = LANGUAGES) -> dict[
     return out
 
 
+# The planted effect (see ``planted_nli_rows``): cue symbols written identically in every synthetic language, each
+# tied to one label. They are single characters outside the lexicon, so every tiny tokenizer encodes each one the
+# same way in every language, and the tokenizers themselves do not change.
+CUES = {
+    "entailment": ("0", "1", "2", "3", "4", "5"),
+    "neutral": ("6", "7", "8", "9", "#", "$"),
+    "contradiction": ("%", "&", "*", "+", "=", "@"),
+}
+
+
+def planted_nli_rows(n: int, seed: int, languages: tuple[str, ...] = LANGUAGES,
+                     noise: float = 0.0) -> dict[str, list[tuple[str, str, str]]]:
+    """``n`` parallel NLI rows per language whose label is carried only by a shared cue symbol (planted skill).
+
+    Premise and hypothesis are random templated sentences of the language (no label signal); the hypothesis
+    ends with one cue symbol from ``CUES[label]``. A task trained on enough of these rows (the synthetic MNLI)
+    teaches the encoder the cue lexicon, which holds in every language; a small, noisy training set (the
+    synthetic XNLI's English train split) cannot teach all of it. ``noise`` is the share of rows whose written
+    label is replaced by another label (drawn after the cue, so the cue still says the true one).
+    """
+    rng = random.Random(seed)
+    draws = []
+    for _ in range(n):
+        n1, n2, n3 = rng.sample(range(8), 3)
+        a1, a2, a3 = (rng.randrange(8) for _ in range(3))
+        label = NLI_LABELS[rng.randrange(3)]
+        cue = rng.choice(CUES[label])
+        written = label
+        if noise and rng.random() < noise:
+            written = rng.choice([x for x in NLI_LABELS if x != label])
+        draws.append((n1, a1, n2, a2, n3, a3, cue, written))
+    out: dict[str, list[tuple[str, str, str]]] = {}
+    for lang in languages:
+        lx = LEXICON[lang]
+        rows = []
+        for n1, a1, n2, a2, n3, a3, cue, written in draws:
+            x = lx["is"].format(n=lx["nouns"][n1], a=lx["adjs"][a1])
+            y = lx["is"].format(n=lx["nouns"][n2], a=lx["adjs"][a2])
+            hyp = lx["is"].format(n=lx["nouns"][n3], a=lx["adjs"][a3])
+            rows.append((lx["and"].format(x=x, y=y), f"{hyp} {cue}", written))
+        out[lang] = rows
+    return out
+
+
 def corpus(languages: tuple[str, ...] = LANGUAGES) -> list[str]:
     """Every word and frame of the lexicon, one line each: enough text to train a tiny tokenizer."""
     lines = []

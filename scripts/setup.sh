@@ -43,7 +43,6 @@ if [ -n "$EXTRAS" ]; then
 else
   "${PIP[@]}" -e .
 fi
-# The example third-party plugin, installed like any other package (tests prove it is discovered).
-"${PIP[@]}" ./examples/plugin-template
 echo "$WANT" > "$STAMP"
 echo "environment ready: $VENV ($("$VENV/bin/python" -c 'import torch, transformers; print("torch", torch.__version__, "· transformers", transformers.__version__)'))"
+echo "put \`harness\` on your PATH with:  source $VENV/bin/activate   (or call $VENV/bin/harness)"

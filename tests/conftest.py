@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The model-description cache (harness.model_meta) of this test session, not the user's.
+os.environ.setdefault("XLT_HARNESS_META_CACHE", os.path.join(tempfile.mkdtemp(prefix="xlt-meta-"), "model-meta.json"))
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("XLT_SHARED_DIR", REPO.parent / "shared"))
@@ -40,3 +43,33 @@ def registry():
     from harness import plugins
 
     return plugins.registry()
+
+
+@pytest.fixture(scope="session")
+def quickstart_root(tmp_path_factory) -> Path:
+    """A folder laid out like the repo after ``bash scripts/quickstart.sh``: ``configs/quickstart.yaml`` (the
+    repo's file, unchanged) run once per session from there, so ``runs/quickstart/`` and
+    ``leaderboards/quickstart.jsonl`` sit where the README says."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from harness.cli import main
+
+    root = tmp_path_factory.mktemp("quickstart")
+    (root / "configs").mkdir()
+    shutil.copy(REPO / "configs" / "quickstart.yaml", root / "configs" / "quickstart.yaml")
+    here = os.getcwd()
+    os.chdir(root)
+    try:
+        res = CliRunner().invoke(main, ["matrix", "run", "configs/quickstart.yaml"])
+    finally:
+        os.chdir(here)
+    assert res.exit_code == 0, res.output
+    return root
+
+
+@pytest.fixture(scope="session")
+def quickstart_board(quickstart_root) -> Path:
+    """The leaderboard the quickstart wrote (see ``quickstart_root``)."""
+    return quickstart_root / "leaderboards" / "quickstart.jsonl"

@@ -75,6 +75,13 @@ def test_leaderboard_page_sorts_and_shows_figures(tmp_path):
             page.locator("#gains th", has_text="model").first.click()
             assert _column(page, "gains", 0) == sorted(_column(page, "gains", 0))
 
+            # no sideways scroll at 1400 px; partial benchmark scores are folded away until opened
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            assert page.locator("#benchmarks-partial").count() == 1
+            assert not page.locator("#benchmarks-partial").is_visible()
+            page.locator("details summary", has_text="partial benchmark scores").click()
+            assert page.locator("#benchmarks-partial").is_visible()
+
             ARTIFACTS.mkdir(exist_ok=True)
             shot = ARTIFACTS / "leaderboard.png"
             page.screenshot(path=str(shot), full_page=True)

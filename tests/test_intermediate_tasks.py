@@ -111,7 +111,7 @@ def test_real_multiple_choice_files(registry, shared_data):
 
 @pytest.mark.parametrize("name,split,n", [
     ("anli", "train", 180), ("anli", "dev_r3", 20), ("anli_plus", "train", 180 + 60 + 60), ("anli_plus", "dev", 60),
-    ("snli", "train", 120), ("mnli", "train", 240), ("qqp", "dev", 40), ("sst2", "train", 120),
+    ("snli", "train", 120), ("mnli", "train", 320), ("qqp", "dev", 40), ("sst2", "train", 120),
     ("squad_v2", "train", 40), ("hellaswag", "dev", 24), ("cosmosqa", "dev", 24), ("commonsenseqa", "train", 80),
     ("ccg", "train", 60), ("siqa", "dev", 21),
 ])

@@ -202,7 +202,7 @@ def test_translate_train_and_mlm_mix_run(tmp_path):
     rows = {r["intermediate"]: r for r in read_jsonl(plan.leaderboard)}
     assert rows["mnli-tt"]["exemptions"] == ["translate-train"]
     assert rows["mnli+mlm"]["exemptions"] == ["multilingual-mlm"]
-    assert rows["mnli-tt"]["budget"]["intermediate_n_train"] == {"mnli": 240 + 30}
+    assert rows["mnli-tt"]["budget"]["intermediate_n_train"] == {"mnli": 320 + 30}
     assert rows["mnli+mlm"]["budget"]["intermediate_steps"] == 6
     assert sum(rows["mnli+mlm"]["budget"]["intermediate_task_steps"].values()) == 6
     assert rows["mnli+mlm"]["budget"]["target_steps"] == 6

@@ -198,7 +198,7 @@ def test_summary_table_main_protocol_and_means():
     header, body = summary_table(rows)
     assert header == ["model", "params", "intermediate", "task", "split", "metric", "en", "xx avg", "de", "fr"]
     # de is the mean over seeds (65), xx avg the unweighted mean of de and fr ((65 + 50) / 2)
-    assert body == [["m", "2.00M", "none", "udpos", "test", "pos_seqeval_f1 (xtreme)", "80.00", "57.50", "65.00",
+    assert body == [["m", "2M", "none", "udpos", "test", "pos_seqeval_f1 (xtreme)", "80.00", "57.50", "65.00",
                      "50.00"]]
 
 

@@ -42,7 +42,7 @@ def test_plugins_json_shows_builtin_and_template_plugin():
     assert rows["xnli"]["package"] == "xlt-harness"
     assert rows["xnli"]["contributes"] == ["task:xnli"]
     if "example_nli" not in rows:
-        pytest.skip("examples/plugin-template is not installed (the README set-up installs it)")
+        pytest.skip("examples/plugin-template is not installed (scripts/test.sh installs it)")
     assert rows["example_nli"]["package"] == "xlt-harness-example-task"
     assert rows["example_nli"]["contributes"] == ["task:example-nli"]
 
@@ -140,7 +140,7 @@ def test_template_plugin_runs_in_a_matrix(tmp_path):
     from harness.results import read_jsonl
 
     if "example-nli" not in plugins.registry().tasks:
-        pytest.skip("examples/plugin-template is not installed (the README set-up installs it)")
+        pytest.skip("examples/plugin-template is not installed (scripts/test.sh installs it)")
     cfg = {
         "name": "template", "output_dir": str(tmp_path / "out"), "models": ["tiny-xlmr"], "device": "cpu",
         "targets": [{"name": "example-nli", "languages": ["en", "fr"]}], "data": {"example-nli": "synthetic"},

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 from fixtures_report import write_demo
 
@@ -123,24 +122,17 @@ def test_cli_subcommands(demo, tmp_path):
 
 
 @pytest.mark.slow
-def test_quickstart_then_report_prints_the_scale_table(tmp_path):
+def test_quickstart_then_report_prints_the_scale_table(quickstart_board):
     """The documented path: run the quickstart matrix (a copy writing under tmp), then report on it."""
-    config = yaml.safe_load((REPO / "configs" / "quickstart.yaml").read_text())
-    config.update(output_dir=str(tmp_path / "runs"), leaderboard=str(tmp_path / "lb" / "quickstart.jsonl"))
-    config.pop("cache_dir", None)
-    cfg = tmp_path / "quickstart.yaml"
-    cfg.write_text(yaml.safe_dump(config))
     runner = CliRunner()
-    res = runner.invoke(main, ["matrix", "run", str(cfg)])
-    assert res.exit_code == 0, res.output
-    boards = list(tmp_path.rglob("quickstart.jsonl"))
-    assert len(boards) == 1, boards
-    res = runner.invoke(main, ["leaderboard", "report", str(boards[0]), "--n-boot", "200"], terminal_width=250)
+    res = runner.invoke(main, ["leaderboard", "report", str(quickstart_board), "--n-boot", "200"], terminal_width=250)
     assert res.exit_code == 0, res.output
     assert "gain over none by model size" in res.output
     assert "tiny-xlmr " in res.output and "tiny-xlmr-large" in res.output
-    assert "trend xnli accuracy mnli [xx], 2 sizes" in res.output
-    rep = json.loads(runner.invoke(main, ["leaderboard", "report", str(boards[0]), "--json", "--n-boot", "50"]).output)
+    assert "trend xnli accuracy mnli [xx] within tiny-xlmr, 2 sizes" in res.output
+    assert "SYNTHETIC" in res.output and "synthetic" in res.output
+    rep = json.loads(runner.invoke(main, ["leaderboard", "report", str(quickstart_board), "--json", "--n-boot",
+                                          "50"]).output)
     assert all(g["method"].startswith("paired: seeds") for g in rep["gains"])  # predictions files were found
 
 

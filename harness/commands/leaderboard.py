@@ -130,6 +130,7 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
     from rich.table import Table
 
     from ..console import console, emit_json, esc
+    from ..leaderboard import SYNTHETIC_TITLE
     from ..report.gains import fmt_gain, fmt_params, fmt_ratio
 
     _, rep = _report(files, split, metric, n_boot, seed, level)
@@ -144,24 +145,32 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
     pct = f"{100 * level:g}%"
     methods = sorted({g["method"] for g in rep["gains"]})
     one_method = len(methods) == 1
-    columns = ["model", "params", "task", "metric", "intermediate", "seeds", "en gain [CI]", "xx gain [CI]",
-               "transfer ratio"] + ([] if one_method else ["interval"])
+    any_synthetic = any(g.get("synthetic") for g in rep["gains"])
+    columns = ["model group", "model", "params", "task", "metric", "intermediate", "seeds", "en gain [CI]",
+               "xx gain [CI]", "transfer ratio"] + (["data"] if any_synthetic else []) + ([] if one_method
+                                                                                        else ["interval"])
     table = Table(*esc(*columns), title=esc(f"gain over none by model size ({split}; {pct} bootstrap CI, "
                                             f"{n_boot} replicates, seed {seed}; xx = mean over non-English "
                                             "languages)")[0])
     for g in rep["gains"]:
-        table.add_row(*esc(g["model"], fmt_params(g["model_params"]), g["task"], g["metric"], g["intermediate"],
-                           len(g["seeds"]), fmt_gain(g["en"]), fmt_gain(g["xx"]), fmt_ratio(g["transfer_ratio"]),
+        table.add_row(*esc(g.get("model_group") or "-", g["model"], fmt_params(g["model_params"]), g["task"],
+                           g["metric"], g["intermediate"], len(g["seeds"]), fmt_gain(g["en"]), fmt_gain(g["xx"]),
+                           fmt_ratio(g["transfer_ratio"]),
+                           *(["synthetic" if g.get("synthetic") else ""] if any_synthetic else []),
                            *([] if one_method else [g["method"]])))
     if rep["gains"]:
         console.print(table)
+        if any_synthetic:
+            console.print(f"{SYNTHETIC_TITLE} (rows marked 'synthetic')", highlight=False, markup=False)
     else:
         console.print("no gains: the rows hold no intermediate setting beside a 'none' baseline", markup=False)
     if one_method:
         console.print(f"intervals: {methods[0]}", highlight=False, markup=False)
     for t in rep["trends"]:
-        console.print(f"trend {t['task']} {t['metric']} {t['intermediate']} [{t['group']}], {t['n_sizes']} sizes: "
-                      f"{t['verdict']}", highlight=False, markup=False)
+        mark = " (synthetic)" if t.get("synthetic") else ""
+        console.print(f"trend {t['task']} {t['metric']} {t['intermediate']} [{t['group']}] within "
+                      f"{t.get('model_group') or '-'}, {t['n_sizes']} sizes{mark}: {t['verdict']}",
+                      highlight=False, markup=False)
     for g in rep["gains"]:
         r = g["transfer_ratio"]
         if r and r.get("note"):

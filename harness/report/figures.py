@@ -1,7 +1,8 @@
 """Figures of the scale report (matplotlib, each saved as PNG and SVG).
 
 - ``gain_vs_params-TASK``: gain over ``none`` against parameter count (log axis), English and cross-lingual
-  panels; the raw per-seed gains as dots, the per-size mean with its bootstrap interval, and the fitted trend line.
+  panels; the raw per-seed gains as dots, the per-size mean with its bootstrap interval, and one fitted trend line
+  per model group (a family's ladder; a marker per group), never one line across families.
 - ``heatmap-MODEL``: cross-lingual gain of every intermediate × target task for one model size.
 - ``languages-TASK-METRIC-INTERMEDIATE``: per-language gains (a bar per model size) grouped by language family.
 
@@ -15,7 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from .gains import fmt_params
+from ..units import fmt_params
 
 # Language family of the XTREME / XTREME-R / XNLI languages (ISO 639-1, or 639-3 when there is no 1 code).
 LANGUAGE_FAMILY: dict[str, str] = {
@@ -78,7 +79,7 @@ def gain_vs_params(report: dict[str, Any], out_dir: Path) -> list[Path]:
     for rec in report["gains"]:
         by_task[(rec["task"], rec["metric"], rec["direction"], rec["variant"], rec["lang_pair"])].append(rec)
     trend_of = {(t["task"], t["metric"], t["direction"], t["variant"], t["lang_pair"], t["intermediate"],
-                 t["group"]): t for t in report["trends"]}
+                 t.get("model_group"), t["group"]): t for t in report["trends"]}
     written = []
     for key, recs in sorted(by_task.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
         recs = [r for r in recs if r.get("model_params")]
@@ -86,27 +87,33 @@ def gain_vs_params(report: dict[str, Any], out_dir: Path) -> list[Path]:
             continue
         fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
         inters = sorted({r["intermediate"] for r in recs})
+        mgroups = sorted({str(r.get("model_group")) for r in recs})
         colors = {i: plt.cm.tab10(k % 10) for k, i in enumerate(inters)}
+        markers = {g: "osD^v<>P*X"[k % 10] for k, g in enumerate(mgroups)}
         for ax, group, title in ((axes[0], "en", "English (in-language)"), (axes[1], "xx", "cross-lingual (mean)")):
             for k, inter in enumerate(inters):
-                pts = [r for r in recs if r["intermediate"] == inter and r.get(group)]
-                if not pts:
-                    continue
                 jitter = 1.0 + 0.03 * (k - (len(inters) - 1) / 2)
-                for r in pts:
-                    seeds = list(r[group]["per_seed"].values())
-                    ax.scatter([r["model_params"] * jitter] * len(seeds), seeds, s=14, alpha=0.45,
-                               color=colors[inter], linewidths=0)
-                xs = np.array([r["model_params"] * jitter for r in pts], dtype=float)
-                ys = np.array([r[group]["gain"] for r in pts])
-                err = np.array([[r[group]["gain"] - r[group]["lo"] for r in pts],
-                                [r[group]["hi"] - r[group]["gain"] for r in pts]])
-                ax.errorbar(xs, ys, yerr=err, fmt="o", color=colors[inter], capsize=3, label=inter)
-                t = trend_of.get((*key[:5], inter, group))
-                if t and t["slope"] is not None:
+                for mgroup in mgroups:  # one ladder per model group: points and trend never cross families
+                    pts = [r for r in recs if r["intermediate"] == inter and r.get(group)
+                           and str(r.get("model_group")) == mgroup]
+                    if not pts:
+                        continue
+                    label = inter if len(mgroups) == 1 else f"{inter} · {mgroup}"
+                    for r in pts:
+                        seeds = list(r[group]["per_seed"].values())
+                        ax.scatter([r["model_params"] * jitter] * len(seeds), seeds, s=14, alpha=0.45,
+                                   color=colors[inter], marker=markers[mgroup], linewidths=0)
+                    xs = np.array([r["model_params"] * jitter for r in pts], dtype=float)
+                    ys = np.array([r[group]["gain"] for r in pts])
+                    err = np.array([[r[group]["gain"] - r[group]["lo"] for r in pts],
+                                    [r[group]["hi"] - r[group]["gain"] for r in pts]])
+                    ax.errorbar(xs, ys, yerr=err, fmt=markers[mgroup], color=colors[inter], capsize=3, label=label)
+                    t = trend_of.get((*key[:5], inter, pts[0].get("model_group"), group))
+                    if not (t and t["slope"] is not None):
+                        continue
                     gx = np.geomspace(min(p["params"] for p in t["points"]), max(p["params"] for p in t["points"]), 50)
                     ax.plot(gx, t["intercept"] + t["slope"] * np.log10(gx), "--", color=colors[inter], lw=1,
-                            label=f"{inter} fit: {t['slope']:+.2f}/10× [{t['lo']:+.2f}, {t['hi']:+.2f}]")
+                            label=f"{label} fit: {t['slope']:+.2f}/10× [{t['lo']:+.2f}, {t['hi']:+.2f}]")
                     if t.get("band"):
                         ax.fill_between(t["band"]["params"], t["band"]["lo"], t["band"]["hi"], color=colors[inter],
                                         alpha=0.12, linewidth=0)
@@ -117,7 +124,9 @@ def gain_vs_params(report: dict[str, Any], out_dir: Path) -> list[Path]:
             ax.legend(fontsize=7, loc="best")
         axes[0].set_ylabel(f"gain over none ({key[1]}, points)")
         level = f"{100 * report.get('level', 0.95):g}%"
-        fig.suptitle(f"{key[0]}: gain of intermediate training vs model size (dots: seeds; bars: {level} bootstrap)")
+        synthetic = " · SYNTHETIC data" if any(r.get("synthetic") for r in recs) else ""
+        fig.suptitle(f"{key[0]}: gain of intermediate training vs model size, one line per model family "
+                     f"(dots: seeds; bars: {level} bootstrap){synthetic}", fontsize=10)
         written += _save(fig, out_dir, f"gain_vs_params-{_slug(key[0])}-{_slug(key[1])}")
         plt.close(fig)
     return written

@@ -9,7 +9,9 @@ For every (model, target task, split, metric, direction, variant) cell and every
 - the transfer ratio ``xx gain / en gain`` with its bootstrap interval (undefined when the English gain is 0);
 - per-language gains and per-seed gains (the raw points the figures draw).
 
-Then, per (task, metric, intermediate, en|xx), the trend of the gain against parameter count: an ordinary
+Then, per (task, metric, intermediate, en|xx) and model group (``model_group``: one ladder of one model family,
+such as the XLM-R sizes, the mT5 sizes or the layer truncations of one encoder; never a line across families),
+the trend of the gain against parameter count: an ordinary
 least-squares line of gain on log10(parameters) through the per-size gains, its slope's bootstrap interval
 (each replicate refits the line on that replicate's gains) and a plain verdict: with one size there is no trend
 to fit; when the slope's interval includes 0 there is no evidence of a trend.
@@ -19,17 +21,36 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections import defaultdict
 from statistics import mean
 from typing import Any
 
 import numpy as np
 
+from ..units import fmt_params  # noqa: F401  (re-exported: figures, html and the CLI import it here)
 from . import is_english
 from .aggregate import canonical_task, task_table
 from .bootstrap import Scored, interval, paired_replicates, scored
 
 CELL_KEYS = ("model", "task", "split", "metric", "direction", "variant", "lang_pair")
+_SIZE = re.compile(r"[-_](tiny|mini|small|base|medium|large|xl|xxl|\d+(\.\d+)?[kmb]?|\d+l(ayers?)?)$", re.I)
+
+
+def model_group(row: dict[str, Any]) -> str:
+    """The ladder a row's model belongs to (trends are fitted within one): the row's ``model_group`` when set,
+    else its ``model_family`` plus the model id's base name without its size suffix (``google/mt5-small`` →
+    ``mt5``), so a generic loader family (any hub encoder) does not merge different pretrained models."""
+    if row.get("model_group"):
+        return str(row["model_group"])
+    stem = str(row.get("model_id") or row.get("model") or "").rstrip("/").split("/")[-1].split(":")[-1]
+    while _SIZE.search(stem):
+        stem = _SIZE.sub("", stem)
+    family = row.get("model_family")
+    if not family or family == stem:
+        return stem or str(family or "-")
+    a, b = (re.sub(r"[-_]", "", x.lower()) for x in (stem, family))
+    return family if a.startswith(b) or b.startswith(a) else f"{family}/{stem}"
 
 
 def report_metric(task: str, metrics: list[str]) -> str:
@@ -65,6 +86,8 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
 
     cells: dict[tuple, dict[str, dict[tuple, dict]]] = defaultdict(lambda: defaultdict(dict))
     params: dict[str, int | None] = {}
+    groups: dict[str, str] = {}
+    synthetic: dict[tuple, bool] = defaultdict(bool)
     for r in rows:
         if split is not None and r.get("split") != split and not str(r.get("split", "")).startswith(f"{split}["):
             continue
@@ -74,6 +97,8 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
         cells[key][r.get("intermediate") or "none"][(r.get("seed"), r["language"])] = r
         if r.get("model_params"):
             params[r["model"]] = r["model_params"]
+        groups.setdefault(r["model"], model_group(r))
+        synthetic[(key, r.get("intermediate") or "none")] |= bool(r.get("synthetic"))
 
     records: list[dict[str, Any]] = []
     replicates: dict[int, dict[str, np.ndarray]] = {}
@@ -102,7 +127,9 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
             per_lang_b = {lang: mean(sb[(s, lang)].value for s in seeds_b) for lang in langs}
             per_lang_o = {lang: mean(so[(s, lang)].value for s in seeds_o) for lang in langs}
             reps, method = paired_replicates(sb, so, langs, n_boot, _rng(seed, (*key, inter)))
-            rec: dict[str, Any] = {**cell, "model_params": params.get(cell["model"]), "intermediate": inter,
+            rec: dict[str, Any] = {**cell, "model_params": params.get(cell["model"]),
+                                   "model_group": groups.get(cell["model"]), "intermediate": inter,
+                                   "synthetic": synthetic[(key, inter)] or synthetic[(key, baseline)],
                                    "baseline": baseline, "seeds": seeds_o, "baseline_seeds": seeds_b,
                                    "languages": langs, "method": method, "n_boot": n_boot, "level": level,
                                    "bootstrap_seed": seed}
@@ -127,8 +154,8 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
             replicates[len(records)] = group_reps
             records.append(rec)
     order = sorted(range(len(records)), key=lambda i: (
-        str(records[i]["task"]), str(records[i]["metric"]), records[i]["model_params"] or 0, records[i]["model"],
-        records[i]["intermediate"]))
+        str(records[i]["task"]), str(records[i]["metric"]), str(records[i]["model_group"]),
+        records[i]["model_params"] or 0, records[i]["model"], records[i]["intermediate"]))
     records, replicates = [records[i] for i in order], {k: replicates[i] for k, i in enumerate(order)}
     return {"gains": records, "trends": trends(records, replicates, level), "notes": notes,
             "published": published_gains(rows, baseline),
@@ -179,13 +206,14 @@ def _ols(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 def trends(records: list[dict[str, Any]], replicates: dict[int, dict[str, np.ndarray]],
            level: float = 0.95) -> list[dict[str, Any]]:
-    """Per (task, metric, direction, variant, intermediate, group): the gain-vs-log10(params) fit and verdict."""
+    """Per (task, metric, direction, variant, intermediate, model group, en|xx): the gain-vs-log10(params) fit and
+    verdict. Model groups (``model_group``) never share a line: a family's ladder is one trend."""
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i, rec in enumerate(records):
         groups[(rec["task"], rec["split"], rec["metric"], rec["direction"], rec["variant"], rec["lang_pair"],
-                rec["intermediate"])].append(i)
+                rec["intermediate"], rec.get("model_group"))].append(i)
     out = []
-    for (task, split, metric, direction, variant, lang_pair, inter), idxs in sorted(
+    for (task, split, metric, direction, variant, lang_pair, inter, mgroup), idxs in sorted(
             groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
         for group in ("en", "xx"):
             pts = [(records[i]["model_params"], records[i]["model"], records[i][group]["gain"], replicates[i][group])
@@ -198,7 +226,8 @@ def trends(records: list[dict[str, Any]], replicates: dict[int, dict[str, np.nda
             sizes = sorted({p[0] for p in pts})
             entry: dict[str, Any] = {
                 "task": task, "split": split, "metric": metric, "direction": direction, "variant": variant,
-                "lang_pair": lang_pair, "intermediate": inter, "group": group, "n_sizes": len(sizes),
+                "lang_pair": lang_pair, "intermediate": inter, "model_group": mgroup, "group": group,
+                "n_sizes": len(sizes), "synthetic": any(records[i].get("synthetic") for i in idxs),
                 "points": [{"model": m, "params": p, "gain": g} for p, m, g, _ in pts], "slope": None,
                 "intercept": None, "lo": None, "hi": None, "band": None,
                 "fit": "gain = intercept + slope · log10(parameters), OLS over the per-size gains",
@@ -258,12 +287,3 @@ def fmt_ratio(r: dict[str, Any] | None) -> str:
     if r["lo"] is not None and math.isfinite(r["lo"]) and math.isfinite(r["hi"]):
         s += f" [{r['lo']:.2f}, {r['hi']:.2f}]"
     return s + (" *" if r.get("note") else "")
-
-
-def fmt_params(p: int | None) -> str:
-    if not p:
-        return "-"
-    for unit, div in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if p >= div:
-            return f"{p / div:.3g}{unit}"
-    return str(p)

@@ -13,21 +13,25 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..leaderboard import SOURCE_KEY
+from ..leaderboard import SOURCE_KEY, SYNTHETIC_TITLE
 from .aggregate import benchmark_scores, task_scores
 from .figures import all_figures
 from .gains import fmt_gain, fmt_params, fmt_ratio
 
 _CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:1.5rem;color:#222;max-width:100rem}
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:1.5rem;color:#222;max-width:min(100rem,100%)}
 h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
+.wide{max-width:100%;overflow-x:auto}
 table{border-collapse:collapse;font-size:.82rem;margin:.5rem 0}
 th,td{border:1px solid #ccc;padding:.2rem .45rem;text-align:left;vertical-align:top}
 th{background:#f3f3f3;cursor:pointer;user-select:none;white-space:nowrap}
 th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
-.note{color:#555;font-size:.85rem}figure{display:inline-block;margin:.5rem}figure img{max-width:46rem;border:1px solid #eee}
-code{font-size:.78rem}
+.note{color:#555;font-size:.85rem}.synthetic{background:#fff3cd;border:1px solid #e0c36c;padding:.5rem .8rem}
+.figures{display:flex;flex-wrap:wrap;gap:.5rem}figure{margin:.5rem;max-width:100%}
+figure img{max-width:min(46rem,100%);height:auto;border:1px solid #eee}
+code{font-size:.78rem}details summary{cursor:pointer;margin:.5rem 0}
 """
 
 _JS = """
@@ -59,12 +63,34 @@ def _cell(value: Any, sort: Any = None) -> str:
 def _table(table_id: str, header: list[str], body: list[list[str]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     rows = "\n".join("<tr>" + "".join(cells) + "</tr>" for cells in body)
-    return (f'<table class="sortable" id="{table_id}"><thead><tr>{head}</tr></thead>\n'
-            f"<tbody>\n{rows}\n</tbody></table>")
+    return (f'<div class="wide"><table class="sortable" id="{table_id}"><thead><tr>{head}</tr></thead>\n'
+            f"<tbody>\n{rows}\n</tbody></table></div>")
 
 
 def _gain_cells(g: dict | None) -> list[str]:
     return [_cell(fmt_gain(g), g["gain"] if g else None)]
+
+
+def _benchmarks(rows: list[dict[str, Any]], synthetic: set, data_cell, data_head: list[str]) -> str:
+    """Benchmark scores, each beside its coverage: complete ones in the table, partial ones folded away."""
+    complete, partial = [], []
+    for b in benchmark_scores(rows):
+        flag = any(k[0] == b["model"] and k[1] == (b.get("intermediate") or "none") for k in synthetic)
+        for name, s in b["scores"].items():
+            if s["value"] is None:
+                continue
+            line = [_cell(b["model"]), _cell(b["intermediate"]), _cell(name), _cell(s["value"]),
+                    _cell(s["status"]), _cell(s["label"]), *data_cell(flag)]
+            (complete if s["status"] == "complete" else partial).append(line)
+    head = ["model", "intermediate", "score", "value", "coverage", "protocol", *data_head]
+    out = ["<h2>Benchmark scores</h2><p class=note>A benchmark score averages every task of the benchmark; "
+           "one over fewer tasks is partial and not comparable with published scores.</p>"]
+    out.append(_table("benchmarks", head, complete) if complete else
+               "<p class=note>No complete benchmark score: the rows do not cover every task of a benchmark.</p>")
+    if partial:
+        out.append(f"<details><summary>{len(partial)} partial benchmark scores (over some of the tasks only; "
+                   f"not comparable)</summary>{_table('benchmarks-partial', head, partial)}</details>")
+    return "\n".join(out)
 
 
 def build(rows: list[dict[str, Any]], report: dict[str, Any], out_dir: str | Path, *,
@@ -79,6 +105,15 @@ def build(rows: list[dict[str, Any]], report: dict[str, Any], out_dir: str | Pat
              f"<style>{_CSS}</style><script>{_JS}</script></head><body>", f"<h1>{html.escape(title)}</h1>"]
     if sources:
         parts.append('<p class="note">from ' + ", ".join(f"<code>{html.escape(s)}</code>" for s in sources) + "</p>")
+    synthetic = {(r["model"], r.get("intermediate") or "none", r["task"]) for r in rows if r.get("synthetic")}
+    if synthetic:
+        parts.append(f'<p class="synthetic"><strong>{html.escape(SYNTHETIC_TITLE)}.</strong> Rows, gains and scores '
+                     "computed from synthetic data say <em>synthetic</em> in their <em>data</em> column.</p>")
+
+    def data_cell(flag: bool) -> list[str]:
+        return [_cell("synthetic" if flag else "")] if synthetic else []
+
+    data_head = ["data"] if synthetic else []
 
     # scale table
     level = f"{100 * report['level']:g}%"
@@ -90,19 +125,21 @@ def build(rows: list[dict[str, Any]], report: dict[str, Any], out_dir: str | Pat
     for g in report["gains"]:
         ratio = g["transfer_ratio"]
         body.append([_cell(g["model"]), _cell(fmt_params(g["model_params"]), g["model_params"] or 0),
-                     _cell(g["task"]), _cell(g["metric"]), _cell(g["intermediate"]), _cell(len(g["seeds"]),
-                                                                                               len(g["seeds"])),
-                     *_gain_cells(g["en"]), *_gain_cells(g["xx"]),
+                     _cell(g.get("model_group")), _cell(g["task"]), _cell(g["metric"]), _cell(g["intermediate"]),
+                     _cell(len(g["seeds"]), len(g["seeds"])), *_gain_cells(g["en"]), *_gain_cells(g["xx"]),
                      _cell(fmt_ratio(ratio), ratio["value"] if ratio and ratio["value"] is not None else None),
-                     _cell(g["method"])])
-    parts.append(_table("gains", ["model", "params", "task", "metric", "intermediate", "seeds", "en gain [CI]",
-                                  "xx gain [CI]", "transfer ratio [CI]", "interval method"], body))
+                     *data_cell(bool(g.get("synthetic"))), _cell(g["method"])])
+    parts.append(_table("gains", ["model", "params", "model group", "task", "metric", "intermediate", "seeds",
+                                  "en gain [CI]", "xx gain [CI]", "transfer ratio [CI]", *data_head,
+                                  "interval method"], body))
     if report["trends"]:
-        parts.append("<h2>Trend of the gain with scale</h2>")
-        body = [[_cell(t["task"]), _cell(t["metric"]), _cell(t["intermediate"]), _cell(t["group"]),
-                 _cell(t["n_sizes"], t["n_sizes"]), _cell(t["slope"]), _cell(t["verdict"])] for t in report["trends"]]
-        parts.append(_table("trends", ["task", "metric", "intermediate", "en/xx", "sizes", "slope per 10×",
-                                       "verdict"], body))
+        parts.append("<h2>Trend of the gain with scale</h2><p class=note>One line per model group (a family's "
+                     "ladder of sizes); never fitted across families.</p>")
+        body = [[_cell(t["task"]), _cell(t["metric"]), _cell(t["intermediate"]), _cell(t.get("model_group")),
+                 _cell(t["group"]), _cell(t["n_sizes"], t["n_sizes"]), _cell(t["slope"]),
+                 *data_cell(bool(t.get("synthetic"))), _cell(t["verdict"])] for t in report["trends"]]
+        parts.append(_table("trends", ["task", "metric", "intermediate", "model group", "en/xx", "sizes",
+                                       "slope per 10×", *data_head, "verdict"], body))
     for note in report["notes"]:
         parts.append(f"<p class=note>{html.escape(note)}</p>")
     if report.get("published"):
@@ -120,28 +157,23 @@ def build(rows: list[dict[str, Any]], report: dict[str, Any], out_dir: str | Pat
     body = []
     for rec in task_scores(rows):
         for metric, m in rec["metrics"].items():
+            flag = (rec["model"], rec.get("intermediate") or "none", rec["task"]) in synthetic
             body.append([_cell(rec["model"]), _cell(fmt_params(rec["model_params"]), rec["model_params"] or 0),
                          _cell(rec["intermediate"]), _cell(rec["task"]), _cell(metric), _cell(m.get("en")),
-                         _cell(m.get("xx")), _cell(m.get("all")), _cell(len(m["languages"]), len(m["languages"]))])
+                         _cell(m.get("xx")), _cell(m.get("all")), _cell(len(m["languages"]), len(m["languages"])),
+                         *data_cell(flag)])
     parts.append(_table("tasks", ["model", "params", "intermediate", "task", "metric", "en", "xx", "all",
-                                  "languages"], body))
-    body = []
-    for b in benchmark_scores(rows):
-        for name, s in b["scores"].items():
-            if s["value"] is None:
-                continue
-            body.append([_cell(b["model"]), _cell(b["intermediate"]), _cell(name), _cell(s["value"]),
-                         _cell(s["status"]), _cell(s["label"])])
-    parts.append("<h2>Benchmark scores</h2>")
-    parts.append(_table("benchmarks", ["model", "intermediate", "score", "value", "coverage", "protocol"], body))
+                                  "languages", *data_head], body))
+    parts.append(_benchmarks(rows, synthetic, data_cell, data_head))
 
     # figures
-    parts.append("<h2>Figures</h2>")
+    parts.append('<h2>Figures</h2><div class="figures">')
     for p in figures:
         rel = f"figures/{p.name}"
         parts.append(f'<figure><a href="figures/{p.stem}.svg"><img src="{rel}" alt="{html.escape(p.stem)}"></a>'
                      f"<figcaption>{html.escape(p.stem)} (<a href=\"figures/{p.stem}.svg\">SVG</a>)</figcaption>"
                      "</figure>")
+    parts.append("</div>")
 
     # provenance
     parts.append("<h2>Provenance of every row</h2>")
@@ -149,6 +181,7 @@ def build(rows: list[dict[str, Any]], report: dict[str, Any], out_dir: str | Pat
     for i, r in enumerate(rows):
         budget = json.dumps(r.get("budget"), sort_keys=True) if r.get("budget") else None
         body.append([_cell(i, i), _cell(r["model"]), _cell(r.get("model_revision")), _cell(r.get("intermediate")),
+                     *data_cell(bool(r.get("synthetic"))),
                      _cell(r["task"]), _cell(r.get("task_version")), _cell(r["language"]), _cell(r.get("split")),
                      _cell(r["metric"]), _cell(float(r["value"])), _cell(r.get("seed")), _cell(r.get("direction")),
                      _cell(r.get("variant")), _cell(r.get("n")), _cell(r.get("signature")),
@@ -157,7 +190,7 @@ def build(rows: list[dict[str, Any]], report: dict[str, Any], out_dir: str | Pat
                      _cell((r.get("predictions_sha256") or "")[:16] or None), _cell(budget),
                      _cell(json.dumps(r.get("source"), sort_keys=True) if r.get("source") else None),
                      _cell(Path(r[SOURCE_KEY]).name if r.get(SOURCE_KEY) else None)])
-    parts.append(_table("provenance", ["#", "model", "revision", "intermediate", "task", "task v", "language",
+    parts.append(_table("provenance", ["#", "model", "revision", "intermediate", *data_head, "task", "task v", "language",
                                        "split", "metric", "value", "seed", "direction", "variant", "n", "signature",
                                        "config", "config hash", "node", "git sha", "harness", "predictions",
                                        "predictions sha256", "budget", "source", "file"], body))

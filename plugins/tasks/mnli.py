@@ -12,7 +12,7 @@ from harness.data import DataMissing, load_hf
 from harness.formats import read_tsv_dicts
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
-from harness.synthetic import SYNTHETIC_NOTE, nli_rows
+from harness.synthetic import SYNTHETIC_NOTE, planted_nli_rows
 
 LABELS = ("entailment", "neutral", "contradiction")
 ALIASES = {"dev": "dev_matched", "validation": "dev_matched"}
@@ -49,15 +49,16 @@ def load(split: str, language: str = "en", data_dir: Path | None = None) -> list
     return out
 
 
-def fixture(data_dir: Path, n_train: int = 240, n_dev: int = 60, seed: int = 100) -> None:
-    """SYNTHETIC GLUE-layout MNLI files."""
+def fixture(data_dir: Path, n_train: int = 320, n_dev: int = 60, seed: int = 100) -> None:
+    """SYNTHETIC GLUE-layout MNLI files carrying the planted skill: labels follow the shared cue symbols of
+    ``harness.synthetic.planted_nli_rows`` (clean and plentiful, unlike the synthetic XNLI training split)."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     header = ["index", "promptID", "pairID", "genre", "sentence1_binary_parse", "sentence2_binary_parse",
               "sentence1_parse", "sentence2_parse", "sentence1", "sentence2", "label1", "gold_label"]
     for split, n, s in (("train", n_train, seed), ("dev_matched", n_dev, seed + 1)):
         lines = ["\t".join(header)]
-        for i, (p, h, label) in enumerate(nli_rows(n, s, ("en",))["en"]):
+        for i, (p, h, label) in enumerate(planted_nli_rows(n, s, ("en",))["en"]):
             lines.append("\t".join([str(i), str(i), f"{i}x", "synthetic", "", "", "", "", p, h, label, label]))
         (data_dir / f"{split}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (data_dir / "SYNTHETIC.md").write_text(f"# {SYNTHETIC_NOTE}\nLayout: GLUE MNLI TSV.\n")

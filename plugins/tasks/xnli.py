@@ -23,7 +23,7 @@ from harness.data import DataMissing, load_hf
 from harness.formats import read_tsv, read_tsv_dicts
 from harness.hookspecs import hookimpl
 from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
-from harness.synthetic import SYNTHETIC_NOTE, nli_rows
+from harness.synthetic import SYNTHETIC_NOTE, planted_nli_rows
 
 LANGUAGES = ("en", "ar", "bg", "de", "el", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh")
 LABELS = ("entailment", "neutral", "contradiction")
@@ -99,12 +99,18 @@ def load_file(path: Path, language: str, split: str | None = None) -> list[dict]
     return _rows(rows, language, split or "file")
 
 
-def fixture(data_dir: Path, n_train: int = 240, n_eval: int = 60, seed: int = 0) -> None:
-    """SYNTHETIC XTREME-layout files (CRLF, headerless; test files keep labels so they can be scored)."""
+def fixture(data_dir: Path, n_train: int = 120, n_eval: int = 60, seed: int = 0,
+            noise: float = 0.25) -> None:
+    """SYNTHETIC XTREME-layout files (CRLF, headerless; test files keep labels so they can be scored).
+
+    The label is planted in cue symbols shared by every language (``harness.synthetic.planted_nli_rows``); the
+    English training split is small and ``noise`` of its labels are wrong, so it cannot teach the cues alone.
+    """
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    train = nli_rows(n_train, seed, ("en",))["en"]
-    parts = {"train": {"en": train}, "dev": nli_rows(n_eval, seed + 1), "test": nli_rows(n_eval, seed + 2)}
+    train = planted_nli_rows(n_train, seed, ("en",), noise=noise)["en"]
+    parts = {"train": {"en": train}, "dev": planted_nli_rows(n_eval, seed + 1),
+             "test": planted_nli_rows(n_eval, seed + 2)}
     for split, by_lang in parts.items():
         for lang, rows in by_lang.items():
             text = "".join("\t".join(r) + "\r\n" for r in rows)

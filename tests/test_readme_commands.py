@@ -1,0 +1,65 @@
+"""Every command of the README's "Using it" block works as written on the quickstart's output.
+
+The commands are read from the README itself (the first ``bash`` block under ``## Using it``) and run through the
+CLI, in order, from a folder laid out like the repository after ``bash scripts/quickstart.sh``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from harness.cli import main
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_commands() -> list[list[str]]:
+    """The ``harness`` command lines of the "Using it" block (comments dropped, `source` lines skipped)."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Using it"):]
+    block = re.search(r"```bash\n(.*?)```", section, re.S)
+    assert block, "README: no ```bash block under '## Using it'"
+    commands = []
+    for line in block.group(1).splitlines():
+        line = re.sub(r"\s+#\s.*$", "", line).strip()
+        if not line or line.startswith(("#", "source ")):
+            continue
+        args = shlex.split(line)
+        assert args[0] == "harness", f"README 'Using it': not a harness command: {line}"
+        commands.append(args[1:])
+    return commands
+
+
+def test_the_block_has_every_public_command():
+    names = {args[0] for args in readme_commands()}
+    assert {"plugins", "models", "tasks", "matrix", "leaderboard", "score"} <= names
+
+
+@pytest.mark.slow
+def test_readme_commands_work_on_the_quickstart_output(quickstart_root):
+    runner = CliRunner()
+    here = os.getcwd()
+    os.chdir(quickstart_root)
+    try:
+        for args in readme_commands():
+            res = runner.invoke(main, args, terminal_width=200)
+            assert res.exit_code == 0, f"harness {shlex.join(args)}\n{res.output}"
+            if args[:2] == ["leaderboard", "show"] and "--json" in args:
+                rows = json.loads(res.output)  # `show --json`: every row, as the README says
+                assert len(rows) == len((quickstart_root / "leaderboards" / "quickstart.jsonl").read_text()
+                                        .splitlines())
+            if args[:2] == ["leaderboard", "show"] and "--json" not in args:
+                assert "synthetic" in res.output
+            if args[0] == "score":
+                assert "accuracy" in res.output
+        assert (quickstart_root / "site" / "index.html").exists()
+        assert "synthetic" in (quickstart_root / "site" / "index.html").read_text()
+    finally:
+        os.chdir(here)
