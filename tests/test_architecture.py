@@ -12,7 +12,7 @@ MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 # Long functions in code another change owns (harness/report/* is being reworked separately): listed here so the
 # check stays strict everywhere else; remove an entry once its function is split or explained.
-PENDING_LONG_FUNCTIONS = {"harness.report.html.build"}
+PENDING_LONG_FUNCTIONS: set[str] = set()
 
 
 def module_name(path: Path, root: Path = ROOT) -> str:

@@ -74,6 +74,8 @@ def _group_mean(values: dict[str, float], langs: list[str]) -> float | None:
     return mean(values[lang] for lang in langs) if langs else None
 
 
+# why: one recipe read top to bottom (pair cells, resample, record, fit trends); its steps share the paired
+# bootstrap state, and splitting them would only pass that state between helpers.
 def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: dict[str, str] | None = None,
           n_boot: int = 1000, seed: int = 0, level: float = 0.95, baseline: str = "none") -> dict[str, Any]:
     """Gain records (see module docstring) and trends for every cell with a baseline; plus notes on skips."""

@@ -93,6 +93,8 @@ def _benchmarks(rows: list[dict[str, Any]], synthetic: set, data_cell, data_head
     return "\n".join(out)
 
 
+# why: the page is written top to bottom in reading order (sections, tables, figures); splitting it would scatter
+# one document's layout over helpers.
 def build(rows: list[dict[str, Any]], report: dict[str, Any], out_dir: str | Path, *,
           title: str = "xlt-harness leaderboard", sources: list[str] | None = None) -> Path:
     """Write ``out_dir/index.html`` and ``out_dir/figures/``; returns the page's path."""
