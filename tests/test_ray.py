@@ -52,7 +52,7 @@ def test_a_ray_task_whose_worker_is_killed_mid_training_is_retried_and_matches_l
     from harness.plan import build_plan
 
     over = {"intermediate": ["none"], "targets": [{"name": "xnli", "languages": ["en"]}],
-            "train": {**TINY, "max_steps": 600}}
+            "train": {**TINY, "max_steps": 30}}
     plan_l, _ = run(tiny_cfg(tmp_path / "local", **over))
     cfg = tiny_cfg(tmp_path / "ray", executor="ray", executor_options={"num_cpus": 2}, **over)
     target = build_plan(parse_config(cfg)).by_stage("target")[0].key
@@ -65,7 +65,7 @@ def test_a_ray_task_whose_worker_is_killed_mid_training_is_retried_and_matches_l
             events = read_jsonl(events_path) if events_path.exists() else []
             starts = [e for e in events if e["event"] == "start" and e["node"] == target]
             if starts:
-                time.sleep(1.0)  # mid-training
+                time.sleep(0.3)  # mid-node
                 os.kill(starts[0]["pid"], signal.SIGKILL)
                 killed["pid"] = starts[0]["pid"]
             time.sleep(0.1)

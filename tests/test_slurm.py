@@ -27,7 +27,7 @@ pytestmark = [
 ]
 
 OPTIONS = {"cpus_per_task": 1, "timeout_min": 10, "poll_s": 0.5, "lost_grace_s": 20}
-REQUEUE_STEPS = 600  # long enough for the target training job to be requeued mid-way
+REQUEUE_STEPS = 30  # the target training job is requeued while it runs (model load + training)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -127,7 +127,7 @@ def test_scontrol_requeue_of_a_running_training_job_is_readopted_and_matches_loc
             events = read_jsonl(events_path) if events_path.exists() else []
             jobs = [e["job"] for e in events if e["event"] == "slurm_job_start" and e["node"] == target]
             if jobs and any(e["event"] == "start" and e["node"] == target for e in events):
-                time.sleep(1.0)  # mid-training
+                time.sleep(0.3)  # mid-node
                 r = subprocess.run(["scontrol", "requeue", jobs[-1]], capture_output=True, text=True)
                 requeued.update(job=jobs[-1], rc=r.returncode, err=r.stderr)
             time.sleep(0.1)
