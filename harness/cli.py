@@ -286,6 +286,10 @@ def matrix_run(config: str, device: str | None, retry_failed: bool, executor: st
     for key, error in outcome.failed.items():
         err_console.print("[red]failed[/] " + escape(f"{plan.nodes[key].label}: {error} (details: "
                           f"{plan.cache_dir / 'failed' / (key + '.json')})"), highlight=False, soft_wrap=True)
+    if (outcome.interrupted or outcome.not_run) and not outcome.failed and not outcome.skipped:
+        err_console.print(escape(f"stopped on request: {len(outcome.interrupted)} node(s) interrupted, "
+                                 f"{len(outcome.not_run)} not started; rerun to resume"), highlight=False)
+        sys.exit(75)  # EX_TEMPFAIL: not a failure, try again (a requeued SLURM job, a preempted VM)
     if not outcome.ok:
         sys.exit(1)
 
@@ -303,7 +307,7 @@ def matrix_status_cmd(config: str, as_json: bool) -> None:
     if as_json:
         emit_json(st)
         return
-    cols = ("nodes", "done", "running", "failed", "skipped", "pending")
+    cols = ("nodes", "done", "running", "interrupted", "failed", "skipped", "pending")
     table = Table("stage", *cols,
                   title=escape(f"matrix {st['config']}: {st['phase']}, {100 * st['progress']:.1f}% done"))
     for stage, s in st["stages"].items():
@@ -316,6 +320,10 @@ def matrix_status_cmd(config: str, as_json: bool) -> None:
                       f"{run['elapsed_s']:.0f} s", highlight=False, markup=False)
     for r in st["running"]:
         console.print(f"  running {r['label']} on {r['host']}:{r['pid']}", highlight=False, markup=False)
+    for r in st["interrupted"]:
+        step = r["checkpoint_step"]
+        console.print(f"  interrupted {r['label']}" + (f" (resumes from step {step})" if step is not None else ""),
+                      highlight=False, markup=False)
     for f in st["failed"]:
         console.print("  [red]failed[/] " + escape(f"{f['label']}: {f['error']} (attempts: {f['attempts']})"),
                       highlight=False, soft_wrap=True)

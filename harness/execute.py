@@ -1,6 +1,8 @@
 """Running one node: into a temporary folder renamed into the node store only when complete; the same entry point
 (:func:`execute`, plain JSON in and out) serves every executor's workers, which report a node's failure instead of
-raising it. A node interrupted by Ctrl-C or a kill leaves no failure record, so a rerun simply runs it."""
+raising it. A node interrupted by Ctrl-C or a kill leaves no failure record, so a rerun simply runs it; a training
+node stopped gracefully (SIGTERM/SIGUSR1, see :mod:`harness.signals`) reports ``requeue`` and a rerun resumes it
+from its checkpoint. While a node runs it keeps a heartbeat file (``heartbeats/node-KEY.json``) fresh."""
 
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from .checkpoint import Preempted, stop_requested
 from .events import HOST, current_run, ensure_dir, log_event, set_run
+from .heartbeat import Heartbeat
 from .nodestore import DONE, failed_path, is_done, manifest, node_lock, read_failure, write_json_atomic
 from .plan import Node
 from .stages import STAGE_FUNCTIONS, Context
@@ -27,8 +31,9 @@ class UpstreamMissing(RuntimeError):
 def run_node(node: Node, ctx: Context) -> dict[str, Any]:
     """Run one node unless the cache has it; atomic: the node folder appears complete or not at all.
 
-    Raises :class:`UpstreamMissing` if an upstream node is not finished, and re-raises the stage's own error
-    after recording it under ``failed/KEY.json``.
+    Raises :class:`UpstreamMissing` if an upstream node is not finished, :class:`Preempted` if a graceful stop
+    was requested (before the node started, or by the stage at a step boundary: no failure record), and
+    re-raises the stage's own error after recording it under ``failed/KEY.json``.
     """
     missing = [d for d in node.deps if not is_done(ctx, d)]
     if missing:
@@ -44,12 +49,16 @@ def run_node(node: Node, ctx: Context) -> dict[str, Any]:
             trash.parent.mkdir(parents=True, exist_ok=True)
             os.rename(final, trash)
             shutil.rmtree(trash, ignore_errors=True)
+        if stop_requested():  # a stop arrived while this node waited: do not start it
+            log_event(ctx, node, "requeue", reason="stop requested before the node started")
+            raise Preempted(0, "stop requested before the node started")
         work = ensure_dir(ctx.cache_dir / "tmp") / f"{node.key}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
         work.mkdir()
         log_event(ctx, node, "start")
         started = time.time()
         try:
-            summary = STAGE_FUNCTIONS[node.stage](node, work, ctx)
+            with Heartbeat(ctx.cache_dir, f"node-{node.key}", node=node.key, run=current_run()):
+                summary = STAGE_FUNCTIONS[node.stage](node, work, ctx)
             summary = {**summary, "seconds": round(time.time() - started, 3)}
             (work / "node.json").write_text(json.dumps(node.to_json(), indent=2, sort_keys=True))
             (work / "summary.json").write_text(json.dumps(summary))
@@ -61,6 +70,10 @@ def run_node(node: Node, ctx: Context) -> dict[str, Any]:
                 if not is_done(ctx, node.key):  # not a complete copy by another worker (unlocked file system)
                     raise
                 shutil.rmtree(work, ignore_errors=True)
+        except Preempted as err:  # checkpoint written (cache_dir/resume/KEY): not a failure, resume on rerun
+            log_event(ctx, node, "requeue", step=err.step, reason=str(err), seconds=round(time.time() - started, 3))
+            shutil.rmtree(work, ignore_errors=True)
+            raise
         except Exception as err:
             previous = read_failure(ctx, node.key) or {}
             write_json_atomic(failed_path(ctx, node.key), {
@@ -105,6 +118,8 @@ def execute_node(node: Node, ctx: Context) -> dict[str, Any]:
     except UpstreamMissing as err:
         log_event(ctx, node, "skipped", reason=str(err))
         return {"key": node.key, "status": "skipped", "error": str(err), "worker": worker}
+    except Preempted as err:
+        return {"key": node.key, "status": "requeue", "error": str(err), "step": err.step, "worker": worker}
     except Exception as err:
         return {"key": node.key, "status": "failed", "error": f"{type(err).__name__}: {err}", "worker": worker}
     status = "cached" if summary.pop("cached", False) else "done"

@@ -138,3 +138,27 @@ def merge_leaderboard(path: Path, config_name: str, rows: list[dict[str, Any]]) 
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def cleanup_leaderboard_tmp(path: Path) -> int:
+    """Remove temporary files (``.NAME.PID.tmp``) that killed merges left beside the leaderboard ``path``; under
+    the merge lock, so a merge in progress is never touched. Returns how many."""
+    import fcntl
+    import os
+
+    path = Path(path)
+    if not path.parent.is_dir():
+        return 0
+    stale = list(path.parent.glob(f".{path.name}.*.tmp"))
+    if not stale:
+        return 0
+    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        stale = list(path.parent.glob(f".{path.name}.*.tmp"))
+        for tmp in stale:
+            tmp.unlink(missing_ok=True)
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    return len(stale)

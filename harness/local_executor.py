@@ -1,16 +1,20 @@
 """The ``local`` executor: nodes in this process (``workers: 1``) or on a pool of spawned worker processes, one GPU
-(or ``nproc`` GPUs) per worker when GPUs are present."""
+(or ``nproc`` GPUs) per worker when GPUs are present. SIGTERM/SIGUSR1 stop the run gracefully (see
+:mod:`harness.signals`): the driver passes the request on to its pool workers and starts no new node."""
 
 from __future__ import annotations
 
 import os
+import signal
 from typing import Any
 
+from .checkpoint import clear_stop
 from .events import current_run, set_run
 from .execute import context_to_json, execute, execute_node
 from .hookspecs import hookimpl
 from .plan import Node
 from .scheduler import Outcome, run_dag
+from .signals import graceful_stop, install_stop_handlers
 from .stages import Context
 
 
@@ -55,6 +59,7 @@ def _pool_init(gpu_queue: Any, threads: int, run_id: str | None, workers: int = 
     from .threads import WORKERS_ENV
 
     set_run(run_id)
+    install_stop_handlers()  # a worker stops gracefully too (signalled directly, or by the driver)
     if gpu_queue is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu_queue.get())
     os.environ[WORKERS_ENV] = str(workers)
@@ -122,6 +127,14 @@ class PoolBackend:
             self._start()
         return out
 
+    def stop_workers(self, signum: int) -> None:
+        """Pass a stop request on to the workers (each then stops gracefully; one already told just repeats)."""
+        for pid in list(getattr(self.pool, "_processes", None) or {}):
+            try:
+                os.kill(pid, signal.SIGUSR1)
+            except OSError:
+                pass
+
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
@@ -138,8 +151,10 @@ class LocalExecutor:
         self.workers = workers
 
     def run(self, nodes: list[Node], ctx: Context, retry_failed: bool = False) -> Outcome:
+        clear_stop()
         backend = InProcessBackend(ctx) if self.workers <= 1 else PoolBackend(self.workers, ctx)
-        return run_dag(nodes, ctx, backend, retry_failed=retry_failed)
+        with graceful_stop(on_stop=getattr(backend, "stop_workers", None)):
+            return run_dag(nodes, ctx, backend, retry_failed=retry_failed)
 
 
 @hookimpl

@@ -21,7 +21,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -100,15 +100,16 @@ def is_running(ctx: Context, key: str) -> bool:
         os.close(fd)
 
 
-def cleanup_tmp(ctx: Context) -> int:
-    """Remove partial node folders left by killed workers (their node lock is free); returns how many."""
+def cleanup_tmp(ctx: Context, busy: Callable[[str], bool] | None = None) -> int:
+    """Remove partial node folders left by killed workers (their node lock is free and ``busy(key)``, e.g. a
+    live heartbeat, is false); returns how many."""
     tmp = ctx.cache_dir / "tmp"
     removed = 0
     if not tmp.is_dir():
         return 0
     for path in tmp.iterdir():
         key = path.name.split(".", 1)[0]
-        if not is_running(ctx, key):
+        if not is_running(ctx, key) and not (busy is not None and busy(key)):
             shutil.rmtree(path, ignore_errors=True)
             removed += 1
     return removed

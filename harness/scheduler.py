@@ -3,7 +3,9 @@ pool, Ray tasks, SLURM jobs), and :func:`run_plan`, which runs a whole plan and 
 
 A failing node records its error, its dependents are skipped and the other nodes go on. By default a rerun does not
 retry nodes that failed in an earlier run (they are reported again with their recorded error, dependents skipped);
-``retry_failed=True`` (``--retry-failed``) runs them again. Each eval node writes its own ``rows.jsonl``
+``retry_failed=True`` (``--retry-failed``) runs them again. A node stopped gracefully (``requeue``: a signal asked
+for a stop, see :mod:`harness.signals`) is *interrupted*, not failed: its dependents wait, no new node starts,
+and a rerun resumes it. Each eval node writes its own ``rows.jsonl``
 atomically; after the run the whole leaderboard is rewritten (temp file + rename, under a lock) so concurrent
 workers and matrices never interleave or lose rows.
 """
@@ -14,8 +16,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .events import append_events, event, log_event, new_run_id, set_run
-from .leaderboard import collect_rows, merge_leaderboard
+from .checkpoint import stop_requested
+from .events import append_events, current_run, event, log_event, new_run_id, set_run
+from .heartbeat import Heartbeat, cleanup_heartbeats, owner_alive, read_heartbeat
+from .leaderboard import cleanup_leaderboard_tmp, collect_rows, merge_leaderboard
 from .nodestore import cleanup_tmp, is_done, read_failure
 from .plan import Node, Plan
 from .plugins import registry
@@ -32,14 +36,17 @@ class Outcome:
     failed: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     earlier: list[str] = field(default_factory=list)  # failed keys not retried (failed in an earlier run)
+    interrupted: list[str] = field(default_factory=list)  # stopped gracefully (requeue): a rerun resumes them
+    not_run: list[str] = field(default_factory=list)  # not started: a stop was requested or an upstream interrupted
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.skipped
+        return not self.failed and not self.skipped and not self.interrupted and not self.not_run
 
     def to_json(self) -> dict[str, Any]:
         return {"done": len(self.done), "cached": len(self.cached), "failed": len(self.failed),
-                "skipped": len(self.skipped), "failed_earlier": len(self.earlier)}
+                "skipped": len(self.skipped), "failed_earlier": len(self.earlier),
+                "interrupted": len(self.interrupted), "not_run": len(self.not_run)}
 
 
 class Backend(Protocol):
@@ -79,8 +86,11 @@ def triage(nodes: list[Node], ctx: Context, retry_failed: bool, outcome: Outcome
 
 def apply_result(node: Node, result: dict[str, Any], state: dict[str, str], outcome: Outcome) -> None:
     status = result.get("status")
-    state[node.key] = status if status in ("done", "cached", "skipped") else "failed"
-    if status == "done":
+    state[node.key] = status if status in ("done", "cached", "skipped") else "interrupted" if status == "requeue" \
+        else "failed"
+    if status == "requeue":
+        outcome.interrupted.append(node.key)
+    elif status == "done":
         outcome.done.append(node.key)
     elif status == "cached":
         outcome.cached.append(node.key)
@@ -144,7 +154,7 @@ def run_dag(nodes: list[Node], ctx: Context, backend: Backend, retry_failed: boo
     inflight: dict[Any, Node] = {}
     try:
         while ready or inflight:
-            while ready and len(inflight) < backend.slots:
+            while ready and len(inflight) < backend.slots and not stop_requested():
                 _, key = heapq.heappop(ready)
                 if state[key] != "todo":
                     continue
@@ -162,7 +172,7 @@ def run_dag(nodes: list[Node], ctx: Context, backend: Backend, retry_failed: boo
                         waiting[child.key] -= 1
                         if waiting[child.key] == 0 and state[child.key] == "todo":
                             heapq.heappush(ready, (order[child.key], child.key))
-                    else:
+                    elif state[node.key] != "interrupted":  # an interrupted upstream resumes later: just wait
                         skip(child, "an upstream node failed")
             if skip_records:
                 append_events(ctx.cache_dir, skip_records)
@@ -170,7 +180,9 @@ def run_dag(nodes: list[Node], ctx: Context, backend: Backend, retry_failed: boo
     finally:
         backend.close()
     stuck = [k for k, s in state.items() if s == "todo" and k in by_key]
-    if stuck:  # cannot happen with a topological order
+    if stuck and (stop_requested() or outcome.interrupted):  # left for the rerun that resumes the interrupted
+        outcome.not_run.extend(stuck)
+    elif stuck:  # cannot happen with a topological order
         raise RuntimeError(f"scheduler stuck: {len(stuck)} nodes never became ready")
     return outcome
 
@@ -196,19 +208,33 @@ def run_plan(plan: Plan, ctx: Context, executor: Any = None, retry_failed: bool 
     ctx.cache_dir.mkdir(parents=True, exist_ok=True)
     prepare_plan_data(plan)
     set_run(new_run_id())
-    cleanup_tmp(ctx)
+    cleanup_stale(plan, ctx)
     started = time.time()
     log_event(ctx, None, "run_start", config_name=plan.config.name, config_hash=plan.config_hash,
               executor=getattr(executor, "name", type(executor).__name__), workers=getattr(executor, "workers", None),
               nodes=len(plan.nodes), retry_failed=retry_failed)
     try:
-        outcome = executor.run(list(plan.nodes.values()), ctx, retry_failed=retry_failed)
+        with Heartbeat(ctx.cache_dir, f"run-{current_run()}", run=current_run()):
+            outcome = executor.run(list(plan.nodes.values()), ctx, retry_failed=retry_failed)
     except BaseException as err:
         status = "error" if isinstance(err, Exception) else "interrupted"
         log_event(ctx, None, "run_end", status=status, error=f"{type(err).__name__}: {err}",
                   seconds=round(time.time() - started, 3))
         raise
     merge_leaderboard(plan.leaderboard, plan.config.name, collect_rows(plan, ctx))
-    log_event(ctx, None, "run_end", status="ok" if outcome.ok else "failed", seconds=round(time.time() - started, 3),
-              **outcome.to_json())
+    status = "ok" if outcome.ok else "failed" if outcome.failed or outcome.skipped else "interrupted"
+    log_event(ctx, None, "run_end", status=status, seconds=round(time.time() - started, 3), **outcome.to_json())
     return outcome
+
+
+def cleanup_stale(plan: Plan, ctx: Context) -> dict[str, int]:
+    """What killed runs left behind: partial node folders (``tmp/KEY.PID.RAND``), the leaderboard's temporary
+    files, heartbeats of dead owners. Resume checkpoints (``cache_dir/resume``) are kept: they are the point."""
+    def busy(key: str) -> bool:
+        return owner_alive(read_heartbeat(ctx.cache_dir, f"node-{key}"))
+
+    removed = {"tmp": cleanup_tmp(ctx, busy), "leaderboard_tmp": cleanup_leaderboard_tmp(plan.leaderboard),
+               "heartbeats": cleanup_heartbeats(ctx.cache_dir)}
+    if any(removed.values()):
+        log_event(ctx, None, "cleanup", **removed)
+    return removed

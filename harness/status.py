@@ -1,5 +1,10 @@
-"""Progress and cost of a matrix, read from the node store and the event log: per-stage counts, running and
-failed nodes, an ETA, and what checkpoint reuse saves."""
+"""Progress and cost of a matrix, read from the node store and the event log: per-stage counts, running,
+interrupted and failed nodes, an ETA, and what checkpoint reuse saves.
+
+*Running* means a live owner: the node's lock is held or its heartbeat's owner is alive (see
+:mod:`harness.heartbeat`). A node that started and is neither finished nor running (its worker or driver was
+killed, or it stopped gracefully for a requeue), or that has a resume checkpoint, is *interrupted*: a rerun
+resumes it. Training nodes show the step of their newest resume checkpoint."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import time
 from typing import Any
 
 from .events import read_events
+from .heartbeat import checkpoint_step, owner_alive, read_heartbeat
 from .nodestore import failed_path, is_done, is_running, read_failure
 from .plan import Node, Plan
 from .results import read_jsonl
@@ -33,34 +39,60 @@ def estimate_seconds(node: Node, history: dict[tuple[str, str | None], list[floa
     return None
 
 
+STATES = ("nodes", "done", "running", "interrupted", "failed", "skipped", "pending")
+TRAINING = ("intermediate", "target")
+OPEN = ("start", "interrupted", "requeue")  # a node's last event that leaves it started but unfinished
+
+
+def node_states(plan: Plan, ctx: Context, events: list[dict[str, Any]]) -> dict[str, str]:
+    """done, running (a live owner), interrupted, failed, skipped or pending, for every node of the plan."""
+    last: dict[str, dict[str, Any]] = {}
+    for e in events:
+        if e.get("node") in plan.nodes and e.get("event") in (*OPEN, "finish", "failed", "cached", "stale"):
+            last[e["node"]] = e
+    state: dict[str, str] = {}
+    for node in plan.nodes.values():
+        k = node.key
+        opened = last.get(k, {}).get("event") in OPEN
+        if is_done(ctx, k):
+            state[k] = "done"
+        elif is_running(ctx, k) or owner_alive(read_heartbeat(ctx.cache_dir, f"node-{k}")):
+            state[k] = "running"
+        elif failed_path(ctx, k).exists() and not opened:
+            state[k] = "failed"
+        elif opened or (node.stage in TRAINING and checkpoint_step(ctx.cache_dir, k) is not None):
+            state[k] = "interrupted"
+        elif any(state.get(d) in ("failed", "skipped") for d in node.deps):
+            state[k] = "skipped"
+        else:
+            state[k] = "pending"
+    return state
+
+
+def driver_alive(ctx: Context, run_start: dict[str, Any]) -> bool:
+    """Whether the driver of a run is alive: its heartbeat, else the pid and host of its ``run_start``."""
+    beat = read_heartbeat(ctx.cache_dir, f"run-{run_start.get('run')}")
+    return owner_alive(beat if beat is not None else run_start)
+
+
 def matrix_status(plan: Plan, ctx: Context, workers: int = 1) -> dict[str, Any]:
-    """Progress of a running or finished matrix, from the cache (DONE markers, locks, failure records) and the
-    events log: per-stage counts, running and failed nodes, timing and an ETA."""
+    """Progress of a running or finished matrix, from the cache (DONE markers, locks, heartbeats, failure
+    records, resume checkpoints) and the events log: per-stage counts, running, interrupted and failed nodes,
+    timing and an ETA."""
     events = read_events(ctx.cache_dir)
     keys = set(plan.nodes)
     mine = [e for e in events if e.get("node") in keys]
     last_start = {e["node"]: e for e in mine if e["event"] == "start"}
-    state: dict[str, str] = {}
-    for node in plan.nodes.values():
-        if is_done(ctx, node.key):
-            state[node.key] = "done"
-        elif is_running(ctx, node.key):
-            state[node.key] = "running"
-        elif failed_path(ctx, node.key).exists():
-            state[node.key] = "failed"
-        elif any(state.get(d) in ("failed", "skipped") for d in node.deps):
-            state[node.key] = "skipped"
-        else:
-            state[node.key] = "pending"
+    state = node_states(plan, ctx, events)
     stages: dict[str, dict[str, int]] = {}
     for node in plan.nodes.values():
-        s = stages.setdefault(node.stage, {k: 0 for k in ("nodes", "done", "running", "failed", "skipped", "pending")})
+        s = stages.setdefault(node.stage, {k: 0 for k in STATES})
         s["nodes"] += 1
         s[state[node.key]] += 1
-    totals = {k: sum(s[k] for s in stages.values()) for k in ("nodes", "done", "running", "failed", "skipped",
-                                                              "pending")}
+    totals = {k: sum(s[k] for s in stages.values()) for k in STATES}
     history = stage_seconds(events)
-    left = [estimate_seconds(n, history) for n in plan.nodes.values() if state[n.key] in ("pending", "running")]
+    left = [estimate_seconds(n, history) for n in plan.nodes.values()
+            if state[n.key] in ("pending", "running", "interrupted")]
     known = [x for x in left if x is not None]
     runs = [e for e in events if e.get("event") == "run_start" and e.get("config_name") == plan.config.name]
     last_run = runs[-1] if runs else None
@@ -75,8 +107,10 @@ def matrix_status(plan: Plan, ctx: Context, workers: int = 1) -> dict[str, Any]:
         phase = "finished"
     elif totals["failed"]:
         phase = "failed"
-    elif last_run and end is None and mine and mine[-1].get("run") == last_run.get("run"):
-        phase = "running"  # between nodes (or the driver died: the ETA stops moving)
+    elif last_run and end is None and driver_alive(ctx, last_run):
+        phase = "running"  # between nodes
+    elif totals["interrupted"] or (last_run and (end is None or end.get("status") == "interrupted")):
+        phase = "interrupted"  # the driver was killed or stopped: a rerun resumes
     else:
         phase = "incomplete" if totals["done"] else "not started"
     return {
@@ -86,6 +120,9 @@ def matrix_status(plan: Plan, ctx: Context, workers: int = 1) -> dict[str, Any]:
         "running": [{"node": k, "label": plan.nodes[k].label, "since": last_start.get(k, {}).get("time"),
                      "host": last_start.get(k, {}).get("host"), "pid": last_start.get(k, {}).get("pid")}
                     for k, s in state.items() if s == "running"],
+        "interrupted": [{"node": k, "label": plan.nodes[k].label, "checkpoint_step": checkpoint_step(ctx.cache_dir, k),
+                         "since": last_start.get(k, {}).get("time")}
+                        for k, s in state.items() if s == "interrupted"],
         "failed": [{"node": k, "label": plan.nodes[k].label, **{f: (read_failure(ctx, k) or {}).get(f)
                                                                for f in ("error", "attempts", "time")}}
                    for k, s in state.items() if s == "failed"],
@@ -100,7 +137,8 @@ def matrix_status(plan: Plan, ctx: Context, workers: int = 1) -> dict[str, Any]:
         "last_event": mine[-1]["time"] if mine else None,
         "leaderboard": str(plan.leaderboard),
         "leaderboard_rows": len(read_jsonl(plan.leaderboard)) if plan.leaderboard.exists() else 0,
-        "nodes": [{"node": n.key, "stage": n.stage, "label": n.label, "state": state[n.key]}
+        "nodes": [{"node": n.key, "stage": n.stage, "label": n.label, "state": state[n.key],
+                   **({"checkpoint_step": checkpoint_step(ctx.cache_dir, n.key)} if n.stage in TRAINING else {})}
                   for n in plan.nodes.values()],
     }
 

@@ -280,8 +280,10 @@ def test_status_reports_progress_failures_and_running_nodes(fake, tmp_path):
     plan, _ = run(noop_cfg(tmp_path))
     ctx = Context(cache_dir=plan.cache_dir)
     st = matrix_status(plan, ctx)
-    assert st["totals"] == {"nodes": 7, "done": 4, "running": 0, "failed": 1, "skipped": 2, "pending": 0}
-    assert st["stages"]["target"] == {"nodes": 2, "done": 1, "running": 0, "failed": 1, "skipped": 0, "pending": 0}
+    assert st["totals"] == {"nodes": 7, "done": 4, "running": 0, "interrupted": 0, "failed": 1, "skipped": 2,
+                           "pending": 0}
+    assert st["stages"]["target"] == {"nodes": 2, "done": 1, "running": 0, "interrupted": 0, "failed": 1,
+                                         "skipped": 0, "pending": 0}
     assert st["phase"] == "failed" and st["progress"] == round(4 / 7, 4)
     assert st["failed"][0]["error"] == "RuntimeError: boom in noop-model · noop-i → noop-t · seed 1"
     assert st["last_run"]["status"] == "failed" and st["leaderboard_rows"] == 2

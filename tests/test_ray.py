@@ -34,3 +34,47 @@ def test_ray_matches_local_and_isolates_failures(tmp_path):
     import ray
 
     assert not ray.is_initialized()  # the executor shut down the cluster it started
+
+
+@pytest.mark.slow
+def test_a_ray_task_whose_worker_is_killed_mid_training_is_retried_and_matches_local(tmp_path):
+    """A preempted Ray worker (SIGKILL mid-node): Ray retries the task (``max_retries``) in a new worker, the
+    node runs again under its lock (resuming from ``cache_dir/resume/KEY`` when training is resumable) and the
+    matrix ends with the local rows; the retry is not a failure."""
+    import signal
+    import threading
+    import time
+
+    from test_engine import TINY
+    from xlt_harness_plugins.executors.ray_executor import RayExecutor
+
+    from harness.config import parse_config
+    from harness.plan import build_plan
+
+    over = {"intermediate": ["none"], "targets": [{"name": "xnli", "languages": ["en"]}],
+            "train": {**TINY, "max_steps": 30}}
+    plan_l, _ = run(tiny_cfg(tmp_path / "local", **over))
+    cfg = tiny_cfg(tmp_path / "ray", executor="ray", executor_options={"num_cpus": 2}, **over)
+    target = build_plan(parse_config(cfg)).by_stage("target")[0].key
+    events_path = tmp_path / "ray" / "out" / "cache" / "events.jsonl"
+    killed: dict = {}
+
+    def kill_worker_once_training() -> None:
+        deadline = time.time() + 300
+        while time.time() < deadline and not killed:
+            events = read_jsonl(events_path) if events_path.exists() else []
+            starts = [e for e in events if e["event"] == "start" and e["node"] == target]
+            if starts:
+                time.sleep(0.3)  # mid-node
+                os.kill(starts[0]["pid"], signal.SIGKILL)
+                killed["pid"] = starts[0]["pid"]
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=kill_worker_once_training, daemon=True)
+    thread.start()
+    plan_r, out = run(cfg, executor=RayExecutor(num_cpus=2))
+    thread.join(timeout=5)
+    assert killed and out.ok and len(out.done) == 2, (out.to_json(), out.failed)
+    starts = [e for e in read_events(plan_r.cache_dir) if e["event"] == "start" and e["node"] == target]
+    assert len(starts) == 2 and starts[0]["pid"] == killed["pid"] != starts[1]["pid"]  # retried elsewhere
+    assert comparable(read_jsonl(plan_r.leaderboard)) == comparable(read_jsonl(plan_l.leaderboard))

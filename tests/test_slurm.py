@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 import yaml
-from test_engine import comparable, run, tiny_cfg
+from test_engine import TINY, comparable, run, tiny_cfg
 
 from harness.events import read_events
 from harness.results import read_jsonl
@@ -27,6 +27,7 @@ pytestmark = [
 ]
 
 OPTIONS = {"cpus_per_task": 1, "timeout_min": 10, "poll_s": 0.5, "lost_grace_s": 20}
+REQUEUE_STEPS = 30  # the target training job is requeued while it runs (model load + training)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -99,3 +100,50 @@ def test_rerun_after_the_driver_is_killed_adopts_the_queued_jobs(tmp_path):
     assert adopted["nodes"] == len(out.done) >= 1
     assert set(Counter(e["node"] for e in events if e["event"] == "start").values()) == {1}
     assert len(read_jsonl(plan.leaderboard)) == 2
+
+
+def test_scontrol_requeue_of_a_running_training_job_is_readopted_and_matches_local(tmp_path):
+    """A running training job requeued by SLURM (``scontrol requeue``, what preemption does) stops gracefully,
+    comes back under the same job id, the driver keeps waiting on it, and the matrix ends with the local rows.
+    With resumable training (``harness.checkpoint.Resume``), the requeued node resumes from its checkpoint."""
+    import threading
+
+    from harness import checkpoint
+    from harness.config import parse_config
+    from harness.plan import build_plan
+
+    over = {"intermediate": ["none"], "targets": [{"name": "xnli", "languages": ["en"]}],
+            "train": {**TINY, "max_steps": REQUEUE_STEPS}}
+    plan_l, out_l = run(tiny_cfg(tmp_path / "local", **over))
+    opts = {**OPTIONS, "mode": "node"}
+    cfg = tiny_cfg(tmp_path / "slurm", executor="slurm", executor_options=opts, **over)
+    target = build_plan(parse_config(cfg)).by_stage("target")[0].key
+    events_path = tmp_path / "slurm" / "out" / "cache" / "events.jsonl"
+    requeued: dict = {}
+
+    def requeue_once_training() -> None:
+        deadline = time.time() + 300
+        while time.time() < deadline and not requeued:
+            events = read_jsonl(events_path) if events_path.exists() else []
+            jobs = [e["job"] for e in events if e["event"] == "slurm_job_start" and e["node"] == target]
+            if jobs and any(e["event"] == "start" and e["node"] == target for e in events):
+                time.sleep(0.3)  # mid-node
+                r = subprocess.run(["scontrol", "requeue", jobs[-1]], capture_output=True, text=True)
+                requeued.update(job=jobs[-1], rc=r.returncode, err=r.stderr)
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=requeue_once_training, daemon=True)
+    thread.start()
+    plan_s, out = run(cfg, executor=SlurmExecutor(**opts))
+    thread.join(timeout=5)
+    assert requeued.get("rc") == 0, requeued
+    assert out.ok and len(out.done) == 2, (out.to_json(), out.failed)
+    events = read_events(plan_s.cache_dir)
+    starts = [e for e in events if e["event"] == "slurm_job_start" and e["node"] == target]
+    assert [e["job"] for e in starts] == [requeued["job"]] * 2 and [e["restarts"] for e in starts] == [0, 1]
+    assert len([e for e in events if e["event"] == "slurm_submitted"]) == 1  # re-adopted, never resubmitted
+    assert not [e for e in events if e["event"] == "failed"]
+    assert comparable(read_jsonl(plan_s.leaderboard)) == comparable(read_jsonl(plan_l.leaderboard))
+    if hasattr(checkpoint, "Resume"):  # resumable training merged: the node stopped at a step and resumed there
+        (stop,) = [e for e in events if e["event"] == "requeue" and e["node"] == target]
+        assert 0 < stop["step"] < REQUEUE_STEPS

@@ -10,20 +10,39 @@ local one), ``num_cpus``/``num_gpus`` (size of a local cluster), ``cpus_per_task
 (default ``nproc`` — 1 unless training nodes run multi-process — when the cluster has GPUs and ``device`` is not
 ``cpu``, else 0), ``max_in_flight`` (default: the
 config's ``workers`` when above 1, else unbounded: Ray's resources decide), ``shutdown`` (stop a cluster this
-executor started when the run ends; default true).
+executor started when the run ends; default true), ``max_retries`` (default 3: a task whose worker died — a lost
+or preempted machine, an out-of-memory kill — runs again, and its training node resumes from its checkpoint in
+``cache_dir/resume/KEY``, which does not depend on the worker).
+
+While a node runs, SIGTERM/SIGUSR1 to its worker request a graceful stop (:mod:`harness.signals`): the node
+checkpoints and reports ``requeue``; the scheduler counts it interrupted, not failed.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from harness.checkpoint import clear_stop
 from harness.execute import context_to_json, execute
 from harness.hookspecs import hookimpl
 from harness.plan import Node
 from harness.scheduler import Outcome, run_dag
+from harness.signals import graceful_stop
 from harness.stages import Context
 
-OPTIONS = ("address", "num_cpus", "num_gpus", "cpus_per_task", "gpus_per_task", "max_in_flight", "shutdown")
+OPTIONS = ("address", "num_cpus", "num_gpus", "cpus_per_task", "gpus_per_task", "max_in_flight", "shutdown",
+           "max_retries")
+
+
+def run_task(node_json: dict[str, Any], ctx_json: dict[str, Any]) -> dict[str, Any]:
+    """What a Ray task runs: :func:`harness.execute.execute` with graceful-stop handlers for its duration (the
+    worker's own handlers, Ray's, come back afterwards; the worker process is reused)."""
+    clear_stop()
+    try:
+        with graceful_stop():
+            return execute(node_json, ctx_json)
+    finally:
+        clear_stop()
 
 
 class RayBackend:
@@ -82,7 +101,8 @@ class RayExecutor:
             gpus = o.get("gpus_per_task")
             if gpus is None:  # a multi-process training node (nproc > 1) needs one GPU per process
                 gpus = max(1, int(getattr(ctx, "nproc", 1) or 1)) if cluster_gpus and ctx.device != "cpu" else 0
-            remote = ray.remote(num_cpus=o.get("cpus_per_task", 1), num_gpus=gpus, max_retries=0)(execute)
+            remote = ray.remote(num_cpus=o.get("cpus_per_task", 1), num_gpus=gpus,
+                                max_retries=int(o.get("max_retries", 3)))(run_task)
             ctx_json = context_to_json(ctx)
             if gpus:
                 ctx_json["device"] = "cuda"  # Ray sets CUDA_VISIBLE_DEVICES to the task's GPU

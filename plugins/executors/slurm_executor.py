@@ -12,7 +12,15 @@ killed by SLURM, for its time limit say, is handled the same way). Every job run
 on the node's plain-JSON params against the shared ``cache_dir`` (it must be on a file system all nodes see), so
 results are identical to ``local``; the node lock in the cache keeps two jobs from ever computing one node.
 The driver only waits: it polls the result files and ``squeue``, and a job that leaves the queue without a result
-counts as failed (its log path is in the error). Ctrl-C on the driver cancels the jobs it queued; if the driver is
+counts as failed (its log path is in the error).
+
+Preemption: jobs are submitted with ``--requeue`` and ``--signal=USR2@signal_delay_s`` (submitit's pre-timeout
+signal). In the job, SIGTERM (preemption, ``scontrol requeue``), SIGUSR1 and SIGUSR2 request a graceful stop (see
+:mod:`harness.signals`): a training node writes a resume checkpoint at its next step boundary and the job requeues
+itself (``scontrol requeue``, same job id) and exits *without* a result file, so the driver keeps waiting on that
+job id; the requeued job runs the node again, which resumes from ``cache_dir/resume/KEY``. A job requeued by an
+administrator or by SLURM itself comes back under the same id the same way (``slurm_job_start`` events count the
+restarts). Ctrl-C on the driver cancels the jobs it queued; if the driver is
 killed instead, the queued jobs still run, ``harness matrix status`` shows their progress and a rerun picks up
 whatever finished (a node still running elsewhere is waited for through its lock, never computed twice).
 
@@ -21,27 +29,69 @@ whatever finished (a node still running elsewhere is waited for through its lock
 and ``device`` is not ``cpu``), ``mem_gb``,
 ``account``, ``qos``, ``constraint``, ``setup`` (shell lines run before each job, e.g. ``module load``),
 ``array_parallelism``, ``folder`` (submitit's job files and logs; default CACHE_DIR/slurm), ``poll_s``
-(default 1), ``lost_grace_s`` (default 30), ``additional`` (extra sbatch parameters as a mapping).
+(default 1), ``lost_grace_s`` (default 30), ``signal_delay_s`` (seconds before the time limit that SLURM sends
+the stop signal; default 120), ``requeue`` (default true), ``additional`` (extra sbatch parameters as a mapping).
 """
 
 from __future__ import annotations
 
 import getpass
+import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
-from harness.events import log_event
+from harness.checkpoint import clear_stop
+from harness.events import log_event, set_run
 from harness.execute import context_to_json, execute
 from harness.hookspecs import hookimpl
 from harness.plan import Node
 from harness.scheduler import Outcome, apply_result, triage
+from harness.signals import install_stop_handlers
 from harness.stages import Context
 
 OPTIONS = ("mode", "partition", "timeout_min", "cpus_per_task", "gpus_per_task", "mem_gb", "account", "qos",
-           "constraint", "setup", "array_parallelism", "folder", "poll_s", "lost_grace_s", "additional")
+           "constraint", "setup", "array_parallelism", "folder", "poll_s", "lost_grace_s", "signal_delay_s",
+           "requeue", "additional")
+# in the job: SIGTERM (preemption, requeue), SIGUSR1, and submitit's pre-timeout signal (SIGUSR2 by default)
+JOB_STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
+
+
+def job_id() -> str | None:
+    """This SLURM job's id as squeue and scontrol name it (``ARRAY_TASK`` for an array task)."""
+    if os.environ.get("SLURM_ARRAY_JOB_ID") and os.environ.get("SLURM_ARRAY_TASK_ID"):
+        return f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ['SLURM_ARRAY_TASK_ID']}"
+    return os.environ.get("SLURM_JOB_ID")
+
+
+def requeue_self(job: str) -> bool:
+    """``scontrol requeue JOB``; False if SLURM refused (e.g. the job is being requeued already)."""
+    try:
+        return subprocess.run(["scontrol", "requeue", job], capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def run_job(node_json: dict[str, Any], ctx_json: dict[str, Any]) -> dict[str, Any]:
+    """What a SLURM job runs: :func:`harness.execute.execute` with graceful-stop signal handlers (they replace
+    submitit's own, which would requeue mid-step); a node stopped for a requeue exits without a result."""
+    clear_stop()
+    install_stop_handlers(JOB_STOP_SIGNALS)
+    job = job_id()
+    if ctx_json.get("run"):
+        set_run(ctx_json["run"])
+    if job:
+        ctx = Context(cache_dir=Path(ctx_json["cache_dir"]))
+        log_event(ctx, Node(**node_json), "slurm_job_start", job=job,
+                  restarts=int(os.environ.get("SLURM_RESTART_COUNT") or 0))
+    result = execute(node_json, ctx_json)
+    if result.get("status") == "requeue" and job:
+        requeue_self(job)  # refused when SLURM already requeues it (scontrol requeue, preemption): same outcome
+        raise SystemExit(f"node {node_json['key']}: stopped for a requeue of job {job} (resumes from its checkpoint)")
+    return result
 
 
 def slurm_available() -> bool:
@@ -110,7 +160,7 @@ class SlurmExecutor:
             nproc = max(1, int(getattr(ctx, "nproc", 1) or 1))
             gpus = nproc if ctx.device != "cpu" and partition_has_gpus(o.get("partition")) else 0
         params: dict[str, Any] = {"time": int(o.get("timeout_min", 60)), "cpus_per_task": int(o.get("cpus_per_task", 2)),
-                                  "ntasks_per_node": 1, "signal_delay_s": 30}
+                                  "ntasks_per_node": 1, "signal_delay_s": int(o.get("signal_delay_s", 120))}
         if gpus:
             params["gpus_per_task"] = int(gpus)
         for opt, param in (("partition", "partition"), ("account", "account"), ("qos", "qos"),
@@ -121,8 +171,10 @@ class SlurmExecutor:
             params["mem"] = f"{o['mem_gb']}G"
         if o.get("setup"):
             params["setup"] = list(o["setup"])
-        if o.get("additional"):
-            params["additional_parameters"] = dict(o["additional"])
+        additional = {"requeue": True} if o.get("requeue", True) else {}
+        additional.update(dict(o.get("additional") or {}))
+        if additional:
+            params["additional_parameters"] = additional
         ex.update_parameters(**params)
         return ex, bool(gpus)
 
@@ -187,7 +239,7 @@ class SlurmExecutor:
             for n in todo:
                 deps = sorted({(jobs.get(d) or adopted[d]).job_id for d in n.deps if d in jobs or d in adopted})
                 ex.update_parameters(job_name=f"xlt-{n.stage}", dependency=f"afterany:{':'.join(deps)}" if deps else None)
-                jobs[n.key] = ex.submit(execute, n.to_json(), ctx_json)
+                jobs[n.key] = ex.submit(run_job, n.to_json(), ctx_json)
             return jobs
         depth = levels(todo)
         # the first level waits for any adopted jobs (they may be its upstream)
@@ -197,7 +249,7 @@ class SlurmExecutor:
             ex.update_parameters(job_name=f"xlt-level{level}",
                                  dependency=f"afterany:{previous}" if previous else None)
             with ex.batch():
-                submitted = [ex.submit(execute, n.to_json(), ctx_json) for n in batch]
+                submitted = [ex.submit(run_job, n.to_json(), ctx_json) for n in batch]
             for n, job in zip(batch, submitted):
                 jobs[n.key] = job
             previous = submitted[0].job_id.split("_")[0]
