@@ -111,9 +111,15 @@ def _model_spec(entry, reg) -> ModelSpec:
     spec = _named_spec(entry, reg)
     if entry.depth is None:
         return spec
-    if not reg.family(spec.family).depth:
+    family = reg.family(spec.family)
+    if not family.depth:
         raise UnknownName(f"model {entry.name!r}: its family {spec.family!r} cannot keep the first k layers "
                           "(depth); drop depth or use a family that declares depth=True (e.g. hf-encoder)")
+    if spec.layers is None and family.describe is not None:  # a new model: its layer count from its config
+        try:
+            spec = spec.with_overrides(layers=family.describe(spec).get("layers"))
+        except Exception:  # noqa: BLE001 - unknown offline: the family checks the depth when it loads
+            pass
     return depth_ablation(spec, entry.depth)
 
 
