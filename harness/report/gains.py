@@ -66,7 +66,6 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
 
     cells: dict[tuple, dict[str, dict[tuple, dict]]] = defaultdict(lambda: defaultdict(dict))
     params: dict[str, int | None] = {}
-    axes: dict[str, dict[str, Any]] = {}
     for r in rows:
         if split is not None and r.get("split") != split and not str(r.get("split", "")).startswith(f"{split}["):
             continue
@@ -76,7 +75,6 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
         cells[key][r.get("intermediate") or "none"][(r.get("seed"), r["language"])] = r
         if r.get("model_params"):
             params[r["model"]] = r["model_params"]
-        axes[r["model"]] = axis_of(r)
 
     records: list[dict[str, Any]] = []
     replicates: dict[int, dict[str, np.ndarray]] = {}
@@ -106,8 +104,8 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
             per_lang_o = {lang: mean(so[(s, lang)].value for s in seeds_o) for lang in langs}
             reps, method = paired_replicates(sb, so, langs, n_boot, _rng(seed, (*key, inter)))
             rec: dict[str, Any] = {**cell, "model_params": params.get(cell["model"]), "intermediate": inter,
-                                   "axis": axes[cell["model"]],
-                                   "baseline": baseline, "seeds": seeds_o, "baseline_seeds": seeds_b,
+                                   "axis": axis_of(next(iter(base_rows.values()))), "baseline": baseline,
+                                   "seeds": seeds_o, "baseline_seeds": seeds_b,
                                    "languages": langs, "method": method, "n_boot": n_boot, "level": level,
                                    "bootstrap_seed": seed}
             group_reps: dict[str, np.ndarray] = {}
