@@ -105,9 +105,8 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
             reps, method = paired_replicates(sb, so, langs, n_boot, _rng(seed, (*key, inter)))
             rec: dict[str, Any] = {**cell, "model_params": params.get(cell["model"]), "intermediate": inter,
                                    "axis": axis_of(next(iter(base_rows.values()))), "baseline": baseline,
-                                   "seeds": seeds_o, "baseline_seeds": seeds_b,
-                                   "languages": langs, "method": method, "n_boot": n_boot, "level": level,
-                                   "bootstrap_seed": seed}
+                                   "seeds": seeds_o, "baseline_seeds": seeds_b, "languages": langs,
+                                   "method": method, "n_boot": n_boot, "level": level, "bootstrap_seed": seed}
             group_reps: dict[str, np.ndarray] = {}
             for group, gl in (("en", en), ("xx", xx)):
                 if not gl:
