@@ -86,6 +86,9 @@ class ModelEntry(Strict):
     revision: str | None = None
     trust_remote_code: bool | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    depth: int | None = Field(
+        None, ge=1, description="keep only the first k transformer layers: a depth ablation of this model, named "
+                                "NAME@Lk in rows (never a separate pretrained size)")
     train: StageHP | None = Field(
         None, description="per-model hyper-parameters: over train/intermediate_train/target_train, under a "
                           "task entry's own train")
@@ -113,12 +116,26 @@ class IntermediateEntry(Strict):
     translated: dict[str, dict[str, str]] = Field(
         default_factory=dict,
         description="translate-train: task -> {language: folder of translated files in the task's own layout}")
+    train_split: str | None = Field(
+        None, description="split the (single) task trains on instead of its default, e.g. 'test' or 'train[0:800]'")
+    dev_split: str | None = Field(
+        None, description="split the task's own English dev score is measured on after training (default: the "
+                          "task's select split)")
     train: StageHP | None = None
+
+    @field_validator("train_split", "dev_split")
+    @classmethod
+    def _split(cls, v: str | None) -> str | None:
+        if v is not None:
+            SplitRef.parse(v)
+        return v
 
     @model_validator(mode="after")
     def _default_tasks(self) -> IntermediateEntry:
         if not self.tasks and self.name != "none":
             self.tasks = [self.name]
+        if (self.train_split or self.dev_split) and len(self.tasks) != 1:
+            raise ValueError("train_split/dev_split apply to a setting of exactly one task")
         for e in self.exemptions:
             if e not in EXEMPTIONS:
                 raise ValueError(f"exemption {e!r} is not one of {', '.join(EXEMPTIONS)}")
@@ -283,9 +300,16 @@ EXECUTION_FIELDS = {"output_dir", "cache_dir", "leaderboard", "executor", "execu
                     "nproc", "strategy", "gpu_memory_gb", "threads"}
 
 
+# Entry fields added later: hashed only when set, so configs that do not use them keep their hash.
+NEW_ENTRY_FIELDS = {"models": ("depth",), "intermediate": ("train_split", "dev_split")}
+
+
 def config_hash(cfg: MatrixConfig) -> str:
     """A short stable hash of the validated experiment definition (recorded in every row)."""
-    blob = json.dumps(_hashed(cfg.model_dump(mode="json", exclude=EXECUTION_FIELDS)), sort_keys=True).encode()
+    data = cfg.model_dump(mode="json", exclude=EXECUTION_FIELDS)
+    for section, fields in NEW_ENTRY_FIELDS.items():
+        data[section] = [{k: v for k, v in e.items() if not (k in fields and v is None)} for e in data[section]]
+    blob = json.dumps(_hashed(data), sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
 

@@ -20,7 +20,7 @@ from .data import SplitRef, fingerprint_paths
 from .lock import Lock
 from .plugins import UnknownName, registry
 from .provenance import data_provenance, resolve_model
-from .specs import ModelSpec
+from .specs import ModelSpec, SpecError, depth_ablation
 from .task_data import source_fingerprint
 
 # Bump when the pipeline changes what a node computes (invalidates every cached node).
@@ -108,7 +108,24 @@ def _folder_fingerprint(root: str, listing: tuple[tuple[str, int, int], ...]) ->
 
 
 def _model_spec(entry, reg) -> ModelSpec:
-    overrides = {k: v for k, v in entry.model_dump().items() if k not in ("name", "train") and v not in (None, {})}
+    spec = _named_spec(entry, reg)
+    if entry.depth is None:
+        return spec
+    family = reg.family(spec.family)
+    if not family.depth:
+        raise UnknownName(f"model {entry.name!r}: its family {spec.family!r} cannot keep the first k layers "
+                          "(depth); drop depth or use a family that declares depth=True (e.g. hf-encoder)")
+    if spec.layers is None and family.describe is not None:  # a new model: its layer count from its config
+        try:
+            spec = spec.with_overrides(layers=family.describe(spec).get("layers"))
+        except Exception:  # noqa: BLE001 - unknown offline: the family checks the depth when it loads
+            pass
+    return depth_ablation(spec, entry.depth)
+
+
+def _named_spec(entry, reg) -> ModelSpec:
+    overrides = {k: v for k, v in entry.model_dump().items()
+                 if k not in ("name", "train", "depth") and v not in (None, {})}
     if entry.name in reg.models:
         spec = reg.models[entry.name]
         return spec.with_overrides(**overrides) if overrides else spec
@@ -201,7 +218,7 @@ def build_plan(cfg: MatrixConfig, lock: Lock | None = None) -> Plan:
     for i, entry in enumerate(cfg.models):
         try:
             model, prov = resolve_model(_model_spec(entry, reg), lock)
-        except UnknownName as err:
+        except (UnknownName, SpecError) as err:
             raise ConfigError(f"models[{i}]: {err}") from None
         models.append(model)
         model_prov.append(prov)
@@ -234,9 +251,12 @@ def build_plan(cfg: MatrixConfig, lock: Lock | None = None) -> Plan:
                 if inter.name != "none":
                     hp = {t: resolve_hp(reg.task(t).spec.defaults, cfg.train, cfg.intermediate_train, model_hp,
                                         inter.train) for t in inter.tasks}
+                    splits = {k: v for k, v in (("train_split", inter.train_split),
+                                                ("dev_split", inter.dev_split)) if v}  # only when set: old keys hold
                     params = {
                         "model": model_data, "seed": seed, "setting": inter.name,
-                        "tasks": [task_info(t) for t in inter.tasks], "hp": hp, "sampling": inter.sampling,
+                        "tasks": [{**task_info(t), **splits} for t in inter.tasks], "hp": hp,
+                        "sampling": inter.sampling,
                         "temperature": inter.temperature, "exemptions": inter.exemptions,
                     }
                     if inter.translated:  # translate-train: the translated folders are part of the key

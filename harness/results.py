@@ -40,8 +40,9 @@ ROW_KEYS = (
 )
 
 # Keys a row has only where they apply (absent otherwise): ``generation`` = decoding, prompt template and k,
-# truncation counts and training source of a generation task (see harness.tasktypes.generation).
-OPTIONAL_ROW_KEYS = ("generation",)
+# truncation counts and training source of a generation task (see harness.tasktypes.generation); ``depth`` = a
+# depth ablation's ``{layers, of, of_layers, axis}`` (harness.specs.depth_ablation: the report's x-axis).
+OPTIONAL_ROW_KEYS = ("generation", "depth")
 
 # The libraries a score can depend on (seqeval is only a test reference: scoring uses harness.metrics).
 LIBRARIES = ("torch", "transformers", "tokenizers", "datasets", "sacrebleu", "faiss-cpu", "numpy")

@@ -199,6 +199,8 @@ class ModelFamily:
     ``any_folder``: the family loads any local Hugging Face model folder (used for a bare folder path given on
     the command line).
     ``prompted`` families (decoder-only LLMs) are k-shot prompted on generation tasks, never fine-tuned there.
+    ``depth``: the family can keep only the first k transformer layers (a config's ``depth``; the spec then
+    carries ``options["depth"]``, see :func:`depth_ablation`).
     """
 
     name: str
@@ -208,6 +210,19 @@ class ModelFamily:
     needs_source: bool = True
     any_folder: bool = False
     prompted: bool = False
+    depth: bool = False
+
+
+def depth_ablation(spec: ModelSpec, layers: int) -> ModelSpec:
+    """``spec`` cut to its first ``layers`` transformer layers: a depth ablation of one model, named
+    ``NAME@L<layers>``, with its parameter counts left to the family's ``describe`` (they shrink with depth) and
+    ``options["depth"]`` = ``{layers, of, of_layers, axis}`` (recorded in every row; the report's x-axis)."""
+    if spec.layers is not None and layers > spec.layers:
+        raise SpecError(f"model {spec.name!r}: depth {layers} exceeds its {spec.layers} layers")
+    depth = {"layers": layers, "of": spec.name, "of_layers": spec.layers,
+             "axis": f"depth (layers of {spec.name})"}
+    return spec.with_overrides(name=f"{spec.name}@L{layers}", layers=layers, params=None, params_nonembed=None,
+                               options={**spec.options, "depth": depth})
 
 
 def resolve_path(p: str | Path | None, base: Path | None = None) -> Path | None:

@@ -83,18 +83,19 @@ def run_intermediate(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
     p = node.params
     reg = registry()
     enc = load_encoder(_model(p), seed=p["seed"])
-    heads, tasks = {}, []
+    heads, tasks, specs = {}, [], []
     for info in p["tasks"]:
         spec = reg.task(info["name"]).spec
         ttype = reg.task_type(spec.kind)
         hp = p["hp"][info["name"]]
-        examples = load_split(info, spec.train_split, spec.train_language)
+        examples = load_split(info, info.get("train_split") or spec.train_split, spec.train_language)
         if not (spec.kind == "mlm" and "multilingual-mlm" in p["exemptions"]):
             guard_zero_shot(examples, spec.train_language, spec.name, purpose="intermediate training")
         examples += _translated(p, info["name"], spec)
         if spec.kind == "tagging" and not spec.labels:  # open tag set (CCG): the training split's tags
             spec = replace(spec, labels=tuple(sorted({t for e in examples for t in e["tags"] or ()})))
         heads[spec.name] = ttype.build_head(spec, enc.hidden_size)
+        specs.append(spec)
         tasks.append(TrainTask(spec.name, ttype, ttype.featurize(examples, enc.tokenizer, spec, hp["max_length"]),
                                hp["batch_size"]))
     model = TaskModel(enc.module, heads)
@@ -106,9 +107,34 @@ def run_intermediate(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
                     on_best=lambda m, step, score: save_weights(m.encoder.cpu(), work / "encoder.safetensors"))
     _finish(resume)
     summary["n_train"] = {t.name: len(t.features) for t in tasks}
+    summary["dev"] = {spec.name: _intermediate_dev(model, spec, info, p["hp"][spec.name], device, enc)
+                      for spec, info in zip(specs, p["tasks"])}
     (work / "config.json").write_text(json.dumps(p, indent=2, sort_keys=True))
     (work / "train_summary.json").write_text(json.dumps(summary))
     return {"steps": summary["steps"], "final_loss": summary["losses"][-1] if summary["losses"] else None}
+
+
+def _intermediate_dev(model, spec, info: dict[str, Any], hp: dict[str, Any], device, enc) -> dict[str, Any]:
+    """The trained intermediate head's own English dev score (is the intermediate task learned?), on the entry's
+    ``dev_split`` or the task's select split; ``missing`` says why there is none (no such split in the data)."""
+    from .data import DataMissing
+    from .train import predict
+
+    split = info.get("dev_split") or spec.select_split
+    try:
+        examples = load_split(info, split, spec.train_language)
+    except DataMissing as err:
+        return {"split": split, "missing": str(err)}
+    ttype = registry().task_type(spec.kind)
+    feats = ttype.featurize(examples, enc.tokenizer, spec, hp["max_length"])
+    outputs = predict(model, spec.name, ttype, feats, hp["eval_batch_size"], device, enc.pad_id, hp["precision"])
+    try:
+        main = _score(spec, ttype, examples, ttype.decode(outputs, feats, examples, spec), spec.train_language)
+    except (ValueError, NotImplementedError) as err:  # e.g. mlm: a training objective with no evaluation
+        return {"split": split, "missing": f"{type(err).__name__}: {err}"}
+    value = main[spec.main_metric]
+    return {"split": split, "metric": spec.main_metric, "n": len(examples),
+            "value": value.value if isinstance(value, Value) else float(value)}
 
 
 def intermediate_budget(node_dir: Path) -> dict[str, Any]:
@@ -119,7 +145,7 @@ def intermediate_budget(node_dir: Path) -> dict[str, Any]:
     return {"intermediate_steps": summary["steps"], "intermediate_steps_per_epoch": summary["steps_per_epoch"],
             "intermediate_epochs": hp["epochs"] if not hp["max_steps"] else None,
             "intermediate_max_steps": hp["max_steps"], "intermediate_task_steps": summary.get("task_steps"),
-            "intermediate_n_train": summary.get("n_train")}
+            "intermediate_n_train": summary.get("n_train"), "intermediate_dev": summary.get("dev")}
 
 
 def _translated(p: dict[str, Any], task: str, spec) -> list[dict]:
@@ -300,6 +326,7 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
                 budget=budget, config_name=ctx.config_name, config_hash=ctx.config_hash, node=node.key,
                 predictions=str(Path("nodes") / node.key / pred_path.name), predictions_sha256=digest,
                 **({"generation": gen} if gen else {}),
+                **({"depth": model_spec.options["depth"]} if model_spec.options.get("depth") else {}),
             ))
     write_jsonl_atomic(work / "rows.jsonl", rows)
     return {"rows": len(rows)}

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..units import fmt_params
+from .axis import axis_of
 
 # Language family of the XTREME / XTREME-R / XNLI languages (ISO 639-1, or 639-3 when there is no 1 code).
 LANGUAGE_FAMILY: dict[str, str] = {
@@ -76,15 +77,18 @@ def gain_vs_params(report: dict[str, Any], out_dir: Path) -> list[Path]:
 
     plt = _mpl()
     by_task: dict[tuple, list[dict]] = defaultdict(list)
-    for rec in report["gains"]:
-        by_task[(rec["task"], rec["metric"], rec["direction"], rec["variant"], rec["lang_pair"])].append(rec)
+    for rec in report["gains"]:  # one figure per axis family too: a depth ablation is never on a size axis
+        rec = {**rec, "axis": rec.get("axis") or axis_of(rec)}
+        by_task[(rec["task"], rec["metric"], rec["direction"], rec["variant"], rec["lang_pair"],
+                 rec["axis"]["family"])].append(rec)
     trend_of = {(t["task"], t["metric"], t["direction"], t["variant"], t["lang_pair"], t["intermediate"],
-                 t.get("model_group"), t["group"]): t for t in report["trends"]}
+                 t.get("model_group"), t.get("family", "parameters"), t["group"]): t for t in report["trends"]}
     written = []
     for key, recs in sorted(by_task.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
-        recs = [r for r in recs if r.get("model_params")]
+        recs = [{**r, "model_params": r["axis"]["x"]} for r in recs if r["axis"]["x"]]  # x on the family's axis
         if not recs:
             continue
+        axis = recs[0]["axis"]
         fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
         inters = sorted({r["intermediate"] for r in recs})
         mgroups = sorted({str(r.get("model_group")) for r in recs})
@@ -108,26 +112,32 @@ def gain_vs_params(report: dict[str, Any], out_dir: Path) -> list[Path]:
                     err = np.array([[r[group]["gain"] - r[group]["lo"] for r in pts],
                                     [r[group]["hi"] - r[group]["gain"] for r in pts]])
                     ax.errorbar(xs, ys, yerr=err, fmt=markers[mgroup], color=colors[inter], capsize=3, label=label)
-                    t = trend_of.get((*key[:5], inter, pts[0].get("model_group"), group))
+                    t = trend_of.get((*key[:5], inter, pts[0].get("model_group"), key[5], group))
                     if not (t and t["slope"] is not None):
                         continue
-                    gx = np.geomspace(min(p["params"] for p in t["points"]), max(p["params"] for p in t["points"]), 50)
-                    ax.plot(gx, t["intercept"] + t["slope"] * np.log10(gx), "--", color=colors[inter], lw=1,
-                            label=f"{label} fit: {t['slope']:+.2f}/10× [{t['lo']:+.2f}, {t['hi']:+.2f}]")
+                    lo_x, hi_x = min(p["x"] for p in t["points"]), max(p["x"] for p in t["points"])
+                    gx = np.geomspace(lo_x, hi_x, 50) if axis["log"] else np.linspace(lo_x, hi_x, 50)
+                    ax.plot(gx, t["intercept"] + t["slope"] * (np.log10(gx) if axis["log"] else gx), "--",
+                            color=colors[inter], lw=1,
+                            label=f"{label} fit: {t['slope']:+.2f}/{'10×' if axis['log'] else 'layer'} "
+                                  f"[{t['lo']:+.2f}, {t['hi']:+.2f}]")
                     if t.get("band"):
-                        ax.fill_between(t["band"]["params"], t["band"]["lo"], t["band"]["hi"], color=colors[inter],
+                        ax.fill_between(t["band"]["x"], t["band"]["lo"], t["band"]["hi"], color=colors[inter],
                                         alpha=0.12, linewidth=0)
             ax.axhline(0, color="grey", lw=0.8)
-            ax.set_xscale("log")
-            ax.set_xlabel("parameters")
+            if axis["log"]:
+                ax.set_xscale("log")
+            ax.set_xlabel(axis["label"])
             ax.set_title(title)
             ax.legend(fontsize=7, loc="best")
         axes[0].set_ylabel(f"gain over none ({key[1]}, points)")
         level = f"{100 * report.get('level', 0.95):g}%"
         synthetic = " · SYNTHETIC data" if any(r.get("synthetic") for r in recs) else ""
-        fig.suptitle(f"{key[0]}: gain of intermediate training vs model size, one line per model family "
+        what = "model size" if axis["log"] else axis["label"]
+        fig.suptitle(f"{key[0]}: gain of intermediate training vs {what}, one line per model family "
                      f"(dots: seeds; bars: {level} bootstrap){synthetic}", fontsize=10)
-        written += _save(fig, out_dir, f"gain_vs_params-{_slug(key[0])}-{_slug(key[1])}")
+        stem = "gain_vs_params" if axis["log"] else "gain_vs_depth"
+        written += _save(fig, out_dir, f"{stem}-{_slug(key[0])}-{_slug(key[1])}")
         plt.close(fig)
     return written
 

@@ -31,6 +31,7 @@ import numpy as np
 from ..units import fmt_params  # noqa: F401  (re-exported: figures, html and the CLI import it here)
 from . import is_english
 from .aggregate import canonical_task, task_table
+from .axis import axis_of, position
 from .bootstrap import Scored, interval, paired_replicates, scored
 
 CELL_KEYS = ("model", "task", "split", "metric", "direction", "variant", "lang_pair")
@@ -131,6 +132,7 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
             reps, method = paired_replicates(sb, so, langs, n_boot, _rng(seed, (*key, inter)))
             rec: dict[str, Any] = {**cell, "model_params": params.get(cell["model"]),
                                    "model_group": groups.get(cell["model"]), "intermediate": inter,
+                                   "axis": axis_of(next(iter(base_rows.values()))),
                                    "synthetic": synthetic[(key, inter)] or synthetic[(key, baseline)],
                                    "baseline": baseline, "seeds": seeds_o, "baseline_seeds": seeds_b,
                                    "languages": langs, "method": method, "n_boot": n_boot, "level": level,
@@ -208,17 +210,21 @@ def _ols(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 def trends(records: list[dict[str, Any]], replicates: dict[int, dict[str, np.ndarray]],
            level: float = 0.95) -> list[dict[str, Any]]:
-    """Per (task, metric, direction, variant, intermediate, model group, en|xx): the gain-vs-log10(params) fit and
-    verdict. Model groups (``model_group``) never share a line: a family's ladder is one trend."""
+    """Per (task, metric, direction, variant, intermediate, model group, axis family, en|xx): the fit of the gain
+    on the family's axis (log10 parameters, or layers of a depth ablation) and its verdict. Model groups
+    (``model_group``) never share a line: a family's ladder is one trend."""
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i, rec in enumerate(records):
+        axis = rec.get("axis") or axis_of(rec)
         groups[(rec["task"], rec["split"], rec["metric"], rec["direction"], rec["variant"], rec["lang_pair"],
-                rec["intermediate"], rec.get("model_group"))].append(i)
+                rec["intermediate"], rec.get("model_group"), axis["family"])].append(i)
     out = []
-    for (task, split, metric, direction, variant, lang_pair, inter, mgroup), idxs in sorted(
+    for (task, split, metric, direction, variant, lang_pair, inter, mgroup, fam), idxs in sorted(
             groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
+        axis = records[idxs[0]].get("axis") or axis_of(records[idxs[0]])
         for group in ("en", "xx"):
-            pts = [(records[i]["model_params"], records[i]["model"], records[i][group]["gain"], replicates[i][group])
+            pts = [((records[i].get("axis") or axis)["x"], records[i]["model"], records[i][group]["gain"],
+                    replicates[i][group], records[i]["model_params"])
                    for i in idxs if records[i].get(group) is not None and group in replicates[i]]
             without = [records[i]["model"] for i in idxs if records[i].get(group) and not records[i]["model_params"]]
             pts = [p for p in pts if p[0]]
@@ -230,16 +236,18 @@ def trends(records: list[dict[str, Any]], replicates: dict[int, dict[str, np.nda
                 "task": task, "split": split, "metric": metric, "direction": direction, "variant": variant,
                 "lang_pair": lang_pair, "intermediate": inter, "model_group": mgroup, "group": group,
                 "n_sizes": len(sizes), "synthetic": any(records[i].get("synthetic") for i in idxs),
-                "points": [{"model": m, "params": p, "gain": g} for p, m, g, _ in pts], "slope": None,
+                "family": fam, "axis": axis["label"],
+                "points": [{"model": m, "params": n, "x": x, "gain": g} for x, m, g, _, n in pts], "slope": None,
                 "intercept": None, "lo": None, "hi": None, "band": None,
-                "fit": "gain = intercept + slope · log10(parameters), OLS over the per-size gains",
+                "fit": (f"gain = intercept + slope · {'log10(parameters)' if axis['log'] else axis['label']}, OLS "
+                        "over the per-size gains"),
                 "models_without_params": without,
             }
             if len(sizes) < 2:
                 entry["verdict"] = f"no trend: only one model size ({pts[0][1]}), nothing to fit"
                 out.append(entry)
                 continue
-            x = np.log10(np.array([p[0] for p in pts], dtype=np.float64))
+            x = np.array([position({**axis, "x": p[0]}) for p in pts], dtype=np.float64)
             y = np.array([p[2] for p in pts])
             slope, intercept = _ols(x, y)
             reps = np.stack([p[3] for p in pts], axis=0)  # (points, B)
@@ -251,7 +259,8 @@ def trends(records: list[dict[str, Any]], replicates: dict[int, dict[str, np.nda
             lines = intercepts[:, None] + slopes[:, None] * grid[None, :]       # (B, grid)
             q = [100 * (1 - level) / 2, 100 * (1 + level) / 2]
             band_lo, band_hi = np.percentile(lines, q, axis=0)
-            entry["band"] = {"params": (10 ** grid).tolist(), "lo": band_lo.tolist(), "hi": band_hi.tolist(),
+            entry["band"] = {"x": (10 ** grid if axis["log"] else grid).tolist(), "lo": band_lo.tolist(),
+                             "hi": band_hi.tolist(),
                              "what": f"pointwise {100 * level:g}% bootstrap band of the fitted line"}
             entry.update(slope=slope, intercept=intercept, lo=lo, hi=hi,
                          slope_replicates_sd=float(np.std(slopes, ddof=1)) if slopes.size > 1 else None)
@@ -259,11 +268,12 @@ def trends(records: list[dict[str, Any]], replicates: dict[int, dict[str, np.nda
             if lo == hi == 0 and slope == 0:
                 verdict = "no trend: the gain is the same at every size (every bootstrap replicate agrees)"
             elif lo <= 0 <= hi:
-                verdict = (f"no trend: the slope {slope:+.2f} per 10× parameters has a {pct} interval "
+                verdict = (f"no trend: the slope {slope:+.2f} per {axis['unit']} has a {pct} interval "
                            f"[{lo:+.2f}, {hi:+.2f}] that includes 0")
             else:
                 way = "grows" if slope > 0 else "shrinks"
-                verdict = (f"the gain {way} with scale: {slope:+.2f} per 10× parameters, {pct} interval "
+                verdict = (f"the gain {way} with {'scale' if axis['log'] else 'depth'}: {slope:+.2f} per "
+                           f"{axis['unit']}, {pct} interval "
                            f"[{lo:+.2f}, {hi:+.2f}]")
             if len(sizes) == 2:
                 verdict += " (two sizes only: the line passes through both points)"

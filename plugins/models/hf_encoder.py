@@ -2,7 +2,8 @@
 
 A local folder or a hub id (pinned with ``revision``) both work: ``{name: mine, family: hf-encoder,
 source: /path/or/org/model}`` in a matrix config. Weights load as safetensors only and
-``trust_remote_code`` stays off unless the model entry sets it.
+``trust_remote_code`` stays off unless the model entry sets it. A config's ``depth: k`` keeps the first k
+transformer layers (``num_hidden_layers``; the later layers' weights are not loaded): a depth ablation.
 """
 
 from __future__ import annotations
@@ -23,16 +24,33 @@ def _source(spec: ModelSpec) -> str:
     return os.path.expanduser(spec.source) if spec.source.startswith("~") else spec.source
 
 
+def _truncate(config, spec: ModelSpec):
+    """The config cut to the spec's depth ablation (``options["depth"]["layers"]``), if any."""
+    depth = (spec.options.get("depth") or {}).get("layers")
+    if depth is None:
+        return config
+    full = getattr(config, "num_hidden_layers", None)
+    if full is None:
+        raise ValueError(f"model {spec.name!r}: its config has no num_hidden_layers, so depth cannot apply")
+    if depth > full:
+        raise ValueError(f"model {spec.name!r}: depth {depth} exceeds the model's {full} layers")
+    config.num_hidden_layers = depth
+    return config
+
+
 def load(spec: ModelSpec, seed: int = 0):
     import torch
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
 
     from harness.models import Encoder
 
     torch.manual_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(_source(spec), **_kwargs(spec))
+    extra = {}
+    if spec.options.get("depth"):
+        extra["config"] = _truncate(AutoConfig.from_pretrained(_source(spec), **_kwargs(spec)), spec)
     module = AutoModel.from_pretrained(
-        _source(spec), use_safetensors=spec.options.get("use_safetensors", True), **_kwargs(spec)
+        _source(spec), use_safetensors=spec.options.get("use_safetensors", True), **_kwargs(spec), **extra
     )
     return Encoder(module=module, tokenizer=tokenizer, hidden_size=int(module.config.hidden_size))
 
@@ -47,14 +65,14 @@ def describe(spec: ModelSpec) -> dict:
 
     from .published import count_on_meta, make_config, shape_of
 
-    config = make_config(_source(spec), **_kwargs(spec))
+    config = _truncate(make_config(_source(spec), **_kwargs(spec)), spec)
     total, nonembed = count_on_meta(lambda: AutoModel.from_config(config, trust_remote_code=spec.trust_remote_code))
     return {"params": total, "params_nonembed": nonembed, **shape_of(config)}
 
 
 @hookimpl
 def register_model_families(register) -> None:
-    register(ModelFamily("hf-encoder", load=load, describe=describe, any_folder=True,
+    register(ModelFamily("hf-encoder", load=load, describe=describe, any_folder=True, depth=True,
                          description="any Hugging Face encoder via AutoModel/AutoTokenizer (local path or hub id)"))
 
 
