@@ -100,17 +100,36 @@ def align(examples: list[dict], preds: dict[str, Any] | list[Any], kind: str) ->
 
 
 @click.command()
-@click.argument("task_name", metavar="TASK")
-@click.option("--data", "data", required=True, type=click.Path(exists=True, path_type=Path),
+@click.argument("task_name", metavar="TASK", required=False)
+@click.option("--data", "data", default=None, type=click.Path(exists=True, path_type=Path),
               help="gold file (task layout) or folder")
 @click.option("--predictions", "predictions", required=True, type=click.Path(exists=True, path_type=Path),
-              help="predictions file (.jsonl from a run, .json id→answer, or XTREME's text layout)")
+              help="predictions file (.jsonl from a run, .json id→answer, or XTREME's text layout); with "
+                   "--benchmark, the submission folder")
+@click.option("--benchmark", default=None, help="score a whole submission folder: xtreme or xtreme-r")
+@click.option("--labels", default=None, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="with --benchmark: the label folder (evaluate.py's --label_folder)")
 @click.option("--language", default=None, help="language code (default: inferred from the --data file name)")
 @click.option("--split", default=None, help="split to read when --data is a folder (default: task's eval split)")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-def score(task_name: str, data: Path, predictions: Path, language: str | None, split: str | None,
-          as_json: bool) -> None:
-    """Score a predictions file against gold data the way the task's official script does."""
+def score(task_name: str | None, data: Path | None, predictions: Path, benchmark: str | None, labels: Path | None,
+          language: str | None, split: str | None, as_json: bool) -> None:
+    """Score a predictions file against gold data the way the task's official script does.
+
+    With ``--benchmark xtreme|xtreme-r --predictions DIR --labels DIR``: score a whole submission folder as
+    google-research/xtreme's ``evaluate.py`` does.
+    """
+    if benchmark is not None:
+        from .score_benchmark import score_benchmark
+
+        if task_name or data:
+            fail("--benchmark scores a whole folder: give --predictions DIR --labels DIR, not TASK or --data")
+        if labels is None:
+            fail("--benchmark needs --labels DIR (the folder of gold files, one sub-folder per task)")
+        score_benchmark(benchmark, predictions, labels, as_json)
+        return
+    if task_name is None or data is None:
+        fail("give TASK and --data (or --benchmark xtreme|xtreme-r with --labels to score a submission folder)")
     from ..data import DataMissing
     from ..metrics import IMPLEMENTATION, MissingGold, Value
     from ..plugins import UnknownName, registry
