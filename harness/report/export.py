@@ -6,13 +6,18 @@ language (``test-{language}.tsv`` or ``.json``), lines as the layout's ``lines``
 line), ``tags`` (one tag per line, a blank line between sentences), ``json`` (``{id: answer}`` for QA,
 ``{query id: [ranked candidate ids]}`` for ranking), ``line_index`` (the line index of the retrieved sentence
 per query line, the ``fwd`` neighbour), ``mined_pairs`` (``src<TAB>tgt`` for every pair mined above the dev
-threshold). Files are built from the predictions files the rows point to (sha256-checked), in example order, for
-one system (model, intermediate, seed); ``manifest.json`` records which row each file came from.
+threshold), ``label_jsonl`` (``{"label": x}`` per line). Files are built from the predictions files the rows
+point to (sha256-checked), in example order. One submission folder is written per system (model, intermediate,
+seed) — all of them, or those ``--model/--intermediate/--seed`` select — as ``OUT/<model>/<intermediate>/seed-<seed>``;
+each folder's ``manifest.json`` records which row each file came from (paths relative to that folder), and
+``OUT/manifest.json`` lists the folders. Rows from synthetic data (``"synthetic": true``, or a ``data`` source of
+kind ``synthetic``) are refused unless ``allow_synthetic`` is set.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -41,19 +46,28 @@ def _choices(rows: list[dict], key: str) -> list[str]:
     return sorted({str(r.get(key)) for r in rows})
 
 
-def select_system(rows: list[dict], model: str | None, intermediate: str | None, seed: Any) -> list[dict]:
-    """Rows of exactly one (model, intermediate, seed); a clear error lists the choices when ambiguous."""
+def _value(row: dict, key: str) -> str:
+    return str(row.get(key) or "none") if key == "intermediate" else str(row.get(key))
+
+
+def select_systems(rows: list[dict], model: str | None, intermediate: str | None, seed: Any) -> dict[tuple, list]:
+    """Rows per (model, intermediate, seed), restricted to the given values; an unknown value lists the choices."""
     for key, want in (("model", model), ("intermediate", intermediate), ("seed", seed)):
         if want is not None:
-            picked = [r for r in rows if str(r.get(key) if key != "intermediate" else r.get(key) or "none")
-                      == str(want)]
+            picked = [r for r in rows if _value(r, key) == str(want)]
             if not picked:
                 raise ExportError(f"no rows with {key}={want!r}; available: {', '.join(_choices(rows, key))}")
             rows = picked
-        elif len(_choices(rows, key)) > 1:
-            raise ExportError(f"rows hold several {key} values ({', '.join(_choices(rows, key))}); "
-                              f"choose one with --{key}")
-    return rows
+    out: dict[tuple, list] = defaultdict(list)
+    for r in rows:
+        out[(_value(r, "model"), _value(r, "intermediate"), _value(r, "seed"))].append(r)
+    return dict(sorted(out.items()))
+
+
+def is_synthetic(row: dict) -> bool:
+    """Whether a row was computed on synthetic (smoke) data, as far as its fields say."""
+    data = row.get("data")
+    return bool(row.get("synthetic")) or (isinstance(data, dict) and data.get("kind") == "synthetic")
 
 
 def _index_line(pred: Any, position: dict) -> str:
@@ -86,6 +100,8 @@ def _lines(lines: str, preds: list[dict]) -> str:
             line = _pair_line(p.get("id"), pred)
             if line is not None:
                 out.append(line)
+        elif lines == "label_jsonl":
+            out.append(json.dumps({"label": pred}, ensure_ascii=False))
         elif lines == "tags" and isinstance(pred, (list, tuple)):
             out.extend(str(t) for t in pred)
             out.append("")
@@ -103,17 +119,44 @@ def _json(preds: list[dict]) -> str:
                       ensure_ascii=False, indent=1) + "\n"
 
 
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_.+" else "_" for c in name)
+
+
 def export(rows: list[dict[str, Any]], out_dir: str | Path, *, fmt: str = "xtreme-r", split: str = "test",
-           model: str | None = None, intermediate: str | None = None, seed: Any = None) -> dict[str, Any]:
-    """Write the submission folders; returns ``{"written": [...], "missing": {task: [...]}, "skipped": [...]}``."""
+           model: str | None = None, intermediate: str | None = None, seed: Any = None,
+           allow_synthetic: bool = False) -> dict[str, Any]:
+    """Write one submission folder per selected system; returns what was written and what is missing."""
     layouts = formats()
     if fmt not in layouts:
         raise ExportError(f"unknown format {fmt!r}; allowed: {', '.join(layouts)}")
     rows = [r for r in rows if r.get("split") == split and r.get("predictions")]
     if not rows:
         raise ExportError(f"no rows of split {split!r} with a predictions file")
-    rows = select_system(rows, model, intermediate, seed)
-    tasks = dict(layouts[fmt])
+    synthetic = [r for r in rows if is_synthetic(r)]
+    if synthetic and not allow_synthetic:
+        raise ExportError(f"{len(synthetic)} rows come from synthetic data (e.g. {synthetic[0]['task']}); "
+                          "a submission of them is meaningless — pass --allow-synthetic to export them anyway")
+    out = Path(out_dir)
+    systems = []
+    for (m, inter, s), sys_rows in select_systems(rows, model, intermediate, seed).items():
+        folder = out / _safe(m) / _safe(inter) / f"seed-{_safe(s)}"
+        result = export_system(sys_rows, folder, fmt=fmt, split=split)
+        systems.append({"model": m, "intermediate": inter, "seed": s, "folder": str(folder.relative_to(out)),
+                        "files": len(result["written"]), "missing": result["missing"]})
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "manifest.json").write_text(json.dumps({"format": fmt, "split": split, "systems": systems,
+                                                   "synthetic": bool(synthetic)}, indent=1) + "\n",
+                                       encoding="utf-8")
+    return {"format": fmt, "out": str(out), "systems": systems,
+            "written": [f for s in systems for f in [s["folder"]]], "synthetic": bool(synthetic)}
+
+
+def export_system(rows: list[dict[str, Any]], out: Path, *, fmt: str, split: str) -> dict[str, Any]:
+    """One system's submission folder (its rows already selected) with its ``manifest.json``."""
+    from .bootstrap import predictions_path
+
+    tasks = dict(formats()[fmt])
     table = task_table()
     files: dict[tuple[str, str], dict] = {}
     skipped: list[str] = []
@@ -124,7 +167,6 @@ def export(rows: list[dict[str, Any]], out_dir: str | Path, *, fmt: str = "xtrem
                 skipped.append(r["task"])
             continue
         files.setdefault((canon, r["language"]), r)
-    out = Path(out_dir)
     written, manifest = [], []
     for (task, lang), r in sorted(files.items()):
         preds, why = load_predictions(r)
@@ -137,9 +179,11 @@ def export(rows: list[dict[str, Any]], out_dir: str | Path, *, fmt: str = "xtrem
         text = _json(preds) if layout.lines == "json" else _lines(layout.lines, preds)
         path.write_text(text, encoding="utf-8")
         written.append(str(path))
+        source = predictions_path(r)
         manifest.append({"file": str(path.relative_to(out)), "task": r["task"], "language": lang,
                          "model": r["model"], "intermediate": r.get("intermediate"), "seed": r.get("seed"),
-                         "split": split, "predictions": r.get("predictions"),
+                         "split": split, "metric": r.get("metric"), "value": r.get("value"),
+                         "predictions": os.path.relpath(source.resolve(), out.resolve()) if source else None,
                          "predictions_sha256": r.get("predictions_sha256"), "node": r.get("node"),
                          "examples": len(preds)})
     have = defaultdict(list)

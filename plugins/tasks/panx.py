@@ -34,6 +34,10 @@ HOW = ("Get PAN-X through google-research/xtreme's download_data.sh (AmazonPhoto
 
 SUBFOLDERS = ("xtreme",)  # tried when data_dir itself lacks the files
 
+# The languages (and order) of google-research/xtreme evaluate.py's TASK2LANGS for each version.
+OFFICIAL_XTREME = tuple("ar,he,vi,id,jv,ms,tl,eu,ml,ta,te,af,nl,en,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,bg,ru,ja,ka,ko,th,sw,yo,my,zh,kk,tr,et,fi,hu".split(","))
+OFFICIAL_XTREME_R = OFFICIAL_XTREME + ("qu", "pl", "uk", "az", "lt", "pa", "gu", "ro")
+
 SPEC = TaskSpec(
     name="panx", kind="tagging", roles=("target",), languages=LANGUAGES, labels=LABELS,
     metrics=("ner_seqeval_f1",), version="1", eval_splits=("test",), hf_dataset="google/xtreme", data_help=HOW,
@@ -42,7 +46,8 @@ SPEC = TaskSpec(
     license="unknown (WikiANN); Wikipedia text CC BY-SA",
     defaults={"lr": 2e-5, "batch_size": 32, "max_length": 128, "epochs": 10},
     benchmarks={b: BenchmarkEntry("structured", ("ner_seqeval_f1", "seqeval_f1", "f1"), position=4,
-                                 export=ExportLayout("tags")) for b in ("xtreme", "xtreme-r")},
+                                 export=ExportLayout("tags", languages=langs))
+                for b, langs in (("xtreme", OFFICIAL_XTREME), ("xtreme-r", OFFICIAL_XTREME_R))},
     aliases=("pan-x", "wikiann", "ner"),
 )
 

@@ -38,6 +38,10 @@ LANGUAGES = tuple(LASER)
 HOW = ("Get LASER's data/tatoeba/v1 files (github.com/facebookresearch/LASER) or XTREME's download "
        "(google-research/xtreme scripts/download_data.sh); or leave data_dir unset for mteb/tatoeba-bitext-mining.")
 
+# The languages (and order) of google-research/xtreme evaluate.py's TASK2LANGS for each version.
+OFFICIAL_XTREME = tuple("ar,he,vi,id,jv,tl,eu,ml,ta,te,af,nl,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,bg,ru,ja,ka,ko,th,sw,zh,kk,tr,et,fi,hu".split(","))
+OFFICIAL_XTREME_R = OFFICIAL_XTREME + ("az", "lt", "pl", "uk", "ro")
+
 SPEC = TaskSpec(
     name="tatoeba", kind="retrieval", roles=("target",), languages=LANGUAGES, train_language="en",
     metrics=("tatoeba_accuracy_xx2en", "tatoeba_accuracy_en2xx", "tatoeba_accuracy_avg_both_directions"),
@@ -48,9 +52,10 @@ SPEC = TaskSpec(
              "Transfer and Beyond", license="CC BY 2.0 FR (Tatoeba)",
     defaults={"retrieval": {"protocol": "bitext", "max_length": 128, "pooling": "mean"}},
     benchmarks={"xtreme": BenchmarkEntry("retrieval", ("tatoeba_accuracy_xx2en", "accuracy", "tatoeba_accuracy"),
-                                          position=9, export=ExportLayout("line_index")),
+                                          position=9, export=ExportLayout("line_index", languages=OFFICIAL_XTREME)),
                 "xtreme-r": BenchmarkEntry("retrieval", ("tatoeba_accuracy_xx2en", "accuracy", "tatoeba_accuracy"),
-                                           position=8, export=ExportLayout("line_index"))},
+                                           position=8,
+                                           export=ExportLayout("line_index", languages=OFFICIAL_XTREME_R))},
 )
 
 

@@ -47,6 +47,10 @@ HOW = ("Get UD treebanks (universaldependencies.org; XTREME used v2.5, XTREME-R 
 
 SUBFOLDERS = ("xtreme",)  # tried when data_dir itself lacks the files
 
+# The languages (and order) of google-research/xtreme evaluate.py's TASK2LANGS for each version.
+OFFICIAL_XTREME = tuple("af,ar,bg,de,el,en,es,et,eu,fa,fi,fr,he,hi,hu,id,it,ja,kk,ko,mr,nl,pt,ru,ta,te,th,tl,tr,ur,vi,yo,zh".split(","))
+OFFICIAL_XTREME_R = OFFICIAL_XTREME + ("lt", "pl", "uk", "wo", "ro")
+
 SPEC = TaskSpec(
     name="udpos", kind="tagging", roles=("target",), languages=LANGUAGES, labels=LABELS,
     metrics=("pos_seqeval_f1", "pos_accuracy"), version="1", eval_splits=("test",), hf_dataset="google/xtreme",
@@ -54,9 +58,10 @@ SPEC = TaskSpec(
     citation="Nivre et al. 2020, Universal Dependencies v2; Hu et al. 2020, XTREME",
     license="per treebank (mostly CC BY-SA)",
     defaults={"lr": 2e-5, "batch_size": 32, "max_length": 128, "epochs": 10},
-    benchmarks={"xtreme": BenchmarkEntry("structured", ("pos_seqeval_f1", "f1"), position=3, export=ExportLayout("tags")),
+    benchmarks={"xtreme": BenchmarkEntry("structured", ("pos_seqeval_f1", "f1"), position=3,
+                                         export=ExportLayout("tags", languages=OFFICIAL_XTREME)),
                 "xtreme-r": BenchmarkEntry("structured", ("pos_accuracy", "accuracy"), position=3,
-                                           export=ExportLayout("tags"))},
+                                           export=ExportLayout("tags", languages=OFFICIAL_XTREME_R))},
     aliases=("pos", "ud_pos", "ud-pos"),
 )
 

@@ -47,7 +47,10 @@ SPEC = TaskSpec(
     citation="Ponti et al. 2020, XCOPA: A Multilingual Dataset for Causal Commonsense Reasoning",
     license="CC BY 4.0 (XCOPA); BSD-2-Clause (COPA)",
     defaults={"lr": 2e-5, "batch_size": 32, "max_length": 128, "epochs": 5},
-    benchmarks={"xtreme-r": BenchmarkEntry("classification", ("accuracy",), position=2, export=ExportLayout("label"))},
+    # XTREME-R's evaluate.py reads test-LANG.jsonl files of {"label": x} lines for the 11 target languages.
+    benchmarks={"xtreme-r": BenchmarkEntry("classification", ("accuracy",), position=2,
+                                           export=ExportLayout("label_jsonl", "test-{language}.jsonl",
+                                                               languages=TARGET_LANGUAGES))},
 )
 
 
