@@ -138,10 +138,12 @@ def export(rows: list[dict[str, Any]], out_dir: str | Path, *, fmt: str = "xtrem
         raise ExportError(f"{len(synthetic)} rows come from synthetic data (e.g. {synthetic[0]['task']}); "
                           "a submission of them is meaningless — pass --allow-synthetic to export them anyway")
     out = Path(out_dir)
-    systems = []
+    systems, written, skipped = [], [], []
     for (m, inter, s), sys_rows in select_systems(rows, model, intermediate, seed).items():
         folder = out / _safe(m) / _safe(inter) / f"seed-{_safe(s)}"
         result = export_system(sys_rows, folder, fmt=fmt, split=split)
+        written += result["written"]
+        skipped += [t for t in result["skipped"] if t not in skipped]
         systems.append({"model": m, "intermediate": inter, "seed": s, "folder": str(folder.relative_to(out)),
                         "files": len(result["written"]), "missing": result["missing"]})
     out.mkdir(parents=True, exist_ok=True)
@@ -149,7 +151,7 @@ def export(rows: list[dict[str, Any]], out_dir: str | Path, *, fmt: str = "xtrem
                                                    "synthetic": bool(synthetic)}, indent=1) + "\n",
                                        encoding="utf-8")
     return {"format": fmt, "out": str(out), "systems": systems,
-            "written": [f for s in systems for f in [s["folder"]]], "synthetic": bool(synthetic)}
+            "written": written, "skipped": skipped, "synthetic": bool(synthetic)}
 
 
 def export_system(rows: list[dict[str, Any]], out: Path, *, fmt: str, split: str) -> dict[str, Any]:
