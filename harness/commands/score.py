@@ -10,7 +10,10 @@ Predictions (``--predictions``), matched to gold by id where ids exist, else by 
 - ``*.jsonl`` written by ``harness matrix run`` (``{"id", "prediction", ...}`` per line);
 - ``*.json``: an object ``{id: answer}`` (SQuAD / XTREME QA layout) or a list in example order;
 - any other text file, XTREME's submission layout: one label (classification, multiple choice) per line, or one
-  tag per line with a blank line between sentences (tagging; ``token<TAB>tag`` lines use the last column).
+  tag per line with a blank line between sentences (tagging; ``token<TAB>tag`` lines use the last column);
+- a layout only one task has (BUCC's ``src<TAB>trg`` pairs, Tatoeba's line indices, XCOPA's ``{"label": x}``
+  lines, Mewsli-X rankings without candidate entries): read by the task module's ``read_predictions(path,
+  examples, language)``, which returns None for files it leaves to the readers above.
 
 A QA question without a prediction scores 0 (as the official scripts do, with a warning); missing predictions
 for other kinds are an error. A split without gold (XTREME's label-stripped test files) exits with the
@@ -99,6 +102,14 @@ def align(examples: list[dict], preds: dict[str, Any] | list[Any], kind: str) ->
     return [preds.get(str(e["id"]), "") for e in examples]
 
 
+def task_predictions(task, path: Path, examples: list[dict], language: str, kind: str) -> list[Any]:
+    """Predictions in example order: the task module's ``read_predictions(path, examples, language)`` when it
+    reads this file (XTREME's own layouts: BUCC pair lists, Tatoeba line indices, ...), else the generic readers."""
+    reader = getattr(importlib.import_module(task.load.__module__), "read_predictions", None)
+    preds = reader(path, examples, language) if reader is not None else None
+    return preds if preds is not None else align(examples, read_predictions(path, kind), kind)
+
+
 @click.command()
 @click.argument("task_name", metavar="TASK", required=False)
 @click.option("--data", "data", default=None, type=click.Path(exists=True, path_type=Path),
@@ -150,7 +161,7 @@ def score(task_name: str | None, data: Path | None, predictions: Path, benchmark
     split = split or spec.eval_splits[0]
     try:
         examples = read_gold(task, data, language, split)
-        preds = align(examples, read_predictions(predictions, spec.kind), spec.kind)
+        preds = task_predictions(task, predictions, examples, language, spec.kind)
         if task.score is not None:
             scores = task.score(examples=examples, predictions=preds, language=language)
         else:

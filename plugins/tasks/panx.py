@@ -6,7 +6,9 @@ metric seqeval entity F1 on IOB2 tags (``ner_seqeval_f1``, seqeval-0.0.12 semant
 Local layouts under ``data_dir``:
 
 1. XTREME's processed files ``{split}-{lang}.tsv``: ``token<TAB>tag`` per line, blank line between sentences;
-   XTREME strips test labels, so one-column files load with ``tags=None`` (scoring raises ``MissingGold``);
+   XTREME strips test labels, so one-column files load with ``tags=None`` (scoring raises ``MissingGold``) —
+   unless every line is a tag: then it is a label file of XTREME's ``evaluate.py`` (one tag per line) and its
+   lines are the gold tags;
 2. Rahimi's raw splits (the ``{lang}.tar.gz`` members, renamed by XTREME's download to ``{lang}-{split}``, or
    ``{lang}/{split}``): ``{lang}:token<TAB>tag`` lines; the ``{lang}:`` prefix is stripped as XTREME does.
 
@@ -65,7 +67,7 @@ def _load_dir(split: str, language: str, data_dir: Path | None) -> list[dict]:
     d = Path(data_dir)
     xtreme = d / f"{split}-{language}.tsv"
     if xtreme.exists():
-        return read_conll(xtreme, language, split, "panx", HOW)
+        return read_conll(xtreme, language, split, "panx", HOW, labels=LABELS)
     for raw in (d / f"{language}-{split}", d / language / split):
         if raw.is_file():
             return read_conll(raw, language, split, "panx", HOW, strip_prefix=f"{language}:")
@@ -74,7 +76,8 @@ def _load_dir(split: str, language: str, data_dir: Path | None) -> list[dict]:
 
 
 def load_file(path: Path, language: str, split: str | None = None) -> list[dict]:
-    return read_conll(Path(path), language, split or "file", "panx", HOW, strip_prefix=f"{language}:")
+    """One file (``harness score``): ``token<TAB>tag`` lines, Rahimi's raw lines, or a tags-only label file."""
+    return read_conll(Path(path), language, split or "file", "panx", HOW, strip_prefix=f"{language}:", labels=LABELS)
 
 
 # ---- SYNTHETIC fixtures -------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ the true token accuracy.
 Local layouts under ``data_dir``:
 
 1. XTREME's processed files ``{split}-{lang}.tsv`` (``token<TAB>UPOS``, blank line between sentences; test files
-   without tags load with ``tags=None``);
+   without tags load with ``tags=None``; a file of tags only — a label file of XTREME's ``evaluate.py`` — loads
+   them as the gold tags);
 2. CoNLL-U treebanks ``{lang}_{treebank}-ud-{split}.conllu`` (any sub-folder): every treebank of the language is
    read, in sorted path order, and concatenated as XTREME does. Comment lines, multiword-token ranges
    (``1-2``) and empty nodes (``8.1``) are skipped, so the words are UD's syntactic words with their UPOS
@@ -86,7 +87,7 @@ def _load_dir(split: str, language: str, data_dir: Path | None) -> list[dict]:
     d = Path(data_dir)
     xtreme = d / f"{split}-{language}.tsv"
     if xtreme.exists():
-        return read_conll(xtreme, language, split, "udpos", HOW)
+        return read_conll(xtreme, language, split, "udpos", HOW, labels=LABELS)
     files = conllu_files(d, language, split)
     if files:
         return read_conllu(files, language, split)
@@ -98,7 +99,7 @@ def load_file(path: Path, language: str, split: str | None = None) -> list[dict]
     path = Path(path)
     if path.suffix == ".conllu":
         return read_conllu([path], language, split or "file")
-    return read_conll(path, language, split or "file", "udpos", HOW)
+    return read_conll(path, language, split or "file", "udpos", HOW, labels=LABELS)
 
 
 # ---- SYNTHETIC fixtures -------------------------------------------------------------------------------
