@@ -11,7 +11,8 @@ point to (sha256-checked), in example order. One submission folder is written pe
 seed) — all of them, or those ``--model/--intermediate/--seed`` select — as ``OUT/<model>/<intermediate>/seed-<seed>``;
 each folder's ``manifest.json`` records which row each file came from (paths relative to that folder), and
 ``OUT/manifest.json`` lists the folders. Rows from synthetic data (``"synthetic": true``, or a ``data`` source of
-kind ``synthetic``) are refused unless ``allow_synthetic`` is set.
+kind ``synthetic``) are refused unless ``allow_synthetic`` is set. ``labels`` also writes ``OUT/labels``, the gold
+label folder of the exported split in the same layout (see :mod:`harness.report.export_labels`).
 """
 
 from __future__ import annotations
@@ -125,8 +126,9 @@ def _safe(name: str) -> str:
 
 def export(rows: list[dict[str, Any]], out_dir: str | Path, *, fmt: str = "xtreme-r", split: str = "test",
            model: str | None = None, intermediate: str | None = None, seed: Any = None,
-           allow_synthetic: bool = False) -> dict[str, Any]:
-    """Write one submission folder per selected system; returns what was written and what is missing."""
+           allow_synthetic: bool = False, labels: bool = False) -> dict[str, Any]:
+    """Write one submission folder per selected system (and, with ``labels``, the gold label folder
+    ``OUT/labels`` the official script's ``--label_folder`` reads); returns what was written and what is missing."""
     layouts = formats()
     if fmt not in layouts:
         raise ExportError(f"unknown format {fmt!r}; allowed: {', '.join(layouts)}")
@@ -141,21 +143,39 @@ def export(rows: list[dict[str, Any]], out_dir: str | Path, *, fmt: str = "xtrem
     systems, written, skipped = [], [], []
     for (m, inter, s), sys_rows in select_systems(rows, model, intermediate, seed).items():
         folder = out / _safe(m) / _safe(inter) / f"seed-{_safe(s)}"
-        result = export_system(sys_rows, folder, fmt=fmt, split=split)
+        result = export_system(sys_rows, folder, fmt=fmt, split=split, labels_dir=out / "labels" if labels else None)
         written += result["written"]
         skipped += [t for t in result["skipped"] if t not in skipped]
         systems.append({"model": m, "intermediate": inter, "seed": s, "folder": str(folder.relative_to(out)),
                         "files": len(result["written"]), "missing": result["missing"]})
     out.mkdir(parents=True, exist_ok=True)
     (out / "manifest.json").write_text(json.dumps({"format": fmt, "split": split, "systems": systems,
+                                                   "labels": "labels" if labels else None,
                                                    "synthetic": bool(synthetic)}, indent=1) + "\n",
                                        encoding="utf-8")
     return {"format": fmt, "out": str(out), "systems": systems,
             "written": written, "skipped": skipped, "synthetic": bool(synthetic)}
 
 
-def export_system(rows: list[dict[str, Any]], out: Path, *, fmt: str, split: str) -> dict[str, Any]:
-    """One system's submission folder (its rows already selected) with its ``manifest.json``."""
+def _write_gold(path: Path, lines: str, preds: list[dict], qa: bool, where: str) -> None:
+    """The gold label file beside the submission; systems that ran the same split must agree on it."""
+    from .export_labels import NoGold, gold_text
+
+    try:
+        text = gold_text(lines, preds, qa)
+    except NoGold as err:
+        raise ExportError(f"{where}: cannot write its label file: {err}") from None
+    if path.exists() and path.read_text(encoding="utf-8") != text:
+        raise ExportError(f"{where}: the systems' predictions files hold different gold for {path}; export "
+                          "them one at a time (--model/--intermediate/--seed)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def export_system(rows: list[dict[str, Any]], out: Path, *, fmt: str, split: str,
+                  labels_dir: Path | None = None) -> dict[str, Any]:
+    """One system's submission folder (its rows already selected) with its ``manifest.json``; with
+    ``labels_dir``, the gold label files too."""
     from .bootstrap import predictions_path
 
     tasks = dict(formats()[fmt])
@@ -181,6 +201,9 @@ def export_system(rows: list[dict[str, Any]], out: Path, *, fmt: str, split: str
         text = _json(preds) if layout.lines == "json" else _lines(layout.lines, preds)
         path.write_text(text, encoding="utf-8")
         written.append(str(path))
+        if labels_dir is not None:
+            _write_gold(labels_dir / (layout.folder or task) / path.name, layout.lines, preds, table[task].qa,
+                        f"{task}/{lang}")
         source = predictions_path(r)
         manifest.append({"file": str(path.relative_to(out)), "task": r["task"], "language": lang,
                          "model": r["model"], "intermediate": r.get("intermediate"), "seed": r.get("seed"),
