@@ -10,9 +10,10 @@ threshold), ``label_jsonl`` (``{"label": x}`` per line). Files are built from th
 point to (sha256-checked), in example order. One submission folder is written per system (model, intermediate,
 seed) — all of them, or those ``--model/--intermediate/--seed`` select — as ``OUT/<model>/<intermediate>/seed-<seed>``;
 each folder's ``manifest.json`` records which row each file came from (paths relative to that folder), and
-``OUT/manifest.json`` lists the folders. Rows from synthetic data (``"synthetic": true``, or a ``data`` source of
-kind ``synthetic``) are refused unless ``allow_synthetic`` is set. ``labels`` also writes ``OUT/labels``, the gold
-label folder of the exported split in the same layout (see :mod:`harness.report.export_labels`).
+``OUT/manifest.json`` lists the folders. Rows from synthetic data (``"synthetic": true``, a ``data`` source of
+kind ``synthetic``, or for rows without those fields a synthetic source in the node's ``node.json``) are refused
+unless ``allow_synthetic`` is set. ``labels`` also writes ``OUT/labels``, the gold label folder of the exported
+split in the same layout (see :mod:`harness.report.export_labels`).
 """
 
 from __future__ import annotations
@@ -65,10 +66,28 @@ def select_systems(rows: list[dict], model: str | None, intermediate: str | None
     return dict(sorted(out.items()))
 
 
+def _mentions_synthetic(obj: Any) -> bool:
+    if isinstance(obj, dict):
+        return obj.get("kind") == "synthetic" or any(_mentions_synthetic(v) for v in obj.values())
+    return isinstance(obj, list) and any(_mentions_synthetic(v) for v in obj)
+
+
 def is_synthetic(row: dict) -> bool:
-    """Whether a row was computed on synthetic (smoke) data, as far as its fields say."""
+    """Whether a row was computed on synthetic (smoke) data: its ``synthetic`` / ``data`` fields say so, or (rows
+    without them) the ``node.json`` beside its predictions file lists a synthetic data source."""
+    from .bootstrap import predictions_path
+
     data = row.get("data")
-    return bool(row.get("synthetic")) or (isinstance(data, dict) and data.get("kind") == "synthetic")
+    if "synthetic" in row or isinstance(data, dict):
+        return bool(row.get("synthetic")) or (isinstance(data, dict) and data.get("kind") == "synthetic")
+    path = predictions_path(row)
+    node = path.parent / "node.json" if path is not None else None
+    if node is None or not node.is_file():
+        return False
+    try:
+        return _mentions_synthetic(json.loads(node.read_text(encoding="utf-8")))
+    except json.JSONDecodeError:
+        return False
 
 
 def _index_line(pred: Any, position: dict) -> str:
