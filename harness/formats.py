@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -201,11 +201,13 @@ def write_squad(path: Path | str, articles: list[dict], version: str = "1.1") ->
 
 # ---- CoNLL columns and CoNLL-U -------------------------------------------------------------------------------
 def read_conll(path: Path | str, language: str, split: str, task: str = "", how: str = "",
-               strip_prefix: str | None = None, column: int = 1) -> list[dict]:
+               strip_prefix: str | None = None, column: int = 1, labels: Collection[str] = ()) -> list[dict]:
     """Sentences of a ``token<TAB>tag`` file (blank line between sentences) as ``{id, language, tokens, tags}``.
 
     ``tags`` come from ``column``; a sentence whose lines lack it gets ``tags=None`` (XTREME strips test labels).
     ``strip_prefix``: removed from the start of each token (Rahimi's PAN-X files write ``de:token``).
+    ``labels``: the task's tag set; a one-column file whose every cell is one of them is a tags-only file (the
+    label files of XTREME's ``evaluate.py``): its cells are the ``tags`` and ``tokens`` are empty strings.
     Ids are ``{split}-{language}-{index}``.
     """
     sentences: list[list[list[str]]] = []
@@ -223,6 +225,10 @@ def read_conll(path: Path | str, language: str, split: str, task: str = "", how:
     if current:
         sentences.append(current)
     out = []
+    flat = [r for rows in sentences for r in rows]
+    if labels and flat and all(len(r) == 1 and r[0].strip() in labels for r in flat):  # tags only
+        return [{"id": f"{split}-{language}-{i}", "language": language, "tokens": [""] * len(rows),
+                 "tags": [r[0].strip() for r in rows]} for i, rows in enumerate(sentences)]
     for i, rows in enumerate(sentences):
         labelled = all(len(r) > column for r in rows)
         out.append({"id": f"{split}-{language}-{i}", "language": language, "tokens": [r[0] for r in rows],

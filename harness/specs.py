@@ -20,8 +20,9 @@ AVERAGES = ("unweighted", "size_weighted")
 # ``label``: one prediction per line (a list is tab-joined); ``tags``: one tag per line, a blank line between
 # sentences; ``json``: ``{example id: prediction}`` (QA answers, ranked candidate ids); ``line_index``: per query
 # line the line index of the retrieved sentence (the ``fwd`` neighbour of a two-way prediction); ``mined_pairs``:
-# ``src<TAB>tgt`` per pair mined above the dev-chosen threshold.
-EXPORT_LINES = ("label", "tags", "json", "line_index", "mined_pairs")
+# ``src<TAB>tgt`` per pair mined above the dev-chosen threshold; ``label_jsonl``: one ``{"label": x}`` JSON object
+# per line (XTREME-R's XCOPA files).
+EXPORT_LINES = ("label", "tags", "json", "line_index", "mined_pairs", "label_jsonl")
 
 
 class SpecError(ValueError):
@@ -33,12 +34,14 @@ class ExportLayout:
     """Where and how a task's predictions go in a benchmark's submission folder.
 
     ``file`` is a file name pattern with ``{language}``; ``folder`` defaults to the task name;
-    ``lines`` is one of :data:`EXPORT_LINES`.
+    ``lines`` is one of :data:`EXPORT_LINES`; ``languages``: the languages the benchmark's official script
+    reads from the folder, in its order (empty: the task's own ``languages``).
     """
 
     lines: str
     file: str = "test-{language}.tsv"
     folder: str | None = None
+    languages: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.lines not in EXPORT_LINES:

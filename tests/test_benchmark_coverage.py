@@ -74,17 +74,56 @@ def test_xtreme_r_score_complete_from_a_matrix_run(xtreme_r_run):
     assert entry["scores"]["xtreme"]["missing"] == ["pawsx", "bucc2018"]
 
 
-@pytest.mark.slow
-def test_xtreme_r_export_has_every_task(xtreme_r_run, tmp_path):
-    from harness.leaderboard import load_rows
-    from harness.report.export import export
+# submission metric (harness score --benchmark, as evaluate.py names it) -> the row metric it must equal
+ROUND_TRIP = {"xnli": {"accuracy": "accuracy"}, "xcopa": {"accuracy": "accuracy"},
+              "udpos": {"f1": "pos_seqeval_f1"}, "panx": {"f1": "ner_seqeval_f1"},
+              "xquad": {"f1": "squad_v1_f1", "exact_match": "squad_v1_exact_match"},
+              "mlqa": {"f1": "mlqa_f1", "exact_match": "mlqa_exact_match"},
+              "tydiqa": {"f1": "squad_v1_f1", "exact_match": "squad_v1_exact_match"},
+              "tatoeba": {"accuracy": "tatoeba_accuracy_xx2en"}, "mewslix": {"map@20": "mewslix_map_at_20"}}
+JSON_TASKS = ("xquad", "mlqa", "tydiqa", "mewslix", "lareqa")
 
-    result = export(load_rows(xtreme_r_run), tmp_path / "sub", fmt="xtreme-r")
-    assert result["missing"] == {} and result["skipped"] == []
-    written = sorted(p.relative_to(tmp_path / "sub").as_posix() for p in (tmp_path / "sub").rglob("test-*"))
-    assert written == sorted(f"{t}/test-{lang}.{'json' if t in ('xquad', 'mlqa', 'tydiqa', 'mewslix', 'lareqa') else 'tsv'}"
-                             for t, langs in TARGETS.items() for lang in langs)
-    tatoeba = (tmp_path / "sub" / "tatoeba" / "test-de.tsv").read_text().split()
-    assert all(line.isdigit() for line in tatoeba)  # one retrieved line index per query
-    manifest = json.loads((tmp_path / "sub" / "manifest.json").read_text())
-    assert len(manifest["files"]) == len(written)
+
+@pytest.mark.slow
+def test_xtreme_r_export_round_trip(xtreme_r_run, tmp_path):
+    """matrix rows -> ``leaderboard export`` -> ``harness score --benchmark xtreme-r``: the rows' values again."""
+    from click.testing import CliRunner
+
+    from harness.cli import main
+    from harness.leaderboard import load_rows
+
+    rows = load_rows(xtreme_r_run)
+    sub = tmp_path / "sub"
+    args = ["leaderboard", "export", str(xtreme_r_run), "--format", "xtreme-r", "--out", str(sub), "--labels"]
+    run = CliRunner().invoke(main, args)
+    assert run.exit_code != 0 and "--allow-synthetic" in run.output  # synthetic rows need the flag
+    run = CliRunner().invoke(main, [*args, "--allow-synthetic"])
+    assert run.exit_code == 0, run.output
+    (system,) = json.loads((sub / "manifest.json").read_text())["systems"]
+    assert system["folder"] == "tiny-xlmr/none/seed-1" and system["missing"] == {}
+    folder = sub / system["folder"]
+    written = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("test-*"))
+    suffix = {**{t: "json" for t in JSON_TASKS}, "xcopa": "jsonl"}
+    assert written == sorted(f"{t}/test-{lang}.{suffix.get(t, 'tsv')}" for t, langs in TARGETS.items()
+                             for lang in langs)
+    assert sorted(p.relative_to(sub / "labels").as_posix() for p in (sub / "labels").rglob("test-*")) == written
+    assert all(line.isdigit() for line in (folder / "tatoeba" / "test-de.tsv").read_text().split())
+    files = json.loads((folder / "manifest.json").read_text())["files"]
+    assert len(files) == len(written)
+    assert all((folder / f["predictions"]).is_file() for f in files)  # paths relative to the submission folder
+
+    run = CliRunner().invoke(main, ["score", "--benchmark", "xtreme-r", "--predictions", str(folder),
+                                    "--labels", str(sub / "labels"), "--json"])
+    assert run.exit_code == 0, run.output
+    got = json.loads(run.output)
+    assert got["errors"] == [] and got["status"].startswith("partial")  # 1-2 of each task's languages ran
+    value = {(r["task"], r["language"], r["metric"]): r["value"] for r in rows if r["split"] == "test"}
+    n = 0
+    for task, metrics in ROUND_TRIP.items():
+        for metric, row_metric in metrics.items():
+            scored = got["tasks"][task]["languages"][metric]
+            assert sorted(scored) == sorted(set(TARGETS[task]) - ({"en"} if task == "xcopa" else set())), task
+            for lang, v in scored.items():
+                assert v == pytest.approx(value[(task, lang, row_metric)], abs=1e-6), (task, lang, metric)
+                n += 1
+    assert n == 22

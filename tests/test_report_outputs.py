@@ -73,7 +73,9 @@ def test_html_page(demo, tmp_path):
 def test_export_xtreme_r_layout(demo, tmp_path):
     _, rows, _ = demo
     out = tmp_path / "sub"
-    res = export(rows, out, model="demo-large", intermediate="mnli", seed=1)
+    res = export(rows, tmp_path / "export", model="demo-large", intermediate="mnli", seed=1)
+    out = tmp_path / "export" / "demo-large" / "mnli" / "seed-1"
+    assert [s["folder"] for s in res["systems"]] == ["demo-large/mnli/seed-1"]
     files = sorted(str(Path(p).relative_to(out)) for p in res["written"])
     assert files == ["panx/test-de.tsv", "panx/test-en.tsv", "xnli/test-de.tsv", "xnli/test-en.tsv",
                      "xnli/test-sw.tsv", "xquad/test-de.json", "xquad/test-en.json"]
@@ -86,12 +88,21 @@ def test_export_xtreme_r_layout(demo, tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["format"] == "xtreme-r" and "mewslix" in manifest["missing_tasks"]
     assert {f["examples"] for f in manifest["files"]} == {10, 3}
+    # prediction paths are relative to the submission folder
+    assert all((out / f["predictions"]).is_file() for f in manifest["files"])
 
 
-def test_export_needs_one_system(demo, tmp_path):
+def test_export_writes_one_folder_per_system(demo, tmp_path):
     _, rows, _ = demo
-    with pytest.raises(ExportError, match="several model values .*choose one with --model"):
-        export(rows, tmp_path)
+    res = export(rows, tmp_path)
+    systems = {(s["model"], s["intermediate"], s["seed"]) for s in res["systems"]}
+    assert systems == {(str(r["model"]), str(r.get("intermediate") or "none"), str(r["seed"])) for r in rows
+                       if r.get("split") == "test" and r.get("predictions")}
+    assert json.loads((tmp_path / "manifest.json").read_text())["systems"] == res["systems"]
+    synthetic = [dict(r, synthetic=True) for r in rows]
+    with pytest.raises(ExportError, match="synthetic data .*--allow-synthetic"):
+        export(synthetic, tmp_path / "s")
+    assert export(synthetic, tmp_path / "s", allow_synthetic=True)["synthetic"] is True
     with pytest.raises(ExportError, match="no rows with model='nope'; available: demo-large, demo-small"):
         export(rows, tmp_path, model="nope")
     with pytest.raises(ExportError, match="unknown format 'glue'; allowed: xtreme, xtreme-r"):
@@ -167,8 +178,9 @@ def test_export_retrieval_layouts(tmp_path):
     loaded = load_rows(lb)
     res = export(loaded, tmp_path / "r", fmt="xtreme-r")
     assert sorted(Path(p).name for p in res["written"]) == ["test-de.json", "test-de.tsv"]
-    assert (tmp_path / "r" / "tatoeba" / "test-de.tsv").read_text() == "1\n1\n0\n"
-    assert json.loads((tmp_path / "r" / "lareqa" / "test-de.json").read_text()) == {"q1": ["c3", "c1"]}
+    sub = tmp_path / "r" / "m" / "none" / "seed-1"
+    assert (sub / "tatoeba" / "test-de.tsv").read_text() == "1\n1\n0\n"
+    assert json.loads((sub / "lareqa" / "test-de.json").read_text()) == {"q1": ["c3", "c1"]}
     assert res["skipped"] == ["bucc2018"]  # not an XTREME-R task
     export(loaded, tmp_path / "x", fmt="xtreme")
-    assert (tmp_path / "x" / "bucc2018" / "test-de.tsv").read_text() == "de-1\ten-7\n"
+    assert (tmp_path / "x" / "m" / "none" / "seed-1" / "bucc2018" / "test-de.tsv").read_text() == "de-1\ten-7\n"

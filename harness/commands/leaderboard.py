@@ -210,28 +210,32 @@ def html_cmd(files: tuple[str, ...], out_dir: str, split: str, metric: tuple[str
 @click.option("--format", "fmt", type=click.Choice(["xtreme-r", "xtreme"]), default="xtreme-r", show_default=True)
 @click.option("--out", "out_dir", required=True, type=click.Path(), help="submission folder to write")
 @click.option("--split", default="test", show_default=True)
-@click.option("--model", default=None, help="model to export (required when the files hold several)")
-@click.option("--intermediate", default=None, help="intermediate setting to export")
-@click.option("--seed", default=None, help="seed to export")
+@click.option("--model", default=None, help="export only this model (default: every model)")
+@click.option("--intermediate", default=None, help="export only this intermediate setting (default: all)")
+@click.option("--seed", default=None, help="export only this seed (default: all)")
+@click.option("--allow-synthetic", is_flag=True, help="export rows computed on synthetic smoke data too")
+@click.option("--labels", "with_labels", is_flag=True,
+              help="also write OUT/labels, the gold label folder of the exported split (evaluate.py's --label_folder)")
 @click.option("--json", "as_json", is_flag=True, help="print what was written as JSON")
 def export(files: tuple[str, ...], fmt: str, out_dir: str, split: str, model: str | None,
-           intermediate: str | None, seed: str | None, as_json: bool) -> None:
-    """Prediction folders in the XTREME-R (or XTREME) submission layout, from the stored predictions."""
+           intermediate: str | None, seed: str | None, allow_synthetic: bool, with_labels: bool, as_json: bool) -> None:
+    """Submission folders in the XTREME-R (or XTREME) layout, one per (model, intermediate, seed)."""
     from ..console import console, emit_json, fail
     from ..report.export import ExportError
     from ..report.export import export as run_export
 
     rows = _load(files)
     try:
-        result = run_export(rows, out_dir, fmt=fmt, split=split, model=model, intermediate=intermediate, seed=seed)
+        result = run_export(rows, out_dir, fmt=fmt, split=split, model=model, intermediate=intermediate, seed=seed,
+                            allow_synthetic=allow_synthetic, labels=with_labels)
     except ExportError as err:
         fail(str(err))
     if as_json:
         emit_json(result)
         return
-    console.print(f"{fmt}: wrote {len(result['written'])} files under {result['out']} (manifest.json lists them)",
-                  highlight=False, markup=False)
-    if result["missing"]:
-        console.print(f"tasks without predictions: {', '.join(result['missing'])}", highlight=False, markup=False)
-    if result["skipped"]:
-        console.print(f"not part of {fmt}, skipped: {', '.join(result['skipped'])}", highlight=False, markup=False)
+    for s in result["systems"]:
+        missing = f"; tasks without predictions: {', '.join(s['missing'])}" if s["missing"] else ""
+        console.print(f"{fmt}: {s['model']} / {s['intermediate']} / seed {s['seed']}: {s['files']} files in "
+                      f"{result['out']}/{s['folder']}{missing}", highlight=False, markup=False)
+    if with_labels:
+        console.print(f"gold labels: {result['out']}/labels", highlight=False, markup=False)

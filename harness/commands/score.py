@@ -10,7 +10,10 @@ Predictions (``--predictions``), matched to gold by id where ids exist, else by 
 - ``*.jsonl`` written by ``harness matrix run`` (``{"id", "prediction", ...}`` per line);
 - ``*.json``: an object ``{id: answer}`` (SQuAD / XTREME QA layout) or a list in example order;
 - any other text file, XTREME's submission layout: one label (classification, multiple choice) per line, or one
-  tag per line with a blank line between sentences (tagging; ``token<TAB>tag`` lines use the last column).
+  tag per line with a blank line between sentences (tagging; ``token<TAB>tag`` lines use the last column);
+- a layout only one task has (BUCC's ``src<TAB>trg`` pairs, Tatoeba's line indices, XCOPA's ``{"label": x}``
+  lines, Mewsli-X rankings without candidate entries): read by the task module's ``read_predictions(path,
+  examples, language)``, which returns None for files it leaves to the readers above.
 
 Translation (kind ``generation``, FLORES): ``--data`` is a reference file (``deu_Latn.devtest``, one sentence
 per line) or a FLORES folder (both directions of ``--language``), ``--predictions`` a hypothesis file (one line per
@@ -109,21 +112,55 @@ def align(examples: list[dict], preds: dict[str, Any] | list[Any], kind: str) ->
     return [preds.get(str(e["id"]), "") for e in examples]
 
 
+def task_predictions(task, path: Path, examples: list[dict], language: str, kind: str) -> list[Any]:
+    """Predictions in example order: the task module's ``read_predictions(path, examples, language)`` when it
+    reads this file (XTREME's own layouts: BUCC pair lists, Tatoeba line indices, ...), else the generic readers."""
+    reader = getattr(importlib.import_module(task.load.__module__), "read_predictions", None)
+    preds = reader(path, examples, language) if reader is not None else None
+    return preds if preds is not None else align(examples, read_predictions(path, kind), kind)
+
+
+def _score_submission(benchmark: str, task_name: str | None, data: Path | None, predictions: Path,
+                      labels: Path | None, as_json: bool) -> None:
+    """``score --benchmark``: a whole submission folder, scored as google-research/xtreme's evaluate.py does."""
+    from .score_benchmark import score_benchmark
+
+    if task_name or data:
+        fail("--benchmark scores a whole folder: give --predictions DIR --labels DIR, not TASK or --data")
+    if labels is None:
+        fail("--benchmark needs --labels DIR (the folder of gold files, one sub-folder per task)")
+    score_benchmark(benchmark, predictions, labels, as_json)
+
+
 @click.command()
-@click.argument("task_name", metavar="TASK")
-@click.option("--data", "data", required=True, type=click.Path(exists=True, path_type=Path),
+@click.argument("task_name", metavar="TASK", required=False)
+@click.option("--data", "data", default=None, type=click.Path(exists=True, path_type=Path),
               help="gold file (task layout) or folder")
 @click.option("--predictions", "predictions", required=True, type=click.Path(exists=True, path_type=Path),
-              help="predictions file (.jsonl from a run, .json id→answer, or XTREME's text layout)")
+              help="predictions file (.jsonl from a run, .json id→answer, or XTREME's text layout); with "
+                   "--benchmark, the submission folder")
+@click.option("--benchmark", default=None, help="score a whole submission folder: xtreme or xtreme-r")
+@click.option("--labels", default=None, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="with --benchmark: the label folder (evaluate.py's --label_folder)")
 @click.option("--language", default=None, help="language code (default: inferred from the --data file name)")
 @click.option("--split", default=None, help="split to read when --data is a folder (default: task's eval split)")
 @click.option("--spm", "spm_model", default=None, type=click.Path(exists=True, dir_okay=False),
               help="translation: SentencePiece model for spBLEU (default: $XLT_FLORES200_SPM, sacrebleu's cache)")
 @click.option("--spm-name", default=None, help="translation: name of a non-FLORES-200 SPM (scores labelled custom)")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-def score(task_name: str, data: Path, predictions: Path, language: str | None, split: str | None,
-          spm_model: str | None, spm_name: str | None, as_json: bool) -> None:
-    """Score a predictions file against gold data the way the task's official script does."""
+def score(task_name: str | None, data: Path | None, predictions: Path, benchmark: str | None, labels: Path | None,
+          language: str | None, split: str | None, spm_model: str | None, spm_name: str | None,
+          as_json: bool) -> None:
+    """Score a predictions file against gold data the way the task's official script does.
+
+    With ``--benchmark xtreme|xtreme-r --predictions DIR --labels DIR``: score a whole submission folder as
+    google-research/xtreme's ``evaluate.py`` does.
+    """
+    if benchmark is not None:
+        _score_submission(benchmark, task_name, data, predictions, labels, as_json)
+        return
+    if task_name is None or data is None:
+        fail("give TASK and --data (or --benchmark xtreme|xtreme-r with --labels to score a submission folder)")
     from ..data import DataMissing
     from ..metrics import IMPLEMENTATION, MissingGold, Value
     from ..plugins import UnknownName, registry
@@ -144,7 +181,7 @@ def score(task_name: str, data: Path, predictions: Path, language: str | None, s
     split = split or spec.eval_splits[0]
     try:
         examples = read_gold(task, data, language, split)
-        preds = align(examples, read_predictions(predictions, spec.kind), spec.kind)
+        preds = task_predictions(task, predictions, examples, language, spec.kind)
         if spec.kind == "generation" and task.score is None:
             scores = ttype.score(examples, preds, spec, language, {"spm_model": spm_model, "spm_name": spm_name},
                                  spm_optional=True)

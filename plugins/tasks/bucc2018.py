@@ -9,6 +9,11 @@ Local layouts under ``data_dir`` for language pair ``{lg}-en`` (lg in de, fr, ru
 
 Sentence files are ``{lg}-000000001<TAB>sentence``; gold files are ``{lg}-id<TAB>en-id``.
 
+``harness score`` also reads XTREME's ``evaluate.py`` files: a gold pair list (``bucc2018/test-{lg}.tsv`` of the
+label folder, or a ``.gold`` file) as ``--data``, and ``src<TAB>trg`` predictions (the mined pairs, against a pair
+list or the sentence files). Their score is ``bucc_f1_submitted_pairs`` (variant ``submitted_pairs``): F1 of
+the submitted pair set, as the official script computes it — the threshold is whatever the system applied.
+
 Protocol (XTREME): embed both sides, k=4 nearest neighbours in both directions, ratio margin, ``max`` retrieval
 with 1:1 filtering; F1 at a score threshold. The threshold is chosen on the dev gold and applied unchanged to test:
 ``bucc_f1_margin_dev_threshold`` (main). ``bucc_f1_margin_oracle`` tunes the threshold on the scored split's own
@@ -18,12 +23,15 @@ the dev-threshold number.
 
 from __future__ import annotations
 
+import re
+from collections import defaultdict
 from pathlib import Path
 
 from harness.data import DataMissing
+from harness.formats import read_lines
 from harness.hookspecs import hookimpl
 from harness.metrics import MissingGold, Value
-from harness.metrics.retrieval import apply_threshold, best_threshold
+from harness.metrics.retrieval import apply_threshold, best_threshold, prf
 from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
 from harness.synthetic import LEXICON, SYNTHETIC_NOTE
 
@@ -89,8 +97,70 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
     return rows
 
 
+ID = re.compile(r"^[a-z]{2,3}-\d+$")
+
+
+def read_pairs(path: Path) -> list[tuple[str, str]] | None:
+    """The ``src<TAB>trg`` id pairs of a pair-list file (gold or mined pairs); None when the file is not one."""
+    pairs = [tuple(c.strip() for c in line.split("\t")) for line in read_lines(path, "bucc2018", HOW) if line.strip()]
+    if all(len(p) == 2 and ID.match(p[0]) and ID.match(p[1]) for p in pairs):
+        return pairs  # type: ignore[return-value]
+    return None
+
+
+def load_file(path: Path, language: str, split: str | None = None) -> list[dict]:
+    """One file (``harness score``): a gold pair list is one corpus-level example (``side="pairs"``); a sentence
+    file is read with its siblings by :func:`load`."""
+    pairs = read_pairs(Path(path))
+    if pairs is not None:
+        return [{"id": f"{language}-en", "language": language, "side": "pairs", "gold": [list(p) for p in pairs]}]
+    return load(split or "test", language, Path(path).parent)
+
+
+def read_predictions(path: Path, examples: list[dict], language: str) -> list | None:
+    """``src<TAB>trg`` mined pairs (XTREME's layout) in example order; None for a run's ``.jsonl``/``.json``."""
+    path = Path(path)
+    if path.suffix in (".jsonl", ".json"):
+        return None
+    pairs = read_pairs(path)
+    if pairs is None:
+        raise ValueError(f"{path}: expected one mined pair 'src-id<TAB>en-id' per line (XTREME's bucc2018 layout)")
+    if examples and examples[0].get("side") == "pairs":
+        return [pairs]
+    by_source: dict[str, list[str]] = defaultdict(list)
+    sources = {e["id"] for e in examples if e.get("side") == "source"}
+    for s, t in pairs:
+        if s not in sources:
+            raise ValueError(f"{path}: source id {s!r} is not a sentence of the gold data")
+        by_source[s].append(t)
+    return [{"targets": by_source[e["id"]]} if e.get("side") == "source" else None for e in examples]
+
+
+def _submitted(examples: list[dict], predictions: list, language: str) -> dict[str, Value] | None:
+    """F1 of submitted pairs (see the module docstring); None when the predictions are a run's neighbours."""
+    if examples and examples[0].get("side") == "pairs":
+        gold = [tuple(p) for p in examples[0]["gold"]]
+        pred = [tuple(p) for p in predictions[0]]
+    elif any(isinstance(p, dict) and "targets" in p for p in predictions):
+        sources = [(e, p) for e, p in zip(examples, predictions) if e.get("side") == "source"]
+        if any(e["gold"] is None for e, _ in sources):
+            raise MissingGold("bucc2018: this split has no gold file; score against XTREME's gold pair list")
+        gold = [(e["id"], t) for e, _ in sources for t in e["gold"]]
+        pred = [(e["id"], t) for e, p in sources for t in p["targets"]]
+    else:
+        return None
+    res = prf(pred, gold)
+    return {"bucc_f1_submitted_pairs": Value(res["f1"], variant="submitted_pairs", n=len(gold),
+                                             extra={"precision": res["precision"], "recall": res["recall"],
+                                                    "lang_pair": f"{language}-en"})}
+
+
 def score(examples: list[dict], predictions: list, language: str = "", **_) -> dict[str, Value]:
-    """F1 of the mined pairs: with the dev threshold (when recorded) and with the oracle threshold."""
+    """F1 of the mined pairs: with the dev threshold (when recorded) and with the oracle threshold; for
+    submitted pair lists, their F1."""
+    submitted = _submitted(examples, predictions, language)
+    if submitted is not None:
+        return submitted
     sources = [(e, p) for e, p in zip(examples, predictions) if e.get("side") == "source"]
     if not sources or any(e["gold"] is None for e, _ in sources):
         raise MissingGold("bucc2018: this split has no gold file (XTREME deletes the test gold); score dev, or "

@@ -14,6 +14,8 @@ the article that contains the mention (the whole text when no span covers it); c
 descriptions. One gold entity per mention; score ``mewslix_map_at_20`` (with one relevant item AP@20 is the
 reciprocal rank within the top 20). Above ``approx_threshold`` candidates (default 1M, which the full set reaches)
 the search becomes approximate (IVF) unless ``search: flat`` is set; the row signature records which.
+``harness score`` also reads XTREME-R's ``evaluate.py`` files: ``mewslix/test-{lg}.json`` label files as
+``--data`` and ``{mention id: [ranked entity ids]}`` predictions, without entries for the candidates.
 No Mewsli-X sample is bundled with the shared data: the loader is tested on fixtures written in this format.
 """
 
@@ -82,6 +84,36 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
                    "text": e["description"], "gold": None}
                   for e in _jsonl(data_dir / "candidate_set_entities.jsonl")]
     return queries + candidates
+
+
+def load_file(path: Path, language: str, split: str | None = None) -> list[dict]:
+    """One file (``harness score``): a label file of XTREME-R's ``evaluate.py`` (``{mention id: [entity ids]}``;
+    the first id is the gold one, as the official scorer takes it) as query examples; otherwise the dataset
+    folder holding ``path``."""
+    path = Path(path)
+    if path.suffix == ".json":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not all(isinstance(v, list) and v for v in data.values()):
+            raise ValueError(f"mewslix: {path}: expected a JSON object {{mention id: [gold entity id, ...]}}")
+        return [{"id": str(k), "language": language, "side": "query", "text": "", "gold": [str(v[0]).strip()]}
+                for k, v in data.items()]
+    return load(split or "test", language, path.parent)
+
+
+def read_predictions(path: Path, examples: list[dict], language: str) -> list | None:
+    """Rankings per query id (``.json`` ``{id: [entity ids]}`` or a run's ``.jsonl``), in example order; the
+    candidate entities need no entry; a query without a ranking scores 0 (as the official scorer does)."""
+    path = Path(path)
+    if path.suffix == ".json":
+        ranked = json.loads(path.read_text(encoding="utf-8"))
+    elif path.suffix == ".jsonl":
+        ranked = {str(r["id"]): r["prediction"] for r in _jsonl(path) if "id" in r and "prediction" in r}
+    else:
+        return None
+    if not isinstance(ranked, dict):
+        raise ValueError(f"mewslix: {path}: expected {{mention id: [ranked entity ids]}}")
+    ranked = {str(k): v for k, v in ranked.items()}
+    return [list(ranked.get(str(e["id"]), [])) if e.get("side") == "query" else None for e in examples]
 
 
 def score(examples: list[dict], predictions: list, language: str = "", **_) -> dict[str, Value]:

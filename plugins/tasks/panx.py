@@ -6,7 +6,9 @@ metric seqeval entity F1 on IOB2 tags (``ner_seqeval_f1``, seqeval-0.0.12 semant
 Local layouts under ``data_dir``:
 
 1. XTREME's processed files ``{split}-{lang}.tsv``: ``token<TAB>tag`` per line, blank line between sentences;
-   XTREME strips test labels, so one-column files load with ``tags=None`` (scoring raises ``MissingGold``);
+   XTREME strips test labels, so one-column files load with ``tags=None`` (scoring raises ``MissingGold``) —
+   unless every line is a tag: then it is a label file of XTREME's ``evaluate.py`` (one tag per line) and its
+   lines are the gold tags;
 2. Rahimi's raw splits (the ``{lang}.tar.gz`` members, renamed by XTREME's download to ``{lang}-{split}``, or
    ``{lang}/{split}``): ``{lang}:token<TAB>tag`` lines; the ``{lang}:`` prefix is stripped as XTREME does.
 
@@ -34,6 +36,10 @@ HOW = ("Get PAN-X through google-research/xtreme's download_data.sh (AmazonPhoto
 
 SUBFOLDERS = ("xtreme",)  # tried when data_dir itself lacks the files
 
+# The languages (and order) of google-research/xtreme evaluate.py's TASK2LANGS for each version.
+OFFICIAL_XTREME = tuple("ar,he,vi,id,jv,ms,tl,eu,ml,ta,te,af,nl,en,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,bg,ru,ja,ka,ko,th,sw,yo,my,zh,kk,tr,et,fi,hu".split(","))
+OFFICIAL_XTREME_R = OFFICIAL_XTREME + ("qu", "pl", "uk", "az", "lt", "pa", "gu", "ro")
+
 SPEC = TaskSpec(
     name="panx", kind="tagging", roles=("target",), languages=LANGUAGES, labels=LABELS,
     metrics=("ner_seqeval_f1",), version="1", eval_splits=("test",), hf_dataset="google/xtreme", data_help=HOW,
@@ -42,7 +48,8 @@ SPEC = TaskSpec(
     license="unknown (WikiANN); Wikipedia text CC BY-SA",
     defaults={"lr": 2e-5, "batch_size": 32, "max_length": 128, "epochs": 10},
     benchmarks={b: BenchmarkEntry("structured", ("ner_seqeval_f1", "seqeval_f1", "f1"), position=4,
-                                 export=ExportLayout("tags")) for b in ("xtreme", "xtreme-r")},
+                                 export=ExportLayout("tags", languages=langs))
+                for b, langs in (("xtreme", OFFICIAL_XTREME), ("xtreme-r", OFFICIAL_XTREME_R))},
     aliases=("pan-x", "wikiann", "ner"),
 )
 
@@ -60,7 +67,7 @@ def _load_dir(split: str, language: str, data_dir: Path | None) -> list[dict]:
     d = Path(data_dir)
     xtreme = d / f"{split}-{language}.tsv"
     if xtreme.exists():
-        return read_conll(xtreme, language, split, "panx", HOW)
+        return read_conll(xtreme, language, split, "panx", HOW, labels=LABELS)
     for raw in (d / f"{language}-{split}", d / language / split):
         if raw.is_file():
             return read_conll(raw, language, split, "panx", HOW, strip_prefix=f"{language}:")
@@ -69,7 +76,8 @@ def _load_dir(split: str, language: str, data_dir: Path | None) -> list[dict]:
 
 
 def load_file(path: Path, language: str, split: str | None = None) -> list[dict]:
-    return read_conll(Path(path), language, split or "file", "panx", HOW, strip_prefix=f"{language}:")
+    """One file (``harness score``): ``token<TAB>tag`` lines, Rahimi's raw lines, or a tags-only label file."""
+    return read_conll(Path(path), language, split or "file", "panx", HOW, strip_prefix=f"{language}:", labels=LABELS)
 
 
 # ---- SYNTHETIC fixtures -------------------------------------------------------------------------------

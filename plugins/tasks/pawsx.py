@@ -92,11 +92,21 @@ def _load_dir(split: str, language: str, data_dir: Path | None) -> list[dict]:
                       f"{language}/{OFFICIAL[split]}). {HOW}")
 
 
+def read_labels(path: Path, language: str, split: str) -> list[dict]:
+    """A label file of XTREME's ``evaluate.py`` (one gold label ``0``/``1`` per line) as examples without text."""
+    return [{"id": f"{split}-{language}-{i}", "language": language, "text_a": "", "text_b": "", "label": _label(r[0])}
+            for i, r in enumerate(read_tsv(path, "pawsx", HOW))]
+
+
 def load_file(path: Path, language: str, split: str | None = None) -> list[dict]:
+    """One file (``harness score``): XTREME's processed TSV, an x-final file, or an ``evaluate.py`` label file."""
     path = Path(path)
     first = path.read_text(encoding="utf-8").split("\n", 1)[0]
     if first.startswith("id\tsentence1"):
         return read_official(path, language, split or "file")
+    rows = read_tsv(path, "pawsx", HOW)
+    if rows and all(len(r) == 1 for r in rows):
+        return read_labels(path, language, split or "file")
     return read_xtreme(path, language, split or "file")
 
 

@@ -12,6 +12,10 @@ the hub copy ``mteb/tatoeba-bitext-mining`` (configs ``xxx-eng``, columns ``sent
 Metrics (each labelled with its direction): ``tatoeba_accuracy_xx2en`` (the non-English sentence is the query;
 the direction MTEB reports; main score), ``tatoeba_accuracy_en2xx``, and ``tatoeba_accuracy_avg_both_directions``
 (XTREME/LASER's two-direction average). Nearest neighbour by cosine, no margin.
+
+``harness score`` also reads XTREME's ``evaluate.py`` files: a label file (``tatoeba/test-{lg}.tsv``, per query
+line the line index of its translation) as ``--data``, and predictions of one retrieved line index per query
+line (the xx→en direction, so only ``tatoeba_accuracy_xx2en`` is scored).
 """
 
 from __future__ import annotations
@@ -38,6 +42,10 @@ LANGUAGES = tuple(LASER)
 HOW = ("Get LASER's data/tatoeba/v1 files (github.com/facebookresearch/LASER) or XTREME's download "
        "(google-research/xtreme scripts/download_data.sh); or leave data_dir unset for mteb/tatoeba-bitext-mining.")
 
+# The languages (and order) of google-research/xtreme evaluate.py's TASK2LANGS for each version.
+OFFICIAL_XTREME = tuple("ar,he,vi,id,jv,tl,eu,ml,ta,te,af,nl,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,bg,ru,ja,ka,ko,th,sw,zh,kk,tr,et,fi,hu".split(","))
+OFFICIAL_XTREME_R = OFFICIAL_XTREME + ("az", "lt", "pl", "uk", "ro")
+
 SPEC = TaskSpec(
     name="tatoeba", kind="retrieval", roles=("target",), languages=LANGUAGES, train_language="en",
     metrics=("tatoeba_accuracy_xx2en", "tatoeba_accuracy_en2xx", "tatoeba_accuracy_avg_both_directions"),
@@ -48,9 +56,10 @@ SPEC = TaskSpec(
              "Transfer and Beyond", license="CC BY 2.0 FR (Tatoeba)",
     defaults={"retrieval": {"protocol": "bitext", "max_length": 128, "pooling": "mean"}},
     benchmarks={"xtreme": BenchmarkEntry("retrieval", ("tatoeba_accuracy_xx2en", "accuracy", "tatoeba_accuracy"),
-                                          position=9, export=ExportLayout("line_index")),
+                                          position=9, export=ExportLayout("line_index", languages=OFFICIAL_XTREME)),
                 "xtreme-r": BenchmarkEntry("retrieval", ("tatoeba_accuracy_xx2en", "accuracy", "tatoeba_accuracy"),
-                                           position=8, export=ExportLayout("line_index"))},
+                                           position=8,
+                                           export=ExportLayout("line_index", languages=OFFICIAL_XTREME_R))},
 )
 
 
@@ -91,19 +100,49 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
     return [{"id": f"tatoeba-{iso}-{i}", "language": iso, "source": s, "target": t} for i, (s, t) in enumerate(pairs)]
 
 
+def load_file(path: Path, language: str, split: str | None = None) -> list[dict]:
+    """One file (``harness score``): a label file of XTREME's ``evaluate.py`` (per query line the line index of
+    its English translation) as examples without text; any other file is read with its sibling by :func:`load`."""
+    path = Path(path)
+    iso, _ = codes(language)
+    lines = [x.strip() for x in _lines(path)]
+    if lines and all(x.isdigit() for x in lines):
+        return [{"id": f"tatoeba-{iso}-{i}", "language": iso, "source": "", "target": "",
+                 "gold": f"tatoeba-{iso}-{int(x)}"} for i, x in enumerate(lines)]
+    return load("test", language, path.parent)
+
+
+def read_predictions(path: Path, examples: list[dict], language: str) -> list | None:
+    """XTREME's prediction layout (one retrieved line index per query line) as ``{"fwd": id}`` (xx→en);
+    None for a run's ``.jsonl``/``.json``."""
+    path = Path(path)
+    if path.suffix in (".jsonl", ".json"):
+        return None
+    lines = [x.strip() for x in _lines(path)]
+    bad = next((n for n, x in enumerate(lines, 1) if not x.lstrip("-").isdigit()), None)
+    if bad is not None:
+        raise ValueError(f"{path}:{bad}: {lines[bad - 1]!r} is not a line index (XTREME's tatoeba layout: per "
+                         "query line the index of the retrieved English line)")
+    if len(lines) != len(examples):
+        raise ValueError(f"{path}: {len(lines)} predictions for {len(examples)} queries")
+    ids = [e["id"] for e in examples]
+    return [{"fwd": ids[int(x)] if 0 <= int(x) < len(ids) else f"line-{x}"} for x in lines]
+
+
 def score(examples: list[dict], predictions: list, language: str = "", **_) -> dict[str, Value]:
-    """Accuracy per direction from stored predictions (``fwd`` = xx→en, ``bwd`` = en→xx)."""
+    """Accuracy per direction from stored predictions (``fwd`` = xx→en, ``bwd`` = en→xx); predictions with
+    only ``fwd`` (XTREME's files) give ``tatoeba_accuracy_xx2en`` alone."""
     if not examples:
         raise MissingGold("tatoeba: no examples")
-    gold = [e["id"] for e in examples]
-    xx2en = nn_accuracy(gold, [p["fwd"] for p in predictions])
-    en2xx = nn_accuracy(gold, [p["bwd"] for p in predictions])
+    gold = [e.get("gold", e["id"]) for e in examples]
     n = len(examples)
-    return {
-        "tatoeba_accuracy_xx2en": Value(xx2en, direction="xx->en", n=n),
-        "tatoeba_accuracy_en2xx": Value(en2xx, direction="en->xx", n=n),
-        "tatoeba_accuracy_avg_both_directions": Value((xx2en + en2xx) / 2, direction="avg(xx->en,en->xx)", n=n),
-    }
+    xx2en = nn_accuracy(gold, [p["fwd"] for p in predictions])
+    out = {"tatoeba_accuracy_xx2en": Value(xx2en, direction="xx->en", n=n)}
+    if all("bwd" in p for p in predictions):
+        en2xx = nn_accuracy(gold, [p["bwd"] for p in predictions])
+        out["tatoeba_accuracy_en2xx"] = Value(en2xx, direction="en->xx", n=n)
+        out["tatoeba_accuracy_avg_both_directions"] = Value((xx2en + en2xx) / 2, direction="avg(xx->en,en->xx)", n=n)
+    return out
 
 
 def fixture(data_dir: Path) -> None:

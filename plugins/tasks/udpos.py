@@ -8,7 +8,8 @@ the true token accuracy.
 Local layouts under ``data_dir``:
 
 1. XTREME's processed files ``{split}-{lang}.tsv`` (``token<TAB>UPOS``, blank line between sentences; test files
-   without tags load with ``tags=None``);
+   without tags load with ``tags=None``; a file of tags only — a label file of XTREME's ``evaluate.py`` — loads
+   them as the gold tags);
 2. CoNLL-U treebanks ``{lang}_{treebank}-ud-{split}.conllu`` (any sub-folder): every treebank of the language is
    read, in sorted path order, and concatenated as XTREME does. Comment lines, multiword-token ranges
    (``1-2``) and empty nodes (``8.1``) are skipped, so the words are UD's syntactic words with their UPOS
@@ -47,6 +48,10 @@ HOW = ("Get UD treebanks (universaldependencies.org; XTREME used v2.5, XTREME-R 
 
 SUBFOLDERS = ("xtreme",)  # tried when data_dir itself lacks the files
 
+# The languages (and order) of google-research/xtreme evaluate.py's TASK2LANGS for each version.
+OFFICIAL_XTREME = tuple("af,ar,bg,de,el,en,es,et,eu,fa,fi,fr,he,hi,hu,id,it,ja,kk,ko,mr,nl,pt,ru,ta,te,th,tl,tr,ur,vi,yo,zh".split(","))
+OFFICIAL_XTREME_R = OFFICIAL_XTREME + ("lt", "pl", "uk", "wo", "ro")
+
 SPEC = TaskSpec(
     name="udpos", kind="tagging", roles=("target",), languages=LANGUAGES, labels=LABELS,
     metrics=("pos_seqeval_f1", "pos_accuracy"), version="1", eval_splits=("test",), hf_dataset="google/xtreme",
@@ -54,9 +59,10 @@ SPEC = TaskSpec(
     citation="Nivre et al. 2020, Universal Dependencies v2; Hu et al. 2020, XTREME",
     license="per treebank (mostly CC BY-SA)",
     defaults={"lr": 2e-5, "batch_size": 32, "max_length": 128, "epochs": 10},
-    benchmarks={"xtreme": BenchmarkEntry("structured", ("pos_seqeval_f1", "f1"), position=3, export=ExportLayout("tags")),
+    benchmarks={"xtreme": BenchmarkEntry("structured", ("pos_seqeval_f1", "f1"), position=3,
+                                         export=ExportLayout("tags", languages=OFFICIAL_XTREME)),
                 "xtreme-r": BenchmarkEntry("structured", ("pos_accuracy", "accuracy"), position=3,
-                                           export=ExportLayout("tags"))},
+                                           export=ExportLayout("tags", languages=OFFICIAL_XTREME_R))},
     aliases=("pos", "ud_pos", "ud-pos"),
 )
 
@@ -81,7 +87,7 @@ def _load_dir(split: str, language: str, data_dir: Path | None) -> list[dict]:
     d = Path(data_dir)
     xtreme = d / f"{split}-{language}.tsv"
     if xtreme.exists():
-        return read_conll(xtreme, language, split, "udpos", HOW)
+        return read_conll(xtreme, language, split, "udpos", HOW, labels=LABELS)
     files = conllu_files(d, language, split)
     if files:
         return read_conllu(files, language, split)
@@ -93,7 +99,7 @@ def load_file(path: Path, language: str, split: str | None = None) -> list[dict]
     path = Path(path)
     if path.suffix == ".conllu":
         return read_conllu([path], language, split or "file")
-    return read_conll(path, language, split or "file", "udpos", HOW)
+    return read_conll(path, language, split or "file", "udpos", HOW, labels=LABELS)
 
 
 # ---- SYNTHETIC fixtures -------------------------------------------------------------------------------

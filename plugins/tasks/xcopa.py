@@ -16,6 +16,8 @@ Local layouts under ``data_dir`` (``dev`` is the ``val`` split):
 3. the XTREME-R layout ``{split}-{lang}.jsonl`` (``train-en.jsonl``, ``val-en.jsonl``, ``test-en.jsonl``).
 
 When ``data_dir`` lacks the files, its sub-folders ``xtreme-r/`` and ``xtreme/`` are tried.
+``harness score`` also reads XTREME-R's ``evaluate.py`` files: ``{"label": x}`` lines as gold (``--data``) and as
+predictions.
 Hub: ``cambridgeltl/xcopa`` (config per language, splits validation/test); English COPA from ``aps/super_glue``
 (config ``copa``).
 """
@@ -47,7 +49,10 @@ SPEC = TaskSpec(
     citation="Ponti et al. 2020, XCOPA: A Multilingual Dataset for Causal Commonsense Reasoning",
     license="CC BY 4.0 (XCOPA); BSD-2-Clause (COPA)",
     defaults={"lr": 2e-5, "batch_size": 32, "max_length": 128, "epochs": 5},
-    benchmarks={"xtreme-r": BenchmarkEntry("classification", ("accuracy",), position=2, export=ExportLayout("label"))},
+    # XTREME-R's evaluate.py reads test-LANG.jsonl files of {"label": x} lines for the 11 target languages.
+    benchmarks={"xtreme-r": BenchmarkEntry("classification", ("accuracy",), position=2,
+                                           export=ExportLayout("label_jsonl", "test-{language}.jsonl",
+                                                               languages=TARGET_LANGUAGES))},
 )
 
 
@@ -95,10 +100,38 @@ def _load_dir(split: str, language: str, data_dir: Path | None) -> list[dict]:
                       f"{name}, {fsplit}-{language}.jsonl). {HOW}")
 
 
+def _label_lines(path: Path) -> list[int] | None:
+    """The labels of a file of ``{"label": x}`` lines (XTREME-R's ``evaluate.py`` layout); None for other files."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not rows or not all(isinstance(r, dict) and "label" in r and not {"premise", "prediction"} & set(r) for r in rows):
+        return None
+    labels = [r["label"] for r in rows]
+    bad = next((n for n, x in enumerate(labels, 1) if str(x) not in ("0", "1")), None)
+    if bad is not None:
+        raise ValueError(f"xcopa: {path}:{bad}: label {labels[bad - 1]!r} is not 0 or 1")
+    return [int(x) for x in labels]
+
+
 def load_file(path: Path, language: str, split: str | None = None) -> list[dict]:
+    """One file (``harness score``): XCOPA/COPA jsonl, or a label file of XTREME-R's ``evaluate.py``."""
     path = Path(path)
     split = FILE_SPLITS.get(split or "", None) or path.name.split(".")[0].split("-")[0]
+    labels = _label_lines(path)
+    if labels is not None:
+        return [{"id": f"{split}-{language}-{i}", "language": language, "context": "", "question": "",
+                 "choices": [], "label": x} for i, x in enumerate(labels)]
     return read_jsonl(path, language, split)
+
+
+def read_predictions(path: Path, examples: list[dict], language: str) -> list | None:
+    """XTREME-R's prediction layout (one ``{"label": x}`` per line, in example order); None for other files."""
+    path = Path(path)
+    labels = _label_lines(path) if path.suffix == ".jsonl" else None
+    if labels is None:
+        return None
+    if len(labels) != len(examples):
+        raise ValueError(f"xcopa: {path}: {len(labels)} predictions for {len(examples)} examples")
+    return labels
 
 
 def fixture(data_dir: Path, n_train: int = 200, n_eval: int = 40, seed: int = 60,

@@ -88,10 +88,23 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
                       f"(looked for {xtreme.name}, xnli.{split}.tsv). {HOW}")
 
 
+def label_only(rows: list[list[str]], path: Path, language: str, split: str) -> list[dict]:
+    """A label file of XTREME's ``evaluate.py`` (one gold label per line) as examples without text."""
+    for n, r in enumerate(rows, 1):
+        if _label(r[0]) not in LABELS:
+            raise ValueError(f"xnli: {path}: row {n} is {r[0]!r}, not a label ({', '.join(LABELS)}); a one-column "
+                             "file must be a label file (one gold label per line)")
+    return [{"id": f"{split}-{language}-{i}", "language": language, "text_a": "", "text_b": "",
+             "label": _label(r[0])} for i, r in enumerate(rows)]
+
+
 def load_file(path: Path, language: str, split: str | None = None) -> list[dict]:
-    """One file (``harness score``): XTREME/XGLUE headerless TSV, or an XNLI-1.0 file filtered to ``language``."""
+    """One file (``harness score``): XTREME/XGLUE headerless TSV, an XNLI-1.0 file filtered to ``language``, or a
+    label file of XTREME's ``evaluate.py`` (one gold label per line)."""
     path = Path(path)
     rows = read_tsv(path, "xnli", HOW)
+    if rows and all(len(r) == 1 for r in rows):
+        return label_only(rows, path, language, split or "file")
     if rows and "gold_label" in rows[0]:
         data = [r for r in read_tsv_dicts(path, "xnli", HOW) if r["language"] == language]
         return [{"id": f"{split or 'file'}-{language}-{i}", "language": language, "text_a": r["sentence1"],
