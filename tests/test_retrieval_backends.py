@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from helpers import brute_knn as _brute
 from helpers import unit_vectors as _unit
-import torch
 
 from harness.retrieval.knn import choose_backend, knn_both
 from harness.retrieval.margin import mine, score_neighbours
-
 
 CASES = [  # (backend, threads, row_block, col_block): one worker, several workers with uneven blocks, single pool
     ("tiles", 1, 64, 50), ("tiles", 3, 64, 50), ("tiles", 4, 17, 200), ("gemm", 1, 64, 50), ("gemm", 2, 100, 33),

@@ -18,8 +18,8 @@ from pathlib import Path
 from harness.data import DataMissing, load_hf
 from harness.formats import load_hub_or_folder, read_squad_json, squad_from_hub, write_squad
 from harness.hookspecs import hookimpl
-from harness.tasktypes.span_qa import XTREME_RECIPE
 from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
+from harness.tasktypes.span_qa import XTREME_RECIPE
 
 LANGUAGES = ("en", "es", "de", "ar", "hi", "vi", "zh")
 HOW = ("Get MLQA_V1.zip from github.com/facebookresearch/MLQA (dl.fbaipublicfiles.com/MLQA/MLQA_V1.zip) and "

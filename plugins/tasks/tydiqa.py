@@ -35,8 +35,8 @@ from pathlib import Path
 from harness.data import DataMissing, check_split, load_hf
 from harness.formats import first_existing, read_squad_json, read_text, squad_from_hub, write_squad
 from harness.hookspecs import hookimpl
-from harness.tasktypes.span_qa import XTREME_RECIPE
 from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
+from harness.tasktypes.span_qa import XTREME_RECIPE
 
 LANGUAGES = ("en", "ar", "bn", "fi", "id", "ko", "ru", "sw", "te")
 NAMES = {"en": "english", "ar": "arabic", "bn": "bengali", "fi": "finnish", "id": "indonesian", "ko": "korean",
