@@ -105,17 +105,21 @@ def fingerprint_paths(paths: Iterable[Path]) -> str:
             if not f.exists():
                 continue
             h.update(str(f.relative_to(root) if root.is_dir() else f.name).encode())
-            with open(f, "rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(chunk)
+            _hash_into(h, f)
     return h.hexdigest()
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
+def _hash_into(h: Any, path: Path) -> None:
+    """Feed a file's bytes to the hash ``h`` in 1 MiB chunks."""
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 hex digest of a file's contents."""
+    h = hashlib.sha256()
+    _hash_into(h, path)
     return h.hexdigest()
 
 

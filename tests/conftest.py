@@ -73,3 +73,21 @@ def quickstart_root(tmp_path_factory) -> Path:
 def quickstart_board(quickstart_root) -> Path:
     """The leaderboard the quickstart wrote (see ``quickstart_root``)."""
     return quickstart_root / "leaderboards" / "quickstart.jsonl"
+
+
+@pytest.fixture(scope="module")
+def test_spm(tmp_path_factory) -> Path:
+    """A small unigram SentencePiece model trained now on the synthetic corpus (NOT the FLORES-200 model; scores
+    with it are labelled custom)."""
+    import io
+
+    import sentencepiece as spm
+
+    from harness.synthetic import corpus
+
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(corpus() * 3), model_writer=buf, vocab_size=200,
+                                   model_type="unigram", hard_vocab_limit=False, minloglevel=2)
+    path = tmp_path_factory.mktemp("spm") / "test.model"
+    path.write_bytes(buf.getvalue())
+    return path

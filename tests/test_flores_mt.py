@@ -4,7 +4,6 @@ file), and mT5 translating FLORES lines end to end through the matrix."""
 
 from __future__ import annotations
 
-import io
 import json
 import math
 
@@ -22,21 +21,6 @@ from harness.metrics.mt import (
     resolve_spm,
     spbleu,
 )
-
-
-@pytest.fixture(scope="module")
-def test_spm(tmp_path_factory):
-    """A small unigram SentencePiece model trained now on the synthetic corpus (NOT the FLORES-200 model)."""
-    import sentencepiece as spm
-
-    from harness.synthetic import corpus
-
-    buf = io.BytesIO()
-    spm.SentencePieceTrainer.train(sentence_iterator=iter(corpus() * 3), model_writer=buf, vocab_size=200,
-                                   model_type="unigram", hard_vocab_limit=False, minloglevel=2)
-    path = tmp_path_factory.mktemp("spm") / "test.model"
-    path.write_bytes(buf.getvalue())
-    return path
 
 
 def test_loader_fixture_layout_and_directions(tmp_path):

@@ -4,7 +4,6 @@ k-shot in a matrix; names for every FLORES-200 code; generation bookkeeping (tru
 
 from __future__ import annotations
 
-import io
 import json
 import random
 import re
@@ -17,21 +16,6 @@ from xlt_harness_plugins.tasks.flores_languages import NAMES
 
 from harness.cli import main
 from harness.synthetic import LEXICON
-
-
-@pytest.fixture(scope="module")
-def test_spm(tmp_path_factory):
-    """A small unigram SentencePiece model trained now (NOT the FLORES-200 model; its scores are labelled custom)."""
-    import sentencepiece as spm
-
-    from harness.synthetic import corpus
-
-    buf = io.BytesIO()
-    spm.SentencePieceTrainer.train(sentence_iterator=iter(corpus() * 3), model_writer=buf, vocab_size=200,
-                                   model_type="unigram", hard_vocab_limit=False, minloglevel=2)
-    path = tmp_path_factory.mktemp("spm") / "test.model"
-    path.write_bytes(buf.getvalue())
-    return path
 
 
 def write_pair(root: Path, n_dev: int, n_devtest: int, seed: int = 0) -> None:

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
+from helpers import write_tiny_matrix
 
 from harness import plugins
 from harness.cli import main
@@ -91,14 +91,8 @@ def lines_naming(text: str, package: str) -> list[str]:
 
 
 def tiny_matrix(tmp_path: Path) -> Path:
-    cfg = {
-        "name": "isolation", "output_dir": str(tmp_path / "out"), "models": ["tiny-xlmr"], "device": "cpu",
-        "targets": [{"name": "xnli", "languages": ["en", "de"]}], "data": {"xnli": "synthetic"},
-        "train": {"lr": 0.001, "batch_size": 8, "max_steps": 2, "max_length": 32},
-    }
-    path = tmp_path / "matrix.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    return path
+    return write_tiny_matrix(tmp_path / "matrix.yaml", "isolation", tmp_path / "out", "xnli", ["en", "de"],
+                             max_steps=2, max_length=32)
 
 
 @pytest.mark.slow

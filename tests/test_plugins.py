@@ -135,19 +135,14 @@ def test_broken_plugin_is_reported_not_fatal(monkeypatch):
 
 @pytest.mark.slow
 def test_template_plugin_runs_in_a_matrix(tmp_path):
-    import yaml
+    from helpers import write_tiny_matrix
 
     from harness.results import read_jsonl
 
     if "example-nli" not in plugins.registry().tasks:
         pytest.skip("examples/plugin-template is not installed (scripts/test.sh installs it)")
-    cfg = {
-        "name": "template", "output_dir": str(tmp_path / "out"), "models": ["tiny-xlmr"], "device": "cpu",
-        "targets": [{"name": "example-nli", "languages": ["en", "fr"]}], "data": {"example-nli": "synthetic"},
-        "train": {"lr": 0.001, "batch_size": 8, "max_steps": 3, "max_length": 48},
-    }
-    path = tmp_path / "c.yaml"
-    path.write_text(yaml.safe_dump(cfg))
+    path = write_tiny_matrix(tmp_path / "c.yaml", "template", tmp_path / "out", "example-nli", ["en", "fr"],
+                             max_steps=3, max_length=48)
     r = CliRunner().invoke(main, ["matrix", "run", str(path)])
     assert r.exit_code == 0, r.output
     rows = read_jsonl(tmp_path / "out" / "leaderboard.jsonl")

@@ -6,21 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers import brute_knn as _brute
+from helpers import unit_vectors as _unit
 
 from harness.retrieval.knn import choose_backend, knn_both
 from harness.retrieval.margin import mine, score_neighbours
-
-
-def _unit(rng, n, d):
-    a = rng.standard_normal((n, d)).astype(np.float32)
-    return a / np.linalg.norm(a, axis=1, keepdims=True)
-
-
-def _brute(x, y, k):
-    s = x.astype(np.float64) @ y.astype(np.float64).T
-    idx = np.argsort(-s, axis=1, kind="stable")[:, :k]
-    return np.take_along_axis(s, idx, 1), idx
-
 
 CASES = [  # (backend, threads, row_block, col_block): one worker, several workers with uneven blocks, single pool
     ("tiles", 1, 64, 50), ("tiles", 3, 64, 50), ("tiles", 4, 17, 200), ("gemm", 1, 64, 50), ("gemm", 2, 100, 33),

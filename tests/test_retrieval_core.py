@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import brute_knn as _brute
+from helpers import unit_vectors as _unit
 
 from harness.metrics import MissingGold
 from harness.metrics.retrieval import (
@@ -18,17 +20,6 @@ from harness.metrics.retrieval import (
 from harness.retrieval.index import build_index, resolve_kind, search, search_both
 from harness.retrieval.knn import KNN, knn, knn_both
 from harness.retrieval.margin import mine, score_neighbours
-
-
-def _unit(rng, n, d):
-    a = rng.standard_normal((n, d)).astype(np.float32)
-    return a / np.linalg.norm(a, axis=1, keepdims=True)
-
-
-def _brute(x, y, k):
-    s = x.astype(np.float64) @ y.astype(np.float64).T
-    idx = np.argsort(-s, axis=1, kind="stable")[:, :k]
-    return np.take_along_axis(s, idx, 1), idx
 
 
 @pytest.mark.parametrize("n,m,block", [(300, 257, (64, 50)), (37, 500, (16, 128)), (5, 3, (2, 2))])

@@ -49,6 +49,12 @@ DEFAULTS = {"doc_stride": 128, "max_query_length": 64, "max_answer_length": 30, 
             "allow_no_answer": False, "null_score_diff_threshold": 0.0}
 
 
+# XTREME's recipe for the span-QA targets (``run_squad.py``'s training settings and the knobs above): a task's
+# ``TaskSpec.defaults`` may start from it (``defaults=dict(XTREME_RECIPE)``).
+XTREME_RECIPE = {"lr": 3e-5, "batch_size": 32, "max_length": 384, "epochs": 2, "doc_stride": 128,
+                 "max_query_length": 64, "max_answer_length": 30, "n_best_size": 20}
+
+
 def qa_options(spec) -> dict[str, Any]:
     """The span-QA knobs of ``spec`` (its ``defaults``) over XTREME's values."""
     return {k: spec.defaults.get(k, v) for k, v in DEFAULTS.items()}

@@ -13,6 +13,7 @@ purpose; its ``forward`` still returns hidden states so heads could sit on it.
 from __future__ import annotations
 
 from harness.hookspecs import hookimpl
+from harness.local_models import model_options
 from harness.specs import ModelFamily, ModelSpec
 
 TINY_DEFAULTS = {"n_embd": 32, "n_layer": 2, "n_head": 2, "vocab_size": 400, "n_positions": 1024}
@@ -61,10 +62,7 @@ def describe(spec: ModelSpec) -> dict:
 
 
 def _options(spec: ModelSpec) -> dict:
-    unknown = set(spec.options) - set(TINY_DEFAULTS)
-    if unknown:
-        raise ValueError(f"model {spec.name!r}: unknown options {sorted(unknown)}; allowed: {sorted(TINY_DEFAULTS)}")
-    return {**TINY_DEFAULTS, **spec.options}
+    return model_options(spec, TINY_DEFAULTS)
 
 
 def train_bpe(vocab_size: int):

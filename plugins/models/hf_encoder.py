@@ -63,11 +63,10 @@ def describe(spec: ModelSpec) -> dict:
     """
     from transformers import AutoModel
 
-    from .published import count_on_meta, make_config, shape_of
+    from .published import describe_on_meta, make_config
 
     config = _truncate(make_config(_source(spec), **_kwargs(spec)), spec)
-    total, nonembed = count_on_meta(lambda: AutoModel.from_config(config, trust_remote_code=spec.trust_remote_code))
-    return {"params": total, "params_nonembed": nonembed, **shape_of(config)}
+    return describe_on_meta(config, lambda: AutoModel.from_config(config, trust_remote_code=spec.trust_remote_code))
 
 
 @hookimpl

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.hookspecs import hookimpl
+from harness.local_models import model_options
 from harness.specs import ModelFamily, ModelSpec
 
 TINY_DEFAULTS = {"d_model": 32, "d_ff": 64, "layers": 2, "heads": 2, "d_kv": 16, "vocab_size": 600, "dropout": 0.1,
@@ -126,10 +127,7 @@ def describe(spec: ModelSpec) -> dict:
 
 
 def _options(spec: ModelSpec) -> dict:
-    unknown = set(spec.options) - set(TINY_DEFAULTS)
-    if unknown:
-        raise ValueError(f"model {spec.name!r}: unknown options {sorted(unknown)}; allowed: {sorted(TINY_DEFAULTS)}")
-    return {**TINY_DEFAULTS, **spec.options}
+    return model_options(spec, TINY_DEFAULTS)
 
 
 def train_unigram(vocab_size: int, extra_text: list[str] | None = None):
@@ -187,12 +185,11 @@ def load_tiny(spec: ModelSpec, seed: int = 0):
 
 
 def describe_tiny(spec: ModelSpec) -> dict:
-    from .published import count_on_meta, shape_of
+    from .published import describe_on_meta
 
     o = _options(spec)
     config = tiny_config(spec, o["vocab_size"])
-    total, nonembed = count_on_meta(lambda: _build(config, o["encoder_only"]))
-    return {"params": total, "params_nonembed": nonembed, **shape_of(config)}
+    return describe_on_meta(config, lambda: _build(config, o["encoder_only"]))
 
 
 @hookimpl

@@ -110,3 +110,9 @@ def count_on_meta(build) -> tuple[int, int]:
     with torch.device("meta"):
         module = build()
     return count_params(module)
+
+
+def describe_on_meta(config, build) -> dict[str, Any]:
+    """``describe``'s answer for a config: parameter counts of ``build()`` on the meta device and the shape."""
+    total, nonembed = count_on_meta(build)
+    return {"params": total, "params_nonembed": nonembed, **shape_of(config)}

@@ -9,6 +9,7 @@ entry may override them: ``{name: tiny-xlmr-64, family: tiny-xlmr, options: {hid
 from __future__ import annotations
 
 from harness.hookspecs import hookimpl
+from harness.local_models import encoder_config, model_options, seeded_encoder
 from harness.specs import ModelFamily, ModelSpec
 
 DEFAULTS = {"hidden": 32, "layers": 2, "heads": 2, "intermediate": 64, "vocab_size": 600, "max_positions": 130}
@@ -16,10 +17,7 @@ SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
 
 
 def _options(spec: ModelSpec) -> dict:
-    unknown = set(spec.options) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f"model {spec.name!r}: unknown options {sorted(unknown)}; allowed: {sorted(DEFAULTS)}")
-    return {**DEFAULTS, **spec.options}
+    return model_options(spec, DEFAULTS)
 
 
 def train_tokenizer(vocab_size: int, extra_text: list[str] | None = None):
@@ -32,28 +30,18 @@ def train_tokenizer(vocab_size: int, extra_text: list[str] | None = None):
 def config_for(spec: ModelSpec, vocab_size: int):
     from transformers import XLMRobertaConfig
 
-    o = _options(spec)
-    return XLMRobertaConfig(
-        vocab_size=vocab_size, hidden_size=o["hidden"], num_hidden_layers=o["layers"],
-        num_attention_heads=o["heads"], intermediate_size=o["intermediate"],
-        max_position_embeddings=o["max_positions"], type_vocab_size=1, pad_token_id=1, bos_token_id=0,
-        eos_token_id=2, hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
-    )
+    return encoder_config(XLMRobertaConfig, _options(spec), vocab_size, type_vocab_size=1, pad_token_id=1,
+                          bos_token_id=0, eos_token_id=2)
 
 
 def load(spec: ModelSpec, seed: int = 0):
-    import torch
     from transformers import XLMRobertaModel
-
-    from harness.models import Encoder
 
     o = _options(spec)
     tokenizer = train_tokenizer(o["vocab_size"])
     config = config_for(spec, len(tokenizer))
-    torch.manual_seed(seed)
-    module = XLMRobertaModel(config, add_pooling_layer=False)
-    tokenizer.model_max_length = o["max_positions"] - 2
-    return Encoder(module=module, tokenizer=tokenizer, hidden_size=o["hidden"])
+    return seeded_encoder(lambda: XLMRobertaModel(config, add_pooling_layer=False), tokenizer, o["hidden"], seed,
+                          max_length=o["max_positions"] - 2)
 
 
 def describe(spec: ModelSpec) -> dict:

@@ -13,6 +13,7 @@ the fly; sizes through ``options`` (hidden, layers, heads, intermediate, vocab_s
 from __future__ import annotations
 
 from harness.hookspecs import hookimpl
+from harness.local_models import encoder_config, model_options, seeded_encoder
 from harness.specs import ModelFamily, ModelSpec
 
 TINY_DEFAULTS = {"hidden": 32, "layers": 2, "heads": 2, "intermediate": 64, "vocab_size": 600, "max_positions": 130,
@@ -20,47 +21,35 @@ TINY_DEFAULTS = {"hidden": 32, "layers": 2, "heads": 2, "intermediate": 64, "voc
 
 
 def _options(spec: ModelSpec) -> dict:
-    unknown = set(spec.options) - set(TINY_DEFAULTS)
-    if unknown:
-        raise ValueError(f"model {spec.name!r}: unknown options {sorted(unknown)}; allowed: {sorted(TINY_DEFAULTS)}")
-    return {**TINY_DEFAULTS, **spec.options}
+    return model_options(spec, TINY_DEFAULTS)
 
 
 def tiny_config(spec: ModelSpec, vocab_size: int):
     from transformers import XLMRobertaXLConfig
 
-    o = _options(spec)
-    return XLMRobertaXLConfig(
-        vocab_size=vocab_size, hidden_size=o["hidden"], num_hidden_layers=o["layers"],
-        num_attention_heads=o["heads"], intermediate_size=o["intermediate"],
-        max_position_embeddings=o["max_positions"], type_vocab_size=1, pad_token_id=1, bos_token_id=0,
-        eos_token_id=2, hidden_dropout_prob=o["dropout"], attention_probs_dropout_prob=o["dropout"],
-    )
+    return encoder_config(XLMRobertaXLConfig, _options(spec), vocab_size, type_vocab_size=1, pad_token_id=1,
+                          bos_token_id=0, eos_token_id=2)
 
 
 def load_tiny(spec: ModelSpec, seed: int = 0):
-    import torch
     from transformers import XLMRobertaXLModel
 
-    from harness.models import Encoder
     from harness.synthetic import byte_bpe_tokenizer
 
     o = _options(spec)
     tokenizer = byte_bpe_tokenizer(o["vocab_size"])
-    tokenizer.model_max_length = o["max_positions"] - 2
-    torch.manual_seed(seed)
-    module = XLMRobertaXLModel(tiny_config(spec, len(tokenizer)), add_pooling_layer=False)
-    return Encoder(module=module, tokenizer=tokenizer, hidden_size=o["hidden"])
+    config = tiny_config(spec, len(tokenizer))
+    return seeded_encoder(lambda: XLMRobertaXLModel(config, add_pooling_layer=False), tokenizer, o["hidden"], seed,
+                          max_length=o["max_positions"] - 2)
 
 
 def describe_tiny(spec: ModelSpec) -> dict:
     from transformers import XLMRobertaXLModel
 
-    from .published import count_on_meta, shape_of
+    from .published import describe_on_meta
 
     config = tiny_config(spec, _options(spec)["vocab_size"])
-    total, nonembed = count_on_meta(lambda: XLMRobertaXLModel(config, add_pooling_layer=False))
-    return {"params": total, "params_nonembed": nonembed, **shape_of(config)}
+    return describe_on_meta(config, lambda: XLMRobertaXLModel(config, add_pooling_layer=False))
 
 
 @hookimpl

@@ -45,16 +45,20 @@ def _example(r: dict) -> dict:
 
 def load(split: str, language: str = "en", data_dir: Path | None = None) -> list[dict]:
     split = ALIASES.get(split, split)
-    if data_dir is None:
-        ds = load_hf(SPEC.hf_dataset, None, HF_SPLITS.get(split, split), revision=SPEC.hf_revision)
-        return [_example({"id": r["id"], "answerKey": r["answerKey"], "question": {
-            "stem": r["question"], "choices": [{"label": lab, "text": t}
-                                               for lab, t in zip(r["choices"]["label"], r["choices"]["text"])]}})
-            for r in ds]
-    if split not in FILES:
+    if data_dir is not None and split not in FILES:
         raise ValueError(f"commonsenseqa: split {split!r} is not one of {', '.join(FILES)}")
-    return load_hub_or_folder("commonsenseqa", data_dir, how=HOW, layouts=[
-        ((FILES[split],), lambda p: [_example(r) for r in read_jsonl(p, "commonsenseqa", HOW)])])
+    return load_hub_or_folder(
+        "commonsenseqa", data_dir, how=HOW,
+        hub=lambda: [_hub_example(r) for r in load_hf(SPEC.hf_dataset, None, HF_SPLITS.get(split, split),
+                                                      revision=SPEC.hf_revision)],
+        layouts=[((FILES.get(split, ""),), lambda p: [_example(r) for r in read_jsonl(p, "commonsenseqa", HOW)])])
+
+
+def _hub_example(r: dict) -> dict:
+    """A hub row (flat ``question``, ``choices`` as two lists) in the official jsonl's nesting, then parsed."""
+    return _example({"id": r["id"], "answerKey": r["answerKey"], "question": {
+        "stem": r["question"], "choices": [{"label": lab, "text": t}
+                                           for lab, t in zip(r["choices"]["label"], r["choices"]["text"])]}})
 
 
 def fixture(data_dir: Path, n_train: int = 80, n_dev: int = 25, seed: int = 800) -> None:

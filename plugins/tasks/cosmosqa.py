@@ -10,8 +10,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from harness.data import DataMissing, load_hf
-from harness.formats import read_jsonl
+from harness.data import load_hf
+from harness.formats import load_hub_or_folder, read_jsonl
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
 from harness.synthetic import SYNTHETIC_NOTE
@@ -39,18 +39,17 @@ def _example(r: dict) -> dict:
 
 def load(split: str, language: str = "en", data_dir: Path | None = None) -> list[dict]:
     split = ALIASES.get(split, split)
-    if data_dir is None:
-        ds = load_hf(SPEC.hf_dataset, None, HF_SPLITS.get(split, split), revision=SPEC.hf_revision)
-        return [_example(r) for r in ds]
-    data_dir = Path(data_dir)
-    path = data_dir / f"{split}.csv"
-    if path.exists():
-        with open(path, encoding="utf-8", newline="") as fh:
-            return [_example(r) for r in csv.DictReader(fh)]
-    path = data_dir / f"{split}.jsonl"
-    if path.exists():
-        return [_example(r) for r in read_jsonl(path, "cosmosqa", HOW)]
-    raise DataMissing(f"cosmosqa: data file {data_dir / (split + '.csv')} not found (nor {split}.jsonl). {HOW}")
+    return load_hub_or_folder(
+        "cosmosqa", data_dir, how=HOW,
+        hub=lambda: [_example(r) for r in load_hf(SPEC.hf_dataset, None, HF_SPLITS.get(split, split),
+                                                  revision=SPEC.hf_revision)],
+        layouts=[((f"{split}.csv",), _read_csv),
+                 ((f"{split}.jsonl",), lambda p: [_example(r) for r in read_jsonl(p, "cosmosqa", HOW)])])
+
+
+def _read_csv(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return [_example(r) for r in csv.DictReader(fh)]
 
 
 def fixture(data_dir: Path, n_train: int = 80, n_dev: int = 24, seed: int = 700) -> None:

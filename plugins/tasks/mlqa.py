@@ -19,13 +19,12 @@ from harness.data import DataMissing, load_hf
 from harness.formats import load_hub_or_folder, read_squad_json, squad_from_hub, write_squad
 from harness.hookspecs import hookimpl
 from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
+from harness.tasktypes.span_qa import XTREME_RECIPE
 
 LANGUAGES = ("en", "es", "de", "ar", "hi", "vi", "zh")
 HOW = ("Get MLQA_V1.zip from github.com/facebookresearch/MLQA (dl.fbaipublicfiles.com/MLQA/MLQA_V1.zip) and "
        "SQuAD v1.1 train for training, or leave data_dir unset for the hub copies facebook/mlqa, rajpurkar/squad.")
 SQUAD_HF = "rajpurkar/squad"
-QA_DEFAULTS = {"lr": 3e-5, "batch_size": 32, "max_length": 384, "epochs": 2, "doc_stride": 128,
-               "max_query_length": 64, "max_answer_length": 30, "n_best_size": 20}
 
 SPEC = TaskSpec(
     name="mlqa", kind="span_qa", roles=("target",), languages=LANGUAGES,
@@ -33,7 +32,7 @@ SPEC = TaskSpec(
     hf_dataset="facebook/mlqa", data_help=HOW,
     description="Cross-lingual extractive QA; train on English SQuAD v1.1, test on MLQA (same-language pairs)",
     citation="Lewis et al. 2020, MLQA: Evaluating Cross-lingual Extractive Question Answering",
-    license="CC BY-SA 3.0", defaults=dict(QA_DEFAULTS),
+    license="CC BY-SA 3.0", defaults=dict(XTREME_RECIPE),
     benchmarks={b: BenchmarkEntry("qa", ("mlqa_f1", "f1"), ("mlqa_exact_match", "exact_match"), position=6,
                                  export=ExportLayout("json", "test-{language}.json")) for b in ("xtreme", "xtreme-r")},
 )

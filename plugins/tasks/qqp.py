@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.data import DataMissing, load_hf
-from harness.formats import read_tsv_dicts
+from harness.data import load_hf
+from harness.formats import load_hub_or_folder, read_tsv_dicts
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
 from harness.synthetic import SYNTHETIC_NOTE
@@ -38,13 +38,16 @@ def _label(raw: str | int | None) -> str | None:
 
 def load(split: str, language: str = "en", data_dir: Path | None = None) -> list[dict]:
     split = ALIASES.get(split, split)
-    if data_dir is None:
-        ds = load_hf(SPEC.hf_dataset, "qqp", HF_SPLITS.get(split, split), revision=SPEC.hf_revision)
-        return [{"id": f"{split}-{r.get('idx', i)}", "language": "en", "text_a": r["question1"],
-                 "text_b": r["question2"], "label": _label(r["label"])} for i, r in enumerate(ds)]
-    path = Path(data_dir) / f"{split}.tsv"
-    if not path.exists():
-        raise DataMissing(f"qqp: data file {path} not found. {HOW}")
+    return load_hub_or_folder(
+        "qqp", data_dir, how=HOW,
+        hub=lambda: [{"id": f"{split}-{r.get('idx', i)}", "language": "en", "text_a": r["question1"],
+                      "text_b": r["question2"], "label": _label(r["label"])} for i, r in enumerate(
+            load_hf(SPEC.hf_dataset, "qqp", HF_SPLITS.get(split, split), revision=SPEC.hf_revision))],
+        layouts=[((f"{split}.tsv",), lambda p: _read_tsv(p, split))])
+
+
+def _read_tsv(path: Path, split: str) -> list[dict]:
+    """GLUE's ``{split}.tsv``, skipping its known malformed rows."""
     out = []
     for i, r in enumerate(read_tsv_dicts(path, "qqp", HOW)):
         if r.get("question1") is None or r.get("question2") is None:

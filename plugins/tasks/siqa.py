@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from harness.data import load_hf
-from harness.formats import read_jsonl
+from harness.formats import load_hub_or_folder, read_jsonl
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
 from harness.synthetic import SYNTHETIC_NOTE
@@ -43,13 +43,18 @@ def _example(r: dict, i: int, split: str, label: str | None) -> dict:
 
 def load(split: str, language: str = "en", data_dir: Path | None = None) -> list[dict]:
     split = ALIASES.get(split, split)
-    if data_dir is None:
-        ds = load_hf(SPEC.hf_dataset, None, HF_SPLITS.get(split, split), revision=SPEC.hf_revision,
-                     data_files=PARQUET_FILES)
-        return [_example(r, i, split, r.get("label")) for i, r in enumerate(ds)]
-    path = Path(data_dir) / f"{split}.jsonl"
+    return load_hub_or_folder(
+        "siqa", data_dir, how=HOW,
+        hub=lambda: [_example(r, i, split, r.get("label")) for i, r in enumerate(
+            load_hf(SPEC.hf_dataset, None, HF_SPLITS.get(split, split), revision=SPEC.hf_revision,
+                    data_files=PARQUET_FILES))],
+        layouts=[((f"{split}.jsonl",), lambda p: _read_jsonl(p, split))])
+
+
+def _read_jsonl(path: Path, split: str) -> list[dict]:
+    """The official ``{split}.jsonl`` with its labels from ``{split}-labels.lst`` beside it, when present."""
     rows = read_jsonl(path, "siqa", HOW)
-    labels_path = Path(data_dir) / f"{split}-labels.lst"
+    labels_path = path.with_name(f"{split}-labels.lst")
     labels: list[str | None] = [None] * len(rows)
     if labels_path.exists():
         labels = [x.strip() for x in labels_path.read_text(encoding="utf-8").splitlines() if x.strip()]

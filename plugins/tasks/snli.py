@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.data import DataMissing, load_hf
-from harness.formats import read_jsonl, read_tsv_dicts
+from harness.data import load_hf
+from harness.formats import load_hub_or_folder, read_jsonl, read_tsv_dicts
 from harness.hookspecs import hookimpl
 from harness.specs import Task, TaskSpec
 from harness.synthetic import SYNTHETIC_NOTE, nli_rows
@@ -38,23 +38,22 @@ SPEC = TaskSpec(
 
 def load(split: str, language: str = "en", data_dir: Path | None = None) -> list[dict]:
     split = ALIASES.get(split, split)
-    if data_dir is None:
-        ds = load_hf(SPEC.hf_dataset, None, HF_SPLITS.get(split, split), revision=SPEC.hf_revision)
-        return [{"id": f"{split}-{i}", "language": "en", "text_a": r["premise"], "text_b": r["hypothesis"],
-                 "label": LABELS[r["label"]]} for i, r in enumerate(ds) if r["label"] >= 0]
-    data_dir = Path(data_dir)
-    for path in (data_dir / f"snli_1.0_{split}.jsonl", data_dir / "snli_1.0" / f"snli_1.0_{split}.jsonl"):
-        if path.exists():
-            return [{"id": r.get("pairID") or f"{split}-{i}", "language": "en", "text_a": r["sentence1"],
-                     "text_b": r["sentence2"], "label": r["gold_label"]}
-                    for i, r in enumerate(read_jsonl(path, "snli", HOW)) if r.get("gold_label") in LABELS]
-    tsv = data_dir / f"{split}.tsv"
-    if tsv.exists():
-        return [{"id": r.get("pairID") or f"{split}-{i}", "language": "en", "text_a": r["sentence1"],
-                 "text_b": r["sentence2"], "label": r["gold_label"]}
-                for i, r in enumerate(read_tsv_dicts(tsv, "snli", HOW)) if r.get("gold_label") in LABELS]
-    raise DataMissing(f"snli: no {split!r} file under {data_dir} (looked for snli_1.0_{split}.jsonl, "
-                      f"snli_1.0/snli_1.0_{split}.jsonl, {split}.tsv). {HOW}")
+    return load_hub_or_folder(
+        "snli", data_dir, how=HOW, what=f"{split!r} file",
+        hub=lambda: [{"id": f"{split}-{i}", "language": "en", "text_a": r["premise"], "text_b": r["hypothesis"],
+                      "label": LABELS[r["label"]]} for i, r in enumerate(
+            load_hf(SPEC.hf_dataset, None, HF_SPLITS.get(split, split), revision=SPEC.hf_revision))
+            if r["label"] >= 0],
+        layouts=[((f"snli_1.0_{split}.jsonl", f"snli_1.0/snli_1.0_{split}.jsonl"),
+                  lambda p: _labelled(read_jsonl(p, "snli", HOW), split)),
+                 ((f"{split}.tsv",), lambda p: _labelled(read_tsv_dicts(p, "snli", HOW), split))])
+
+
+def _labelled(records: list[dict], split: str) -> list[dict]:
+    """Examples of the official records (jsonl or its tsv twin) that carry a gold label."""
+    return [{"id": r.get("pairID") or f"{split}-{i}", "language": "en", "text_a": r["sentence1"],
+             "text_b": r["sentence2"], "label": r["gold_label"]}
+            for i, r in enumerate(records) if r.get("gold_label") in LABELS]
 
 
 def fixture(data_dir: Path, n_train: int = 120, n_dev: int = 40, seed: int = 400) -> None:

@@ -36,6 +36,7 @@ from harness.data import DataMissing, check_split, load_hf
 from harness.formats import first_existing, read_squad_json, read_text, squad_from_hub, write_squad
 from harness.hookspecs import hookimpl
 from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
+from harness.tasktypes.span_qa import XTREME_RECIPE
 
 LANGUAGES = ("en", "ar", "bn", "fi", "id", "ko", "ru", "sw", "te")
 NAMES = {"en": "english", "ar": "arabic", "bn": "bengali", "fi": "finnish", "id": "indonesian", "ko": "korean",
@@ -44,8 +45,6 @@ HOW = ("Get TyDiQA-GoldP v1.1 from storage.googleapis.com/tydiqa/v1.1/ (tydiqa-g
        "tydiqa-goldp-v1.1-dev.tgz) or leave data_dir unset for the hub copy google-research-datasets/tydiqa "
        "(secondary_task).")
 
-QA_DEFAULTS = {"lr": 3e-5, "batch_size": 32, "max_length": 384, "epochs": 2, "doc_stride": 128,
-               "max_query_length": 64, "max_answer_length": 30, "n_best_size": 20}
 SUBFOLDERS = ("opencompass-goldp-dev", "xtreme")  # tried beside data_dir itself
 
 SPEC = TaskSpec(
@@ -55,7 +54,7 @@ SPEC = TaskSpec(
     description="TyDiQA-GoldP: train on English GoldP train, test on GoldP dev in 9 languages",
     citation="Clark et al. 2020, TyDi QA: A Benchmark for Information-Seeking Question Answering in "
              "Typologically Diverse Languages",
-    license="Apache-2.0", defaults=dict(QA_DEFAULTS),
+    license="Apache-2.0", defaults=dict(XTREME_RECIPE),
     benchmarks={b: BenchmarkEntry("qa", ("squad_v1_f1", "f1"), ("squad_v1_exact_match", "exact_match"), position=7,
                                  export=ExportLayout("json", "test-{language}.json")) for b in ("xtreme", "xtreme-r")},
     aliases=("tydiqa_goldp", "tydiqa-goldp", "tydi_qa"),

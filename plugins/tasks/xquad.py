@@ -17,13 +17,12 @@ from harness.data import DataMissing, load_hf
 from harness.formats import load_hub_or_folder, read_squad_json, squad_from_hub, write_squad
 from harness.hookspecs import hookimpl
 from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
+from harness.tasktypes.span_qa import XTREME_RECIPE
 
 LANGUAGES = ("en", "es", "de", "el", "ru", "tr", "ar", "vi", "th", "zh", "hi")
 HOW = ("Get XQuAD from github.com/deepmind/xquad (xquad.{lang}.json) and SQuAD v1.1 train/dev "
        "(rajpurkar.github.io/SQuAD-explorer) or leave data_dir unset for the hub copies google/xquad, rajpurkar/squad.")
 SQUAD_HF = "rajpurkar/squad"
-QA_DEFAULTS = {"lr": 3e-5, "batch_size": 32, "max_length": 384, "epochs": 2, "doc_stride": 128,
-               "max_query_length": 64, "max_answer_length": 30, "n_best_size": 20}
 
 SPEC = TaskSpec(
     name="xquad", kind="span_qa", roles=("target",), languages=LANGUAGES,
@@ -31,7 +30,7 @@ SPEC = TaskSpec(
     hf_dataset="google/xquad", data_help=HOW,
     description="Cross-lingual extractive QA; train on English SQuAD v1.1, test on XQuAD in 11 languages",
     citation="Artetxe et al. 2020, On the Cross-lingual Transferability of Monolingual Representations",
-    license="CC BY-SA 4.0", defaults=dict(QA_DEFAULTS),
+    license="CC BY-SA 4.0", defaults=dict(XTREME_RECIPE),
     # XTREME-R's evaluate.py also reads a Romanian file (XQuAD-ro), which this task does not provide.
     benchmarks={b: BenchmarkEntry("qa", ("squad_v1_f1", "f1"), ("squad_v1_exact_match", "exact_match"), position=5,
                                  export=ExportLayout("json", "test-{language}.json", languages=langs))
