@@ -26,14 +26,15 @@ def test_plan_writes_nothing_and_keeps_the_quickstart_keys(tmp_path):
     plan = build_plan(_quickstart(tmp_path))
     assert list(tmp_path.iterdir()) == []  # no output folder, no synthetic data, no cache
     committed = {r["node"] for r in read_jsonl(REPO / "leaderboards" / "quickstart.jsonl")}
-    assert {n.key for n in plan.by_stage("eval")} == committed  # the 32 evaluation nodes of the committed rows
-    assert len(committed) == 32
+    assert {n.key for n in plan.by_stage("eval")} == committed  # the evaluation nodes of the committed rows
+    cfg = plan.config  # models × intermediate settings × languages × seeds, one eval split
+    assert len(committed) == len(cfg.models) * len(cfg.intermediate) * len(cfg.targets[0].languages) * len(cfg.seeds)
 
 
 def test_data_is_prepared_at_run_time_with_the_planned_fingerprint(tmp_path):
     plan = build_plan(_quickstart(tmp_path))
     prepare_plan_data(plan)
-    assert sorted(p.name for p in (tmp_path / "out" / "data").iterdir()) == ["mnli", "xnli"]
+    assert sorted(p.name for p in (tmp_path / "out" / "data").iterdir()) == sorted(plan.config.data)
     prepare_plan_data(plan)  # idempotent
     again = build_plan(_quickstart(tmp_path))  # now fingerprinted from the written folders: same keys
     assert list(again.nodes) == list(plan.nodes)

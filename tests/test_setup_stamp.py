@@ -47,12 +47,11 @@ def _setup(tree: Path, **env: str) -> list[str]:
 
 def test_second_run_installs_nothing_until_an_input_changes(tree: Path):
     first = _setup(tree)
-    assert any("-e .[dev]" in c for c in first) and any("plugin-template" in c for c in first)
+    assert any("-e .[dev]" in c for c in first)
+    assert not any("plugin-template" in c for c in first)  # the example plugin is installed by test.sh only
     assert _setup(tree) == []  # nothing changed: no pip at all
     assert _setup(tree, EXTRAS="dev,report") != []  # other extras
     assert _setup(tree, EXTRAS="dev,report") == []
-    (tree / "examples" / "plugin-template" / "pyproject.toml").write_text("[project]\nname = 'y'\n")
-    assert _setup(tree, EXTRAS="dev,report") != []  # the example plugin changed
     with open(tree / "pyproject.toml", "a") as fh:
         fh.write("\n# changed\n")
     assert _setup(tree, EXTRAS="dev,report") != []  # pyproject (dependencies, entry points) changed
