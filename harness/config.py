@@ -102,7 +102,9 @@ class IntermediateEntry(Strict):
             self.tasks = [self.name]
         for e in self.exemptions:
             if e not in EXEMPTIONS:
-                raise ValueError(f"exemption {e!r} is not one of {', '.join(EXEMPTIONS)}")
+                from .plugins import unknown
+
+                raise ValueError(str(unknown("exemption", e, list(EXEMPTIONS))))
         if self.translated and "translate-train" not in self.exemptions:
             raise ValueError("translated data is non-English intermediate data: declare exemptions: [translate-train]")
         for task, by_lang in self.translated.items():
@@ -189,6 +191,27 @@ class MatrixConfig(Strict):
     def _seeds(cls, v: Any) -> Any:
         return [v] if isinstance(v, int) else v
 
+    @model_validator(mode="after")
+    def _no_empty_or_duplicate(self) -> MatrixConfig:
+        for field in ("models", "intermediate", "targets", "seeds"):
+            if not getattr(self, field):
+                raise ValueError(f"{field}: the list is empty; list at least one (an empty matrix computes nothing)")
+        lists: dict[str, list[Any]] = {f: [e.name for e in getattr(self, f)] for f in ("models", "intermediate", "targets")}
+        lists["seeds"] = self.seeds
+        for i, entry in enumerate(self.intermediate):
+            lists[f"intermediate[{i}].tasks"] = entry.tasks
+        for i, entry in enumerate(self.targets):
+            lists[f"targets[{i}].languages"] = entry.languages or []
+            lists[f"targets[{i}].eval_splits"] = entry.eval_splits or []
+        for field, values in lists.items():
+            first: dict[Any, int] = {}
+            for i, v in enumerate(values):
+                if v in first:
+                    raise ValueError(f"{field}: {v!r} is listed twice ({field}[{first[v]}] and {field}[{i}]); "
+                                     "remove one (each cell would be counted and run twice)")
+                first[v] = i
+        return self
+
 
 def _loc(loc: tuple) -> str:
     out = ""
@@ -229,9 +252,11 @@ def format_validation_error(err: ValidationError, source: str) -> str:
             lines.append(f"{source}: {loc}: unknown field (allowed: {allowed})")
         elif e["type"] == "missing":
             lines.append(f"{source}: {loc}: required field is missing")
+        elif e["type"] == "value_error" and not loc:  # a whole-config check: its message names the field
+            lines.append(f"{source}: {e['msg'].removeprefix('Value error, ')}")
         else:
             got = e.get("input")
-            lines.append(f"{source}: {loc}: {e['msg']} (got {got!r})")
+            lines.append(f"{source}: {loc}: {e['msg'].removeprefix('Value error, ')} (got {got!r})")
     return lines[0] + (f" [+{len(lines) - 1} more: " + "; ".join(lines[1:]) + "]" if len(lines) > 1 else "")
 
 
@@ -243,8 +268,17 @@ def load_config(path: str | Path) -> tuple[MatrixConfig, Path]:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {str(err).splitlines()[0]}") from None
+        raise ConfigError(yaml_error(path, err)) from None
     return parse_config(raw, str(path)), path.resolve().parent
+
+
+def yaml_error(path: Path, err: yaml.YAMLError) -> str:
+    """``FILE:LINE:COLUMN: not valid YAML: problem (context)``, with 1-based line and column where YAML marks one."""
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    context = getattr(err, "context", None)
+    return f"{where}: not valid YAML: {problem}" + (f" ({context})" if context else "")
 
 
 def parse_config(raw: Any, source: str = "<config>") -> MatrixConfig:
