@@ -65,34 +65,32 @@ def test_a_yaml_syntax_error_keeps_line_and_column(tmp_path):
 
 @pytest.mark.parametrize("change, expected", [
     ({"models": ["tiny-xlmrr"]}, "models[0]: unknown model 'tiny-xlmrr'. Did you mean 'tiny-xlmr'"),
-    ({"models": [{"name": "m", "family": "xlmrr", "source": "x"}]}, "unknown model family 'xlmrr'. Did you mean 'xlmr'"),
+    ({"models": [{"name": "m", "family": "hf-encodr", "source": "x"}]},
+     "models[0]: unknown model family 'hf-encodr'. Did you mean 'hf-encoder'"),
     ({"targets": [{"name": "xnli", "languages": ["en", "dee"]}]},
      "targets[0].languages: 'dee' is not a language of 'xnli'. Did you mean 'de'"),
     ({"intermediate": [{"name": "mnlii"}]}, "unknown task 'mnlii'. Did you mean 'mnli'"),
     ({"intermediate": [{"name": "mlm", "exemptions": ["multilingual-mlmm"]}]},
      "unknown exemption 'multilingual-mlmm'. Did you mean 'multilingual-mlm'"),
-    ({"executor": "slurn"}, "executor: unknown executor 'slurm'" if False else "Did you mean 'slurm'"),
+    ({"executor": "lokal"}, "executor: unknown executor 'lokal'. Did you mean 'local'"),
     ({"data": {"xnlii": "synthetic"}}, "data.xnlii: unknown task 'xnlii'. Did you mean 'xnli'"),
 ])
 def test_unknown_names_suggest_the_closest(tmp_path, change, expected):
     assert expected in one_line(tmp_path, {**GOOD, **change})
 
 
-@pytest.fixture
-def escaping_task():
+def task_named(name: str) -> Task:
     def fixture(data_dir):
         Path(data_dir).mkdir(parents=True, exist_ok=True)
         (Path(data_dir) / "train.jsonl").write_text("{}\n")
 
-    task = Task(TaskSpec(name="../../escape", kind="classification", roles=("target",), languages=("en",),
+    return Task(TaskSpec(name=name, kind="classification", roles=("target",), languages=("en",),
                          metrics=("accuracy",), labels=("a",)), lambda **kw: [], fixture=fixture)
-    plugins.register_module(types.SimpleNamespace(register_tasks=hookimpl(lambda register: register(task))),
-                            name="escaping-task")
-    yield task
-    plugins.reset()
 
 
-def test_a_task_name_with_dots_cannot_write_outside_output_dir(tmp_path, escaping_task):
+def test_a_task_name_with_dots_cannot_write_outside_output_dir(tmp_path, monkeypatch):
+    # the plugin registry refuses such a name; a task put in the registry some other way is refused by the plan
+    monkeypatch.setitem(plugins.registry().tasks, "../../escape", task_named("../../escape"))
     out = tmp_path / "a" / "b" / "out"
     cfg = {**GOOD, "output_dir": str(out), "targets": ["../../escape"], "data": {"../../escape": "synthetic"}}
     with pytest.raises(ConfigError, match=r"targets\[0\]\.name: task name '\.\./\.\./escape' is not a safe folder"):
@@ -101,4 +99,15 @@ def test_a_task_name_with_dots_cannot_write_outside_output_dir(tmp_path, escapin
     path.write_text(yaml.safe_dump(cfg))
     r = CliRunner().invoke(main, ["matrix", "run", str(path)])
     assert r.exit_code == 2 and "is not a safe folder name" in r.output
-    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a", "c.yaml"]  # nothing written anywhere
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["c.yaml"]  # nothing written anywhere
+
+
+def test_a_task_name_with_a_dot_is_refused_at_plan_time(tmp_path):
+    plugins.register_module(types.SimpleNamespace(register_tasks=hookimpl(lambda register: register(
+        task_named("nli.v2")))), name="dotted-task")
+    try:
+        line = one_line(tmp_path, {**GOOD, "targets": ["nli.v2"], "data": {"nli.v2": "synthetic"}})
+    finally:
+        plugins.reset()
+    assert "targets[0].name: task name 'nli.v2' is not a safe folder name" in line
+    assert not (tmp_path / "out").exists()
