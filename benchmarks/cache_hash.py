@@ -1,12 +1,12 @@
-"""Cost of the content-checked cache on an XLM-R-base-sized checkpoint (random init from ``XLMRobertaConfig()``,
+"""Cost of the content-checked cache on an XLM-R-base-sized checkpoint (random init from ``XLMRobertaConfig`` with XLM-R's 250k vocabulary,
 ~278M parameters, ~1.1 GB of fp32 safetensors), written in a temporary folder (``--dir``, default ``/tmp``).
 
     .venv/bin/python benchmarks/cache_hash.py [--dir /tmp] [--repeat 3] [--json]
 
 Reports, in seconds and seconds per GB (best of ``--repeat``):
 - ``write``: saving the checkpoint (``harness.models.save_weights``, no fsync: what a node does);
-- ``write+hash``: the same, then the node's ``DONE`` manifest (``harness.integrity.manifest``: one sha256 pass over
-  the finished folder, read back from the page cache) — the write-time overhead is the difference;
+- ``manifest_pass``: right after each write, the node's ``DONE`` manifest (``harness.integrity.manifest``: one sha256
+  pass over the finished folder, read back from the page cache) — the write-time overhead; ``write+hash``: both;
 - ``verify (warm)``: ``harness.integrity.verify`` of the finished node (what a downstream node or the leaderboard
   pays, once per run and process); ``verify (cold)``: the same after dropping the file from the page cache
   (``posix_fadvise(DONTNEED)`` after an fsync), i.e. read from disk;
@@ -58,17 +58,24 @@ def main() -> None:
     from harness.stages import Context
 
     torch.manual_seed(0)
-    model = XLMRobertaModel(XLMRobertaConfig())
+    model = XLMRobertaModel(XLMRobertaConfig(vocab_size=250002))  # XLM-R base: 250k vocabulary, 278M params
     root = Path(tempfile.mkdtemp(prefix="cache-hash-", dir=args.dir))
     try:
         ctx = Context(cache_dir=root)
         work = ctx.node_dir("bench")
         work.mkdir(parents=True)
         ckpt = work / "encoder.safetensors"
-        write = best(lambda: save_weights(model, ckpt), args.repeat)
+        writes, hashes = [], []
+        for _ in range(args.repeat):  # each write followed by the manifest pass, as a node does it
+            t = time.perf_counter()
+            save_weights(model, ckpt)
+            t1 = time.perf_counter()
+            files = integrity.manifest(work)
+            writes.append(t1 - t)
+            hashes.append(time.perf_counter() - t1)
+        write, hash_pass = min(writes), min(hashes)
+        write_hash = min(w + h for w, h in zip(writes, hashes))
         size_gb = ckpt.stat().st_size / 1e9
-        write_hash = best(lambda: (save_weights(model, ckpt), integrity.manifest(work)), args.repeat)
-        files = integrity.manifest(work)
         (work / integrity.DONE).write_text(json.dumps({"key": "bench", "format": integrity.FORMAT, "hash": integrity.HASH,
                                                        "files": files, "upstream": {},
                                                        "digest": integrity.files_digest(files)}))
@@ -92,11 +99,11 @@ def main() -> None:
     result = {
         "checkpoint_gb": round(size_gb, 3), "params": sum(p.numel() for p in model.parameters()),
         "cpus": os.cpu_count(),
-        "seconds": {"write": write, "write+hash": write_hash, "verify_warm": warm, "verify_cold": cold_s,
+        "seconds": {"write": write, "manifest_pass": hash_pass, "write+hash": write_hash, "verify_warm": warm, "verify_cold": cold_s,
                     "sha256_in_memory": sha, "blake2b_in_memory": blake},
     }
     result["s_per_gb"] = {k: v / size_gb for k, v in result["seconds"].items()}
-    result["write_overhead"] = (write_hash - write) / write
+    result["write_overhead"] = hash_pass / write
     if args.json:
         print(json.dumps(result, indent=2))
         return
