@@ -151,6 +151,7 @@ def check_cached(nodes: list[Node], ctx: Context, cached: set[str]) -> dict[str,
     by_key = {n.key: n for n in nodes}
     reasons: dict[str, str] = {}
     checked: set[str] = set()
+    linked: set[str] = set()  # recorded upstream digests compared (on-disk digests do not change meanwhile)
     changed = True
     while changed:
         changed = False
@@ -158,7 +159,10 @@ def check_cached(nodes: list[Node], ctx: Context, cached: set[str]) -> dict[str,
             if node.key not in cached:
                 continue
             redo = [k for k in inputs(node) if k in by_key and k not in cached]
-            reason = f"upstream node {redo[0]} is redone" if redo else stale_upstream(ctx, node)
+            reason = f"upstream node {redo[0]} is redone" if redo else None
+            if reason is None and node.key not in linked:
+                linked.add(node.key)
+                reason = stale_upstream(ctx, node)
             if reason is not None:
                 cached.discard(node.key)
                 reasons[node.key], changed = reason, True
