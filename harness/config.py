@@ -196,8 +196,9 @@ class MatrixConfig(Strict):
         for field in ("models", "intermediate", "targets", "seeds"):
             if not getattr(self, field):
                 raise ValueError(f"{field}: the list is empty; list at least one (an empty matrix computes nothing)")
-        lists: dict[str, list[Any]] = {f: [e.name for e in getattr(self, f)] for f in ("models", "intermediate", "targets")}
+        lists: dict[str, list[Any]] = {f: [e.name for e in getattr(self, f)] for f in ("models", "intermediate")}
         lists["seeds"] = self.seeds
+        _no_overlapping_targets(self.targets)
         for i, entry in enumerate(self.intermediate):
             lists[f"intermediate[{i}].tasks"] = entry.tasks
         for i, entry in enumerate(self.targets):
@@ -211,6 +212,23 @@ class MatrixConfig(Strict):
                                      "remove one (each cell would be counted and run twice)")
                 first[v] = i
         return self
+
+
+def _no_overlapping_targets(targets: list[TargetEntry]) -> None:
+    """One task may be listed again for other languages or eval splits (same training, more rows), never for a
+    (language, split) an earlier entry with the same training already evaluates (its rows would be duplicated)."""
+    seen: dict[str, list[tuple[int, TargetEntry]]] = {}
+    for i, entry in enumerate(targets):
+        training = json.dumps(entry.model_dump(exclude={"languages", "eval_splits"}), sort_keys=True, default=str)
+        for j, other in seen.get(training, []):
+            a, b = entry.languages, other.languages  # None: every language of the task
+            langs = set(a) & set(b) if a and b else set(a or b or ["(all languages)"])
+            splits = set(entry.eval_splits or ["(default)"]) & set(other.eval_splits or ["(default)"])
+            if langs and splits:
+                raise ValueError(f"targets: {entry.name!r} is listed twice (targets[{j}] and targets[{i}] both "
+                                 f"evaluate {sorted(langs)[0]} {sorted(splits)[0]}); remove one or give them "
+                                 "different languages or eval_splits")
+        seen.setdefault(training, []).append((i, entry))
 
 
 def _loc(loc: tuple) -> str:

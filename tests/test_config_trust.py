@@ -42,13 +42,22 @@ def test_an_empty_list_is_an_error_naming_the_field(tmp_path, field):
 @pytest.mark.parametrize("change, expected", [
     ({"models": ["tiny-xlmr", "tiny-xlmr-large", "tiny-xlmr"]}, "models: 'tiny-xlmr' is listed twice (models[0] and models[2])"),
     ({"seeds": [1, 2, 1]}, "seeds: 1 is listed twice (seeds[0] and seeds[2])"),
-    ({"targets": ["xnli", "xnli"]}, "targets: 'xnli' is listed twice"),
+    ({"targets": ["xnli", "xnli"]}, "targets: 'xnli' is listed twice (targets[0] and targets[1] both evaluate"),
+    ({"targets": [{"name": "xnli", "languages": ["en", "de"]}, {"name": "xnli", "languages": ["de"]}]},
+     "targets: 'xnli' is listed twice (targets[0] and targets[1] both evaluate de (default))"),
     ({"intermediate": ["none", "mnli", "none"]}, "intermediate: 'none' is listed twice"),
     ({"targets": [{"name": "xnli", "languages": ["de", "en", "de"]}]}, "targets[0].languages: 'de' is listed twice"),
     ({"intermediate": [{"name": "mix", "tasks": ["mnli", "mnli"]}]}, "intermediate[0].tasks: 'mnli' is listed twice"),
 ])
 def test_a_duplicate_entry_is_an_error_naming_it(tmp_path, change, expected):
     assert expected in one_line(tmp_path, {**GOOD, **change})
+
+
+def test_one_task_listed_again_for_other_languages_or_splits_is_fine():
+    cfg = parse_config({**GOOD, "targets": [{"name": "xnli", "languages": ["en", "de"]},
+                                            {"name": "xnli", "languages": ["de"], "eval_splits": ["dev"]},
+                                            {"name": "xnli", "languages": ["de"], "train": {"lr": 1e-5}}]})
+    assert len(cfg.targets) == 3
 
 
 def test_a_yaml_syntax_error_keeps_line_and_column(tmp_path):
