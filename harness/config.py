@@ -13,6 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .data import SplitRef
 
 
+def did_you_mean(name: str, known) -> str:
+    """`` Did you mean 'x'?`` for the closest known names (as :func:`harness.plugins.unknown` says it), or ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=3)
+    return f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+
+
 class ConfigError(ValueError):
     """An invalid matrix config; ``str(err)`` is one actionable line."""
 
@@ -102,9 +110,7 @@ class IntermediateEntry(Strict):
             self.tasks = [self.name]
         for e in self.exemptions:
             if e not in EXEMPTIONS:
-                from .plugins import unknown
-
-                raise ValueError(str(unknown("exemption", e, list(EXEMPTIONS))))
+                raise ValueError(f"exemption {e!r} is not one of {', '.join(EXEMPTIONS)}.{did_you_mean(e, EXEMPTIONS)}")
         if self.translated and "translate-train" not in self.exemptions:
             raise ValueError("translated data is non-English intermediate data: declare exemptions: [translate-train]")
         for task, by_lang in self.translated.items():

@@ -8,7 +8,6 @@ Node params are plain JSON so that any executor (local, Ray, SLURM) can ship the
 
 from __future__ import annotations
 
-import difflib
 import functools
 import hashlib
 import json
@@ -17,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, MatrixConfig, config_hash, resolve_hp
+from .config import ConfigError, MatrixConfig, config_hash, did_you_mean, resolve_hp
 from .data import SplitRef, fingerprint_paths
 from .plugins import UnknownName, registry, unknown
 from .specs import ModelSpec
@@ -113,7 +112,8 @@ def _model_spec(entry, reg) -> ModelSpec:
     family = reg.families.get(entry.family) if entry.family is not None else None
     needs_source = family is None or family.needs_source
     if entry.family is None or entry.source is None and needs_source:
-        raise UnknownName(f"{unknown('model', entry.name, list(reg.models))} A new model needs family and source.")
+        raise UnknownName(f"unknown model {entry.name!r}; give family and source for a new one, or use an installed "
+                          f"model.{did_you_mean(entry.name, reg.models)} Installed: {', '.join(sorted(reg.models))}.")
     reg.family(entry.family)
     return ModelSpec(name=entry.name, family=entry.family, source=entry.source or f"local:{entry.family}",
                      revision=entry.revision, trust_remote_code=bool(entry.trust_remote_code), options=entry.options)
@@ -175,10 +175,8 @@ def _check_unknown_fields(cfg: MatrixConfig) -> None:
             raise ConfigError(f"targets[{i}]: task {entry.name!r} is not a target task (roles: {', '.join(spec.roles)})")
         for lang in entry.languages or []:
             if lang not in spec.languages:
-                close = difflib.get_close_matches(lang, spec.languages, n=3)
-                hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
-                raise ConfigError(f"targets[{i}].languages: {lang!r} is not a language of {entry.name!r}.{hint} "
-                                  f"Allowed: {', '.join(spec.languages)}.")
+                raise ConfigError(f"targets[{i}].languages: {lang!r} is not a language of {entry.name!r}."
+                                  f"{did_you_mean(lang, spec.languages)} Allowed: {', '.join(spec.languages)}.")
     for t in cfg.data:
         if t not in reg.tasks:
             raise ConfigError(f"data.{t}: {_unknown('task', t, known_tasks)}")

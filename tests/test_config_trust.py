@@ -73,14 +73,14 @@ def test_a_yaml_syntax_error_keeps_line_and_column(tmp_path):
 
 
 @pytest.mark.parametrize("change, expected", [
-    ({"models": ["tiny-xlmrr"]}, "models[0]: unknown model 'tiny-xlmrr'. Did you mean 'tiny-xlmr'"),
+    ({"models": ["tiny-xlmrr"]}, "models[0]: unknown model 'tiny-xlmrr'; give family and source for a new one, or use an installed model. Did you mean 'tiny-xlmr'"),
     ({"models": [{"name": "m", "family": "hf-encodr", "source": "x"}]},
      "models[0]: unknown model family 'hf-encodr'. Did you mean 'hf-encoder'"),
     ({"targets": [{"name": "xnli", "languages": ["en", "dee"]}]},
      "targets[0].languages: 'dee' is not a language of 'xnli'. Did you mean 'de'"),
     ({"intermediate": [{"name": "mnlii"}]}, "unknown task 'mnlii'. Did you mean 'mnli'"),
     ({"intermediate": [{"name": "mlm", "exemptions": ["multilingual-mlmm"]}]},
-     "unknown exemption 'multilingual-mlmm'. Did you mean 'multilingual-mlm'"),
+     "exemption 'multilingual-mlmm' is not one of multilingual-mlm, translate-train. Did you mean 'multilingual-mlm'"),
     ({"executor": "lokal"}, "executor: unknown executor 'lokal'. Did you mean 'local'"),
     ({"data": {"xnlii": "synthetic"}}, "data.xnlii: unknown task 'xnlii'. Did you mean 'xnli'"),
 ])
