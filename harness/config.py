@@ -13,6 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .data import SplitRef
 
 
+def did_you_mean(name: str, known) -> str:
+    """`` Did you mean 'x'?`` for the closest known names (as :func:`harness.plugins.unknown` says it), or ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=3)
+    return f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+
+
 class ConfigError(ValueError):
     """An invalid matrix config; ``str(err)`` is one actionable line."""
 
@@ -138,7 +146,7 @@ class IntermediateEntry(Strict):
             raise ValueError("train_split/dev_split apply to a setting of exactly one task")
         for e in self.exemptions:
             if e not in EXEMPTIONS:
-                raise ValueError(f"exemption {e!r} is not one of {', '.join(EXEMPTIONS)}")
+                raise ValueError(f"exemption {e!r} is not one of {', '.join(EXEMPTIONS)}.{did_you_mean(e, EXEMPTIONS)}")
         if self.translated and "translate-train" not in self.exemptions:
             raise ValueError("translated data is non-English intermediate data: declare exemptions: [translate-train]")
         for task, by_lang in self.translated.items():
@@ -228,6 +236,47 @@ class MatrixConfig(Strict):
     def _seeds(cls, v: Any) -> Any:
         return [v] if isinstance(v, int) else v
 
+    @model_validator(mode="after")
+    def _no_empty_or_duplicate(self) -> MatrixConfig:
+        for field in ("models", "intermediate", "targets", "seeds"):
+            if not getattr(self, field):
+                raise ValueError(f"{field}: the list is empty; list at least one (an empty matrix computes nothing)")
+        lists: dict[str, list[Any]] = {"intermediate": [e.name for e in self.intermediate],
+                                       # a depth ablation lists one model at several depths: name@Lk each
+                                       "models": [f"{e.name}@L{e.depth}" if e.depth else e.name for e in self.models]}
+        lists["seeds"] = self.seeds
+        _no_overlapping_targets(self.targets)
+        for i, entry in enumerate(self.intermediate):
+            lists[f"intermediate[{i}].tasks"] = entry.tasks
+        for i, entry in enumerate(self.targets):
+            lists[f"targets[{i}].languages"] = entry.languages or []
+            lists[f"targets[{i}].eval_splits"] = entry.eval_splits or []
+        for field, values in lists.items():
+            first: dict[Any, int] = {}
+            for i, v in enumerate(values):
+                if v in first:
+                    raise ValueError(f"{field}: {v!r} is listed twice ({field}[{first[v]}] and {field}[{i}]); "
+                                     "remove one (each cell would be counted and run twice)")
+                first[v] = i
+        return self
+
+
+def _no_overlapping_targets(targets: list[TargetEntry]) -> None:
+    """One task may be listed again for other languages or eval splits (same training, more rows), never for a
+    (language, split) an earlier entry with the same training already evaluates (its rows would be duplicated)."""
+    seen: dict[str, list[tuple[int, TargetEntry]]] = {}
+    for i, entry in enumerate(targets):
+        training = json.dumps(entry.model_dump(exclude={"languages", "eval_splits"}), sort_keys=True, default=str)
+        for j, other in seen.get(training, []):
+            a, b = entry.languages, other.languages  # None: every language of the task
+            langs = set(a) & set(b) if a and b else set(a or b or ["(all languages)"])
+            splits = set(entry.eval_splits or ["(default)"]) & set(other.eval_splits or ["(default)"])
+            if langs and splits:
+                raise ValueError(f"targets: {entry.name!r} is listed twice (targets[{j}] and targets[{i}] both "
+                                 f"evaluate {sorted(langs)[0]} {sorted(splits)[0]}); remove one or give them "
+                                 "different languages or eval_splits")
+        seen.setdefault(training, []).append((i, entry))
+
 
 def _loc(loc: tuple) -> str:
     out = ""
@@ -268,9 +317,11 @@ def format_validation_error(err: ValidationError, source: str) -> str:
             lines.append(f"{source}: {loc}: unknown field (allowed: {allowed})")
         elif e["type"] == "missing":
             lines.append(f"{source}: {loc}: required field is missing")
+        elif e["type"] == "value_error" and not loc:  # a whole-config check: its message names the field
+            lines.append(f"{source}: {e['msg'].removeprefix('Value error, ')}")
         else:
             got = e.get("input")
-            lines.append(f"{source}: {loc}: {e['msg']} (got {got!r})")
+            lines.append(f"{source}: {loc}: {e['msg'].removeprefix('Value error, ')} (got {got!r})")
     return lines[0] + (f" [+{len(lines) - 1} more: " + "; ".join(lines[1:]) + "]" if len(lines) > 1 else "")
 
 
@@ -282,8 +333,17 @@ def load_config(path: str | Path) -> tuple[MatrixConfig, Path]:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {str(err).splitlines()[0]}") from None
+        raise ConfigError(yaml_error(path, err)) from None
     return parse_config(raw, str(path)), path.resolve().parent
+
+
+def yaml_error(path: Path, err: yaml.YAMLError) -> str:
+    """``FILE:LINE:COLUMN: not valid YAML: problem (context)``, with 1-based line and column where YAML marks one."""
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    context = getattr(err, "context", None)
+    return f"{where}: not valid YAML: {problem}" + (f" ({context})" if context else "")
 
 
 def parse_config(raw: Any, source: str = "<config>") -> MatrixConfig:

@@ -7,12 +7,11 @@ import fcntl
 import json
 import os
 import socket
+import sys
 import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from .results import read_jsonl
 
 if TYPE_CHECKING:
     from .plan import Node
@@ -63,9 +62,12 @@ def append_events(cache_dir: Path, records: list[dict[str, Any]]) -> None:
     is not what makes a node trusted (the DONE manifest is), and an fsync per event would dominate a big run."""
     data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
     path = ensure_dir(Path(cache_dir)) / EVENTS
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":  # a writer was killed mid-line: start a fresh line
+            data = b"\n" + data
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
@@ -79,6 +81,28 @@ def log_event(ctx: Context, node: Node | None, name: str, **extra: Any) -> None:
     append_events(ctx.cache_dir, [event(node, name, **extra)])
 
 
+_warned: set[tuple[str, int]] = set()
+
+
 def read_events(cache_dir: Path) -> list[dict[str, Any]]:
+    """Every event of the log; a line that is not a JSON object (torn by a kill during an append) is skipped with
+    one warning line on stderr naming the file and line number."""
     path = Path(cache_dir) / EVENTS
-    return read_jsonl(path) if path.exists() else []
+    if not path.exists():
+        return []
+    out: list[dict[str, Any]] = []
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw)
+            except ValueError:
+                record = None
+            if isinstance(record, dict):
+                out.append(record)
+            elif (str(path), lineno) not in _warned:
+                _warned.add((str(path), lineno))
+                print(f"warning: {path}: line {lineno} is not a complete event (torn write?); skipped",
+                      file=sys.stderr)
+    return out

@@ -18,7 +18,8 @@ from typing import Any
 from .checkpoint import Preempted, stop_requested
 from .events import HOST, current_run, ensure_dir, log_event, set_run
 from .heartbeat import Heartbeat
-from .nodestore import DONE, failed_path, is_done, manifest, node_lock, read_failure, write_json_atomic
+from .integrity import inputs, invalidate, quick_check, stale_upstream, verify, write_marker
+from .nodestore import failed_path, is_done, node_lock, read_failure, write_json_atomic
 from .plan import Node
 from .stages import STAGE_FUNCTIONS, Context
 
@@ -35,16 +36,22 @@ def run_node(node: Node, ctx: Context) -> dict[str, Any]:
     was requested (before the node started, or by the stage at a step boundary: no failure record), and
     re-raises the stage's own error after recording it under ``failed/KEY.json``.
     """
-    missing = [d for d in node.deps if not is_done(ctx, d)]
+    missing = [d for d in inputs(node) if not is_done(ctx, d)]
     if missing:
         raise UpstreamMissing(f"upstream node(s) not finished: {', '.join(missing)}")
+    for key in inputs(node):  # about to be read: check their content (hashed once per run and process)
+        problem = verify(ctx, key)
+        if problem is not None:
+            invalidate(ctx, None, key, problem)
+            raise UpstreamMissing(f"upstream node {key} failed its content check ({problem}); a rerun redoes it")
     final = ctx.node_dir(node.key)
     with node_lock(ctx, node.key):
-        if is_done(ctx, node.key):
+        stale = quick_check(final, node.key) or stale_upstream(ctx, node)
+        if stale is None:
             log_event(ctx, node, "cached")
             return {**json.loads((final / "summary.json").read_text()), "cached": True}
-        if final.exists():  # a partial or tampered node: never trusted
-            log_event(ctx, node, "stale", reason="incomplete or altered node folder removed")
+        if final.exists():  # a partial, tampered or outdated node: never trusted
+            log_event(ctx, node, "stale", reason=f"node folder removed: {stale}")
             trash = ctx.cache_dir / "tmp" / f"{node.key}.stale.{uuid.uuid4().hex[:8]}"
             trash.parent.mkdir(parents=True, exist_ok=True)
             os.rename(final, trash)
@@ -62,7 +69,7 @@ def run_node(node: Node, ctx: Context) -> dict[str, Any]:
             summary = {**summary, "seconds": round(time.time() - started, 3)}
             (work / "node.json").write_text(json.dumps(node.to_json(), indent=2, sort_keys=True))
             (work / "summary.json").write_text(json.dumps(summary))
-            (work / DONE).write_text(json.dumps({"key": node.key, "files": manifest(work)}))
+            write_marker(ctx, node, work)
             ensure_dir(final.parent)
             try:
                 os.rename(work, final)

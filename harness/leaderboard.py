@@ -98,14 +98,23 @@ def print_summary(console: Console, path: str | Path) -> None:
 
 
 def collect_rows(plan: Plan, ctx: Context) -> list[dict[str, Any]]:
-    """Rows of every finished eval node of the plan, stamped with this matrix's name and config hash."""
+    """Rows of every finished eval node of the plan, stamped with this matrix's name and config hash. Each node's
+    files are checked against their sha256 first; one that fails is left out (and redone by the next run)."""
     import os
+    import sys
 
+    from .integrity import invalidate, verify
     from .nodestore import is_done
 
     rows = []
     for node in plan.by_stage("eval"):
         if not is_done(ctx, node.key):
+            continue
+        problem = verify(ctx, node.key)
+        if problem is not None:
+            invalidate(ctx, node, node.key, problem)
+            print(f"warning: node {node.key} ({node.label}) left out of the leaderboard: {problem}; "
+                  "a rerun redoes it", file=sys.stderr)
             continue
         for row in read_jsonl(ctx.node_dir(node.key) / "rows.jsonl"):
             row["config_name"] = plan.config.name

@@ -7,8 +7,9 @@ Layout (``cache_dir``, shareable by many matrices and workers, on one machine or
     locks/KEY.lock    flock held while a worker runs KEY: one writer per node across processes and hosts
     failed/KEY.json   the error and traceback of the last failed attempt (removed when the node succeeds)
 
-A node counts as finished only if ``nodes/KEY/DONE`` names KEY and every file it lists has the recorded size;
-anything else found at ``nodes/KEY`` is stale and is removed, never trusted. Orphaned ``tmp/`` folders (their
+A node counts as finished only if ``nodes/KEY/DONE`` names KEY and every file it lists has the recorded size
+(cheap: what ``matrix status`` checks); its files' sha256 are checked when they are used (``harness.integrity``).
+Anything else found at ``nodes/KEY`` is stale and is removed, never trusted. Orphaned ``tmp/`` folders (their
 node lock is free) are removed at the next run.
 """
 
@@ -26,11 +27,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .events import ensure_dir
+from .integrity import DONE, manifest, quick_check  # noqa: F401 - DONE and manifest are re-exported
 
 if TYPE_CHECKING:
     from .stages import Context
-
-DONE = "DONE"
 
 
 def failed_path(ctx: Context, key: str) -> Path:
@@ -41,24 +41,9 @@ def lock_path(ctx: Context, key: str) -> Path:
     return ctx.cache_dir / "locks" / f"{key}.lock"
 
 
-def manifest(folder: Path) -> dict[str, int]:
-    """Size of every file under ``folder`` by relative name (what ``DONE`` records)."""
-    return {str(p.relative_to(folder)): p.stat().st_size for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
 def is_done(ctx: Context, key: str) -> bool:
-    """True only for a complete node: DONE names ``key`` and every listed file is there with its size."""
-    folder = ctx.node_dir(key)
-    try:
-        marker = json.loads((folder / DONE).read_text())
-        if marker.get("key") != key:
-            return False
-        for name, size in marker["files"].items():
-            if (folder / name).stat().st_size != size:
-                return False
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return False
-    return True
+    """True only for a complete node: DONE (with content hashes) names ``key``, every listed file has its size."""
+    return quick_check(ctx.node_dir(key), key) is None
 
 
 @contextlib.contextmanager

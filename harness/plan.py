@@ -11,14 +11,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import NOT_IN_KEY, ConfigError, MatrixConfig, config_hash, resolve_hp
+from .config import NOT_IN_KEY, ConfigError, MatrixConfig, config_hash, did_you_mean, resolve_hp
 from .data import SplitRef, fingerprint_paths
 from .lock import Lock
-from .plugins import UnknownName, registry
+from .plugins import UnknownName, registry, unknown
 from .provenance import data_provenance, resolve_model
 from .specs import ModelSpec, SpecError, depth_ablation
 from .task_data import source_fingerprint
@@ -132,10 +133,8 @@ def _named_spec(entry, reg) -> ModelSpec:
     family = reg.families.get(entry.family) if entry.family is not None else None
     needs_source = family is None or family.needs_source
     if entry.family is None or entry.source is None and needs_source:
-        raise UnknownName(
-            f"unknown model {entry.name!r}; give family and source for a new one, or use an installed "
-            f"model: {', '.join(sorted(reg.models))}"
-        )
+        raise UnknownName(f"unknown model {entry.name!r}; give family and source for a new one, or use an installed "
+                          f"model.{did_you_mean(entry.name, reg.models)} Installed: {', '.join(sorted(reg.models))}.")
     reg.family(entry.family)
     return ModelSpec(name=entry.name, family=entry.family, source=entry.source or f"local:{entry.family}",
                      revision=entry.revision, trust_remote_code=bool(entry.trust_remote_code), options=entry.options)
@@ -162,6 +161,17 @@ def _data_source(task: str, cfg: MatrixConfig, output_dir: Path, lock: Lock) -> 
     return {"kind": "local", "path": str(path)}
 
 
+SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_+-]*")
+
+
+def check_task_name(name: str, where: str) -> None:
+    """A task name becomes a folder name (synthetic data, predictions): letters, digits, ``_``, ``+``, ``-`` only,
+    so ``..``, ``/`` or ``.`` can never write outside ``output_dir``."""
+    if not SAFE_NAME.fullmatch(name):
+        raise ConfigError(f"{where}: task name {name!r} is not a safe folder name (use letters, digits, '_', '+', "
+                          "'-'; no '/', '.' or '..'); rename the task in its plugin")
+
+
 def _check_unknown_fields(cfg: MatrixConfig) -> None:
     reg = registry()
     known_tasks = list(reg.tasks)
@@ -169,6 +179,7 @@ def _check_unknown_fields(cfg: MatrixConfig) -> None:
         for t in entry.tasks:
             if t not in reg.tasks:
                 raise ConfigError(f"intermediate[{i}].tasks: {_unknown('task', t, known_tasks)}")
+            check_task_name(t, f"intermediate[{i}].tasks")
             if "intermediate" not in reg.tasks[t].spec.roles:
                 raise ConfigError(f"intermediate[{i}]: task {t!r} is not an intermediate task (roles: "
                                   f"{', '.join(reg.tasks[t].spec.roles)})")
@@ -182,13 +193,14 @@ def _check_unknown_fields(cfg: MatrixConfig) -> None:
     for i, entry in enumerate(cfg.targets):
         if entry.name not in reg.tasks:
             raise ConfigError(f"targets[{i}].name: {_unknown('task', entry.name, known_tasks)}")
+        check_task_name(entry.name, f"targets[{i}].name")
         spec = reg.tasks[entry.name].spec
         if "target" not in spec.roles:
             raise ConfigError(f"targets[{i}]: task {entry.name!r} is not a target task (roles: {', '.join(spec.roles)})")
         for lang in entry.languages or []:
             if lang not in spec.languages:
-                raise ConfigError(f"targets[{i}].languages: {lang!r} is not a language of {entry.name!r} "
-                                  f"(allowed: {', '.join(spec.languages)})")
+                raise ConfigError(f"targets[{i}].languages: {lang!r} is not a language of {entry.name!r}."
+                                  f"{did_you_mean(lang, spec.languages)} Allowed: {', '.join(spec.languages)}.")
     for t in cfg.data:
         if t not in reg.tasks:
             raise ConfigError(f"data.{t}: {_unknown('task', t, known_tasks)}")
@@ -197,8 +209,6 @@ def _check_unknown_fields(cfg: MatrixConfig) -> None:
 
 
 def _unknown(kind: str, name: str, known: list[str]) -> str:
-    from .plugins import unknown
-
     return str(unknown(kind, name, known))
 
 

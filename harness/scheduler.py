@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from .checkpoint import stop_requested
 from .events import append_events, current_run, event, log_event, new_run_id, set_run
 from .heartbeat import Heartbeat, cleanup_heartbeats, owner_alive, read_heartbeat
+from .integrity import check_cached
 from .leaderboard import cleanup_leaderboard_tmp, collect_rows, merge_leaderboard
 from .nodestore import cleanup_tmp, is_done, read_failure
 from .plan import Node, Plan
@@ -62,11 +63,16 @@ class Backend(Protocol):
 
 
 def triage(nodes: list[Node], ctx: Context, retry_failed: bool, outcome: Outcome) -> dict[str, str]:
-    """State of each node before running: ``cached``, ``failed`` (earlier, not retried) or ``todo``."""
+    """State of each node before running: ``cached``, ``failed`` (earlier, not retried) or ``todo``. Cached nodes
+    about to be used or reported are checked by content first (:func:`harness.integrity.check_cached`)."""
     state: dict[str, str] = {}
     records = []  # one locked append for all of them: a cached rerun of a big matrix stays cheap
+    cached = {n.key for n in nodes if is_done(ctx, n.key)}
+    by_key = {n.key: n for n in nodes}
+    for key, reason in check_cached(nodes, ctx, cached).items():  # redone, with everything computed from them
+        records.append(event(by_key[key], "invalidated", reason=reason))
     for node in nodes:
-        if is_done(ctx, node.key):
+        if node.key in cached:
             state[node.key] = "cached"
             outcome.cached.append(node.key)
             records.append(event(node, "cached"))
