@@ -26,8 +26,8 @@ def test_plan_writes_nothing_and_keeps_the_quickstart_keys(tmp_path):
     plan = build_plan(_quickstart(tmp_path))
     assert list(tmp_path.iterdir()) == []  # no output folder, no synthetic data, no cache
     committed = {r["node"] for r in read_jsonl(REPO / "leaderboards" / "quickstart.jsonl")}
-    assert {n.key for n in plan.by_stage("eval")} == committed  # the 32 evaluation nodes of the committed rows
-    assert len(committed) == 32
+    assert {n.key for n in plan.by_stage("eval")} == committed  # the 48 evaluation nodes of the committed rows
+    assert len(committed) == 48  # 2 sizes × {none, mnli, sst2} × 2 seeds × 4 languages
 
 
 def test_data_is_prepared_at_run_time_with_the_planned_fingerprint(tmp_path):
