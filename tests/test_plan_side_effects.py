@@ -33,7 +33,7 @@ def test_plan_writes_nothing_and_keeps_the_quickstart_keys(tmp_path):
 def test_data_is_prepared_at_run_time_with_the_planned_fingerprint(tmp_path):
     plan = build_plan(_quickstart(tmp_path))
     prepare_plan_data(plan)
-    assert sorted(p.name for p in (tmp_path / "out" / "data").iterdir()) == ["mnli", "xnli"]
+    assert sorted(p.name for p in (tmp_path / "out" / "data").iterdir()) == ["mnli", "sst2", "xnli"]
     prepare_plan_data(plan)  # idempotent
     again = build_plan(_quickstart(tmp_path))  # now fingerprinted from the written folders: same keys
     assert list(again.nodes) == list(plan.nodes)
