@@ -81,15 +81,18 @@ CUES = {
 }
 
 
-def planted_nli_rows(n: int, seed: int, languages: tuple[str, ...] = LANGUAGES,
-                     noise: float = 0.0) -> dict[str, list[tuple[str, str, str]]]:
-    """``n`` parallel NLI rows per language whose label is carried only by a shared cue symbol (planted skill).
+def planted_nli_rows(n: int, seed: int, languages: tuple[str, ...] = LANGUAGES, noise: float = 0.0,
+                     surface: bool = False, cue_noise: float = 0.0) -> dict[str, list[tuple[str, str, str]]]:
+    """``n`` parallel NLI rows per language whose label is carried by a shared cue symbol (the planted skill).
 
-    Premise and hypothesis are random templated sentences of the language (no label signal); the hypothesis
-    ends with one cue symbol from ``CUES[label]``. A task trained on enough of these rows (the synthetic MNLI)
-    teaches the encoder the cue lexicon, which holds in every language; a small, noisy training set (the
-    synthetic XNLI's English train split) cannot teach all of it. ``noise`` is the share of rows whose written
-    label is replaced by another label (drawn after the cue, so the cue still says the true one).
+    The hypothesis ends with one cue symbol from ``CUES[label]``, the same in every language. With
+    ``surface=False`` premise and hypothesis are random templated sentences (no other label signal): the
+    synthetic MNLI, which teaches the cue lexicon. With ``surface=True`` they also follow ``nli_rows``'
+    templates (entailment repeats a conjunct, contradiction negates one, neutral names another noun): a weaker,
+    language-specific signal a model trained on English learns in part (mostly the English negation word), while
+    the cues, seen too rarely in a small noisy training set, stay out of reach unless an intermediate task
+    taught them. ``noise`` is the share of rows whose written label is replaced by another label (drawn after
+    the cue, so the cue and the templates still say the true one).
     """
     rng = random.Random(seed)
     draws = []
@@ -101,16 +104,21 @@ def planted_nli_rows(n: int, seed: int, languages: tuple[str, ...] = LANGUAGES,
         written = label
         if noise and rng.random() < noise:
             written = rng.choice([x for x in NLI_LABELS if x != label])
-        draws.append((n1, a1, n2, a2, n3, a3, cue, written))
+        pick = rng.randrange(2) if surface else 0
+        if cue_noise and rng.random() < cue_noise:
+            cue = rng.choice(CUES[rng.choice([x for x in NLI_LABELS if x != label])])
+        draws.append((n1, a1, n2, a2, n3, a3, label, cue, written, pick))
     out: dict[str, list[tuple[str, str, str]]] = {}
     for lang in languages:
         lx = LEXICON[lang]
         rows = []
-        for n1, a1, n2, a2, n3, a3, cue, written in draws:
+        for n1, a1, n2, a2, n3, a3, label, cue, written, pick in draws:
             x = lx["is"].format(n=lx["nouns"][n1], a=lx["adjs"][a1])
             y = lx["is"].format(n=lx["nouns"][n2], a=lx["adjs"][a2])
-            hyp = lx["is"].format(n=lx["nouns"][n3], a=lx["adjs"][a3])
-            rows.append((lx["and"].format(x=x, y=y), f"{hyp} {cue}", written))
+            noun, adj = ((n1, a1), (n2, a2))[pick] if surface and label != "neutral" else (n3, a3)
+            frame = lx["not"] if surface and label == "contradiction" else lx["is"]
+            hyp = frame.format(n=lx["nouns"][noun], a=lx["adjs"][adj])
+            rows.append((f"{cue} " + lx["and"].format(x=x, y=y), hyp, written))
         out[lang] = rows
     return out
 

@@ -112,18 +112,20 @@ def load_file(path: Path, language: str, split: str | None = None) -> list[dict]
     return _rows(rows, language, split or "file")
 
 
-def fixture(data_dir: Path, n_train: int = 120, n_eval: int = 60, seed: int = 0,
-            noise: float = 0.25) -> None:
+def fixture(data_dir: Path, n_train: int = 240, n_eval: int = 60, seed: int = 0,
+            noise: float = 0.0, cue_noise: float = 0.5) -> None:
     """SYNTHETIC XTREME-layout files (CRLF, headerless; test files keep labels so they can be scored).
 
-    The label is planted in cue symbols shared by every language (``harness.synthetic.planted_nli_rows``); the
-    English training split is small and ``noise`` of its labels are wrong, so it cannot teach the cues alone.
+    The label follows language-specific sentence templates and is planted in cue symbols shared by every language
+    (``harness.synthetic.planted_nli_rows`` with ``surface=True``). In the English training split ``cue_noise`` of
+    the cues name a wrong label, so training from scratch learns part of the templates (the English negation) and
+    not the cues; an encoder that already knows the cues (the synthetic MNLI) uses them in every language.
     """
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    train = planted_nli_rows(n_train, seed, ("en",), noise=noise)["en"]
-    parts = {"train": {"en": train}, "dev": planted_nli_rows(n_eval, seed + 1),
-             "test": planted_nli_rows(n_eval, seed + 2)}
+    train = planted_nli_rows(n_train, seed, ("en",), noise=noise, surface=True, cue_noise=cue_noise)["en"]
+    parts = {"train": {"en": train}, "dev": planted_nli_rows(n_eval, seed + 1, surface=True),
+             "test": planted_nli_rows(n_eval, seed + 2, surface=True)}
     for split, by_lang in parts.items():
         for lang, rows in by_lang.items():
             text = "".join("\t".join(r) + "\r\n" for r in rows)
