@@ -5,15 +5,17 @@ language, split=)`` when it has one), or a folder read by the task's loader with
 evaluation split). ``--language`` defaults to the one language code found in the file name
 (``xquad.de.json``, ``dev-context-zh-question-zh.json``, ``test-de.tsv``, ``es_gsd-ud-test.conllu``).
 
-Predictions (``--predictions``), matched to gold by id where ids exist, else by order:
+Predictions (``--predictions``), matched to gold by id where ids exist (ids that do not match are an error naming
+the counts and the first ids on each side; ``--match-by-order`` pairs them by position instead), else by order.
+A task module may read its own layouts with ``read_predictions(path)`` (None: the generic reader below):
 
 - ``*.jsonl`` written by ``harness matrix run`` (``{"id", "prediction", ...}`` per line);
 - ``*.json``: an object ``{id: answer}`` (SQuAD / XTREME QA layout) or a list in example order;
 - any other text file, XTREME's submission layout: one label (classification, multiple choice) per line, or one
   tag per line with a blank line between sentences (tagging; ``token<TAB>tag`` lines use the last column).
 
-A QA question without a prediction scores 0 (as the official scripts do, with a warning); missing predictions
-for other kinds are an error. A split without gold (XTREME's label-stripped test files) exits with the
+A QA question without a prediction is unanswered: it scores 0 (as the official v1.1 and MLQA scripts do, with a
+warning); missing predictions for other kinds are an error. A split without gold (XTREME's label-stripped test files) exits with the
 ``MissingGold`` message.
 """
 
@@ -44,14 +46,30 @@ def _infer_split(path: Path, default: str) -> str:
 
 
 def read_gold(task, path: Path, language: str, split: str) -> list[dict]:
-    """Gold examples from a file (the task module's ``load_file``) or a folder (the task's loader)."""
+    """Gold examples from a file (the task module's ``load_file``) or a folder (the task's loader); a file the
+    loader cannot read is a ``DataInvalid`` naming it."""
+    from types import SimpleNamespace
+
+    from ..data import load_checked
+
+    where = f"{task.name} · split {split} · language {language}"
     if path.is_dir():
-        return task.load(split=split, language=language, data_dir=path)
+        return load_checked(task, split, language, path, where)[0]
     module = importlib.import_module(task.load.__module__)
     load_file = getattr(module, "load_file", None)
+    split = _infer_split(path, split)
     if load_file is not None:
-        return load_file(path, language, split=_infer_split(path, split))
-    return task.load(split=_infer_split(path, split), language=language, data_dir=path.parent)
+        task = SimpleNamespace(load=lambda split, language, data_dir: load_file(path, language, split=split))
+    return load_checked(task, split, language, path.parent, where)[0]
+
+
+def read_task_predictions(task, path: Path, kind: str) -> dict[str, Any] | list[Any]:
+    """The task module's own ``read_predictions(path)`` when it has one and it knows the file, else
+    :func:`read_predictions`."""
+    module = importlib.import_module(task.load.__module__)
+    reader = getattr(module, "read_predictions", None)
+    preds = reader(path) if reader is not None else None
+    return preds if preds is not None else read_predictions(path, kind)
 
 
 def read_predictions(path: Path, kind: str) -> dict[str, Any] | list[Any]:
@@ -81,22 +99,32 @@ def read_predictions(path: Path, kind: str) -> dict[str, Any] | list[Any]:
     return [int(v) for v in values] if kind == "multiple_choice" else values
 
 
-def align(examples: list[dict], preds: dict[str, Any] | list[Any], kind: str) -> list[Any]:
-    """Predictions in example order; QA gaps become ``""``, other gaps are an error."""
+def _first(ids: list[str], n: int = 3) -> str:
+    return ", ".join(repr(i) for i in ids[:n]) + (", …" if len(ids) > n else "")
+
+
+def align(examples: list[dict], preds: dict[str, Any] | list[Any], kind: str, by_order: bool = False) -> list[Any]:
+    """Predictions in example order, matched by id (``by_order``: by position, ids ignored). Ids that do not
+    match are an error; a QA question without a prediction is ``None`` (unanswered: it scores 0)."""
+    if isinstance(preds, dict) and by_order:
+        preds = list(preds.values())
     if isinstance(preds, list):
         if len(preds) != len(examples):
             raise click.ClickException(f"{len(preds)} predictions for {len(examples)} examples (matched by order)")
         return preds
-    missing = [e["id"] for e in examples if str(e["id"]) not in preds]
-    if len(missing) == len(examples) and len(preds) == len(examples):
-        err_console.print("warning: no prediction id matches a gold id; matching by order instead", markup=False)
-        return list(preds.values())
-    if missing and kind != "span_qa":
-        raise click.ClickException(f"{len(missing)} examples have no prediction (first id {missing[0]!r})")
+    gold_ids = {str(e["id"]) for e in examples}
+    missing = [str(e["id"]) for e in examples if str(e["id"]) not in preds]
+    extra = [i for i in preds if i not in gold_ids]
+    if extra or (missing and kind != "span_qa"):
+        raise click.ClickException(
+            f"prediction ids do not match gold ids: {len(examples)} gold examples, {len(preds)} predictions; "
+            f"{len(missing)} gold ids have no prediction" + (f" (first {_first(missing)})" if missing else "")
+            + f", {len(extra)} prediction ids are not gold ids" + (f" (first {_first(extra)})" if extra else "")
+            + ". Fix the ids, or pass --match-by-order to pair predictions with gold by position")
     if missing:
-        err_console.print(f"warning: {len(missing)} questions unanswered; they score 0 (first id {missing[0]!r})",
+        err_console.print(f"warning: {len(missing)} questions unanswered; they score 0 (first {_first(missing)})",
                           markup=False)
-    return [preds.get(str(e["id"]), "") for e in examples]
+    return [preds.get(str(e["id"])) for e in examples]
 
 
 @click.command()
@@ -107,9 +135,11 @@ def align(examples: list[dict], preds: dict[str, Any] | list[Any], kind: str) ->
               help="predictions file (.jsonl from a run, .json id→answer, or XTREME's text layout)")
 @click.option("--language", default=None, help="language code (default: inferred from the --data file name)")
 @click.option("--split", default=None, help="split to read when --data is a folder (default: task's eval split)")
+@click.option("--match-by-order", is_flag=True,
+              help="pair predictions with gold by position, ignoring ids (default: by id; a mismatch is an error)")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def score(task_name: str, data: Path, predictions: Path, language: str | None, split: str | None,
-          as_json: bool) -> None:
+          match_by_order: bool, as_json: bool) -> None:
     """Score a predictions file against gold data the way the task's official script does."""
     from ..data import DataMissing
     from ..metrics import IMPLEMENTATION, MissingGold, Value
@@ -131,7 +161,7 @@ def score(task_name: str, data: Path, predictions: Path, language: str | None, s
     split = split or spec.eval_splits[0]
     try:
         examples = read_gold(task, data, language, split)
-        preds = align(examples, read_predictions(predictions, spec.kind), spec.kind)
+        preds = align(examples, read_task_predictions(task, predictions, spec.kind), spec.kind, match_by_order)
         if task.score is not None:
             scores = task.score(examples=examples, predictions=preds, language=language)
         else:

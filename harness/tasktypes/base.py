@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a split's examples; ``index`` is the example at fault (None: the split as a whole)."""
+
+    message: str
+    index: int | None = None
+
+
+def is_text(value: Any) -> bool:
+    return isinstance(value, str)
 
 
 class TaskType:
@@ -10,6 +23,7 @@ class TaskType:
 
     kind: str = ""
     trainable: bool = True
+    registry_metrics: bool = False  # scores through ``harness.metrics.METRICS`` (metric names checked at plan time)
 
     def build_head(self, spec, hidden_size: int):  # -> torch.nn.Module
         raise NotImplementedError
@@ -40,6 +54,43 @@ class TaskType:
     def gold(self, example: dict) -> Any:
         """The gold answer kept in the predictions file beside each prediction."""
         return example.get("label")
+
+    def validate(self, examples: list[dict], spec, limit: int = 20) -> list[Problem]:
+        """What is wrong with a split's examples against this kind's layout (at most ``limit`` problems).
+
+        The common checks (a non-empty list of dicts with unique ``id``) come first; then each example goes
+        through :meth:`check_example`, and :meth:`check_split` sees the whole split (cross-example checks).
+        Every split a plan touches must carry its gold: training needs it, and so does scoring.
+        """
+        if not examples:
+            return [Problem("the split has no examples (empty or truncated file?)")]
+        problems: list[Problem] = []
+        seen: dict[str, int] = {}
+        for i, e in enumerate(examples):
+            if not isinstance(e, dict):
+                problems.append(Problem(f"example {i} is a {type(e).__name__}, not a dict", i))
+            elif e.get("id") is None:
+                problems.append(Problem(f"example {i} has no 'id'", i))
+            elif str(e["id"]) in seen:
+                problems.append(Problem(f"id {e['id']!r} repeats example {seen[str(e['id'])]}", i))
+            else:
+                seen[str(e["id"])] = i
+                message = self.check_example(e, spec)
+                if message:
+                    problems.append(Problem(f"example {e['id']!r}: {message}", i))
+            if len(problems) >= limit:
+                return problems
+        if not problems:
+            problems += self.check_split(examples, spec)
+        return problems[:limit]
+
+    def check_example(self, example: dict, spec) -> str | None:
+        """What is wrong with one example of this kind (None: nothing)."""
+        return None
+
+    def check_split(self, examples: list[dict], spec) -> list[Problem]:
+        """Checks across a split's examples (e.g. gold ids that must exist); none by default."""
+        return []
 
 
 def pad(rows: list[list[int]], value: int):

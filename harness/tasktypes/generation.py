@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from .base import TaskType
+from .base import TaskType, is_text
 
 DEFAULT_OPTIONS: dict[str, Any] = {
     "prompt": "translate {src} to {tgt}: {text}", "num_beams": 1, "max_new_tokens": 128, "max_source_length": 256,
@@ -125,3 +125,9 @@ class GenerationType(TaskType):
         options = options_of(params)
         predictions = self.generate(encoder, examples, options, device=device)
         return predictions, self.score(examples, predictions, spec, language, options)
+
+    def check_example(self, example: dict, spec) -> str | None:
+        for key in ("source", "target", "src_lang", "tgt_lang"):
+            if not is_text(example.get(key)):
+                return f"no {key!r} string"
+        return None

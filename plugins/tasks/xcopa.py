@@ -101,6 +101,29 @@ def load_file(path: Path, language: str, split: str | None = None) -> list[dict]
     return read_jsonl(path, language, split)
 
 
+def read_predictions(path: Path) -> list[int] | None:
+    """Predictions in either submission layout, in example order: one label per line (``1``) or XTREME-R's JSON
+    Lines ``{"label": 1}``. None for a file written by ``harness matrix run`` (``{"id", "prediction"}``: the
+    generic reader matches those by id)."""
+    from harness.formats import FormatError, read_lines
+
+    out = []
+    for n, line in enumerate(read_lines(path, "xcopa"), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError:
+            raise FormatError(f"{path}:{n}: {line[:40]!r} is neither a label (0 or 1) nor {{\"label\": 0|1}}") from None
+        if isinstance(value, dict) and "prediction" in value:
+            return None
+        label = value.get("label") if isinstance(value, dict) else value
+        if isinstance(label, bool) or label not in (0, 1):
+            raise FormatError(f"{path}:{n}: label {label!r} is not 0 or 1 (layouts: '1' or {{\"label\": 1}} per line)")
+        out.append(int(label))
+    return out
+
+
 def fixture(data_dir: Path, n_train: int = 200, n_eval: int = 40, seed: int = 60,
             languages: tuple[str, ...] = ("en", "et", "id", "zh")) -> None:
     """SYNTHETIC XTREME-download layout (flat ``{split}.{lang}.jsonl``); test keeps labels."""
