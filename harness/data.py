@@ -142,8 +142,8 @@ def guard_zero_shot(examples: list[dict], language: str, task: str, allowed: str
     bad = [e.get("id") for e in examples if e.get("language") != allowed]  # no language: refused too
     if bad:
         raise ZeroShotViolation(
-            f"{task}: {len(bad)} {purpose} examples are not marked {allowed!r} (first id {bad[0]!r}); "
-            "zero-shot transfer allows only English here, and every example must say its 'language'"
+            f"{task}: {len(bad)} {purpose} examples are not {allowed!r} (first id {bad[0]!r}); "
+            "zero-shot transfer allows only English here (and an example must say its 'language')"
         )
 
 
