@@ -56,33 +56,35 @@ class TaskType:
         return example.get("label")
 
     def validate(self, examples: list[dict], spec, limit: int = 20) -> list[Problem]:
-        """What is wrong with a split's examples against this kind's layout (at most ``limit`` problems).
+        """What is wrong with a split's examples against this kind's layout (at most ``limit`` distinct problems;
+        examples with the same problem are counted on its first example).
 
         The common checks (a non-empty list of dicts with unique ``id``) come first; then each example goes
         through :meth:`check_example`, and :meth:`check_split` sees the whole split (cross-example checks).
         Every split a plan touches must carry its gold: training needs it, and so does scoring.
         """
         if not examples:
-            return [Problem("the split has no examples (empty or truncated file?)")]
-        problems: list[Problem] = []
+            return [Problem("no examples (an empty or truncated file, or none in this language)")]
+        found: dict[str, list] = {}  # problem -> [first example index, its id, how many examples]
         seen: dict[str, int] = {}
         for i, e in enumerate(examples):
             if not isinstance(e, dict):
-                problems.append(Problem(f"example {i} is a {type(e).__name__}, not a dict", i))
+                key, ident = f"is a {type(e).__name__}, not a dict", i
             elif e.get("id") is None:
-                problems.append(Problem(f"example {i} has no 'id'", i))
+                key, ident = "has no 'id'", i
             elif str(e["id"]) in seen:
-                problems.append(Problem(f"id {e['id']!r} repeats example {seen[str(e['id'])]}", i))
+                key, ident = f"repeats the id of example {seen[str(e['id'])]}", repr(e["id"])
             else:
                 seen[str(e["id"])] = i
-                message = self.check_example(e, spec)
-                if message:
-                    problems.append(Problem(f"example {e['id']!r}: {message}", i))
-            if len(problems) >= limit:
-                return problems
-        if not problems:
-            problems += self.check_split(examples, spec)
-        return problems[:limit]
+                key, ident = self.check_example(e, spec), repr(e["id"])
+            if key is None:
+                continue
+            if key not in found and len(found) >= limit:
+                break
+            found.setdefault(key, [i, ident, 0])[2] += 1
+        problems = [Problem(f"example {ident}: {key}" + (f" (and {n - 1} more examples like it)" if n > 1 else ""), i)
+                    for key, (i, ident, n) in found.items()]
+        return problems or self.check_split(examples, spec)[:limit]
 
     def check_example(self, example: dict, spec) -> str | None:
         """What is wrong with one example of this kind (None: nothing)."""
