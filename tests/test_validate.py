@@ -43,7 +43,7 @@ def test_label_less_rows_fail_at_plan_time_naming_file_and_line(tmp_path):
     out = _error(_plan(tmp_path, folder))
     assert (f"xnli · split train · language en (target training) · {folder / 'train-en.tsv'}:2: "
             "example 'train-en-1': no label") in out
-    assert "(and 1 more examples like it)" in out
+    assert "(and 1 more like it)" in out
 
 
 def test_run_refuses_label_less_rows_before_training(tmp_path):

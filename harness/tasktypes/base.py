@@ -82,7 +82,7 @@ class TaskType:
             if key not in found and len(found) >= limit:
                 break
             found.setdefault(key, [i, ident, 0])[2] += 1
-        problems = [Problem(f"example {ident}: {key}" + (f" (and {n - 1} more examples like it)" if n > 1 else ""), i)
+        problems = [Problem(f"example {ident}: {key}" + (f" (and {n - 1} more like it)" if n > 1 else ""), i)
                     for key, (i, ident, n) in found.items()]
         return problems or self.check_split(examples, spec)[:limit]
 
