@@ -142,10 +142,11 @@ def matrix() -> None:
     """Plan and run a models × intermediate × targets × languages × seeds matrix."""
 
 
-def _load_plan(config: str, update_lock: bool = False, quiet: bool = False):
-    """Validate the config and build its plan; hub revisions come from (and new ones go to) its lock file."""
+def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, check_data: bool = True):
+    """Validate the config and build its plan; hub revisions come from (and new ones go to) its lock file.
+    ``check_data``: load and check every split the plan touches (``harness.validate``) before anything runs."""
     from .config import ConfigError, load_config
-    from .data import DataMissing
+    from .data import DataInvalid, DataMissing
     from .lock import Lock, LockError
     from .plan import build_plan
     from .plugins import UnknownName
@@ -157,7 +158,11 @@ def _load_plan(config: str, update_lock: bool = False, quiet: bool = False):
         lock = Lock.for_config(config, update=update_lock)
         plan = build_plan(cfg, lock=lock)
         lock.save()
-    except (ConfigError, UnknownName, SpecError, DataMissing, LockError) as err:
+        if check_data:
+            from .validate import validate_plan
+
+            validate_plan(plan)
+    except (ConfigError, UnknownName, SpecError, DataMissing, DataInvalid, LockError) as err:
         fail(str(err))
     if not quiet:
         for note in dict.fromkeys(lock.notes):  # each once (a revision is looked up per task or model)
@@ -302,7 +307,7 @@ def matrix_status_cmd(config: str, as_json: bool) -> None:
     from .stages import Context
     from .status import matrix_status
 
-    plan = _load_plan(config, quiet=True)
+    plan = _load_plan(config, quiet=True, check_data=False)
     st = matrix_status(plan, Context(cache_dir=plan.cache_dir), workers=plan.config.workers)
     if as_json:
         emit_json(st)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import hashlib
+import os
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,11 @@ SPLIT_RE = re.compile(r"^(?P<name>[A-Za-z0-9_.\-]+)(?:\[(?P<start>-?\d*):(?P<sto
 
 class DataMissing(FileNotFoundError):
     """A data file is absent; the message names the path and how to get it."""
+
+
+class DataInvalid(ValueError):
+    """A data file cannot be read or its examples break their task kind's layout; the message names the task,
+    split, language, file and (where one exists) the line."""
 
 
 class ZeroShotViolation(AssertionError):
@@ -92,7 +99,14 @@ def load_hf(dataset: str, name: str | None, split: str, revision: str | None = N
     import datasets
 
     revision = (_PINNED.get() or {}).get(dataset, revision)
-    return datasets.load_dataset(dataset, name, split=split, revision=revision, **kw)
+    try:
+        return datasets.load_dataset(dataset, name, split=split, revision=revision, **kw)
+    except OSError as err:  # offline, unreachable, or not on the hub: one line, not a traceback
+        offline = " (HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0") else ""
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise DataMissing(f"hub dataset {dataset}{f' ({name})' if name else ''} split {split!r} at "
+                          f"{revision or 'main'} cannot be loaded{offline}: {first}. Give a local folder of the "
+                          "task's files instead, or load it once online so it is cached") from None
 
 
 def fingerprint_paths(paths: Iterable[Path]) -> str:
@@ -129,9 +143,84 @@ def guard_zero_shot(examples: list[dict], language: str, task: str, allowed: str
         raise ZeroShotViolation(
             f"{task}: {purpose} data in language {language!r}; zero-shot transfer allows only {allowed!r} here"
         )
-    bad = [e.get("id") for e in examples if e.get("language", allowed) != allowed]
+    bad = [e.get("id") for e in examples if e.get("language") != allowed]  # no language: refused too
     if bad:
         raise ZeroShotViolation(
             f"{task}: {len(bad)} {purpose} examples are not {allowed!r} (first id {bad[0]!r}); "
-            "zero-shot transfer allows only English here"
+            "zero-shot transfer allows only English here (and an example must say its 'language')"
         )
+
+
+# ---- reading a split with the files it read named on failure -------------------------------------------------
+_READS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("files_read", default=None)
+_HOOKED = False
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event == "open":
+        reads = _READS.get()
+        if reads is not None and isinstance(args[0], (str, os.PathLike)):
+            reads.append(os.fspath(args[0]))
+
+
+@contextlib.contextmanager
+def recording_reads() -> Iterator[list[str]]:
+    """Within this block, every file the process opens is appended to the yielded list (Python's ``open``
+    audit event, so any loader is covered, however it reads its files)."""
+    global _HOOKED
+    if not _HOOKED:  # an audit hook cannot be removed: one, idle outside this block
+        sys.addaudithook(_audit)
+        _HOOKED = True
+    reads: list[str] = []
+    token = _READS.set(reads)
+    try:
+        yield reads
+    finally:
+        _READS.reset(token)
+
+
+def data_files(reads: list[str], root: Path | None) -> list[Path]:
+    """The distinct files under ``root`` among ``reads``, in first-read order."""
+    if root is None:
+        return []
+    root = Path(root).resolve()
+    out: dict[Path, None] = {}
+    for r in reads:
+        path = Path(r).resolve()
+        if path.is_file() and path.is_relative_to(root):
+            out.setdefault(path)
+    return list(out)
+
+
+def load_checked(task, split: str, language: str, data_dir: Path | None, where: str) -> tuple[list[dict], list[Path]]:
+    """``task.load(...)`` and the data files it read; any failure but a missing file becomes one
+    :class:`DataInvalid` that starts with ``where`` and names the files (never a bare ``IndexError``)."""
+    with recording_reads() as reads:
+        try:
+            examples = task.load(split=split, language=language, data_dir=data_dir)
+        except DataMissing:
+            raise
+        except Exception as err:  # a loader meeting a truncated, empty, non-UTF-8 or half-written file
+            files = data_files(reads, data_dir)
+            named = ", ".join(map(str, files)) or (str(data_dir) if data_dir is not None else "the hub copy")
+            if any(str(f) in str(err) for f in files):  # the reader named the file (harness.formats does)
+                text = str(err)
+            elif isinstance(err, UnicodeDecodeError) and len(files) == 1:
+                text = f"{files[0]}{_bad_utf8_line(files[0])}: not UTF-8; re-save the file as UTF-8"
+            else:
+                text = f"reading {named}: {type(err).__name__}: {err}"
+            raise DataInvalid(f"{where}: {text}") from err
+    if not isinstance(examples, list):
+        raise DataInvalid(f"{where}: the task's loader returned a {type(examples).__name__}, not a list of examples")
+    return examples, data_files(reads, data_dir)
+
+
+def _bad_utf8_line(path: Path) -> str:
+    """``:LINE`` of the first byte of ``path`` that is not UTF-8 ("" when it decodes)."""
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        return f":{line}"
+    return ""

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import ConfigError
-from .data import SplitRef, fingerprint_paths, pinned_revision
+from .data import SplitRef, fingerprint_paths, load_checked, pinned_revision
 from .plugins import registry
 
 SYNTHETIC_MARK = "SYNTHETIC.md"
@@ -74,9 +74,10 @@ def load_split(task_info: dict[str, Any], split: str, language: str) -> list[dic
     task = registry().task(task_info["name"])
     source = task_info["data"]
     prepare_data(source, task_info["name"])
+    where = f"{task_info['name']} · split {ref.name} · language {language}"  # a broken file is named, never a bare IndexError
     if source["kind"] == "hub":  # exactly the revision the plan resolved (the lock file's)
         with pinned_revision(source["dataset"], source.get("revision")):
-            examples = task.load(split=ref.name, language=language, data_dir=None)
+            examples, _ = load_checked(task, ref.name, language, None, where)
     else:
-        examples = task.load(split=ref.name, language=language, data_dir=Path(source["path"]))
+        examples, _ = load_checked(task, ref.name, language, Path(source["path"]), where)
     return ref.apply(examples)

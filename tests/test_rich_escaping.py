@@ -46,7 +46,7 @@ def test_plan_nodes_keep_language_brackets(tmp_path):
     assert labels == ["tiny-xlmr · none → xnli [en] · seed 0", "tiny-xlmr · none → xnli [de] · seed 0"]
 
 
-def test_failure_line_prints_markup_like_error_literally(tmp_path):
+def test_failure_line_prints_markup_like_error_literally(tmp_path, monkeypatch):
     def load(**_):
         raise RuntimeError("broken [/bold] loader for [de]")
 
@@ -58,6 +58,9 @@ def test_failure_line_prints_markup_like_error_literally(tmp_path):
         data = tmp_path / "data"
         data.mkdir()
         config = _config(tmp_path, targets=[{"name": "evil-t"}], data={"evil-t": str(data)})
+        r = CliRunner().invoke(main, ["matrix", "run", str(config)])  # the plan-time data check meets it first
+        assert r.exit_code == 2 and "RuntimeError: broken [/bold] loader for [de]" in r.output, r.output
+        monkeypatch.setattr("harness.validate.validate_plan", lambda plan: None)  # now the run-time failure line
         r = CliRunner().invoke(main, ["matrix", "run", str(config)])
         assert r.exit_code == 1, r.output
         (line,) = [line for line in r.stderr.splitlines() if line.startswith("failed")]

@@ -57,6 +57,21 @@ def _model_spec(name: str):
         fail(f"--model: {err} (or give a local Hugging Face model folder)")
 
 
+def _load_model(mspec, checkpoint: Path | None):
+    """The encoder, or one line saying why it cannot be loaded (offline without a cached copy, …)."""
+    import os
+
+    from ..models import load_encoder
+
+    try:
+        return load_encoder(mspec, checkpoint=checkpoint)
+    except OSError as err:
+        offline = " (HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0") else ""
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        fail(f"--model {mspec.name}: cannot load {mspec.source}{offline}: {first} Give a local model folder, or "
+             "load the model once online so it is cached")
+
+
 def _better(metric: str, a: float, b: float) -> bool:
     return a < b if "error" in metric else a > b
 
@@ -87,7 +102,7 @@ def retrieve(task_name: str, model_name: str, data: Path | None, languages: str 
     """Embed, search and score a retrieval task with one model (and optionally sweep layers)."""
     from ..data import DataMissing, SplitRef
     from ..metrics import MissingGold, Value
-    from ..models import load_encoder, pick_device
+    from ..models import pick_device
     from ..plugins import UnknownName, registry
     from ..tasktypes.retrieval import resolve_options
 
@@ -121,7 +136,7 @@ def retrieve(task_name: str, model_name: str, data: Path | None, languages: str 
     langs = [s.strip() for s in languages.split(",")] if languages else list(spec.languages)
     split = split or spec.eval_splits[0]
     ref = SplitRef.parse(split)
-    enc = load_encoder(mspec, checkpoint=checkpoint)
+    enc = _load_model(mspec, checkpoint)
     dev = pick_device(device)
     ttype = reg.task_type("retrieval")
     from ..retrieval.embed import n_layers_of

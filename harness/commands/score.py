@@ -5,7 +5,9 @@ language, split=)`` when it has one), or a folder read by the task's loader with
 evaluation split). ``--language`` defaults to the one language code found in the file name
 (``xquad.de.json``, ``dev-context-zh-question-zh.json``, ``test-de.tsv``, ``es_gsd-ud-test.conllu``).
 
-Predictions (``--predictions``), matched to gold by id where ids exist, else by order:
+Predictions (``--predictions``), matched to gold by id where ids exist (ids that do not match are an error naming
+the counts and the first ids on each side; ``--match-by-order`` pairs them by position instead), else by order.
+A task module may read its own layouts with ``read_predictions(path)`` (None: the generic reader below):
 
 - ``*.jsonl`` written by ``harness matrix run`` (``{"id", "prediction", ...}`` per line);
 - ``*.json``: an object ``{id: answer}`` (SQuAD / XTREME QA layout) or a list in example order;
@@ -22,8 +24,8 @@ SentencePiece model (``--spm``, ``$XLT_FLORES200_SPM`` or sacrebleu's cache): wi
 provide it and the other scores still print. Any other SentencePiece model (``--spm-name``) is labelled custom.
 Each score prints with its signature exactly as sacrebleu writes it.
 
-A QA question without a prediction scores 0 (as the official scripts do, with a warning); missing predictions
-for other kinds are an error. A split without gold (XTREME's label-stripped test files) exits with the
+A QA question without a prediction is unanswered: it scores 0 (as the official v1.1 and MLQA scripts do, with a
+warning); missing predictions for other kinds are an error. A split without gold (XTREME's label-stripped test files) exits with the
 ``MissingGold`` message.
 """
 
@@ -55,14 +57,21 @@ def _infer_split(path: Path, default: str) -> str:
 
 
 def read_gold(task, path: Path, language: str, split: str) -> list[dict]:
-    """Gold examples from a file (the task module's ``load_file``) or a folder (the task's loader)."""
+    """Gold examples from a file (the task module's ``load_file``) or a folder (the task's loader); a file the
+    loader cannot read is a ``DataInvalid`` naming it."""
+    from types import SimpleNamespace
+
+    from ..data import load_checked
+
+    where = f"{task.name} · split {split} · language {language}"
     if path.is_dir():
-        return task.load(split=split, language=language, data_dir=path)
+        return load_checked(task, split, language, path, where)[0]
     module = importlib.import_module(task.load.__module__)
     load_file = getattr(module, "load_file", None)
+    split = _infer_split(path, split)
     if load_file is not None:
-        return load_file(path, language, split=_infer_split(path, split))
-    return task.load(split=_infer_split(path, split), language=language, data_dir=path.parent)
+        task = SimpleNamespace(load=lambda split, language, data_dir: load_file(path, language, split=split))
+    return load_checked(task, split, language, path.parent, where)[0]
 
 
 def read_predictions(path: Path, kind: str) -> dict[str, Any] | list[Any]:
@@ -94,30 +103,42 @@ def read_predictions(path: Path, kind: str) -> dict[str, Any] | list[Any]:
     return [int(v) for v in values] if kind == "multiple_choice" else values
 
 
-def align(examples: list[dict], preds: dict[str, Any] | list[Any], kind: str) -> list[Any]:
-    """Predictions in example order; QA gaps become ``""``, other gaps are an error."""
+def _first(ids: list[str], n: int = 3) -> str:
+    return ", ".join(repr(i) for i in ids[:n]) + (", …" if len(ids) > n else "")
+
+
+def align(examples: list[dict], preds: dict[str, Any] | list[Any], kind: str, by_order: bool = False) -> list[Any]:
+    """Predictions in example order, matched by id (``by_order``: by position, ids ignored). Ids that do not
+    match are an error; a QA question without a prediction is ``None`` (unanswered: it scores 0)."""
+    if isinstance(preds, dict) and by_order:
+        preds = list(preds.values())
     if isinstance(preds, list):
         if len(preds) != len(examples):
             raise click.ClickException(f"{len(preds)} predictions for {len(examples)} examples (matched by order)")
         return preds
-    missing = [e["id"] for e in examples if str(e["id"]) not in preds]
-    if len(missing) == len(examples) and len(preds) == len(examples):
-        err_console.print("warning: no prediction id matches a gold id; matching by order instead", markup=False)
-        return list(preds.values())
-    if missing and kind != "span_qa":
-        raise click.ClickException(f"{len(missing)} examples have no prediction (first id {missing[0]!r})")
+    gold_ids = {str(e["id"]) for e in examples}
+    missing = [str(e["id"]) for e in examples if str(e["id"]) not in preds]
+    extra = [i for i in preds if i not in gold_ids]
+    if extra or (missing and kind != "span_qa"):
+        raise click.ClickException(
+            f"prediction ids do not match gold ids: {len(examples)} gold examples, {len(preds)} predictions; "
+            f"{len(missing)} gold ids have no prediction" + (f" (first {_first(missing)})" if missing else "")
+            + f", {len(extra)} prediction ids are not gold ids" + (f" (first {_first(extra)})" if extra else "")
+            + ". Fix the ids, or pass --match-by-order to pair predictions with gold by position")
     if missing:
-        err_console.print(f"warning: {len(missing)} questions unanswered; they score 0 (first id {missing[0]!r})",
+        err_console.print(f"warning: {len(missing)} questions unanswered; they score 0 (first {_first(missing)})",
                           markup=False)
-    return [preds.get(str(e["id"]), "") for e in examples]
+    return [preds.get(str(e["id"])) for e in examples]
 
 
-def task_predictions(task, path: Path, examples: list[dict], language: str, kind: str) -> list[Any]:
+def task_predictions(task, path: Path, examples: list[dict], language: str, kind: str,
+                     by_order: bool = False) -> list[Any]:
     """Predictions in example order: the task module's ``read_predictions(path, examples, language)`` when it
-    reads this file (XTREME's own layouts: BUCC pair lists, Tatoeba line indices, ...), else the generic readers."""
+    reads this file (XTREME's own layouts: BUCC pair lists, Tatoeba line indices, ...), else the generic readers
+    matched by id (``by_order``: by position)."""
     reader = getattr(importlib.import_module(task.load.__module__), "read_predictions", None)
     preds = reader(path, examples, language) if reader is not None else None
-    return preds if preds is not None else align(examples, read_predictions(path, kind), kind)
+    return preds if preds is not None else align(examples, read_predictions(path, kind), kind, by_order)
 
 
 def _score_submission(benchmark: str, task_name: str | None, data: Path | None, predictions: Path,
@@ -147,10 +168,12 @@ def _score_submission(benchmark: str, task_name: str | None, data: Path | None, 
 @click.option("--spm", "spm_model", default=None, type=click.Path(exists=True, dir_okay=False),
               help="translation: SentencePiece model for spBLEU (default: $XLT_FLORES200_SPM, sacrebleu's cache)")
 @click.option("--spm-name", default=None, help="translation: name of a non-FLORES-200 SPM (scores labelled custom)")
+@click.option("--match-by-order", is_flag=True,
+              help="pair predictions with gold by position, ignoring ids (default: by id; a mismatch is an error)")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def score(task_name: str | None, data: Path | None, predictions: Path, benchmark: str | None, labels: Path | None,
           language: str | None, split: str | None, spm_model: str | None, spm_name: str | None,
-          as_json: bool) -> None:
+          match_by_order: bool, as_json: bool) -> None:
     """Score a predictions file against gold data the way the task's official script does.
 
     With ``--benchmark xtreme|xtreme-r --predictions DIR --labels DIR``: score a whole submission folder as
@@ -181,7 +204,7 @@ def score(task_name: str | None, data: Path | None, predictions: Path, benchmark
     split = split or spec.eval_splits[0]
     try:
         examples = read_gold(task, data, language, split)
-        preds = task_predictions(task, predictions, examples, language, spec.kind)
+        preds = task_predictions(task, predictions, examples, language, spec.kind, match_by_order)
         if spec.kind == "generation" and task.score is None:
             scores = ttype.score(examples, preds, spec, language, {"spm_model": spm_model, "spm_name": spm_name},
                                  spm_optional=True)

@@ -14,8 +14,9 @@ Our own implementation; what it reproduces, in order (the order matters):
    on whitespace; tokens are re-joined with one space.
 
 F1 is bag-of-tokens overlap over those tokens (0 when nothing overlaps), EM compares the normalised strings;
-both take the max over gold answers and average over questions, ×100. Any language other than the seven raises
-(the official script does too).
+both take the max over gold answers and average over questions, ×100. An unanswered question (prediction
+``None``: no prediction at all) scores 0 and counts in the average, whatever its gold normalises to (the official
+script skips it before comparing). Any language other than the seven raises (the official script does too).
 """
 
 from __future__ import annotations

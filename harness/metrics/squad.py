@@ -12,7 +12,8 @@ Our own implementation of the semantics of the official ``evaluate-v1.1.py`` / `
 - both take the maximum over the gold answers and average over questions, ×100.
 
 Golds are lists of answer texts per question (``None`` = gold missing, e.g. XTREME's blanked TyDiQA dev) and
-predictions are answer strings.
+predictions are answer strings, ``None`` for an unanswered question (no prediction at all, unlike ``""``): v1.1 (and
+MLQA's script) score it 0 and keep it in the average; v2.0 leaves it out of the average.
 """
 
 from __future__ import annotations
@@ -66,14 +67,22 @@ def check_qa(golds: list, predictions: list) -> None:
                why="XTREME blanks TyDiQA-GoldP dev and MLQA test answers")
 
 
-def mean_max(fn: Callable[[str, str], float], golds: list, predictions: list, empty_gold: list[str]) -> float:
-    """100 × mean over questions of the max over gold answers (``empty_gold`` stands in for no answers)."""
+def mean_max(fn: Callable[[str, str], float], golds: list, predictions: list, empty_gold: list[str],
+             unanswered: str = "zero") -> float:
+    """100 × mean over questions of the max over gold answers (``empty_gold`` stands in for no answers).
+
+    A ``None`` prediction is an unanswered question: ``unanswered="zero"`` scores it 0 within the average
+    (evaluate-v1.1.py, mlqa_evaluation_v1.py), ``"skip"`` leaves it out of the average (evaluate-v2.0.py)."""
     check_qa(golds, predictions)
-    total = 0.0
+    total, counted = 0.0, 0
     for gold, pred in zip(golds, predictions):
+        if pred is None:
+            counted += unanswered == "zero"
+            continue
         answers = list(gold) or empty_gold
-        total += max(fn("" if pred is None else str(pred), a) for a in answers)
-    return 100.0 * total / len(golds)
+        total += max(fn(str(pred), a) for a in answers)
+        counted += 1
+    return 100.0 * total / counted if counted else 0.0
 
 
 def squad_v1_f1(golds: list, predictions: list, **_: Any) -> float:
@@ -91,11 +100,11 @@ def _v2_golds(golds: list) -> list:
 
 def squad_v2_f1(golds: list, predictions: list, **_: Any) -> float:
     """SQuAD 2.0 F1: a question with no (non-empty) gold answers counts as gold ``""`` (evaluate-v2.0.py)."""
-    return mean_max(f1_v2, _v2_golds(golds), predictions, [""])
+    return mean_max(f1_v2, _v2_golds(golds), predictions, [""], unanswered="skip")
 
 
 def squad_v2_exact_match(golds: list, predictions: list, **_: Any) -> float:
-    return mean_max(exact_v1, _v2_golds(golds), predictions, [""])
+    return mean_max(exact_v1, _v2_golds(golds), predictions, [""], unanswered="skip")
 
 
 METRICS.update({

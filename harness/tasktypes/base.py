@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a split's examples; ``index`` is the example at fault (None: the split as a whole)."""
+
+    message: str
+    index: int | None = None
+
+
+def is_text(value: Any) -> bool:
+    return isinstance(value, str)
 
 
 class TaskType:
@@ -10,6 +23,7 @@ class TaskType:
 
     kind: str = ""
     trainable: bool = True
+    registry_metrics: bool = False  # scores through ``harness.metrics.METRICS`` (metric names checked at plan time)
 
     def build_head(self, spec, hidden_size: int):  # -> torch.nn.Module
         raise NotImplementedError
@@ -40,6 +54,45 @@ class TaskType:
     def gold(self, example: dict) -> Any:
         """The gold answer kept in the predictions file beside each prediction."""
         return example.get("label")
+
+    def validate(self, examples: list[dict], spec, limit: int = 20) -> list[Problem]:
+        """What is wrong with a split's examples against this kind's layout (at most ``limit`` distinct problems;
+        examples with the same problem are counted on its first example).
+
+        The common checks (a non-empty list of dicts with unique ``id``) come first; then each example goes
+        through :meth:`check_example`, and :meth:`check_split` sees the whole split (cross-example checks).
+        Every split a plan touches must carry its gold: training needs it, and so does scoring.
+        """
+        if not examples:
+            return [Problem("no examples (an empty or truncated file, or none in this language)")]
+        found: dict[str, list] = {}  # problem -> [first example index, its id, how many examples]
+        seen: dict[str, int] = {}
+        for i, e in enumerate(examples):
+            if not isinstance(e, dict):
+                key, ident = f"is a {type(e).__name__}, not a dict", i
+            elif e.get("id") is None:
+                key, ident = "has no 'id'", i
+            elif str(e["id"]) in seen:
+                key, ident = f"repeats the id of example {seen[str(e['id'])]}", repr(e["id"])
+            else:
+                seen[str(e["id"])] = i
+                key, ident = self.check_example(e, spec), repr(e["id"])
+            if key is None:
+                continue
+            if key not in found and len(found) >= limit:
+                break
+            found.setdefault(key, [i, ident, 0])[2] += 1
+        problems = [Problem(f"example {ident}: {key}" + (f" (and {n - 1} more like it)" if n > 1 else ""), i)
+                    for key, (i, ident, n) in found.items()]
+        return problems or self.check_split(examples, spec)[:limit]
+
+    def check_example(self, example: dict, spec) -> str | None:
+        """What is wrong with one example of this kind (None: nothing)."""
+        return None
+
+    def check_split(self, examples: list[dict], spec) -> list[Problem]:
+        """Checks across a split's examples (e.g. gold ids that must exist); none by default."""
+        return []
 
 
 def pad(rows: list[list[int]], value: int):

@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..metrics import score_by_name
-from .base import TaskType, pad, pad_inputs
+from .base import Problem, TaskType, is_text, pad, pad_inputs
 
 
 class ClassificationType(TaskType):
     kind = "classification"
+    registry_metrics = True
 
     def build_head(self, spec, hidden_size: int):
         from torch import nn
@@ -94,3 +95,23 @@ class ClassificationType(TaskType):
     def score(self, examples: list[dict], predictions: list[Any], spec, language: str) -> dict[str, Any]:
         golds = [e.get("label") for e in examples]
         return score_by_name(spec.metrics, golds, predictions, language=language)
+
+    def check_example(self, example: dict, spec) -> str | None:
+        if not is_text(example.get("text_a")):
+            return "no 'text_a' string"
+        if example.get("text_b") is not None and not is_text(example["text_b"]):
+            return "'text_b' is not a string"
+        label = example.get("label")
+        if label is None:
+            return "no label (a row without its label column; the split carries no gold, which training and scoring need)"
+        if label not in spec.labels:
+            return f"label {label!r} is not one of {', '.join(spec.labels)}"
+        return None
+
+    def check_split(self, examples: list[dict], spec) -> list[Problem]:
+        pairs = [e.get("text_b") is not None for e in examples]
+        if any(pairs) and not all(pairs):
+            first = pairs.index(not pairs[0])
+            return [Problem(f"mixed single-sentence and pair examples (example {examples[first]['id']!r} differs "
+                            "from the first)", first)]
+        return []

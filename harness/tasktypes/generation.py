@@ -34,7 +34,7 @@ import math
 import random
 from typing import Any
 
-from .base import TaskType
+from .base import TaskType, is_text
 
 SEQ2SEQ_PROMPT = "translate {src} to {tgt}: {text}"
 CAUSAL_PROMPT = "{src}: {text}\n{tgt}:"
@@ -268,3 +268,9 @@ class GenerationType(TaskType):
         scores = {m: [replace(v, extra={**(v.extra or {}), "generation": details}) for v in values]
                   for m, values in scores.items()}
         return predictions, scores
+
+    def check_example(self, example: dict, spec) -> str | None:
+        for key in ("source", "target", "src_lang", "tgt_lang"):
+            if not is_text(example.get(key)):
+                return f"no {key!r} string"
+        return None

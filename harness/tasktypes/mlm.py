@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from .base import TaskType, pad, pad_inputs
+from .base import TaskType, is_text, pad, pad_inputs
 
 MASK_PROB = 0.15
 
@@ -83,3 +83,6 @@ class MaskedLMType(TaskType):
 
     def gold(self, example: dict) -> Any:
         return None
+
+    def check_example(self, example: dict, spec) -> str | None:
+        return None if is_text(example.get("text")) else "no 'text' string"

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..metrics import score_by_name
-from .base import TaskType
+from .base import TaskType, is_text
 
 
 def pair_texts(example: dict) -> list[tuple[str, str]]:
@@ -40,6 +40,7 @@ def pair_texts(example: dict) -> list[tuple[str, str]]:
 
 class MultipleChoiceType(TaskType):
     kind = "multiple_choice"
+    registry_metrics = True
 
     def build_head(self, spec, hidden_size: int):
         from torch import nn
@@ -132,3 +133,17 @@ class MultipleChoiceType(TaskType):
     def score(self, examples: list[dict], predictions: list[Any], spec, language: str) -> dict[str, Any]:
         golds = [e.get("label") for e in examples]
         return score_by_name(spec.metrics, golds, predictions, language=language)
+
+    def check_example(self, example: dict, spec) -> str | None:
+        for key in ("context", "question"):
+            if example.get(key) is not None and not is_text(example[key]):
+                return f"{key!r} is not a string"
+        choices = example.get("choices")
+        if not isinstance(choices, list) or not choices or not all(is_text(c) for c in choices):
+            return "'choices' is not a non-empty list of strings"
+        label = example.get("label")
+        if label is None:
+            return "no label (the split carries no gold, which training and scoring need)"
+        if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < len(choices):
+            return f"label {label!r} is not a choice index in 0..{len(choices) - 1}"
+        return None

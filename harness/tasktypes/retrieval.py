@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from .base import TaskType
+from .base import Problem, TaskType, is_text
 
 PROTOCOLS = ("bitext", "mining", "qa")
 PROTOCOL_KEYS = {
@@ -228,3 +228,39 @@ class RetrievalType(TaskType):
                             **signature_fields(opts, proto, n_layers))
             out[name] = replace(v, signature=sig)
         return preds, out
+
+    def check_example(self, example: dict, spec) -> str | None:
+        protocol = (spec.defaults.get("retrieval") or {}).get("protocol")
+        if protocol == "bitext":
+            bad = [k for k in ("source", "target") if not is_text(example.get(k))]
+            return f"no {bad[0]!r} string" if bad else None
+        sides = VALID_SIDES.get(protocol, ())
+        if example.get("side") not in sides:
+            return f"side {example.get('side')!r} is not one of {', '.join(sides)}"
+        if not is_text(example.get("text")):
+            return "no 'text' string"
+        if example["side"] == sides[0]:
+            gold = example.get("gold")
+            if gold is None:
+                return "no gold (the split carries no gold, which training and scoring need)"
+            if not isinstance(gold, list) or (protocol == "qa" and not gold):
+                return f"gold {gold!r} is not a {'non-empty ' if protocol == 'qa' else ''}list of ids"
+        return None
+
+    def check_split(self, examples: list[dict], spec) -> list[Problem]:
+        protocol = (spec.defaults.get("retrieval") or {}).get("protocol")
+        if protocol not in VALID_SIDES:
+            return []
+        asking, answering = VALID_SIDES[protocol]
+        known = {str(e["id"]) for e in examples if e.get("side") == answering}
+        for i, e in enumerate(examples):
+            if e.get("side") == asking:
+                missing = [g for g in e.get("gold") or () if str(g) not in known]
+                if missing:
+                    return [Problem(f"example {e['id']!r}: gold id {missing[0]!r} is not a {answering} of this "
+                                    "split", i)]
+        return []
+
+
+# Per protocol: the side whose examples carry gold, then the side the gold ids name.
+VALID_SIDES = {"mining": ("source", "target"), "qa": ("query", "candidate")}

@@ -43,7 +43,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..metrics import score_by_name
-from .base import TaskType, pad, pad_inputs
+from .base import TaskType, is_text, pad, pad_inputs
 
 DEFAULTS = {"doc_stride": 128, "max_query_length": 64, "max_answer_length": 30, "n_best_size": 20,
             "allow_no_answer": False, "null_score_diff_threshold": 0.0}
@@ -121,6 +121,7 @@ def _answer_tokens(offsets: list[tuple[int, int]], start_char: int, end_char: in
 
 class SpanQAType(TaskType):
     kind = "span_qa"
+    registry_metrics = True
 
     def build_head(self, spec, hidden_size: int):
         from torch import nn
@@ -236,3 +237,24 @@ class SpanQAType(TaskType):
     def gold(self, example: dict) -> Any:
         answers = example.get("answers")
         return None if answers is None else list(answers.get("text") or [])
+
+    def check_example(self, example: dict, spec) -> str | None:
+        context, answers = example.get("context"), example.get("answers")
+        if not is_text(context) or not context:
+            return "no 'context' text"
+        if not is_text(example.get("question")):
+            return "no 'question' string"
+        if answers is None:
+            return "no answers (the split carries no gold, which training and scoring need; XTREME blanks some of them)"
+        texts, starts = (answers.get("text"), answers.get("answer_start")) if isinstance(answers, dict) else (0, 0)
+        if not isinstance(texts, list) or not isinstance(starts, list) or len(texts) != len(starts):
+            return "'answers' is not {'text': [...], 'answer_start': [...]} with as many starts as texts"
+        for text, start in zip(texts, starts):
+            if not is_text(text) or isinstance(start, bool) or not isinstance(start, int):
+                return f"answer {text!r} at {start!r} is not a string at a character offset"
+            if not 0 <= start <= len(context) - len(text):
+                return f"answer {text!r} starts at {start}, outside the context ({len(context)} characters)"
+            if context[start : start + len(text)] != text:
+                return (f"answer {text!r} does not match the context at {start} "
+                        f"({context[start : start + len(text)]!r}); offsets must count characters")
+        return None

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..metrics import score_by_name
-from .base import TaskType, pad, pad_inputs
+from .base import TaskType, is_text, pad, pad_inputs
 
 
 def single_layout(tokenizer) -> tuple[list[int], list[int]]:
@@ -62,6 +62,7 @@ def segment_words(pieces: list[list[int]], budget: int) -> list[tuple[int, int]]
 
 class TaggingType(TaskType):
     kind = "tagging"
+    registry_metrics = True
 
     def build_head(self, spec, hidden_size: int):
         from torch import nn
@@ -133,3 +134,16 @@ class TaggingType(TaskType):
 
     def gold(self, example: dict) -> Any:
         return example.get("tags")
+
+    def check_example(self, example: dict, spec) -> str | None:
+        tokens, tags = example.get("tokens"), example.get("tags")
+        if not isinstance(tokens, list) or not tokens or not all(is_text(t) for t in tokens):
+            return "'tokens' is not a non-empty list of strings"
+        if tags is None:
+            return "no tags (a file without its tag column; the split carries no gold, which training and scoring need)"
+        if not isinstance(tags, list) or len(tags) != len(tokens):
+            return f"{len(tokens)} tokens but {len(tags) if isinstance(tags, list) else 'no list of'} tags"
+        bad = [t for t in tags if t not in spec.labels] if spec.labels else []
+        if bad:
+            return f"tag {bad[0]!r} is not one of {', '.join(spec.labels)}"
+        return None
