@@ -56,9 +56,11 @@ def planned_splits(plan) -> dict[str, list[SplitUse]]:
                 spec = reg.task(info["name"]).spec
                 add(info["name"], spec.train_split, spec.train_language, "intermediate training")
         elif node.stage == "target":
-            lang = reg.task(p["task"]["name"]).spec.train_language
-            add(p["task"]["name"], p["train_split"], lang, "target training")
-            add(p["task"]["name"], p["select_split"], lang, "checkpoint selection")
+            # a generation target trains on every pair of its entry (bitext), others on the training language
+            langs = p.get("languages") or [reg.task(p["task"]["name"]).spec.train_language]
+            for lang in langs:
+                add(p["task"]["name"], p["train_split"], lang, "target training")
+                add(p["task"]["name"], p["select_split"], lang, "checkpoint selection")
         else:
             for split in p["splits"]:
                 add(p["task"]["name"], split, p["language"], "evaluation")
