@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install xlt-harness and run the embedded default matrix offline on CPU (about 7 CPU-minutes once installed):
+# Install xlt-harness and run the embedded default matrix offline on CPU (about 25 s once installed; 65 s from a fresh clone):
 # two tiny XLM-R sizes × {none, MNLI, SST-2} × XNLI on SYNTHETIC smoke data with a planted effect (MNLI carries
 # the skill XNLI needs, SST-2 is the control) → leaderboards/quickstart.jsonl, then the report.
 set -euo pipefail

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install everything the test suite needs, then run all of it (about 4 minutes on 2 cores once installed).
+# Install everything the test suite needs, then run all of it (about 9 minutes on 2 cores once installed).
 #   - the project with all extras (scripts/setup.sh) and the example plugin (examples/plugin-template)
 #   - Debian's chromium for the headless-browser test (root only; skipped otherwise, the test then skips)
 #   - the me5-small encoder built from ../shared/tools when that folder exists (the test skips without it)
