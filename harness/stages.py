@@ -332,14 +332,6 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
     return {"rows": len(rows)}
 
 
-def _synthetic(p: dict[str, Any], ctx: Context) -> bool:
-    """Whether the target's data or any intermediate task's data of an eval node is synthetic smoke data."""
-    tasks = [p["task"]]
-    if p["upstream"]:
-        tasks += json.loads((ctx.node_dir(p["upstream"]) / "config.json").read_text())["tasks"]
-    return any(t["data"]["kind"] == "synthetic" for t in tasks)
-
-
 def _releasing(stage: Callable) -> Callable:
     """Run a training stage after freeing the model kept for evaluations (in this process, before any launch)."""
 

@@ -184,3 +184,26 @@ def test_export_retrieval_layouts(tmp_path):
     assert res["skipped"] == ["bucc2018"]  # not an XTREME-R task
     export(loaded, tmp_path / "x", fmt="xtreme")
     assert (tmp_path / "x" / "m" / "none" / "seed-1" / "bucc2018" / "test-de.tsv").read_text() == "de-1\ten-7\n"
+
+
+def test_export_reads_node_json_for_rows_written_before_the_synthetic_field(tmp_path):
+    """A schema-1 row has no ``synthetic`` key; the loader fills it with null, which must not read as "real"."""
+    import json
+
+    from harness.leaderboard import load_rows
+    from harness.report.export import is_synthetic
+
+    node = tmp_path / "cache" / "nodes" / "k"
+    node.mkdir(parents=True)
+    (node / "predictions-test.jsonl").write_text("")
+    old = {"schema_version": 1, "model": "m", "task": "xnli", "metric": "accuracy", "value": 50.0,
+           "language": "de", "predictions": "cache/nodes/k/predictions-test.jsonl"}
+    board = tmp_path / "lb.jsonl"
+    board.write_text(json.dumps(old) + "\n")
+    (node / "node.json").write_text(json.dumps({"params": {"task": {"data": {"kind": "synthetic"}}}}))
+    assert is_synthetic(load_rows(board)[0])
+    (node / "node.json").write_text(json.dumps({"params": {"task": {"data": {"kind": "local"}}}}))
+    assert not is_synthetic(load_rows(board)[0])
+    board.write_text(json.dumps({**old, "synthetic": False}) + "\n")  # the field, when present, decides
+    (node / "node.json").write_text(json.dumps({"params": {"task": {"data": {"kind": "synthetic"}}}}))
+    assert not is_synthetic(load_rows(board)[0])

@@ -10,8 +10,8 @@ threshold), ``label_jsonl`` (``{"label": x}`` per line). Files are built from th
 point to (sha256-checked), in example order. One submission folder is written per system (model, intermediate,
 seed) — all of them, or those ``--model/--intermediate/--seed`` select — as ``OUT/<model>/<intermediate>/seed-<seed>``;
 each folder's ``manifest.json`` records which row each file came from (paths relative to that folder), and
-``OUT/manifest.json`` lists the folders. Rows from synthetic data (``"synthetic": true``, a ``data`` source of
-kind ``synthetic``, or for rows without those fields a synthetic source in the node's ``node.json``) are refused
+``OUT/manifest.json`` lists the folders. Rows from synthetic data (``"synthetic": true``, or for rows without that field a
+synthetic source in the node's ``node.json``) are refused
 unless ``allow_synthetic`` is set. ``labels`` also writes ``OUT/labels``, the gold label folder of the exported
 split in the same layout (see :mod:`harness.report.export_labels`).
 """
@@ -73,13 +73,13 @@ def _mentions_synthetic(obj: Any) -> bool:
 
 
 def is_synthetic(row: dict) -> bool:
-    """Whether a row was computed on synthetic (smoke) data: its ``synthetic`` / ``data`` fields say so, or (rows
-    without them) the ``node.json`` beside its predictions file lists a synthetic data source."""
+    """Whether a row was computed on synthetic (smoke) data: its ``synthetic`` field says so, or (rows written
+    before that field, where the loader leaves it null) the ``node.json`` beside its predictions file lists a
+    synthetic data source."""
     from .bootstrap import predictions_path
 
-    data = row.get("data")
-    if "synthetic" in row or isinstance(data, dict):
-        return bool(row.get("synthetic")) or (isinstance(data, dict) and data.get("kind") == "synthetic")
+    if row.get("synthetic") is not None:
+        return bool(row["synthetic"])
     path = predictions_path(row)
     node = path.parent / "node.json" if path is not None else None
     if node is None or not node.is_file():
