@@ -54,7 +54,8 @@ def planned_splits(plan) -> dict[str, list[SplitUse]]:
         if node.stage == "intermediate":
             for info in p["tasks"]:
                 spec = reg.task(info["name"]).spec
-                add(info["name"], spec.train_split, spec.train_language, "intermediate training")
+                add(info["name"], info.get("train_split") or spec.train_split, spec.train_language,
+                    "intermediate training")
         elif node.stage == "target":
             # a generation target trains on every pair of its entry (bitext), others on the training language
             langs = p.get("languages") or [reg.task(p["task"]["name"]).spec.train_language]

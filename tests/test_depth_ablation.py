@@ -74,7 +74,7 @@ def test_depths_get_their_own_names_and_node_keys(tiny_bert, tmp_path):
     # depth is hashed only when set: a config without it keeps the hash it had before the field existed
     plain = parse_config(_config(tiny_bert, tmp_path, [None]))
     assert config_hash(plain) != config_hash(parse_config(_config(tiny_bert, tmp_path, [2])))
-    real_offline = yaml.safe_load((Path(__file__).resolve().parents[1] / "examples" / "real-offline.yaml").read_text())
+    real_offline = yaml.safe_load((Path(__file__).resolve().parents[1] / "examples" / "real-offline-mini.yaml").read_text())
     assert config_hash(parse_config(real_offline)) == "ab1daf92b7892eda"  # its hash before depth/dev_split existed
 
 

@@ -77,12 +77,12 @@ def test_matrix_runs_end_to_end_and_records_budgets(tmp_path):
 
 @pytest.mark.shared_data
 def test_real_offline_example_plans(tmp_path, shared_data, me5_dir):
-    """examples/real-offline.yaml: one target training reused by both evaluations; disjoint row slices."""
+    """examples/real-offline-mini.yaml: one target training reused by both evaluations; disjoint row slices."""
     from harness.config import parse_config
     from harness.data import SplitRef
     from harness.plan import build_plan
 
-    cfg = yaml.safe_load((CONFIG.parents[1] / "examples" / "real-offline.yaml").read_text())
+    cfg = yaml.safe_load((CONFIG.parents[1] / "examples" / "real-offline-mini.yaml").read_text())
     cfg.update(output_dir=str(tmp_path / "out"), data={"xnli": str(shared_data / "xnli"),
                                                        "sst2": str(shared_data / "sst2")})
     cfg["models"][0]["source"] = str(me5_dir)

@@ -169,12 +169,12 @@ def test_duplicate_ids_are_refused(registry):
 
 
 def test_real_offline_data_passes(shared_data, tmp_path):
-    """The shared real samples the real-offline example reads pass every check (no false alarm)."""
+    """The shared real samples the real-offline-mini example reads pass every check (no false alarm)."""
     from harness.config import load_config
     from harness.plan import build_plan
     from harness.validate import planned_splits, validate_plan
 
-    raw = yaml.safe_load(open("examples/real-offline.yaml"))
+    raw = yaml.safe_load(open("examples/real-offline-mini.yaml"))
     raw.update(output_dir=str(tmp_path / "out"), models=["tiny-xlmr"],
                data={t: str(shared_data / t) for t in raw["data"]})
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))

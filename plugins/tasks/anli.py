@@ -15,7 +15,7 @@ round. Hub: ``facebook/anli`` (splits ``train_r1`` …).
 train R1–R3, MultiNLI train and SNLI train, with one three-way head; ``dev``/``test`` are ANLI's. Its
 ``data_dir`` holds one folder per part, each in that task's own layout: ``anli/``, ``mnli/``, ``snli/``. (A
 multi-task mix of ``anli``, ``mnli`` and ``snli`` with one head each is the other way to combine them; see
-docs/real-offline.md.)
+docs/real-offline-mini.md.)
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A reduced examples/real-study.yaml through ``harness matrix run`` on the real samples and the real me5-small.
+"""A reduced examples/real-offline.yaml through ``harness matrix run`` on the real samples and the real me5-small.
 
 Same shape as the study (a depth ablation of multilingual-e5-small, ``none`` + one English intermediate task with its
 own dev score, XNLI on the leak-free row split, Tatoeba and BUCC evaluated with the intermediate checkpoint), cut to
@@ -36,8 +36,8 @@ def _small_bucc(shared: Path, out: Path) -> Path:
 
 
 def _reduced_config(tmp_path: Path, shared: Path) -> Path:
-    """examples/real-study.yaml with its budgets and slices cut down (every other field as the study has it)."""
-    cfg = yaml.safe_load((REPO / "examples" / "real-study.yaml").read_text(encoding="utf-8"))
+    """examples/real-offline.yaml with its budgets and slices cut down (every other field as the study has it)."""
+    cfg = yaml.safe_load((REPO / "examples" / "real-offline.yaml").read_text(encoding="utf-8"))
     cfg.update(
         output_dir=str(tmp_path / "run"), seeds=[1],
         models=[{"name": "multilingual-e5-small", "depth": 2}],
@@ -55,7 +55,7 @@ def _reduced_config(tmp_path: Path, shared: Path) -> Path:
     data = {t: str((REPO / p).resolve()) for t, p in cfg["data"].items() if t in ("sst2", "xnli", "tatoeba")}
     data["bucc2018"] = str(_small_bucc(shared, tmp_path / "bucc2018"))
     cfg["data"] = data
-    path = tmp_path / "real-study-small.yaml"
+    path = tmp_path / "real-offline-small.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
     return path
 
