@@ -271,21 +271,12 @@ def test_tydiqa_primary_task_derivation(tmp_path, registry):
     assert ex["answers"] == {"text": ["Suomen"], "answer_start": [12]}
 
 
-# ---- hub loading, on local parquet files ------------------------------------------------------------------------
-def _parquet(tmp_path: Path, name: str, data: dict, features=None) -> Path:
-    import datasets
-
-    path = tmp_path / f"{name}.parquet"
-    datasets.Dataset.from_dict(data, features=features).to_parquet(str(path))
-    return path
-
-
+# ---- hub loading, on local parquet files with the hub's real features (tests/hub_schemas.py) -------------------
 @pytest.mark.slow
 def test_hub_loaders_on_local_parquet(tmp_path, monkeypatch, registry):
     import importlib
 
-    import datasets
-    from datasets import ClassLabel, Features, List, Value
+    import hub_schemas as H
 
     import harness.data
 
@@ -297,40 +288,52 @@ def test_hub_loaders_on_local_parquet(tmp_path, monkeypatch, registry):
         return harness.data.load_hf("parquet", None, "train", data_files={"train": str(files[(dataset, name, split)])},
                                     cache_dir=str(tmp_path / "cache"))
 
+    def hub(key: tuple, features, rows: list[dict]) -> None:
+        files[key] = H.hub_parquet(tmp_path / f"{len(files)}.parquet", features, rows)
+
     for t in TASKS:
         monkeypatch.setattr(importlib.import_module(f"xlt_harness_plugins.tasks.{t}"), "load_hf", fake_load_hf)
-    ner = Features({"tokens": List(Value("string")), "ner_tags": List(ClassLabel(names=["O", "B-PER", "I-PER"]))})
-    files[("google/xtreme", "PAN-X.de", "validation")] = _parquet(
-        tmp_path, "panx", {"tokens": [["Anna", "Li", "x"]], "ner_tags": [[1, 2, 0]]}, ner)
-    pos = Features({"tokens": List(Value("string")), "pos_tags": List(ClassLabel(names=["ADJ", "ADP", "NOUN"]))})
-    files[("google/xtreme", "udpos.German", "test")] = _parquet(
-        tmp_path, "pos", {"tokens": [["rot", "Haus"]], "pos_tags": [[0, 2]]}, pos)
-    qa = {"id": ["english-1", "swahili-2"], "title": ["t", "t"], "context": ["ab cd", "ef gh"], "question": ["?", "?"],
-          "answers": [{"text": ["cd"], "answer_start": [3]}, {"text": ["gh"], "answer_start": [3]}]}
-    files[("google-research-datasets/tydiqa", "secondary_task", "validation")] = _parquet(tmp_path, "tydi", qa)
-    files[("google/xquad", "xquad.de", "validation")] = _parquet(tmp_path, "xquad", qa)
-    files[("facebook/mlqa", "mlqa.zh.zh", "test")] = _parquet(tmp_path, "mlqa", qa)
-    files[("google-research-datasets/paws-x", "ko", "test")] = _parquet(
-        tmp_path, "paws", {"id": [1, 2], "sentence1": ["a", "b"], "sentence2": ["c", "d"], "label": [1, 0]})
-    files[("cambridgeltl/xcopa", "th", "test")] = _parquet(
-        tmp_path, "xcopa", {"premise": ["p"], "choice1": ["a"], "choice2": ["b"], "question": ["cause"], "label": [1],
-                            "idx": [0], "changed": [False]})
-    files[("facebook/xnli", "ur", "test")] = _parquet(
-        tmp_path, "xnli", {"premise": ["p"], "hypothesis": ["h"], "label": [2]})
+    ner = H.PANX_TAGS.index  # the hub stores ClassLabel ints
+    hub(("google/xtreme", "PAN-X.de", "validation"), H.PANX,
+        [{"tokens": ["Anna", "Li", "in", "Paris", "bei", "Acme", "Corp"], "langs": ["de"] * 7,
+          "ner_tags": [ner(t) for t in ("B-PER", "I-PER", "O", "B-LOC", "O", "B-ORG", "I-ORG")]}])
+    pos = ("ADJ", "NOUN", "VERB", "X", "SYM", "PUNCT")  # X and SYM are the last ClassLabel ids (16, 14)
+    hub(("google/xtreme", "udpos.German", "test"), H.UDPOS,
+        [{"tokens": ["rot", "Haus", "ist", "xyz", "%", "."], "pos_tags": [H.UPOS_TAGS.index(t) for t in pos]}])
+    qa = [{"id": "english-1", "title": "t", "context": "ab cd", "question": "?",
+           "answers": {"text": ["cd"], "answer_start": [3]}},
+          {"id": "swahili-2", "title": "t", "context": "ef gh", "question": "?",
+           "answers": {"text": ["gh"], "answer_start": [3]}}]
+    hub(("google-research-datasets/tydiqa", "secondary_task", "validation"), H.TYDIQA_GOLDP, qa)
+    untitled = [{k: v for k, v in r.items() if k != "title"} for r in qa]  # XQuAD and MLQA have no title column
+    hub(("google/xquad", "xquad.de", "validation"), H.XQUAD, untitled)
+    hub(("facebook/mlqa", "mlqa.zh.zh", "test"), H.MLQA, untitled)
+    hub(("google-research-datasets/paws-x", "ko", "test"), H.PAWSX,
+        [{"id": 1, "sentence1": "a", "sentence2": "c", "label": 1}, {"id": 2, "sentence1": "b", "sentence2": "d",
+                                                                     "label": 0},
+         {"id": 3, "sentence1": "e", "sentence2": "f", "label": -1}])  # the card: missing labels are -1
+    hub(("cambridgeltl/xcopa", "th", "test"), H.XCOPA,
+        [{"premise": "p", "choice1": "a", "choice2": "b", "question": "cause", "label": 1, "idx": 7,
+          "changed": False}])
+    hub(("facebook/xnli", "ur", "test"), H.XNLI,
+        [{"premise": "p", "hypothesis": "h", "label": i} for i in range(3)])
 
-    assert load(registry, "panx", "dev", "de", None)[0]["tags"] == ["B-PER", "I-PER", "O"]
-    assert load(registry, "udpos", "test", "de", None)[0]["tags"] == ["ADJ", "NOUN"]
+    assert load(registry, "panx", "dev", "de", None)[0]["tags"] == ["B-PER", "I-PER", "O", "B-LOC", "O", "B-ORG",
+                                                                    "I-ORG"]
+    assert load(registry, "udpos", "test", "de", None)[0]["tags"] == list(pos)
     (sw,) = load(registry, "tydiqa", "test", "sw", None)
     assert sw["id"] == "swahili-2" and sw["answers"] == {"text": ["gh"], "answer_start": [3]}
     assert len(load(registry, "xquad", "test", "de", None)) == 2
-    assert len(load(registry, "mlqa", "test", "zh", None)) == 2
-    assert [e["label"] for e in load(registry, "pawsx", "test", "ko", None)] == ["1", "0"]
-    assert load(registry, "xcopa", "test", "th", None)[0]["label"] == 1
-    assert load(registry, "xnli", "test", "ur", None)[0]["label"] == "contradiction"
+    (_, zh) = load(registry, "mlqa", "test", "zh", None)
+    assert zh["id"] == "swahili-2" and zh["answers"] == {"text": ["gh"], "answer_start": [3]}
+    assert [e["label"] for e in load(registry, "pawsx", "test", "ko", None)] == ["1", "0", None]
+    (th,) = load(registry, "xcopa", "test", "th", None)
+    assert th["label"] == 1 and th["id"] == "test-th-7" and th["question"] == "What was the cause?"
+    assert [e["label"] for e in load(registry, "xnli", "test", "ur", None)] == ["entailment", "neutral",
+                                                                               "contradiction"]
     assert calls == list(files)
     with pytest.raises(DataMissing, match="XTREME-R"):
         load(registry, "udpos", "test", "wo", None)
-    assert datasets is not None
 
 
 # ---- task types ----------------------------------------------------------------------------------------------
