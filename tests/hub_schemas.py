@@ -76,10 +76,71 @@ XQUAD = Features({"id": Value("string"), "context": Value("string"), "question":
 MLQA = Features({"context": Value("string"), "question": Value("string"),
                  "answers": {"answer_start": List(Value("int32")), "text": List(Value("string"))}, "id": Value("string")})
 
+# ---- English intermediate tasks ----------------------------------------------------------------------------------
+_NLI = ClassLabel(names=["entailment", "neutral", "contradiction"])
+
+# nyu-mll/glue, config sst2. Source: the card's dataset_info YAML,
+# https://huggingface.co/datasets/nyu-mll/glue/blob/9c8fae18bd0912f7b4041f06b6befd3ae3abc207/README.md - sentence
+# (string), label (class_label 0 negative, 1 positive), idx (int32); splits test, train, validation (GLUE test
+# labels are hidden: -1). Configs mnli and qqp were not found with the tools used here, so they have no schema.
+SST2 = Features({"sentence": Value("string"), "label": ClassLabel(names=["negative", "positive"]), "idx": Value("int32")})
+
+# stanfordnlp/snli, config plain_text. Source: the card's dataset_info YAML,
+# https://huggingface.co/datasets/stanfordnlp/snli/blob/cdb5c3d5eed6ead6e5a341c8e56e669bb666725b/README.md - premise,
+# hypothesis (string), label (class_label 0 entailment, 1 neutral, 2 contradiction; -1 for no gold label); splits
+# test, validation, train.
+SNLI = Features({"premise": Value("string"), "hypothesis": Value("string"), "label": _NLI})
+
+# facebook/anli, config plain_text. Source: the TFDS community catalog of the hub copy
+# (tensorflow.org/datasets/community_catalog/huggingface/anli): uid, premise, hypothesis (string), label (ClassLabel
+# entailment, neutral, contradiction), reason (string); splits train_r1..3, dev_r1..3, test_r1..3 (the hub tree
+# https://huggingface.co/datasets/facebook/anli/tree/a89355082895678b0e6766ac0e834e9f36286fb3/plain_text/dev_r1).
+ANLI = Features({"uid": Value("string"), "premise": Value("string"), "hypothesis": Value("string"), "label": _NLI,
+                 "reason": Value("string")})
+
+# Rowan/hellaswag. Source: the TFDS community catalog of the hub copy
+# (tensorflow.org/datasets/community_catalog/huggingface/hellaswag): ind (int32), activity_label, ctx_a, ctx_b, ctx
+# (string), endings (Sequence string), source_id, split, split_type (string), label (string, "" on test); splits
+# test, train, validation.
+HELLASWAG = Features({"ind": Value("int32"), "activity_label": Value("string"), "ctx_a": Value("string"),
+                      "ctx_b": Value("string"), "ctx": Value("string"), "endings": List(Value("string")),
+                      "source_id": Value("string"), "split": Value("string"), "split_type": Value("string"),
+                      "label": Value("string")})
+
+# tau/commonsense_qa. Source: the card's dataset_info YAML,
+# https://huggingface.co/datasets/tau/commonsense_qa/blob/745d1ef4676f282d239f7bad8551803525afba95/README.md - id,
+# question, question_concept (string), choices (Sequence of label, text strings), answerKey (string, "" on test);
+# splits test, train, validation.
+COMMONSENSE_QA = Features({"id": Value("string"), "question": Value("string"), "question_concept": Value("string"),
+                           "choices": {"label": List(Value("string")), "text": List(Value("string"))},
+                           "answerKey": Value("string")})
+
+# allenai/cosmos_qa. Source: the TFDS community catalog of the hub copy
+# (tensorflow.org/datasets/community_catalog/huggingface/cosmos_qa): id, context, question, answer0..answer3
+# (string), label (int32, not a class label); splits test, train, validation.
+COSMOS_QA = Features({"id": Value("string"), "context": Value("string"), "question": Value("string"),
+                      **{f"answer{k}": Value("string") for k in range(4)}, "label": Value("int32")})
+
+# rajpurkar/squad_v2, config squad_v2. Source: the card's dataset_info YAML as added in
+# https://huggingface.co/datasets/rajpurkar/squad_v2/commit/8de6c30169deba79c1aff62478ff207cc9aded4f - id, title,
+# context, question (string), answers (Sequence of text string, answer_start int32; empty when unanswerable); splits
+# train, validation.
+SQUAD_V2 = Features({"id": Value("string"), "title": Value("string"), "context": Value("string"),
+                     "question": Value("string"), "answers": _ANSWERS})
+
+# allenai/social_i_qa (read from its parquet export, config "default"). Source: the loading script,
+# github.com/huggingface/datasets datasets/social_i_qa/social_i_qa.py: context, question, answerA, answerB, answerC,
+# label - all strings ("1".."3", read from the .lst file); splits train, validation; no named configs, hence "default".
+SOCIAL_I_QA = Features({k: Value("string") for k in ("context", "question", "answerA", "answerB", "answerC", "label")})
+
 SPLITS = {"PAN-X": ("train", "validation", "test"), "udpos": ("train", "validation", "test"),
           "xnli": ("train", "validation", "test"), "paws-x": ("train", "validation", "test"),
           "xcopa": ("validation", "test"), "tydiqa/secondary_task": ("train", "validation"),
-          "xquad": ("validation",), "mlqa": ("validation", "test")}
+          "xquad": ("validation",), "mlqa": ("validation", "test"), "glue/sst2": ("train", "validation", "test"),
+          "snli": ("train", "validation", "test"), "hellaswag": ("train", "validation", "test"),
+          "anli": tuple(f"{b}_r{r}" for b in ("train", "dev", "test") for r in (1, 2, 3)),
+          "commonsense_qa": ("train", "validation", "test"), "cosmos_qa": ("train", "validation", "test"),
+          "squad_v2": ("train", "validation"), "social_i_qa": ("train", "validation")}
 
 
 def hub_parquet(path: Path, features: Features, rows: list[dict]) -> Path:

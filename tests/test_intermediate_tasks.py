@@ -165,3 +165,64 @@ def test_missing_files_name_the_path(registry, tmp_path):
     for name in ("sst2", "qqp", "hellaswag", "cosmosqa", "commonsenseqa", "siqa", "squad_v2", "snli"):
         with pytest.raises(DataMissing, match=str(tmp_path)):
             load(registry, name, "train", tmp_path)
+
+
+# --- hub loaders, on local parquet files with the hub's real features (tests/hub_schemas.py) ----------------------
+@pytest.mark.slow
+def test_intermediate_hub_loaders_on_local_parquet(tmp_path, monkeypatch, registry):
+    import importlib
+
+    import hub_schemas as H
+
+    import harness.data
+
+    files: dict[tuple, object] = {}
+
+    def fake_load_hf(dataset, name, split, revision=None, **kw):
+        return harness.data.load_hf("parquet", None, "train", data_files={"train": str(files[(dataset, name, split)])},
+                                    cache_dir=str(tmp_path / "cache"))
+
+    def hub(key: tuple, features, rows: list[dict]) -> None:
+        files[key] = H.hub_parquet(tmp_path / f"{len(files)}.parquet", features, rows)
+
+    for t in ("sst2", "snli", "anli", "hellaswag", "commonsenseqa", "cosmosqa", "squad_v2", "siqa"):
+        monkeypatch.setattr(importlib.import_module(f"xlt_harness_plugins.tasks.{t}"), "load_hf", fake_load_hf)
+    hub(("nyu-mll/glue", "sst2", "validation"), H.SST2,
+        [{"sentence": " good ", "label": 1, "idx": 4}, {"sentence": "bad", "label": -1, "idx": 5}])
+    hub(("stanfordnlp/snli", None, "validation"), H.SNLI,
+        [{"premise": "p", "hypothesis": "h", "label": y} for y in (2, -1, 0)])
+    hub(("facebook/anli", None, "dev_r2"), H.ANLI,
+        [{"uid": "u1", "premise": "p", "hypothesis": "h", "label": 1, "reason": ""}])
+    endings = ["a", "b", "c", "d"]
+    hub(("Rowan/hellaswag", None, "validation"), H.HELLASWAG,
+        [{"ind": 9, "activity_label": "x", "ctx_a": "A", "ctx_b": "b", "ctx": "A b", "endings": endings,
+          "source_id": "s", "split": "val", "split_type": "indomain", "label": "3"}])
+    hub(("tau/commonsense_qa", None, "validation"), H.COMMONSENSE_QA,
+        [{"id": "q1", "question": "Q?", "question_concept": "c", "answerKey": "B",
+          "choices": {"label": ["A", "B", "C", "D", "E"], "text": ["a", "b", "c", "d", "e"]}}])
+    hub(("allenai/cosmos_qa", None, "validation"), H.COSMOS_QA,
+        [{"id": "c1", "context": "C", "question": "Q", "answer0": "0", "answer1": "1", "answer2": "2", "answer3": "3",
+          "label": 2}])
+    hub(("rajpurkar/squad_v2", None, "validation"), H.SQUAD_V2,
+        [{"id": "s1", "title": "t", "context": "ab cd", "question": "?", "answers": {"text": [], "answer_start": []}},
+         {"id": "s2", "title": "t", "context": "ab cd", "question": "?",
+          "answers": {"text": ["cd", "cd"], "answer_start": [3, 3]}}])
+    # the loading script read labels with their line ends ("3\n"); the loader must not depend on it either way
+    hub(("allenai/social_i_qa", None, "validation"), H.SOCIAL_I_QA,
+        [{"context": "C", "question": "Q", "answerA": "a", "answerB": "b", "answerC": "c", "label": y}
+         for y in ("3\n", "1")])
+
+    assert [(e["text_a"], e["label"]) for e in load(registry, "sst2", "dev", None)] == [("good", "positive"),
+                                                                                      ("bad", None)]
+    assert [e["label"] for e in load(registry, "snli", "dev", None)] == ["contradiction", "entailment"]
+    (a,) = load(registry, "anli", "dev_r2", None)
+    assert (a["id"], a["label"], a["round"]) == ("u1", "neutral", "r2")
+    (hs,) = load(registry, "hellaswag", "val", None)
+    assert (hs["id"], hs["choices"], hs["label"]) == ("val-9", endings, 3)
+    (cq,) = load(registry, "commonsenseqa", "dev", None)
+    assert (cq["question"], cq["choices"], cq["label"]) == ("Q?", ["a", "b", "c", "d", "e"], 1)
+    assert load(registry, "cosmosqa", "valid", None)[0]["label"] == 2
+    unanswerable, answered = load(registry, "squad_v2", "dev", None)
+    assert unanswerable["answers"] == {"text": [], "answer_start": []}
+    assert answered["answers"] == {"text": ["cd", "cd"], "answer_start": [3, 3]}
+    assert [e["label"] for e in load(registry, "siqa", "dev", None)] == [2, 0]
