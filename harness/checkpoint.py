@@ -39,6 +39,7 @@ from typing import Any
 DEFAULT_EVERY = "30 min"
 LOG = "train_log.jsonl"
 KILL_ENV = "XLT_HARNESS_TEST_KILL_AT_STEP"  # tests: SIGKILL this process at that step boundary (after any save)
+TERM_ENV = "XLT_HARNESS_TEST_TERM_AT_STEP"  # tests: SIGTERM the node's launcher (or itself) at that step boundary
 _STOP = {"requested": False, "reason": ""}
 
 
@@ -83,6 +84,21 @@ def parse_every(value: Any) -> tuple[str, float] | None:
         return "steps", int(n)
     scale = 60.0 if unit.startswith("min") else 3600.0 if unit.startswith("h") else 1.0
     return "seconds", n * scale
+
+
+def resume_record(resumed_from: list[int], device: Any) -> dict[str, Any] | None:
+    """What a row says about a training node that resumed (None: it never did): the steps it resumed from and
+    whether the result is bit-identical to an uninterrupted run. On CPU it is (tested); GPU kernels (cuBLAS
+    split-K, atomics in scatter and attention backward) are not bit-deterministic, so a resumed GPU run matches
+    an uninterrupted one only statistically, and the row says so."""
+    if not resumed_from:
+        return None
+    kind = getattr(device, "type", str(device))
+    if kind == "cpu":
+        return {"from_steps": list(resumed_from), "exact": True, "note": "CPU: bit-identical to an uninterrupted run"}
+    return {"from_steps": list(resumed_from), "exact": False,
+            "note": f"{kind}: RNG, data order and optimizer state restored exactly, but {kind} kernels are not "
+                    "bit-deterministic, so the result equals an uninterrupted run's only statistically"}
 
 
 def resume_dir(cache_dir: Path, key: str) -> Path:

@@ -282,6 +282,9 @@ def _device_of(model):
 # ------------------------------------------------------------------------------------------------ launching
 
 
+PREEMPTED_KEY = "__preempted_at_step__"
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -301,12 +304,19 @@ def _worker(rank: int, size: int, port: int, target: str, args: tuple, result: s
         torch.cuda.set_device(rank % torch.cuda.device_count())
     else:
         torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", "1"))))
+    from .checkpoint import Preempted
+    from .signals import install_stop_handlers
+
+    install_stop_handlers()  # a rank signalled directly (SLURM signals every process) stops gracefully too
     dist.init_process_group("nccl" if cuda else "gloo", rank=rank, world_size=size)
     try:
         module, name = target.rsplit(":", 1)
         fn = getattr(importlib.import_module(module), name)
         fn = getattr(fn, "__wrapped__", fn)
-        out = fn(*args)
+        try:
+            out = fn(*args)
+        except Preempted as err:  # every rank stops at the same step (agreed); the launcher re-raises it
+            out = {PREEMPTED_KEY: err.step}
         if rank == 0:
             Path(result).write_text(json.dumps(out, default=str))
     finally:
@@ -326,11 +336,26 @@ def launch(target: str, args: tuple, nproc: int, strategy: str = "ddp") -> Any:
         raise ValueError(f"strategy {strategy!r} is not one of {', '.join(STRATEGIES)}")
     if torch.cuda.is_available() and nproc > torch.cuda.device_count():
         raise ValueError(f"nproc {nproc} exceeds the {torch.cuda.device_count()} visible GPUs")
+    from .checkpoint import Preempted
+    from .signals import graceful_stop
+
     with tempfile.TemporaryDirectory(prefix="xlt-dist-") as tmp:
         result = os.path.join(tmp, "result.json")
-        mp.start_processes(_worker, args=(nproc, _free_port(), target, args, result, strategy), nprocs=nproc,
-                           join=True, start_method="spawn")
-        return json.loads(Path(result).read_text())
+        group = mp.start_processes(_worker, args=(nproc, _free_port(), target, args, result, strategy),
+                                   nprocs=nproc, join=False, start_method="spawn")
+
+        def forward(signum: int) -> None:  # a stop signal to the launcher reaches every rank
+            for proc in group.processes:
+                if proc.is_alive() and proc.pid:
+                    os.kill(proc.pid, signum)
+
+        with graceful_stop(on_stop=forward):
+            while not group.join():
+                pass
+        out = json.loads(Path(result).read_text())
+    if isinstance(out, dict) and PREEMPTED_KEY in out:
+        raise Preempted(int(out[PREEMPTED_KEY]))
+    return out
 
 
 def launchable(fn: Callable) -> Callable:

@@ -85,7 +85,7 @@ def seq2seq_loss(model, batch: dict[str, torch.Tensor], label_smoothing: float) 
 
 
 def train_generation(p: dict[str, Any], work: Path, spec, ttype, enc, device: torch.device,
-                     progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+                     progress: Callable[[dict[str, Any]], None] | None = None, resume=None) -> dict[str, Any]:
     """Fine-tune ``enc.module`` on bitext; keep the checkpoint with the best chrF++ on the held-out slice."""
     from .metrics.mt import chrf_pp
     from .models import save_weights
@@ -121,7 +121,7 @@ def train_generation(p: dict[str, Any], work: Path, spec, ttype, enc, device: to
         (work / "best.json").write_text(json.dumps({"step": step, "chrf++": score}))
 
     fitted = fit(model, feats, hp, device, p["seed"], enc.pad_id, label_smoothing, select=select, on_best=keep,
-                 progress=progress, name=spec.name)
+                 progress=progress, name=spec.name, resume=resume)
 
     # --- save the record -----------------------------------------------------------------------------------
     source = {"bitext": str(options["bitext"])} if options.get("bitext") else {"task": p["task"]["name"]}
@@ -142,9 +142,14 @@ def train_generation(p: dict[str, Any], work: Path, spec, ttype, enc, device: to
 def fit(model, feats: list[dict], hp: dict[str, Any], device: torch.device, seed: int, pad_id: int,
         label_smoothing: float = 0.0, select: Callable[[Any], float] | None = None,
         on_best: Callable[[Any, int, float], None] | None = None,
-        progress: Callable[[dict[str, Any]], None] | None = None, name: str = "generation") -> dict[str, Any]:
-    """The loop: AdamW, linear warm-up/decay, clipping, selection every ``eval_every`` steps (higher is better)."""
-    from .train import autocast
+        progress: Callable[[dict[str, Any]], None] | None = None, name: str = "generation",
+        resume=None) -> dict[str, Any]:
+    """The loop: AdamW, linear warm-up/decay, clipping, selection every ``eval_every`` steps (higher is better).
+
+    With ``resume`` (a :class:`~harness.checkpoint.Resume`), it continues from the newest checkpoint, saves one
+    when due or when a stop is requested (then raises ``Preempted``), as the classification loop does."""
+    from .checkpoint import Preempted, resume_record, stop_requested
+    from .train import _test_kill, autocast
 
     rng = random.Random(seed)
     torch.manual_seed(seed)
@@ -159,12 +164,16 @@ def fit(model, feats: list[dict], hp: dict[str, Any], device: torch.device, seed
         optimizer, lambda s: (s + 1) / max(1, warmup) if s < warmup
         else max(0.0, (total_steps - s) / max(1, total_steps - warmup)))
 
+    # --- resume --------------------------------------------------------------------------------------------
+    st: dict[str, Any] = {"losses": [], "best": {"score": -math.inf, "step": 0}, "order": [], "tokens": 0,
+                          "resumed_from": [], "step": 0}
+    if resume is not None:
+        st = _restore(resume, st, model, optimizer, schedule, rng)
+    losses, best, order, tokens = st["losses"], st["best"], st["order"], st["tokens"]
+
     # --- train ---------------------------------------------------------------------------------------------
-    losses: list[float] = []
-    best = {"score": -math.inf, "step": 0}
-    order: list[int] = []
-    tokens, started = 0, time.perf_counter()
-    for step in range(1, total_steps + 1):
+    started = time.perf_counter()
+    for step in range(st["step"] + 1, total_steps + 1):
         if len(order) < batch_size:  # reshuffle every pass
             fresh = list(range(len(feats)))
             rng.shuffle(fresh)
@@ -180,6 +189,8 @@ def fit(model, feats: list[dict], hp: dict[str, Any], device: torch.device, seed
         schedule.step()
         losses.append(float(loss.detach()))
         tokens += int((batch["labels"] != IGNORE).sum()) + int(batch["attention_mask"].sum())
+        if resume is not None:
+            resume.log({"step": step, "loss": losses[-1], "task": name})
         if progress:
             progress({"step": step, "total": total_steps, "loss": losses[-1], "task": name})
 
@@ -191,7 +202,59 @@ def fit(model, feats: list[dict], hp: dict[str, Any], device: torch.device, seed
                 if on_best:
                     on_best(model, step, score)
 
+        # --- resume checkpoint, graceful stop ---------------------------------------------------------------
+        if resume is not None:
+            stop = stop_requested() and step < total_steps
+            if stop or (step < total_steps and resume.due(step)):
+                _save(resume, step, model, optimizer, schedule, rng, {
+                    "losses": losses, "best": best, "order": order, "tokens": tokens,
+                    "resumed_from": st["resumed_from"]})
+            if not st["resumed_from"]:
+                _test_kill(step, True)
+            if stop:
+                raise Preempted(step)
+
     elapsed = time.perf_counter() - started
     return {"steps": total_steps, "steps_per_epoch": steps_per_epoch, "losses": losses, "best_score": best["score"],
             "best_step": best["step"], "warmup_steps": warmup, "tokens": tokens, "seconds": elapsed,
-            "tokens_per_s": tokens / max(1e-9, elapsed)}
+            "tokens_per_s": tokens / max(1e-9, elapsed), "resumed": resume_record(st["resumed_from"], device)}
+
+
+def _save(resume, step: int, model, optimizer, schedule, rng: random.Random, loop: dict[str, Any]) -> None:
+    """One resume checkpoint of the seq2seq loop: weights, AdamW, schedule, every RNG, the data order."""
+    from safetensors.torch import save_model
+
+    from .checkpoint import optimizer_state, random_state, rng_state, save_tensors
+
+    tmp = resume.begin(step)
+    save_model(model, str(tmp / "model.safetensors"))
+    data, tensors = optimizer_state(optimizer)
+    save_tensors(tensors, tmp / "optimizer.safetensors")
+    rng_json, rng_tensors = rng_state()
+    (tmp / "rng-rank0.json").write_text(json.dumps(rng_json))
+    save_tensors(rng_tensors, tmp / "rng-rank0.safetensors")
+    resume.commit(tmp, {"step": step, "optimizer": data, "schedule": schedule.state_dict(),
+                        "sampler_rng": random_state(rng), **loop})
+    resume.log({"checkpoint": step})
+
+
+def _restore(resume, st: dict[str, Any], model, optimizer, schedule, rng: random.Random) -> dict[str, Any]:
+    """Load the newest complete checkpoint into the loop's objects; return the loop state (``step`` 0: fresh)."""
+    from safetensors.torch import load_model
+
+    from .checkpoint import load_optimizer_state, load_tensors, set_random_state, set_rng_state
+
+    ckpt = resume.latest()
+    if ckpt is None:
+        resume.log({"start": 0}, fresh=True)
+        return st
+    state = json.loads((ckpt / "state.json").read_text())
+    load_model(model, str(ckpt / "model.safetensors"), strict=True, device=str(next(model.parameters()).device))
+    load_optimizer_state(optimizer, state["optimizer"], load_tensors(ckpt / "optimizer.safetensors"))
+    schedule.load_state_dict(state["schedule"])
+    set_random_state(rng, state["sampler_rng"])
+    set_rng_state(json.loads((ckpt / "rng-rank0.json").read_text()), load_tensors(ckpt / "rng-rank0.safetensors"))
+    resume.restore_outputs(ckpt)
+    resume.log({"resumed_from": state["step"]})
+    return {**st, **{k: state[k] for k in ("losses", "best", "order", "tokens", "step")},
+            "resumed_from": [*state.get("resumed_from", []), int(state["step"])]}

@@ -102,13 +102,18 @@ def run_intermediate(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
     hp = p["hp"][p["tasks"][0]["name"]]
     device = pick_device(ctx.device)
     resume = _resume(ctx, node, work, hp)
+    final: dict[str, TaskModel] = {}  # the trained model, whole (under FSDP: rank 0's gathered copy)
+
+    def keep(m: TaskModel, step: int, score: float) -> None:
+        save_weights(m.encoder.cpu(), work / "encoder.safetensors")
+        final["model"] = m
+
     summary = train(model, tasks, hp, device, p["seed"], enc.pad_id, sampling=p["sampling"],
-                    temperature=p["temperature"], progress=_report(ctx, node), resume=resume,
-                    on_best=lambda m, step, score: save_weights(m.encoder.cpu(), work / "encoder.safetensors"))
+                    temperature=p["temperature"], progress=_report(ctx, node), resume=resume, on_best=keep)
     _finish(resume)
     summary["n_train"] = {t.name: len(t.features) for t in tasks}
-    summary["dev"] = {spec.name: _intermediate_dev(model, spec, info, p["hp"][spec.name], device, enc)
-                      for spec, info in zip(specs, p["tasks"])}
+    summary["dev"] = {spec.name: _intermediate_dev(final["model"], spec, info, p["hp"][spec.name], device, enc)
+                      for spec, info in zip(specs, p["tasks"])} if "model" in final else {}  # rank 0 writes
     (work / "config.json").write_text(json.dumps(p, indent=2, sort_keys=True))
     (work / "train_summary.json").write_text(json.dumps(summary))
     return {"steps": summary["steps"], "final_loss": summary["losses"][-1] if summary["losses"] else None}
@@ -145,7 +150,8 @@ def intermediate_budget(node_dir: Path) -> dict[str, Any]:
     return {"intermediate_steps": summary["steps"], "intermediate_steps_per_epoch": summary["steps_per_epoch"],
             "intermediate_epochs": hp["epochs"] if not hp["max_steps"] else None,
             "intermediate_max_steps": hp["max_steps"], "intermediate_task_steps": summary.get("task_steps"),
-            "intermediate_n_train": summary.get("n_train"), "intermediate_dev": summary.get("dev")}
+            "intermediate_n_train": summary.get("n_train"), "intermediate_dev": summary.get("dev"),
+            **({"intermediate_resumed": summary["resumed"]} if summary.get("resumed") else {})}
 
 
 def _translated(p: dict[str, Any], task: str, spec) -> list[dict]:
@@ -180,7 +186,11 @@ def run_target(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
     if spec.kind == "generation":  # its own recipe: seq2seq on bitext (declared exemption), see harness.seq2seq
         from .seq2seq import train_generation
 
-        return train_generation(p, work, spec, ttype, enc, pick_device(ctx.device), progress=_report(ctx, node))
+        resume = _resume(ctx, node, work, p["hp"], carry=("encoder.safetensors", "heads.safetensors", "best.json"))
+        summary = train_generation(p, work, spec, ttype, enc, pick_device(ctx.device), progress=_report(ctx, node),
+                                   resume=resume)
+        _finish(resume)
+        return summary
     hp = p["hp"]
     lang = spec.train_language
     train_ex = load_split(p["task"], p["train_split"], lang)
@@ -281,6 +291,8 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
         budget = {"target_steps": summary["steps"], "best_step": summary["best_step"],
                   "target_steps_per_epoch": summary["steps_per_epoch"],
                   "target_epochs": thp["epochs"] if not thp["max_steps"] else None, "target_max_steps": thp["max_steps"]}
+        if summary.get("resumed"):  # resumed after a kill or preemption: from which steps, and whether exactly
+            budget["target_resumed"] = summary["resumed"]
     if p.get("eval_precision"):  # evaluation in bf16/fp16 (config eval_precision) is recorded beside the budget
         budget = {**(budget or {}), "eval_precision": p["eval_precision"]}
     if p["upstream"]:  # the intermediate stage's budget travels with every row it feeds

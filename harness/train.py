@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from .checkpoint import Resume
+from .checkpoint import Resume, resume_record
 from .models import TaskModel
 
 
@@ -218,7 +218,8 @@ def train(
         best = {"score": None, "step": total_steps}
     return {"steps": total_steps, "steps_per_epoch": steps_per_epoch, "losses": losses,
             "best_score": best["score"], "best_step": best["step"], "warmup_steps": warmup,
-            "task_steps": {t.name: task_steps.get(t.name, 0) for t in tasks}, "task_weights": dict(zip(by_name, weights))}
+            "task_steps": {t.name: task_steps.get(t.name, 0) for t in tasks}, "task_weights": dict(zip(by_name, weights)),
+            "resumed": resume_record(loop.resumed_from, device)}
 
 
 class Loop:
@@ -232,6 +233,7 @@ class Loop:
         self.task_steps: dict[str, int] = {name: 0 for name in streams}
         self.best: dict[str, Any] = {"score": -math.inf, "step": 0}
         self.resumed = False
+        self.resumed_from: list[int] = []  # every step this node resumed from, over all its restarts
 
     def log(self, record: dict[str, Any], fresh: bool = False) -> None:
         if self.resume is not None and self.par.writes:
@@ -256,6 +258,7 @@ class Loop:
         for name, s in state["streams"].items():
             self.streams[name].load(s)
         self.losses, self.task_steps, self.best = state["losses"], state["task_steps"], state["best"]
+        self.resumed_from = [*state.get("resumed_from", []), int(state["step"])]
         rank = self.par.rank
         set_rng_state(json.loads((ckpt / f"rng-rank{rank}.json").read_text()),
                       load_tensors(ckpt / f"rng-rank{rank}.safetensors"))
@@ -281,7 +284,8 @@ class Loop:
                 "step": step, "weights": weights, "schedule": self.schedule.state_dict(),
                 "scaler": self.scaler.state_dict(), "sampler_rng": random_state(self.rng),
                 "streams": {n: s.state() for n, s in self.streams.items()}, "losses": self.losses,
-                "task_steps": self.task_steps, "best": self.best, "world_size": self.par.size})
+                "task_steps": self.task_steps, "best": self.best, "world_size": self.par.size,
+                "resumed_from": self.resumed_from})
             self.log({"checkpoint": step})
         self.par.barrier()
 
@@ -307,9 +311,11 @@ def _test_kill(step: int, rank0: bool) -> None:
     import os
     import signal
 
-    from .checkpoint import KILL_ENV
+    from .checkpoint import KILL_ENV, TERM_ENV
     from .distributed import WORKER_ENV
 
+    if os.environ.get(TERM_ENV) == str(step) and rank0:  # as a cluster manager would: SIGTERM to the launcher
+        os.kill(os.getppid() if os.environ.get(WORKER_ENV) else os.getpid(), signal.SIGTERM)
     if os.environ.get(KILL_ENV) != str(step):
         return
     if os.environ.get(WORKER_ENV) and rank0:

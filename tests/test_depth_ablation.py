@@ -63,6 +63,37 @@ def test_depth_keeps_the_first_layers_exactly(tiny_bert):
     assert meta["layers"] == 2
 
 
+def test_a_depth_load_is_quiet_and_checked(tiny_bert, tmp_path, capfd):
+    """The dropped layers' weights are expected to stay unread (no transformers load report); a checkpoint whose
+    other weights do not fit the model is an error naming them, not a silently re-initialised layer."""
+    import torch
+    from transformers import BertModel
+
+    from harness.models import load_encoder
+    from harness.specs import ModelSpec, depth_ablation
+
+    full_spec = ModelSpec("tiny", family="hf-encoder", source=str(tiny_bert), layers=4)
+    capfd.readouterr()
+    load_encoder(depth_ablation(full_spec, 2))
+    err = capfd.readouterr().err
+    assert "UNEXPECTED" not in err and "LOAD REPORT" not in err, err
+    # a checkpoint without the first block's query weights: missing, so not a clean depth cut
+    broken = tmp_path / "broken"
+    model = BertModel.from_pretrained(str(tiny_bert))
+    from safetensors.torch import save_file
+
+    state = {k: v.contiguous() for k, v in model.state_dict().items() if "layer.0.attention.self.query" not in k}
+    broken.mkdir()
+    save_file(state, str(broken / "model.safetensors"), metadata={"format": "pt"})
+    for f in ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
+        if (tiny_bert / f).exists():
+            (broken / f).write_bytes((tiny_bert / f).read_bytes())
+    bad = depth_ablation(ModelSpec("tiny", family="hf-encoder", source=str(broken), layers=4), 2)
+    with pytest.raises(ValueError, match=r"tiny.*depth 2 of 4.*missing: \['encoder.layer.0.attention.self.query"):
+        load_encoder(bad)
+    assert torch.is_tensor(state["embeddings.word_embeddings.weight"])
+
+
 def test_depths_get_their_own_names_and_node_keys(tiny_bert, tmp_path):
     from harness.config import config_hash, parse_config
     from harness.plan import build_plan
@@ -74,8 +105,9 @@ def test_depths_get_their_own_names_and_node_keys(tiny_bert, tmp_path):
     # depth is hashed only when set: a config without it keeps the hash it had before the field existed
     plain = parse_config(_config(tiny_bert, tmp_path, [None]))
     assert config_hash(plain) != config_hash(parse_config(_config(tiny_bert, tmp_path, [2])))
-    real_offline = yaml.safe_load((Path(__file__).resolve().parents[1] / "examples" / "real-offline-mini.yaml").read_text())
-    assert config_hash(parse_config(real_offline)) == "ab1daf92b7892eda"  # its hash before depth/dev_split existed
+    mini = yaml.safe_load((Path(__file__).resolve().parents[1] / "examples" / "real-offline-mini.yaml").read_text())
+    mini.update(name="real-offline", output_dir="runs/real-offline")  # as it was named before the rename
+    assert config_hash(parse_config(mini)) == "ab1daf92b7892eda"  # its hash before depth/dev_split existed
 
 
 def test_depth_errors_name_the_field(tiny_bert, tmp_path):

@@ -22,6 +22,7 @@ import yaml
 
 from harness.checkpoint import (
     KILL_ENV,
+    TERM_ENV,
     Preempted,
     Resume,
     clear_stop,
@@ -166,7 +167,7 @@ def test_graceful_stop_then_resume_is_bit_identical_in_process(tmp_path, n_tasks
 # ---------------------------------------------------------------------------------------------- matrix runs
 
 
-def _config(tmp_path: Path, name: str, nproc: int = 1) -> Path:
+def _config(tmp_path: Path, name: str, nproc: int = 1, strategy: str = "ddp") -> Path:
     cfg = {
         "name": "resume", "output_dir": str(tmp_path / name), "models": ["tiny-xlmr"], "seeds": [1],
         "intermediate": [{"name": "mnli+hellaswag", "tasks": ["mnli", "hellaswag"], "sampling": "temperature",
@@ -175,18 +176,21 @@ def _config(tmp_path: Path, name: str, nproc: int = 1) -> Path:
         "data": {"mnli": "synthetic", "hellaswag": "synthetic", "xnli": "synthetic"},
         "train": {"lr": 0.001, "batch_size": 8, "max_length": 32, "checkpoint_every": f"{EVERY} steps"},
         "intermediate_train": {"max_steps": 10}, "target_train": {"max_steps": 10, "eval_every": 2},
-        "device": "cpu", "nproc": nproc,
+        "device": "cpu", "nproc": nproc, **({"strategy": strategy} if nproc > 1 else {}),
     }
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path
 
 
-def _run(config: Path, kill: bool) -> tuple[int, str]:
+def _run(config: Path, kill: bool, term: bool = False) -> tuple[int, str]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     env.pop(KILL_ENV, None)
+    env.pop(TERM_ENV, None)
     if kill:
         env[KILL_ENV] = str(KILL_AT)
+    if term:
+        env[TERM_ENV] = str(KILL_AT)
     code = "from harness.cli import main; main()"
     proc = subprocess.run([sys.executable, "-c", code, "matrix", "run", str(config)], env=env,
                           capture_output=True, text=True, timeout=900)
@@ -200,8 +204,8 @@ def _nodes(out: Path) -> dict[str, Path]:
     return nodes
 
 
-def _check_resumed_and_identical(tmp_path: Path, nproc: int) -> None:
-    ref, cut = _config(tmp_path, "ref", nproc), _config(tmp_path, "cut", nproc)
+def _check_resumed_and_identical(tmp_path: Path, nproc: int, strategy: str = "ddp") -> None:
+    ref, cut = _config(tmp_path, "ref", nproc, strategy), _config(tmp_path, "cut", nproc, strategy)
     rc, out = _run(ref, kill=False)
     assert rc == 0, out
     # 1st run: the intermediate node dies at step 7; 2nd: it resumes, then the target node dies at step 7; 3rd: done
@@ -246,6 +250,41 @@ def test_sigkilled_nodes_resume_bit_identical(tmp_path):
 def test_sigkilled_ddp_nodes_resume_bit_identical(tmp_path):
     """The same with 2-process gloo DDP: model and optimizer through torch.distributed.checkpoint."""
     _check_resumed_and_identical(tmp_path, nproc=2)
+
+
+@pytest.mark.slow
+def test_sigkilled_fsdp_nodes_resume_bit_identical(tmp_path):
+    """The same with 2-process gloo FSDP: sharded model and optimizer state through torch.distributed.checkpoint."""
+    _check_resumed_and_identical(tmp_path, nproc=2, strategy="fsdp")
+
+
+@pytest.mark.slow
+def test_sigterm_to_a_ddp_launcher_reaches_every_rank_and_the_rerun_resumes(tmp_path):
+    """SIGTERM to the process that launched 2 DDP ranks (as SLURM or a cluster manager sends it): the launcher
+    forwards it, every rank checkpoints at the same step boundary, the run exits 75 (requeue) and the rerun
+    resumes from that checkpoint, ending bit-identical to an uninterrupted run; the rows say so."""
+    ref, cut = _config(tmp_path, "ref", 2), _config(tmp_path, "cut", 2)
+    rc, out = _run(ref, kill=False)
+    assert rc == 0, out
+    rc, out = _run(cut, kill=False, term=True)
+    assert rc == 75, out  # EX_TEMPFAIL: interrupted, rerun to resume (not failed)
+    (folder,) = (tmp_path / "cut" / "cache" / "resume").iterdir()
+    stopped = max(int(p.name.split("-")[1]) for p in folder.glob("ckpt-*"))
+    assert KILL_AT <= stopped < 10, f"the stop checkpoint should follow the signal at step {KILL_AT}: {stopped}"
+    rc, out = _run(cut, kill=False)
+    assert rc == 0, out
+    a, b = _nodes(tmp_path / "ref"), _nodes(tmp_path / "cut")
+    (inter,) = [n for n in b if n.startswith("intermediate:")]
+    for f in sorted(p.name for p in a[inter].glob("*.safetensors")):
+        assert (b[inter] / f).read_bytes() == (a[inter] / f).read_bytes(), f
+    log = [json.loads(x) for x in (b[inter] / "train_log.jsonl").read_text().splitlines()]
+    assert {"resumed_from": stopped} in log
+    rows = [json.loads(x) for x in (tmp_path / "cut" / "leaderboard.jsonl").read_text().splitlines()]
+    assert rows and all(r["budget"]["intermediate_resumed"] == {
+        "from_steps": [stopped], "exact": True, "note": "CPU: bit-identical to an uninterrupted run"} for r in rows)
+    ref_rows = [json.loads(x) for x in (tmp_path / "ref" / "leaderboard.jsonl").read_text().splitlines()]
+    assert sorted((r["node"], r["value"]) for r in rows) == sorted((r["node"], r["value"]) for r in ref_rows)
+    assert all("intermediate_resumed" not in r["budget"] for r in ref_rows)
 
 
 def test_time_based_default_writes_nothing_for_a_short_node(tmp_path):

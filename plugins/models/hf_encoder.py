@@ -46,13 +46,54 @@ def load(spec: ModelSpec, seed: int = 0):
 
     torch.manual_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(_source(spec), **_kwargs(spec))
-    extra = {}
-    if spec.options.get("depth"):
-        extra["config"] = _truncate(AutoConfig.from_pretrained(_source(spec), **_kwargs(spec)), spec)
-    module = AutoModel.from_pretrained(
-        _source(spec), use_safetensors=spec.options.get("use_safetensors", True), **_kwargs(spec), **extra
-    )
+    if not spec.options.get("depth"):
+        module = AutoModel.from_pretrained(
+            _source(spec), use_safetensors=spec.options.get("use_safetensors", True), **_kwargs(spec))
+        return Encoder(module=module, tokenizer=tokenizer, hidden_size=int(module.config.hidden_size))
+    config = AutoConfig.from_pretrained(_source(spec), **_kwargs(spec))
+    full = getattr(config, "num_hidden_layers", None)
+    config = _truncate(config, spec)
+    with _quiet_transformers():  # the dropped layers are expected to be left out: checked below, not printed
+        module, info = AutoModel.from_pretrained(
+            _source(spec), use_safetensors=spec.options.get("use_safetensors", True), config=config,
+            output_loading_info=True, **_kwargs(spec))
+    _check_depth_load(spec, info, config.num_hidden_layers, full)
     return Encoder(module=module, tokenizer=tokenizer, hidden_size=int(module.config.hidden_size))
+
+
+def _check_depth_load(spec: ModelSpec, info: dict, depth: int, full: int | None) -> None:
+    """A depth-k load may leave out exactly the weights of layers k..full-1; anything else is an error."""
+    import re
+
+    layer = re.compile(r"(?:^|\.)(?:layer|layers|block)\.(\d+)\.")
+    odd = [k for k in info.get("unexpected_keys", ()) if not ((m := layer.search(k)) and int(m.group(1)) >= depth)]
+    missing = [k for k in info.get("missing_keys", ()) if "pooler" not in k]
+    if odd or missing or info.get("mismatched_keys"):
+        raise ValueError(f"model {spec.name!r} at depth {depth} of {full}: weights did not load as a depth cut "
+                         f"(unexpected beyond the dropped layers: {odd[:5]}, missing: {missing[:5]}, "
+                         f"mismatched: {list(info.get('mismatched_keys') or [])[:5]})")
+
+
+def _quiet_transformers():
+    """Hold transformers' load report and progress bars while a depth-cut model loads."""
+    import contextlib
+
+    from transformers.utils import logging as hf_logging
+
+    @contextlib.contextmanager
+    def quiet():
+        level = hf_logging.get_verbosity()
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        try:
+            yield
+        finally:
+            hf_logging.set_verbosity(level)
+            if bars:
+                hf_logging.enable_progress_bar()
+
+    return quiet()
 
 
 def describe(spec: ModelSpec) -> dict:
