@@ -94,6 +94,23 @@ def test_a_depth_load_is_quiet_and_checked(tiny_bert, tmp_path, capfd):
     assert torch.is_tensor(state["embeddings.word_embeddings.weight"])
 
 
+def test_model_pooling_option_reaches_sentence_heads(tiny_bert):
+    """``options.pooling`` of an hf-encoder model is what its sentence-level heads pool (multilingual-E5: mean),
+    unless a task sets one; a value outside cls/mean is an error naming the model."""
+    from harness.models import load_encoder, resolve_pooling
+    from harness.plugins import registry
+    from harness.specs import ModelSpec
+
+    enc = load_encoder(ModelSpec("tiny", family="hf-encoder", source=str(tiny_bert), options={"pooling": "mean"}))
+    assert enc.module.harness_pooling == "mean" and resolve_pooling(None, enc.module) == "mean"
+    assert resolve_pooling("cls", enc.module) == "cls"  # a task's or target's own choice still wins
+    plain = load_encoder(ModelSpec("tiny", family="hf-encoder", source=str(tiny_bert)))
+    assert resolve_pooling(None, plain.module) == "cls"
+    with pytest.raises(ValueError, match="'tiny': options.pooling 'max' is not one of cls, mean"):
+        load_encoder(ModelSpec("tiny", family="hf-encoder", source=str(tiny_bert), options={"pooling": "max"}))
+    assert registry().model("multilingual-e5-small").options["pooling"] == "mean"
+
+
 def test_depths_get_their_own_names_and_node_keys(tiny_bert, tmp_path):
     from harness.config import config_hash, parse_config
     from harness.plan import build_plan

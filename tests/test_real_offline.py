@@ -2,9 +2,9 @@
 
 Same shape as the study (a depth ablation of multilingual-e5-small, ``none`` + one English intermediate task with its
 own dev score, XNLI on the leak-free row split, Tatoeba and BUCC evaluated with the intermediate checkpoint), cut to
-one depth (2 layers), one seed, a few steps, two languages and small row slices. BUCC is cut too: the zh-en sample's
-257 gold pairs' sentences plus the first 300 lines of each side, written into the test's temporary folder (the shared
-files are never copied into the repository). Skips when ../shared/data or me5-small is absent.
+one depth (2 layers), one seed, a few steps, two languages and small row slices. BUCC is cut by the study's own
+scripts/bucc_sample.py to its 257 gold pairs' sentences plus the first 300 lines of each side, written into the test's
+temporary folder (the shared files are never copied into the repository). Skips when ../shared/data or me5-small is absent.
 """
 
 from __future__ import annotations
@@ -22,16 +22,14 @@ HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _small_bucc(shared: Path, out: Path) -> Path:
-    """zh-en dev sentences that take part in a gold pair, plus the first 300 lines of each side, with their gold."""
-    src = shared / "bucc2018"
-    gold = [line.split("\t") for line in (src / "zh-en.dev.gold").read_text(encoding="utf-8").splitlines() if line]
-    keep = {"zh": {z for z, _ in gold}, "en": {e for _, e in gold}}
-    out.mkdir(parents=True)
-    for lang in ("zh", "en"):
-        lines = (src / f"zh-en.dev.{lang}").read_text(encoding="utf-8").splitlines()
-        kept = [ln for i, ln in enumerate(lines) if i < 300 or ln.split("\t")[0] in keep[lang]]
-        (out / f"zh-en.dev.{lang}").write_text("\n".join(kept) + "\n", encoding="utf-8")
-    (out / "zh-en.dev.gold").write_text("".join(f"{z}\t{e}\n" for z, e in gold), encoding="utf-8")
+    """The study's own BUCC cut (scripts/bucc_sample.py): all 257 gold pairs' sentences + the first 300 lines."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bucc_sample", REPO / "scripts" / "bucc_sample.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    counts = module.cut(shared / "bucc2018", out, lines=300)
+    assert counts["gold"] == 257 and counts["zh"] < 600 and counts["en"] < 600, counts
     return out
 
 

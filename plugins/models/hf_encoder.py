@@ -42,14 +42,12 @@ def load(spec: ModelSpec, seed: int = 0):
     import torch
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-    from harness.models import Encoder
-
     torch.manual_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(_source(spec), **_kwargs(spec))
     if not spec.options.get("depth"):
         module = AutoModel.from_pretrained(
             _source(spec), use_safetensors=spec.options.get("use_safetensors", True), **_kwargs(spec))
-        return Encoder(module=module, tokenizer=tokenizer, hidden_size=int(module.config.hidden_size))
+        return _encoder(spec, module, tokenizer)
     config = AutoConfig.from_pretrained(_source(spec), **_kwargs(spec))
     full = getattr(config, "num_hidden_layers", None)
     config = _truncate(config, spec)
@@ -58,6 +56,20 @@ def load(spec: ModelSpec, seed: int = 0):
             _source(spec), use_safetensors=spec.options.get("use_safetensors", True), config=config,
             output_loading_info=True, **_kwargs(spec))
     _check_depth_load(spec, info, config.num_hidden_layers, full)
+    return _encoder(spec, module, tokenizer)
+
+
+def _encoder(spec: ModelSpec, module, tokenizer):
+    """The loaded model as an Encoder; ``options.pooling`` (``cls`` | ``mean``) is the pooling its sentence-level
+    heads use unless a task or target sets one (multilingual-E5 declares ``mean``, the pooling it was trained with:
+    its first position carries no sentence information below the last layers, see docs/real-offline.md)."""
+    from harness.models import POOLINGS, Encoder
+
+    pooling = spec.options.get("pooling")
+    if pooling is not None:
+        if pooling not in POOLINGS:
+            raise ValueError(f"model {spec.name!r}: options.pooling {pooling!r} is not one of {', '.join(POOLINGS)}")
+        module.harness_pooling = pooling
     return Encoder(module=module, tokenizer=tokenizer, hidden_size=int(module.config.hidden_size))
 
 

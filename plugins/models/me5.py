@@ -42,7 +42,8 @@ def register_models(register) -> None:
     register(ModelSpec(
         "multilingual-e5-small", family="hf-encoder", source=src, revision=rev,
         params=117_653_760, layers=12, hidden=384, vocab=250_037,
-        options={"retrieval": {"query_prefix": "query: ", "doc_prefix": "passage: ", "pooling": "mean"}},
+        options={"pooling": "mean",  # E5 is trained with mean pooling; sentence-level heads read it too
+                 "retrieval": {"query_prefix": "query: ", "doc_prefix": "passage: ", "pooling": "mean"}},
         description="multilingual-E5 small (12 layers, hidden 384); local build of ../shared/tools/me5-small "
                     "when present, else the hub",
     ))

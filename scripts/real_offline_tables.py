@@ -1,0 +1,117 @@
+"""Markdown tables for docs/real-offline.md, computed from the study's rows (no number is typed by hand).
+
+    .venv/bin/python scripts/real_offline_tables.py leaderboards/real-offline.jsonl
+
+Prints: the intermediate tasks' own English dev scores per depth and seed; per task, depth and intermediate setting
+the English score and the mean over the other languages (mean of seeds, each seed listed); per-language scores of
+the retrieval tasks; and the number of evaluated examples per task and language.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+MAIN = {"xnli": "accuracy", "panx": "f1", "tatoeba": "accuracy", "bucc2018": "f1"}
+ORDER = ["none", "sst2", "snli", "squad_v2"]
+
+
+def _rows(path: Path) -> list[dict]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r for r in rows if MAIN.get(r["task"]) == r["metric"] or (r["task"] == "bucc2018" and
+                                                                         r["metric"].startswith("bucc_f1"))]
+
+
+def _depth(model: str) -> int:
+    return int(model.rsplit("@L", 1)[1]) if "@L" in model else 0
+
+
+def _fmt(values: list[float]) -> str:
+    mean = statistics.fmean(values)
+    return f"{mean:.1f} ({', '.join(f'{v:.1f}' for v in values)})"
+
+
+def dev_table(rows: list[dict]) -> str:
+    seen: dict[tuple, dict] = {}
+    for r in rows:
+        for task, d in ((r.get("budget") or {}).get("intermediate_dev") or {}).items():
+            seen[(r["model"], r["intermediate"], r["seed"])] = {"task": task, **d}
+    out = ["| depth | intermediate | metric (split, n) | seed scores | mean |", "|---|---|---|---|---|"]
+    groups: dict[tuple, list] = defaultdict(list)
+    for (model, inter, _seed), d in sorted(seen.items(), key=lambda kv: (_depth(kv[0][0]), ORDER.index(kv[0][1]),
+                                                                         kv[0][2])):
+        groups[(model, inter, d.get("metric"), d.get("split"), d.get("n"))].append(d.get("value"))
+    for (model, inter, metric, split, n), vals in groups.items():
+        vals = [v for v in vals if v is not None]
+        out.append(f"| {_depth(model)} | {inter} | {metric} ({split}, {n}) | {', '.join(f'{v:.1f}' for v in vals)} "
+                   f"| {statistics.fmean(vals):.1f} |" if vals else f"| {_depth(model)} | {inter} | missing | | |")
+    return "\n".join(out)
+
+
+def score_table(rows: list[dict]) -> str:
+    cell: dict[tuple, dict[int, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    for r in rows:
+        cell[(r["task"], r["metric"], r["model"], r["intermediate"])][r["seed"]][r["language"]] = r["value"]
+    out = ["| task | metric | depth | intermediate | en: mean (seeds) | non-English mean: mean (seeds) | "
+           "xx gain vs none |", "|---|---|---|---|---|---|---|"]
+    xx_none: dict[tuple, float] = {}
+    keys = sorted(cell, key=lambda k: (list(MAIN).index(k[0]), k[1], _depth(k[2]), ORDER.index(k[3])))
+    for task, metric, model, inter in keys:
+        seeds = cell[(task, metric, model, inter)]
+        en = [langs["en"] for langs in seeds.values() if "en" in langs]
+        xx = [statistics.fmean(v for lang, v in langs.items() if lang != "en") for langs in seeds.values()
+              if any(lang != "en" for lang in langs)]
+        xx_mean = statistics.fmean(xx) if xx else None
+        if inter == "none" and xx_mean is not None:
+            xx_none[(task, metric, model)] = xx_mean
+        gain = "" if inter == "none" or xx_mean is None or (task, metric, model) not in xx_none else \
+            f"{xx_mean - xx_none[(task, metric, model)]:+.1f}"
+        out.append(f"| {task} | {metric} | {_depth(model)} | {inter} | {_fmt(en) if en else '—'} | "
+                   f"{_fmt(xx) if xx else '—'} | {gain} |")
+    return "\n".join(out)
+
+
+def language_table(rows: list[dict], task: str) -> str:
+    per: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    langs: set[str] = set()
+    for r in rows:
+        if r["task"] == task and r["metric"] == MAIN[task]:
+            per[(r["model"], r["intermediate"])][r["language"]].append(r["value"])
+            langs.add(r["language"])
+    order = sorted(langs)
+    out = ["| depth | intermediate | " + " | ".join(order) + " |", "|---|---|" + "---|" * len(order)]
+    for model, inter in sorted(per, key=lambda k: (_depth(k[0]), ORDER.index(k[1]))):
+        vals = per[(model, inter)]
+        out.append(f"| {_depth(model)} | {inter} | " + " | ".join(
+            f"{statistics.fmean(vals[lang]):.1f}" if vals.get(lang) else "—" for lang in order) + " |")
+    return "\n".join(out)
+
+
+def counts_table(rows: list[dict]) -> str:
+    n: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+    for r in rows:
+        n[r["task"]][r["language"]].add(r["n"])
+    out = ["| task | examples per language |", "|---|---|"]
+    for task in MAIN:
+        if task in n:
+            out.append(f"| {task} | " + ", ".join(f"{lang} {'/'.join(map(str, sorted(v)))}"
+                                                   for lang, v in sorted(n[task].items())) + " |")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    path = Path((argv or sys.argv[1:] or ["leaderboards/real-offline.jsonl"])[0])
+    rows = _rows(path)
+    print("### Intermediate tasks: their own English dev score\n\n" + dev_table(rows) + "\n")
+    print("### Scores by task, depth and intermediate setting\n\n" + score_table(rows) + "\n")
+    for task in ("tatoeba", "bucc2018", "xnli", "panx"):
+        print(f"### {task} per language (mean of seeds)\n\n" + language_table(rows, task) + "\n")
+    print("### Evaluated examples\n\n" + counts_table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
