@@ -155,3 +155,9 @@ def test_report_fits_depth_on_its_own_axis():
     assert t["slope"] == pytest.approx(0.5) and t["intercept"] == pytest.approx(-1.0)  # 0.5 points per layer
     assert [p["x"] for p in t["points"]] == [4, 8, 12]
     assert "per layer" in t["verdict"] and "grows with depth" in t["verdict"]
+    from harness.report.axis import axis_title
+
+    assert axis_title(list(recs)) == axis_title([t]) == "depth (layers of m)"  # titles never say "model size"
+    (two,) = trends(list(recs[:2]), {0: reps[0], 1: reps[1]})
+    assert "two depths only" in two["verdict"] and "size" not in two["verdict"]
+    assert axis_title([{"model_params": 10}]) == "model size"

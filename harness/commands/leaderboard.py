@@ -149,7 +149,9 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
     columns = ["model group", "model", "params", "task", "metric", "intermediate", "seeds", "en gain [CI]",
                "xx gain [CI]", "transfer ratio"] + (["data"] if any_synthetic else []) + ([] if one_method
                                                                                         else ["interval"])
-    table = Table(*esc(*columns), title=esc(f"gain over none by model size ({split}; {pct} bootstrap CI, "
+    from ..report.axis import axis_title
+
+    table = Table(*esc(*columns), title=esc(f"gain over none by {axis_title(rep['gains'])} ({split}; {pct} bootstrap CI, "
                                             f"{n_boot} replicates, seed {seed}; xx = mean over non-English "
                                             "languages)")[0])
     for g in rep["gains"]:
@@ -168,8 +170,9 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
         console.print(f"intervals: {methods[0]}", highlight=False, markup=False)
     for t in rep["trends"]:
         mark = " (synthetic)" if t.get("synthetic") else ""
+        points = "depths" if str(t.get("axis", "")).startswith("depth") else "sizes"
         console.print(f"trend {t['task']} {t['metric']} {t['intermediate']} [{t['group']}] within "
-                      f"{t.get('model_group') or '-'}, {t['n_sizes']} sizes{mark}: {t['verdict']}",
+                      f"{t.get('model_group') or '-'}, {t['n_sizes']} {points}{mark}: {t['verdict']}",
                       highlight=False, markup=False)
     for g in rep["gains"]:
         r = g["transfer_ratio"]

@@ -25,3 +25,17 @@ def axis_of(row: dict[str, Any]) -> dict[str, Any]:
 def position(axis: dict[str, Any]) -> float:
     """Where a point sits on the fitted axis: log10(parameters), or the number of layers."""
     return math.log10(axis["x"]) if axis["log"] else float(axis["x"])
+
+
+def axis_title(records: list[dict[str, Any]]) -> str:
+    """What the model axis of these gain records is, for titles: ``model size``, a depth ablation's own label
+    (``depth (layers of multilingual-e5-small)``), or both named when a report mixes them."""
+    def label(r: dict[str, Any]) -> str:
+        a = r.get("axis")  # a gain record holds the axis itself, a trend only its label
+        return a if isinstance(a, str) else (a or axis_of(r))["label"]
+
+    labels = sorted({label(r) for r in records})
+    if not labels:
+        return "model size"
+    named = ["model size" if label == PARAMETERS["label"] else label for label in labels]
+    return " / ".join(named)

@@ -243,8 +243,9 @@ def trends(records: list[dict[str, Any]], replicates: dict[int, dict[str, np.nda
                         "over the per-size gains"),
                 "models_without_params": without,
             }
+            what = "model size" if axis["log"] else "depth"
             if len(sizes) < 2:
-                entry["verdict"] = f"no trend: only one model size ({pts[0][1]}), nothing to fit"
+                entry["verdict"] = f"no trend: only one {what} ({pts[0][1]}), nothing to fit"
                 out.append(entry)
                 continue
             x = np.array([position({**axis, "x": p[0]}) for p in pts], dtype=np.float64)
@@ -266,7 +267,7 @@ def trends(records: list[dict[str, Any]], replicates: dict[int, dict[str, np.nda
                          slope_replicates_sd=float(np.std(slopes, ddof=1)) if slopes.size > 1 else None)
             pct = f"{100 * level:g}%"
             if lo == hi == 0 and slope == 0:
-                verdict = "no trend: the gain is the same at every size (every bootstrap replicate agrees)"
+                verdict = f"no trend: the gain is the same at every {what} (every bootstrap replicate agrees)"
             elif lo <= 0 <= hi:
                 verdict = (f"no trend: the slope {slope:+.2f} per {axis['unit']} has a {pct} interval "
                            f"[{lo:+.2f}, {hi:+.2f}] that includes 0")
@@ -276,9 +277,10 @@ def trends(records: list[dict[str, Any]], replicates: dict[int, dict[str, np.nda
                            f"{axis['unit']}, {pct} interval "
                            f"[{lo:+.2f}, {hi:+.2f}]")
             if len(sizes) == 2:
-                verdict += " (two sizes only: the line passes through both points)"
+                verdict += f" (two {'sizes' if axis['log'] else 'depths'} only: the line passes through both points)"
             if max(len(records[i]["seeds"]) for i in idxs) < 2:
-                verdict += "; one seed per size: the interval covers example sampling, not training-seed variance"
+                verdict += (f"; one seed per {what}: the interval covers example sampling, not training-seed "
+                            "variance")
             entry["verdict"] = verdict
             out.append(entry)
     return out

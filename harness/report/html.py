@@ -119,7 +119,10 @@ def build(rows: list[dict[str, Any]], report: dict[str, Any], out_dir: str | Pat
 
     # scale table
     level = f"{100 * report['level']:g}%"
-    parts.append(f"<h2>Gain of intermediate training over none, by model size</h2><p class=note>Gains in metric "
+    from .axis import axis_title
+
+    parts.append(f"<h2>Gain of intermediate training over none, by {html.escape(axis_title(report['gains']))}</h2>"
+                 "<p class=note>Gains in metric "
                  f"points, {level} paired bootstrap intervals ({report['n_boot']} replicates, seed "
                  f"{report['seed']}); en = English, xx = unweighted mean of the other languages; transfer ratio = "
                  "xx gain / en gain (* = unstable: the English gain's interval includes 0).</p>")
@@ -135,13 +138,15 @@ def build(rows: list[dict[str, Any]], report: dict[str, Any], out_dir: str | Pat
                                   "en gain [CI]", "xx gain [CI]", "transfer ratio [CI]", *data_head,
                                   "interval method"], body))
     if report["trends"]:
-        parts.append("<h2>Trend of the gain with scale</h2><p class=note>One line per model group (a family's "
-                     "ladder of sizes); never fitted across families.</p>")
+        parts.append(f"<h2>Trend of the gain along {html.escape(axis_title(report['trends']))}</h2><p class=note>"
+                     "One line per model group (a family's ladder of sizes, or one model's depth ablation); never "
+                     "fitted across groups. The slope is per 10× parameters on the size axis, per layer on a depth "
+                     "axis.</p>")
         body = [[_cell(t["task"]), _cell(t["metric"]), _cell(t["intermediate"]), _cell(t.get("model_group")),
-                 _cell(t["group"]), _cell(t["n_sizes"], t["n_sizes"]), _cell(t["slope"]),
+                 _cell(t["group"]), _cell(t.get("axis")), _cell(t["n_sizes"], t["n_sizes"]), _cell(t["slope"]),
                  *data_cell(bool(t.get("synthetic"))), _cell(t["verdict"])] for t in report["trends"]]
-        parts.append(_table("trends", ["task", "metric", "intermediate", "model group", "en/xx", "sizes",
-                                       "slope per 10×", *data_head, "verdict"], body))
+        parts.append(_table("trends", ["task", "metric", "intermediate", "model group", "en/xx", "axis", "points",
+                                       "slope", *data_head, "verdict"], body))
     for note in report["notes"]:
         parts.append(f"<p class=note>{html.escape(note)}</p>")
     if report.get("published"):
