@@ -10,6 +10,6 @@ HARNESS=${HARNESS:-.venv/bin/harness}
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 "$PY" scripts/bucc_sample.py ../shared/data/bucc2018 runs/real-offline/data/bucc2018 --lines 1500
 "$HARNESS" matrix run examples/real-offline.yaml
-"$HARNESS" leaderboard report leaderboards/real-offline.jsonl --split all
-"$HARNESS" leaderboard html leaderboards/real-offline.jsonl --split all --out leaderboards/real-offline-report \
+"$HARNESS" leaderboard report leaderboards/real-offline.jsonl --split all --metric bucc2018=bucc_f1_margin_oracle
+"$HARNESS" leaderboard html leaderboards/real-offline.jsonl --split all --metric bucc2018=bucc_f1_margin_oracle --out leaderboards/real-offline-report \
   --title "Real study: intermediate training x depth of multilingual-e5-small (CPU, real samples)"

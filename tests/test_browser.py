@@ -90,3 +90,35 @@ def test_leaderboard_page_sorts_and_shows_figures(tmp_path):
         finally:
             browser.close()
     shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_committed_real_study_page_opens(tmp_path):
+    """The real study's committed page (docs/real-offline.md) opens from the file system: its figures decode, its
+    gain table holds both depths on the depth axis (never "model size"), nothing says synthetic, no sideways
+    scroll at 1400 px, no request leaves the file system."""
+    sync_playwright = _browser_or_skip()
+    page_path = Path(__file__).resolve().parents[1] / "leaderboards" / "real-offline-report" / "index.html"
+    assert page_path.exists(), "the committed page is written by `bash scripts/real-offline.sh`"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=str(CHROMIUM),
+                                                        headless=True, args=FLAGS,
+                                                        viewport={"width": 1400, "height": 1000})
+        try:
+            page = browser.new_page()
+            requests: list[str] = []
+            page.on("request", lambda req: requests.append(req.url))
+            page.goto(page_path.as_uri())
+            page.wait_for_load_state("load")
+            sizes = page.eval_on_selector_all("img", "imgs => imgs.map(i => [i.complete, i.naturalWidth])")
+            assert sizes and all(done and width > 100 for done, width in sizes), sizes
+            models = set(_column(page, "gains", 0))
+            assert models == {"multilingual-e5-small@L4", "multilingual-e5-small@L12"}, models
+            headings = page.eval_on_selector_all("h2", "hs => hs.map(h => h.textContent)")
+            assert any("depth (layers of multilingual-e5-small)" in h for h in headings), headings
+            assert not any("model size" in h for h in headings), headings
+            assert page.locator("p.synthetic").count() == 0
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            assert all(u.startswith("file://") for u in requests), requests
+        finally:
+            browser.close()
