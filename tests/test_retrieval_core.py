@@ -140,8 +140,9 @@ def test_embed_knobs_on_tiny_model():
     prefixed = embed(enc, texts, EmbedOptions(query_prefix="query: "), role="query")
     plain = embed(enc, texts, EmbedOptions(doc_prefix="query: "), role="query")
     assert not np.allclose(prefixed, plain)
-    # batches: longest first, within the padded-token budget
+    # batches: longest first, one length each (no padding), within the token budget
     assert _batches([3, 10, 4, 4], batch_tokens=8, max_batch=8) == [[1], [2, 3], [0]]
+    assert _batches([5, 4, 5, 3, 4], batch_tokens=100, max_batch=8) == [[0, 2], [1, 4], [3]]
     with pytest.raises(ValueError, match="layer"):
         embed(enc, texts, EmbedOptions(layer=5))
     with pytest.raises(ValueError, match="pooling 'max'"):

@@ -5,9 +5,8 @@ Knobs (:class:`EmbedOptions`): ``layer`` (1-based transformer block; 0 = the emb
 ``normalize`` (L2, so inner product = cosine), and the ``query_prefix`` / ``doc_prefix`` strings prepended to
 queries and documents (multilingual-E5 expects ``"query: "`` / ``"passage: "``).
 
-Batches are formed after sorting texts by token length, so padding is limited to within-batch differences, and
-batches are capped by a token budget; texts are tokenised once, in bulk, by the fast tokenizer, and each batch
-is padded only to its own longest text. :func:`embed_stream` embeds an iterable chunk by chunk (and
+Batches are formed after sorting texts by token length, each of a single length (no padding) and capped by a
+token budget; texts are tokenised once, in bulk, by the fast tokenizer. :func:`embed_stream` embeds an iterable chunk by chunk (and
 :func:`embed_to_file` writes a ``.npy`` memmap) for corpora that do not fit in memory.
 
 ``embed(..., cache=True)`` keeps the result in memory (a few entries, least recently used dropped) keyed by the
@@ -39,7 +38,7 @@ class EmbedOptions:
     normalize: bool = True
     query_prefix: str = ""
     doc_prefix: str = ""
-    batch_tokens: int = 16384
+    batch_tokens: int = 2048
     max_batch: int = 256
 
     def __post_init__(self) -> None:
@@ -75,13 +74,16 @@ def n_layers_of(encoder: Any) -> int | None:
 
 
 def _batches(lengths: Sequence[int], batch_tokens: int, max_batch: int) -> list[list[int]]:
-    """Index batches over texts sorted by length (longest first), each within a padded-token budget."""
+    """Index batches over texts sorted by length (longest first), each within a token budget and each of ONE
+    length: no padding, so the encoder runs without a mask (measured on 2 CPU cores, me5-small, 2000 Tatoeba
+    sentences: 2048-token batches of one length 1.35x sentence-transformers' speed, 16384-token padded ones 0.92x;
+    small batches stay in cache)."""
     order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
     out: list[list[int]] = []
     cur: list[int] = []
     for i in order:
         width = lengths[cur[0]] if cur else lengths[i]
-        if cur and ((len(cur) + 1) * width > batch_tokens or len(cur) >= max_batch):
+        if cur and (lengths[i] != width or (len(cur) + 1) * width > batch_tokens or len(cur) >= max_batch):
             out.append(cur)
             cur = []
         cur.append(i)
@@ -163,7 +165,9 @@ def _embed(encoder: Any, texts: Sequence[str], opts: EmbedOptions, role: str, de
             ids_np[mask_np] = np.fromiter((t for i in batch for t in ids[i]), dtype=np.int64, count=int(lens.sum()))
             input_ids = torch.from_numpy(ids_np).to(dev)
             mask = torch.from_numpy(mask_np.astype(np.int64)).to(dev)
-            result = module(input_ids=input_ids, attention_mask=mask, output_hidden_states=need_hidden)
+            uniform = bool(mask_np.all())  # one length: no padding, no mask (the encoder's fast attention path)
+            result = module(input_ids=input_ids, attention_mask=None if uniform else mask,
+                            output_hidden_states=need_hidden)
             for lay, res in zip(wanted, resolved):
                 states = result.hidden_states[res] if need_hidden else result.last_hidden_state
                 pooled = pool(states.float(), mask, opts.pooling)
