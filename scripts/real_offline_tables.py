@@ -102,6 +102,31 @@ def counts_table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def gains_tables(path: Path) -> str:
+    """The report's gains (paired bootstrap over seeds and, where predictions allow, examples) and trends."""
+    from harness.commands.leaderboard import _report
+
+    _, rep = _report([str(path)], "all", ("bucc2018=bucc_f1_margin_oracle",), 1000, 0, 0.95)
+
+    def ci(g: dict | None) -> str:
+        return "—" if not g else f"{g['gain']:+.1f} [{g['lo']:+.1f}, {g['hi']:+.1f}]"
+
+    from harness.report.gains import fmt_ratio as ratio  # noqa: I001 - "*": the English gain's CI includes 0
+
+    out = ["| task | depth | intermediate | en gain [95% CI] | xx gain [95% CI] | transfer ratio | interval |",
+           "|---|---|---|---|---|---|---|"]
+    for g in sorted(rep["gains"], key=lambda g: (list(MAIN).index(g["task"]), _depth(g["model"]),
+                                                   ORDER.index(g["intermediate"]))):
+        out.append(f"| {g['task']} | {_depth(g['model'])} | {g['intermediate']} | {ci(g.get('en'))} | "
+                   f"{ci(g.get('xx'))} | {ratio(g.get('transfer_ratio'))} | {g['method']} |")
+    out += ["", "| task | intermediate | en/xx | gain at depth 4 → 12 | verdict |", "|---|---|---|---|---|"]
+    for t in sorted(rep["trends"], key=lambda t: (list(MAIN).index(t["task"]), ORDER.index(t["intermediate"]),
+                                                    t["group"])):
+        pts = " → ".join(f"{p['gain']:+.1f}" for p in t["points"])
+        out.append(f"| {t['task']} | {t['intermediate']} | {t['group']} | {pts} | {t['verdict']} |")
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     path = Path((argv or sys.argv[1:] or ["leaderboards/real-offline.jsonl"])[0])
     rows = _rows(path)
@@ -109,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     print("### Scores by task, depth and intermediate setting\n\n" + score_table(rows) + "\n")
     for task in ("tatoeba", "bucc2018", "xnli", "panx"):
         print(f"### {task} per language (mean of seeds)\n\n" + language_table(rows, task) + "\n")
-    print("### Evaluated examples\n\n" + counts_table(rows))
+    print("### Evaluated examples\n\n" + counts_table(rows) + "\n")
+    print("### Gain over none with intervals, and its trend along depth\n\n" + gains_tables(path))
     return 0
 
 

@@ -37,7 +37,7 @@ def _reduced_config(tmp_path: Path, shared: Path) -> Path:
     """examples/real-offline.yaml with its budgets and slices cut down (every other field as the study has it)."""
     cfg = yaml.safe_load((REPO / "examples" / "real-offline.yaml").read_text(encoding="utf-8"))
     cfg.update(
-        output_dir=str(tmp_path / "run"), seeds=[1],
+        output_dir=str(tmp_path / "run"), leaderboard=str(tmp_path / "run" / "leaderboard.jsonl"), seeds=[1],
         models=[{"name": "multilingual-e5-small", "depth": 2}],
         intermediate=["none", {"name": "sst2", "dev_split": "dev[0:32]"}],
         targets=[
