@@ -137,6 +137,39 @@ def set_rng_state(data: dict[str, Any], tensors: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all([tensors[k] for k in cuda])
 
 
+def save_model_state(model, optimizer, folder: Path) -> dict[str, Any]:
+    """One process: the model (``model.safetensors``, shared tensors handled) and the optimizer; returns the
+    JSON part for ``state.json`` (see :func:`load_model_state`)."""
+    from safetensors.torch import save_model
+
+    save_model(model, str(Path(folder) / "model.safetensors"))
+    data, tensors = optimizer_state(optimizer)
+    save_tensors(tensors, Path(folder) / "optimizer.safetensors")
+    return {"format": "safetensors", "optimizer": data}
+
+
+def load_model_state(model, optimizer, folder: Path, data: dict[str, Any]) -> None:
+    """Restore what :func:`save_model_state` wrote, onto the model's current device (every key must match)."""
+    from safetensors.torch import load_model
+
+    device = next(model.parameters()).device
+    load_model(model, str(Path(folder) / "model.safetensors"), strict=True, device=str(device))
+    load_optimizer_state(optimizer, data["optimizer"], load_tensors(Path(folder) / "optimizer.safetensors"))
+
+
+def save_rng(folder: Path, rank: int = 0) -> None:
+    """Write every global RNG's state of this process into ``folder`` (``rng-rankR.json`` + ``.safetensors``)."""
+    data, tensors = rng_state()
+    (Path(folder) / f"rng-rank{rank}.json").write_text(json.dumps(data))
+    save_tensors(tensors, Path(folder) / f"rng-rank{rank}.safetensors")
+
+
+def load_rng(folder: Path, rank: int = 0) -> None:
+    """Restore what :func:`save_rng` wrote for ``rank``."""
+    set_rng_state(json.loads((Path(folder) / f"rng-rank{rank}.json").read_text()),
+                  load_tensors(Path(folder) / f"rng-rank{rank}.safetensors"))
+
+
 def random_state(rng: random.Random) -> list:
     s = rng.getstate()
     return [s[0], list(s[1]), s[2]]

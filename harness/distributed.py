@@ -221,7 +221,7 @@ class Parallel:
     def save_state(self, optimizer, folder: Path) -> dict[str, Any]:
         """Write model + optimizer state into ``folder``; return the JSON part (one process: safetensors files;
         DDP/FSDP: ``torch.distributed.checkpoint`` shards in ``folder/dcp``, every rank writing its part)."""
-        from .checkpoint import optimizer_state, save_tensors
+        from .checkpoint import save_model_state
 
         folder = Path(folder)
         if self.active:
@@ -231,16 +231,11 @@ class Parallel:
             model_sd, optim_sd = get_state_dict(self.model, optimizer)
             dcp.save({"model": model_sd, "optim": optim_sd}, checkpoint_id=str(folder / "dcp"))
             return {"format": "dcp"}
-        from safetensors.torch import save_model
-
-        save_model(self.model, str(folder / "model.safetensors"))
-        data, tensors = optimizer_state(optimizer)
-        save_tensors(tensors, folder / "optimizer.safetensors")
-        return {"format": "safetensors", "optimizer": data}
+        return save_model_state(self.model, optimizer, folder)
 
     def load_state(self, optimizer, folder: Path, data: dict[str, Any]) -> None:
         """Restore what :meth:`save_state` wrote (same strategy and world size)."""
-        from .checkpoint import load_optimizer_state, load_tensors
+        from .checkpoint import load_model_state
 
         folder = Path(folder)
         if data["format"] == "dcp":
@@ -256,10 +251,7 @@ class Parallel:
             return
         if self.active:
             raise ValueError(f"{folder}: a one-process checkpoint; resume it with nproc 1")
-        from safetensors.torch import load_model
-
-        load_model(self.model, str(folder / "model.safetensors"), strict=True, device=str(_device_of(self.model)))
-        load_optimizer_state(optimizer, data["optimizer"], load_tensors(folder / "optimizer.safetensors"))
+        load_model_state(self.model, optimizer, folder, data)
 
     def agree(self, flag: bool) -> bool:
         """True on every rank when it is true on any (all ranks checkpoint and stop at the same step)."""
@@ -273,10 +265,6 @@ class Parallel:
             t = t.cuda()
         dist.all_reduce(t, op=dist.ReduceOp.MAX)
         return bool(t.item())
-
-
-def _device_of(model):
-    return next(model.parameters()).device
 
 
 # ------------------------------------------------------------------------------------------------ launching

@@ -222,38 +222,29 @@ def fit(model, feats: list[dict], hp: dict[str, Any], device: torch.device, seed
 
 def _save(resume, step: int, model, optimizer, schedule, rng: random.Random, loop: dict[str, Any]) -> None:
     """One resume checkpoint of the seq2seq loop: weights, AdamW, schedule, every RNG, the data order."""
-    from safetensors.torch import save_model
-
-    from .checkpoint import optimizer_state, random_state, rng_state, save_tensors
+    from .checkpoint import random_state, save_model_state, save_rng
 
     tmp = resume.begin(step)
-    save_model(model, str(tmp / "model.safetensors"))
-    data, tensors = optimizer_state(optimizer)
-    save_tensors(tensors, tmp / "optimizer.safetensors")
-    rng_json, rng_tensors = rng_state()
-    (tmp / "rng-rank0.json").write_text(json.dumps(rng_json))
-    save_tensors(rng_tensors, tmp / "rng-rank0.safetensors")
-    resume.commit(tmp, {"step": step, "optimizer": data, "schedule": schedule.state_dict(),
+    weights = save_model_state(model, optimizer, tmp)  # one process, as the classification loop's
+    save_rng(tmp)
+    resume.commit(tmp, {"step": step, "weights": weights, "schedule": schedule.state_dict(),
                         "sampler_rng": random_state(rng), **loop})
     resume.log({"checkpoint": step})
 
 
 def _restore(resume, st: dict[str, Any], model, optimizer, schedule, rng: random.Random) -> dict[str, Any]:
     """Load the newest complete checkpoint into the loop's objects; return the loop state (``step`` 0: fresh)."""
-    from safetensors.torch import load_model
-
-    from .checkpoint import load_optimizer_state, load_tensors, set_random_state, set_rng_state
+    from .checkpoint import load_model_state, load_rng, set_random_state
 
     ckpt = resume.latest()
     if ckpt is None:
         resume.log({"start": 0}, fresh=True)
         return st
     state = json.loads((ckpt / "state.json").read_text())
-    load_model(model, str(ckpt / "model.safetensors"), strict=True, device=str(next(model.parameters()).device))
-    load_optimizer_state(optimizer, state["optimizer"], load_tensors(ckpt / "optimizer.safetensors"))
+    load_model_state(model, optimizer, ckpt, state["weights"])
     schedule.load_state_dict(state["schedule"])
     set_random_state(rng, state["sampler_rng"])
-    set_rng_state(json.loads((ckpt / "rng-rank0.json").read_text()), load_tensors(ckpt / "rng-rank0.safetensors"))
+    load_rng(ckpt)
     resume.restore_outputs(ckpt)
     resume.log({"resumed_from": state["step"]})
     return {**st, **{k: state[k] for k in ("losses", "best", "order", "tokens", "step")},

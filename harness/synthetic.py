@@ -37,6 +37,20 @@ LANGUAGES = tuple(LEXICON)
 NLI_LABELS = ("entailment", "neutral", "contradiction")
 
 
+def _draw_facts(rng: random.Random) -> tuple[int, int, int, int, int, int, str]:
+    """Three distinct nouns with an adjective each (premise: the first two; the third for neutral) and a label."""
+    n1, n2, n3 = rng.sample(range(8), 3)
+    a1, a2, a3 = (rng.randrange(8) for _ in range(3))
+    return n1, a1, n2, a2, n3, a3, NLI_LABELS[rng.randrange(3)]
+
+
+def _premise(lx: dict, n1: int, a1: int, n2: int, a2: int) -> str:
+    """'the N1 is A1 and the N2 is A2' in the lexicon's language."""
+    x = lx["is"].format(n=lx["nouns"][n1], a=lx["adjs"][a1])
+    y = lx["is"].format(n=lx["nouns"][n2], a=lx["adjs"][a2])
+    return lx["and"].format(x=x, y=y)
+
+
 def nli_rows(n: int, seed: int, languages: tuple[str, ...] = LANGUAGES) -> dict[str, list[tuple[str, str, str]]]:
     """``n`` parallel (premise, hypothesis, label) rows per language, the same draws in every language.
 
@@ -46,19 +60,13 @@ def nli_rows(n: int, seed: int, languages: tuple[str, ...] = LANGUAGES) -> dict[
     rng = random.Random(seed)
     draws = []
     for _ in range(n):
-        n1, n2, n3 = rng.sample(range(8), 3)
-        a1, a2, a3 = (rng.randrange(8) for _ in range(3))
-        label = NLI_LABELS[rng.randrange(3)]
-        pick = rng.randrange(2)
-        draws.append((n1, a1, n2, a2, n3, a3, label, pick))
+        draws.append((*_draw_facts(rng), rng.randrange(2)))
     out: dict[str, list[tuple[str, str, str]]] = {}
     for lang in languages:
         lx = LEXICON[lang]
         rows = []
         for n1, a1, n2, a2, n3, a3, label, pick in draws:
-            x = lx["is"].format(n=lx["nouns"][n1], a=lx["adjs"][a1])
-            y = lx["is"].format(n=lx["nouns"][n2], a=lx["adjs"][a2])
-            premise = lx["and"].format(x=x, y=y)
+            premise = _premise(lx, n1, a1, n2, a2)
             noun, adj = ((n1, a1), (n2, a2))[pick]
             if label == "entailment":
                 hyp = lx["is"].format(n=lx["nouns"][noun], a=lx["adjs"][adj])
@@ -97,9 +105,7 @@ def planted_nli_rows(n: int, seed: int, languages: tuple[str, ...] = LANGUAGES, 
     rng = random.Random(seed)
     draws = []
     for _ in range(n):
-        n1, n2, n3 = rng.sample(range(8), 3)
-        a1, a2, a3 = (rng.randrange(8) for _ in range(3))
-        label = NLI_LABELS[rng.randrange(3)]
+        n1, a1, n2, a2, n3, a3, label = _draw_facts(rng)
         cue = rng.choice(CUES[label])
         written = label
         if noise and rng.random() < noise:
@@ -113,12 +119,10 @@ def planted_nli_rows(n: int, seed: int, languages: tuple[str, ...] = LANGUAGES, 
         lx = LEXICON[lang]
         rows = []
         for n1, a1, n2, a2, n3, a3, label, cue, written, pick in draws:
-            x = lx["is"].format(n=lx["nouns"][n1], a=lx["adjs"][a1])
-            y = lx["is"].format(n=lx["nouns"][n2], a=lx["adjs"][a2])
             noun, adj = ((n1, a1), (n2, a2))[pick] if surface and label != "neutral" else (n3, a3)
             frame = lx["not"] if surface and label == "contradiction" else lx["is"]
             hyp = frame.format(n=lx["nouns"][noun], a=lx["adjs"][adj])
-            rows.append((f"{cue} " + lx["and"].format(x=x, y=y), hyp, written))
+            rows.append((f"{cue} " + _premise(lx, n1, a1, n2, a2), hyp, written))
         out[lang] = rows
     return out
 

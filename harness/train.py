@@ -245,7 +245,7 @@ class Loop:
         if ckpt is None:
             self.log({"start": 0}, fresh=True)
             return 0
-        from .checkpoint import load_tensors, set_random_state, set_rng_state
+        from .checkpoint import load_rng, set_random_state
 
         state = json.loads((ckpt / "state.json").read_text())
         if state["world_size"] != self.par.size:
@@ -259,9 +259,7 @@ class Loop:
             self.streams[name].load(s)
         self.losses, self.task_steps, self.best = state["losses"], state["task_steps"], state["best"]
         self.resumed_from = [*state.get("resumed_from", []), int(state["step"])]
-        rank = self.par.rank
-        set_rng_state(json.loads((ckpt / f"rng-rank{rank}.json").read_text()),
-                      load_tensors(ckpt / f"rng-rank{rank}.safetensors"))
+        load_rng(ckpt, self.par.rank)
         if self.par.writes:
             self.resume.restore_outputs(ckpt)
         self.log({"resumed_from": state["step"]})
@@ -270,14 +268,12 @@ class Loop:
 
     def save(self, step: int) -> None:
         """Write a checkpoint of everything the next step depends on (collective under DDP/FSDP)."""
-        from .checkpoint import random_state, rng_state, save_tensors
+        from .checkpoint import random_state, save_rng
 
         tmp = self.resume.begin(step, self.par.rank)
         self.par.barrier()
         weights = self.par.save_state(self.optimizer, tmp)
-        data, tensors = rng_state()
-        (tmp / f"rng-rank{self.par.rank}.json").write_text(json.dumps(data))
-        save_tensors(tensors, tmp / f"rng-rank{self.par.rank}.safetensors")
+        save_rng(tmp, self.par.rank)
         self.par.barrier()
         if self.par.writes:
             self.resume.commit(tmp, {

@@ -9,7 +9,6 @@ the retrieval tasks; and the number of evaluated examples per task and language.
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 from collections import defaultdict
@@ -21,8 +20,9 @@ ORDER = ["none", "sst2", "snli", "squad_v2"]
 
 
 def _rows(path: Path) -> list[dict]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [r for r in rows if MAIN.get(r["task"]) == r["metric"]]
+    from harness.leaderboard import load_rows
+
+    return [r for r in load_rows(path) if MAIN.get(r["task"]) == r["metric"]]
 
 
 def _depth(model: str) -> int:
@@ -104,9 +104,10 @@ def counts_table(rows: list[dict]) -> str:
 
 def gains_tables(path: Path) -> str:
     """The report's gains (paired bootstrap over seeds and, where predictions allow, examples) and trends."""
-    from harness.commands.leaderboard import _report
+    from harness.leaderboard import load_rows
+    from harness.report.gains import gains
 
-    _, rep = _report([str(path)], "all", ("bucc2018=bucc_f1_margin_oracle",), 1000, 0, 0.95)
+    rep = gains(load_rows(path), split=None, metrics={"bucc2018": MAIN["bucc2018"]}, n_boot=1000, seed=0, level=0.95)
 
     def ci(g: dict | None) -> str:
         return "—" if not g else f"{g['gain']:+.1f} [{g['lo']:+.1f}, {g['hi']:+.1f}]"

@@ -8,6 +8,9 @@ transformer layers (``num_hidden_layers``; the later layers' weights are not loa
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from harness.hookspecs import hookimpl
 from harness.specs import ModelFamily, ModelSpec
 
@@ -86,26 +89,20 @@ def _check_depth_load(spec: ModelSpec, info: dict, depth: int, full: int | None)
                          f"mismatched: {list(info.get('mismatched_keys') or [])[:5]})")
 
 
-def _quiet_transformers():
+@contextlib.contextmanager
+def _quiet_transformers() -> Iterator[None]:
     """Hold transformers' load report and progress bars while a depth-cut model loads."""
-    import contextlib
-
     from transformers.utils import logging as hf_logging
 
-    @contextlib.contextmanager
-    def quiet():
-        level = hf_logging.get_verbosity()
-        bars = hf_logging.is_progress_bar_enabled()
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
-        try:
-            yield
-        finally:
-            hf_logging.set_verbosity(level)
-            if bars:
-                hf_logging.enable_progress_bar()
-
-    return quiet()
+    level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 def describe(spec: ModelSpec) -> dict:
