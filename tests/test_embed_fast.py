@@ -64,3 +64,31 @@ def test_candidate_cache_hits_and_invalidates(enc, monkeypatch):
     assert len(calls) == 4 and not np.allclose(changed, first)
     with torch.no_grad():
         next(enc.module.parameters()).sub_(0.5)
+
+
+def test_worker_threads_give_the_single_thread_embeddings_and_restore_the_thread_count(enc, monkeypatch):
+    """On the CPU whole batches go to single-threaded workers, one per torch thread: the embeddings are the
+    single-threaded ones bit for bit (each batch runs the same ops on one thread), errors propagate and torch's
+    thread count is restored."""
+    from harness.retrieval import embed as E
+
+    opts = E.EmbedOptions(max_length=24, batch_tokens=16, max_batch=2)  # many batches
+    texts = TEXTS * 5
+    prev = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = E.embed(enc, texts, opts)
+        torch.set_num_threads(3)
+        seen = []
+        forward = enc.module.forward
+        monkeypatch.setattr(enc.module, "forward", lambda *a, **k: seen.append(torch.get_num_threads()) or forward(*a, **k))
+        three = E.embed(enc, texts, opts)
+        assert torch.get_num_threads() == 3
+        assert len(seen) > 3 and set(seen) == {1}  # every batch ran single-threaded
+        assert np.array_equal(one, three)
+        monkeypatch.setattr(enc.module, "forward", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+        with pytest.raises(RuntimeError, match="boom"):
+            E.embed(enc, texts, opts)
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(prev)

@@ -17,10 +17,26 @@ CASES = [  # (backend, threads, row_block, col_block): one worker, several worke
 ]
 
 
-@pytest.mark.parametrize("backend,threads,rb,cb", CASES)
+SEGMENTED = [  # tiles whose sides are multiples of knn.SEGMENT (the segment hit test), then uneven last tiles
+    ("tiles", 2, 256, 256), ("tiles", 1, 128, 384), ("gemm", 1, 256, 128),
+]
+
+
+def _clustered(rng, n, dim, copies):
+    """Rows in runs of ``copies`` near-duplicates: several candidates of one owner beat its threshold inside the
+    same segment of a tile (the multi-candidate merge)."""
+    base = _unit(rng, -(-n // copies), dim)
+    out = np.repeat(base, copies, axis=0)[:n] + 0.05 * rng.standard_normal((n, dim)).astype(np.float32)
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("backend,threads,rb,cb", CASES + SEGMENTED)
 def test_backends_equal_brute_force_and_each_other(backend, threads, rb, cb):
     rng = np.random.default_rng(7)
-    x, y = _unit(rng, 301, 24), _unit(rng, 257, 24)
+    if (rb, cb) in [(r, c) for _, _, r, c in SEGMENTED]:
+        x, y = _clustered(rng, 1100, 24, 6), _clustered(rng, 900, 24, 5)  # last tiles 76 rows, 132 or 4 columns
+    else:
+        x, y = _unit(rng, 301, 24), _unit(rng, 257, 24)
     before = torch.get_num_threads()
     fwd, bwd = knn_both(x, y, 4, backend=backend, threads=threads, row_block=rb, col_block=cb, device="cpu")
     assert torch.get_num_threads() == before  # the kernel leaves the caller's thread count as it was

@@ -6,7 +6,8 @@ Knobs (:class:`EmbedOptions`): ``layer`` (1-based transformer block; 0 = the emb
 queries and documents (multilingual-E5 expects ``"query: "`` / ``"passage: "``).
 
 Batches are formed after sorting texts by token length, each of a single length (no padding) and capped by a
-token budget; texts are tokenised once, in bulk, by the fast tokenizer. :func:`embed_stream` embeds an iterable chunk by chunk (and
+token budget; texts are tokenised once, in bulk, by the fast tokenizer. On the CPU the batches go to one
+single-threaded worker per torch thread. :func:`embed_stream` embeds an iterable chunk by chunk (and
 :func:`embed_to_file` writes a ``.npy`` memmap) for corpora that do not fit in memory.
 
 ``embed(..., cache=True)`` keeps the result in memory (a few entries, least recently used dropped) keyed by the
@@ -156,8 +157,9 @@ def _embed(encoder: Any, texts: Sequence[str], opts: EmbedOptions, role: str, de
     module = encoder.module.to(dev)
     was_training = module.training
     module.eval()
-    with torch.inference_mode():
-        for batch in _batches(lengths.tolist(), opts.batch_tokens, opts.max_batch):
+
+    def run(batch: list[int]) -> None:
+        with torch.inference_mode():  # thread-local: each worker enters it
             lens = lengths[batch]
             width = int(lens.max())
             mask_np = np.arange(width)[None, :] < lens[:, None]
@@ -174,6 +176,25 @@ def _embed(encoder: Any, texts: Sequence[str], opts: EmbedOptions, role: str, de
                 if opts.normalize:
                     pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
                 out[lay][batch] = pooled.cpu().numpy()
+
+    batches = _batches(lengths.tolist(), opts.batch_tokens, opts.max_batch)
+    workers = min(torch.get_num_threads(), len(batches)) if dev.type == "cpu" else 1
+    if workers <= 1:
+        for batch in batches:
+            run(batch)
+    else:
+        # CPU: whole batches on single-threaded workers (torch releases the GIL inside each op) instead of every
+        # small GEMM split across the cores: measured on 2 cores, me5-small, 2000 Tatoeba sentences, 1.40x
+        # sentence-transformers vs 1.31x with torch's own two threads; same embeddings.
+        from concurrent.futures import ThreadPoolExecutor
+
+        prev = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with ThreadPoolExecutor(workers) as executor:
+                list(executor.map(run, batches))
+        finally:
+            torch.set_num_threads(prev)
     module.train(was_training)
     return out if layers is not None else out[opts.layer]
 
