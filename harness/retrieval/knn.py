@@ -4,8 +4,9 @@ Margin scoring (Artetxe & Schwenk 2019) needs the k nearest targets of every sou
 every target. Both live in the same N×M similarity matrix, so instead of two searches we walk that matrix once in
 tiles (a chunked GEMM) and keep a running top-k for rows and for columns. After the first tile of a row block
 (and the first row block of a column) each row/column has a threshold, its current k-th best score; an element of
-a later tile matters only if it beats one of the two thresholds, which is rare, so the per-tile overhead is two
-vectorised comparisons plus a tiny merge. The arithmetic is half that of two searches.
+a later tile matters only if it beats one of the two thresholds, which is rare: the per-tile overhead is the
+maxima of 32-wide segments in both directions, a re-read of the few segments that beat a threshold and a tiny
+merge. The arithmetic is half that of two searches.
 
 Two backends compute the same exact result (see :func:`choose_backend`):
 
