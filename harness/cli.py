@@ -171,16 +171,20 @@ def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, chec
 
 
 def plan_summary(plan) -> dict[str, Any]:
+    from .integrity import pruned_names
     from .nodestore import is_done
     from .stages import Context
     from .status import plan_costs
 
     ctx = Context(cache_dir=plan.cache_dir)
     stages: dict[str, dict[str, int]] = {}
+    pruned = 0
     for node in plan.nodes.values():
         s = stages.setdefault(node.stage, {"nodes": 0, "cached": 0})
         s["nodes"] += 1
-        s["cached"] += is_done(ctx, node.key)
+        done = is_done(ctx, node.key)
+        s["cached"] += done
+        pruned += done and bool(pruned_names(ctx.node_dir(node.key)))
     # Without reuse every cell would train its own intermediate checkpoint and target model.
     n_targets_trainable = len({(n.params["model"]["name"], n.params["intermediate"], n.params["task"]["name"],
                                 n.params["seed"]) for n in plan.by_stage("target")})
@@ -195,6 +199,7 @@ def plan_summary(plan) -> dict[str, Any]:
             "target_trainings_with_reuse": n_targets_trainable,
         },
         "estimate": plan_costs(plan, ctx, plan.config.workers),
+        "pruned": pruned,
         "cache_dir": str(plan.cache_dir), "leaderboard": str(plan.leaderboard),
     }
 
@@ -241,6 +246,9 @@ def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: flo
             + (f"; {est['nodes_unestimated']} nodes without a timing)" if est["nodes_unestimated"] else ")"),
             highlight=False, markup=False,
         )
+    if summary["pruned"]:
+        console.print(f"pruned: {summary['pruned']} cached training node(s) without their weights (harness matrix "
+                      "prune); a node still to run that reads one redoes it", highlight=False, markup=False)
     if show_nodes:
         for n in plan.nodes.values():
             console.print(f"  {n.key}  {n.stage:<12} {n.label}  ← {', '.join(n.deps) or '-'}", highlight=False,
@@ -261,8 +269,10 @@ def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: flo
               help="multi-process training: data parallel or FSDP (default: the config's strategy)")
 @click.option("--update-lock", is_flag=True,
               help="resolve hub revisions again and move the lock file (CONFIG.lock.json) to them")
+@click.option("--prune", is_flag=True,
+              help="delete each training's weights as soon as every node reading them finished (see matrix prune)")
 def matrix_run(config: str, device: str | None, retry_failed: bool, executor: str | None, nproc: int | None,
-               strategy: str | None, update_lock: bool) -> None:
+               strategy: str | None, update_lock: bool, prune: bool) -> None:
     """Run every node not yet cached, then write the leaderboard JSONL and print a summary."""
     from .plugins import registry
     from .progress import MatrixProgress
@@ -279,7 +289,7 @@ def matrix_run(config: str, device: str | None, retry_failed: bool, executor: st
         ctx = Context(cache_dir=plan.cache_dir, device=device or plan.config.device,
                       config_name=plan.config.name, config_hash=plan.config_hash, progress=progress.update,
                       nproc=nproc or plan.config.nproc, strategy=strategy or plan.config.strategy,
-                      threads=getattr(plan.config, "threads", None))
+                      threads=getattr(plan.config, "threads", None), prune=prune)
         from .scheduler import run_plan
 
         outcome = run_plan(plan, ctx, executor_obj, retry_failed=retry_failed)
@@ -340,3 +350,32 @@ def matrix_status_cmd(config: str, as_json: bool) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+@matrix.command("prune")
+@click.argument("config", type=click.Path())
+@click.option("--dry-run", is_flag=True, help="list what would be deleted, delete nothing")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def matrix_prune_cmd(config: str, dry_run: bool, as_json: bool) -> None:
+    """Delete the weights of finished trainings whose readers (target trainings, evaluations) all finished.
+
+    Rows, predictions, logs and summaries stay; a rerun reports the same leaderboard without retraining. A node
+    added later that reads a pruned training redoes it."""
+    from .prune import prune
+    from .stages import Context
+
+    plan = _load_plan(config, quiet=True, check_data=False)
+    entries = prune(plan, Context(cache_dir=plan.cache_dir), dry_run=dry_run)
+    if as_json:
+        emit_json({"dry_run": dry_run, "nodes": [e.to_json() for e in entries]})
+        return
+    done = [e for e in entries if e.kept is None]
+    for e in entries:
+        what = "kept" if e.kept else ("would delete" if dry_run else "deleted")
+        size = f"{e.bytes / 1e6:.1f} MB"
+        console.print(escape(f"  {what:<12} {size:>10}  {e.stage:<12} {e.label}" + (f"  ({e.kept})" if e.kept else "")),
+                      highlight=False, soft_wrap=True)
+    freed = sum(e.bytes for e in done) / 1e9
+    console.print(f"{'would free' if dry_run else 'freed'} {freed:.2f} GB from {len(done)} training node(s); "
+                  f"{len(entries) - len(done)} kept (a reader is not finished); cache: {plan.cache_dir}",
+                  highlight=False, markup=False)

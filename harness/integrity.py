@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from .stages import Context
 
 DONE = "DONE"
+PRUNED = "PRUNED"  # written by harness.prune: the DONE-listed weight files deleted on purpose, with their hashes
+PRUNE_REASON = "deleted by `harness matrix prune`"
 FORMAT = 2
 HASH = "sha256"
 _CHUNK = 1 << 20
@@ -71,8 +73,20 @@ def write_marker(ctx: Context, node: Node, work: Path) -> None:
                                          "upstream": upstream, "digest": files_digest(files)}))
 
 
+def pruned_names(folder: Path) -> set[str]:
+    """Names of the files ``harness matrix prune`` deleted from the finished node at ``folder`` (empty if none)."""
+    try:
+        record = json.loads((Path(folder) / PRUNED).read_text())
+    except (OSError, ValueError):
+        return set()
+    files = record.get("files") if isinstance(record, dict) else None
+    return set(files) if isinstance(files, dict) else set()
+
+
 def quick_check(folder: Path, key: str) -> str | None:
-    """Why the node at ``folder`` is not complete (None if it is), from its ``DONE`` and file sizes only."""
+    """Why the node at ``folder`` is not complete (None if it is), from its ``DONE`` and file sizes only. A file
+    listed in ``PRUNED`` may be absent: the node is finished, its weights were deleted on purpose (whoever
+    needs them verifies the node, which then fails and the node is redone)."""
     marker = read_marker(folder)
     if marker is None:
         return "no DONE marker"
@@ -80,10 +94,15 @@ def quick_check(folder: Path, key: str) -> str | None:
         return "DONE names another node"
     if marker.get("format") != FORMAT or not isinstance(marker.get("files"), dict):
         return "DONE has no content hashes (written by an older harness)"
+    pruned: set[str] | None = None
     for name, info in marker["files"].items():
         try:
             if (folder / name).stat().st_size != info["size"]:
                 return f"{name}: size differs from DONE"
+        except FileNotFoundError:
+            pruned = pruned_names(folder) if pruned is None else pruned
+            if name not in pruned:
+                return f"{name}: missing"
         except (OSError, TypeError, KeyError):
             return f"{name}: missing"
     return None
@@ -106,6 +125,9 @@ def verify(ctx: Context, key: str) -> str | None:
     if problem is not None:
         return problem
     files = read_marker(folder)["files"]
+    gone = sorted(name for name in pruned_names(folder) if name in files and not (folder / name).exists())
+    if gone:
+        return f"{gone[0]}: {PRUNE_REASON} (the node is redone for a node that reads it)"
     memo = (current_run(), str(folder))
     try:
         sig = _signature(folder, list(files))
@@ -140,7 +162,8 @@ def invalidate(ctx: Context, node: Node | None, key: str, reason: str) -> None:
         pass
     _verified.pop((current_run(), str(ctx.node_dir(key))), None)
     extra = {} if node is not None else {"node": key}
-    log_event(ctx, node, "corrupt", reason=reason, file=reason.split(":", 1)[0], **extra)
+    name = "pruned_needed" if PRUNE_REASON in reason else "corrupt"
+    log_event(ctx, node, name, reason=reason, file=reason.split(":", 1)[0], **extra)
 
 
 def check_cached(nodes: list[Node], ctx: Context, cached: set[str]) -> dict[str, str]:

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from .checkpoint import stop_requested
 from .events import append_events, current_run, event, log_event, new_run_id, set_run
 from .heartbeat import Heartbeat, cleanup_heartbeats, owner_alive, read_heartbeat
-from .integrity import check_cached
+from .integrity import check_cached, inputs
 from .leaderboard import cleanup_leaderboard_tmp, collect_rows, merge_leaderboard
 from .nodestore import cleanup_tmp, is_done, read_failure
 from .plan import Node, Plan
@@ -120,6 +120,18 @@ def run_dag(nodes: list[Node], ctx: Context, backend: Backend, retry_failed: boo
     ready: list[tuple[int, str]] = []
     by_key = {n.key: n for n in nodes}
     skip_records: list[dict[str, Any]] = []
+    readers: dict[str, list[str]] = {}  # key -> keys of the nodes that read its outputs (for --prune)
+    for n in nodes:
+        for k in inputs(n):
+            readers.setdefault(k, []).append(n.key)
+
+    def prune_inputs(node: Node) -> None:
+        """``--prune``: a training whose readers have all finished loses its weights (harness.prune)."""
+        from .prune import prune_node
+
+        for k in inputs(node):
+            if k in by_key and all(state.get(r) in FINISHED for r in readers.get(k, [])):
+                prune_node(ctx, by_key[k])
 
     def skip(node: Node, reason: str) -> None:
         stack = [node]
@@ -171,6 +183,8 @@ def run_dag(nodes: list[Node], ctx: Context, backend: Backend, retry_failed: boo
             for handle, result in backend.wait(list(inflight)):
                 node = inflight.pop(handle)
                 apply_result(node, result, state, outcome)
+                if ctx.prune and state[node.key] in FINISHED:
+                    prune_inputs(node)
                 if ctx.progress is not None and not getattr(backend, "reports_progress", False):
                     ctx.progress(node, {})  # remote nodes cannot report steps: count them as they finish
                 for child in children.get(node.key, []):
@@ -228,6 +242,10 @@ def run_plan(plan: Plan, ctx: Context, executor: Any = None, retry_failed: bool 
                   seconds=round(time.time() - started, 3))
         raise
     merge_leaderboard(plan.leaderboard, plan.config.name, collect_rows(plan, ctx))
+    if ctx.prune:  # a last sweep (and the only one for executors that do not drive run_dag, e.g. SLURM)
+        from .prune import prune
+
+        prune(plan, ctx)
     status = "ok" if outcome.ok else "failed" if outcome.failed or outcome.skipped else "interrupted"
     log_event(ctx, None, "run_end", status=status, seconds=round(time.time() - started, 3), **outcome.to_json())
     return outcome

@@ -36,6 +36,7 @@ class Context:
     nproc: int = 1  # processes per training node (data parallel / FSDP, see harness.distributed)
     strategy: str = "ddp"
     threads: int | None = None  # the config's ``threads`` knob: CPU threads per node (see harness.threads)
+    prune: bool = False  # delete a training's weights once its readers finished (``matrix run --prune``)
 
     def node_dir(self, key: str) -> Path:
         return self.cache_dir / "nodes" / key
