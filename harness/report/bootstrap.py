@@ -58,6 +58,56 @@ PER_EXAMPLE = {"accuracy": exact, "pos_accuracy": exact, "tatoeba_accuracy": exa
 # Micro F1 over chunk sets (seqeval): F1 = 2·TP / (predicted + gold), resampled from per-sentence counts.
 CHUNK_F1 = ("ner_seqeval_f1", "pos_seqeval_f1")
 
+# BUCC F1 of mined pairs, resampled over source sentences: with the threshold re-chosen on every resample
+# (``oracle``, as the row chose it on the scored split) or the row's dev threshold (``dev``).
+BUCC_F1 = {"bucc_f1_margin_oracle": "oracle", "bucc_f1_margin_dev_threshold": "dev"}
+
+
+@dataclass
+class Mined:
+    """Per source sentence: its best candidate's score (-inf: none), whether that candidate is a gold pair, and
+    how many gold pairs it has; ``threshold`` for the dev mode (None: oracle)."""
+
+    score: np.ndarray
+    hit: np.ndarray
+    gold: np.ndarray
+    threshold: float | None
+
+    def f1(self, weights: np.ndarray) -> np.ndarray:
+        """(B,) F1 in percent for (B, n) multiplicities of the source sentences (``prf`` with repeats counted)."""
+        weights = np.atleast_2d(weights).astype(np.float64)
+        n_gold = weights @ self.gold
+        if self.threshold is not None:
+            kept = self.score >= self.threshold
+            tp, pred = weights @ (self.hit & kept), weights @ kept
+            return np.where(tp > 0, 200.0 * tp / np.maximum(pred + n_gold, 1e-300), 0.0)
+        order = np.argsort(-self.score, kind="stable")
+        order = order[np.isfinite(self.score[order])]
+        ends = np.flatnonzero(np.diff(self.score[order], append=-np.inf) != 0)  # keep whole groups of ties
+        tp = np.cumsum(weights[:, order] * self.hit[order], axis=1)[:, ends]
+        pred = np.cumsum(weights[:, order], axis=1)[:, ends]
+        f1 = np.where(tp > 0, 200.0 * tp / np.maximum(pred + n_gold[:, None], 1e-300), 0.0)
+        return f1.max(axis=1, initial=0.0)
+
+
+def mined_pairs(predictions: list[dict], metric: str) -> Mined | None:
+    """:class:`Mined` from a BUCC predictions file (source lines carry ``{target, score, dev_threshold}`` and
+    their gold target ids; target-side lines carry nothing), or None when the file is not of that shape."""
+    sources = [p for p in predictions if isinstance(p.get("prediction"), dict)]
+    if not sources or any(not isinstance(p.get("gold"), list) for p in sources):
+        return None
+    score = np.array([p["prediction"]["score"] if p["prediction"].get("target") is not None
+                      and p["prediction"].get("score") is not None else -np.inf for p in sources], dtype=np.float64)
+    hit = np.array([p["prediction"].get("target") in p["gold"] for p in sources], dtype=bool)
+    gold = np.array([len(p["gold"]) for p in sources], dtype=np.float64)
+    threshold = None
+    if BUCC_F1[metric] == "dev":
+        found = {p["prediction"].get("dev_threshold") for p in sources} - {None}
+        if len(found) != 1:
+            return None
+        threshold = float(found.pop())
+    return Mined(score, hit, gold, threshold)
+
 
 def chunk_counts(golds: list, predictions: list) -> np.ndarray | None:
     """Per sentence (true positives, predicted chunks, gold chunks) with the seqeval-0.0.12 chunker, or None."""
@@ -82,6 +132,7 @@ class Scored:
     ids: list | None = None
     vector: np.ndarray | None = None      # per-example scores (decomposable metric)
     counts: np.ndarray | None = None      # per-example (true positives, predicted, gold) chunk counts (F1)
+    mined: Mined | None = None            # BUCC: per-source scores, hits and gold counts
     golds: list | None = None             # for re-scoring a non-decomposable metric
     preds: list | None = None
     metric_fn: Any = None
@@ -137,6 +188,11 @@ def scored(row: dict[str, Any], tolerance: float = 1e-6) -> Scored:
         out = fn(g, p, language=lang)
         return float(getattr(out, "value", out))
 
+    if metric in BUCC_F1:  # resampled over source sentences: target-side lines carry no prediction
+        mined = mined_pairs(preds, metric)
+        if mined is not None and close(float(mined.f1(np.ones(len(mined.score)))[0])):
+            sources = [p.get("id") for p in preds if isinstance(p.get("prediction"), dict)]
+            return Scored(value, ids=sources, mined=mined)
     if metric in CHUNK_F1:
         counts = chunk_counts(golds, predictions)
         if counts is not None:
@@ -171,6 +227,11 @@ def _replicates(cell: Scored, idx: np.ndarray) -> np.ndarray:
         tp, n_pred, n_gold = (cell.counts[:, k][idx].sum(axis=1) for k in range(3))
         denom = n_pred + n_gold
         return np.where(tp > 0, 200.0 * tp / np.where(denom > 0, denom, 1), 0.0)
+    if cell.mined is not None:
+        n = len(cell.mined.score)
+        weights = np.zeros((idx.shape[0], n))
+        np.add.at(weights, (np.arange(idx.shape[0])[:, None], idx), 1.0)
+        return cell.mined.f1(weights)
     if cell.metric_fn is not None:
         out = np.empty(idx.shape[0])
         for b, row in enumerate(idx):
@@ -199,7 +260,8 @@ def paired_replicates(base: dict[tuple, Scored], other: dict[tuple, Scored], lan
         cells_o = [other[(s, lang)] for s in seeds_o]
         cells = cells_b + cells_o
         total += len(cells)
-        resampled += sum(c.vector is not None or c.counts is not None or c.metric_fn is not None for c in cells)
+        resampled += sum(c.vector is not None or c.counts is not None or c.metric_fn is not None
+                         or c.mined is not None for c in cells)
         with_ids = [c for c in cells if c.ids is not None]
         if with_ids and all(c.ids == with_ids[0].ids for c in with_ids):
             n = len(with_ids[0].ids)
