@@ -20,9 +20,17 @@ from pathlib import Path
 def cut(src: Path, out: Path, lines: int, pair: str = "zh-en") -> dict[str, int]:
     lang = pair.split("-")[0]
     gold_path = src / f"{pair}.dev.gold"
-    if not gold_path.exists():
-        sys.exit(f"{gold_path} not found: pass the folder of ../shared/data/bucc2018")
-    gold = [ln.split("\t") for ln in gold_path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    for path in (gold_path, src / f"{pair}.dev.{lang}", src / f"{pair}.dev.en"):
+        if not path.exists():
+            sys.exit(f"{path} not found: pass the folder of ../shared/data/bucc2018 (BUCC 2018 {pair} sample: "
+                     f"{pair}.dev.{{{lang},en,gold}})")
+    gold = []
+    for n, ln in enumerate(gold_path.read_text(encoding="utf-8").splitlines(), 1):
+        if ln.strip():
+            fields = ln.split("\t")
+            if len(fields) != 2:
+                sys.exit(f"{gold_path}:{n}: {ln!r} is not 'SOURCE_ID<TAB>TARGET_ID' (BUCC gold layout)")
+            gold.append(fields)
     keep = {lang: {s.strip() for s, _ in gold}, "en": {t.strip() for _, t in gold}}
     out.mkdir(parents=True, exist_ok=True)
     counts, sources = {}, []
