@@ -5,7 +5,9 @@
     .venv/bin/python benchmarks/contention.py --busy 2,4 --repeats 2
 
 Every run is uncached (a fresh output folder under a temporary directory) and runs ``harness matrix run`` as a
-user would, offline. The busy processes are plain Python loops (``while True: pass``), one per ``--busy``, started
+user would, offline. Beside it, the same way, a *reference* that loses nothing to contention but its fair share:
+one single-threaded process per usable core, each a fixed amount of pure arithmetic. Its ratio is what the
+scheduler allows (≈ (N + cores) / cores); ``ours / reference`` ≤ 1 means the harness loses nothing beyond that. The busy processes are plain Python loops (``while True: pass``), one per ``--busy``, started
 before and stopped (by their process ids) after each timed run. Without a per-node thread budget, torch's worker
 threads spin at barriers while the busy loops hold the cores and a run takes many times its idle time; with it
 (:mod:`harness.threads`: tiny models single-threaded) the ratio stays near ``(N + cores) / cores`` at worst.
@@ -50,6 +52,20 @@ def run_matrix(quick: bool) -> float:
         return time.perf_counter() - t
 
 
+REFERENCE = "s = 0\nfor i in range(int({n})):\n    s += i * i\n"
+
+
+def run_reference(n: float) -> float:
+    """Wall time of one single-threaded arithmetic process per usable core, all started together."""
+    from harness.threads import available_cores
+
+    t = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-c", REFERENCE.format(n=n)]) for _ in range(available_cores())]
+    for p in procs:
+        p.wait()
+    return time.perf_counter() - t
+
+
 def busy(n: int) -> list[subprocess.Popen]:
     return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
 
@@ -66,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--busy", default="4", help="numbers of busy processes to run beside it (comma-separated)")
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--quick", action="store_true", help="a smaller matrix: tiny-xlmr, no intermediate, one seed")
+    ap.add_argument("--reference-loops", type=float, default=6e7, help="iterations of the reference workload")
     a = ap.parse_args(argv)
     from harness.threads import available_cores
 
@@ -73,17 +90,20 @@ def main(argv: list[str] | None = None) -> int:
           f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
           f"{'quick matrix' if a.quick else 'configs/quickstart.yaml'}", flush=True)
     idle = statistics.median(run_matrix(a.quick) for _ in range(a.repeats))
-    print(f"idle              {idle:7.1f} s", flush=True)
+    ref_idle = statistics.median(run_reference(a.reference_loops) for _ in range(a.repeats))
+    print(f"idle              {idle:7.1f} s   reference {ref_idle:6.1f} s", flush=True)
     for n in [int(v) for v in a.busy.split(",") if v]:
-        times = []
+        times, refs = [], []
         for _ in range(a.repeats):
             procs = busy(n)
             try:
                 times.append(run_matrix(a.quick))
+                refs.append(run_reference(a.reference_loops))
             finally:
                 stop(procs)
-        t = statistics.median(times)
-        print(f"beside {n} busy     {t:7.1f} s   ratio {t / idle:5.2f}  (goal <= 2)", flush=True)
+        t, r = statistics.median(times), statistics.median(refs)
+        print(f"beside {n} busy     {t:7.1f} s   ratio {t / idle:5.2f}  (goal <= 2)   reference {r:6.1f} s   "
+              f"ratio {r / ref_idle:5.2f}   ours / reference {(t / idle) / (r / ref_idle):5.2f}", flush=True)
     return 0
 
 
