@@ -346,14 +346,28 @@ def launch(target: str, args: tuple, nproc: int, strategy: str = "ddp") -> Any:
     return out
 
 
-def launchable(fn: Callable) -> Callable:
-    """Decorate a stage function ``fn(node, work, ctx)``: with ``ctx.nproc > 1`` it runs in that many processes."""
+def launchable(fn: Callable | None = None, *, single_process: Callable[[Any], str | None] | None = None) -> Any:
+    """Decorate a stage function ``fn(node, work, ctx)``: with ``ctx.nproc > 1`` it runs in that many processes.
+
+    ``single_process(node)`` names why a node cannot be split across processes (None if it can): such a node runs
+    in this one process instead, and its result says so (``processes: 1``, ``nproc_note``), never N ranks that
+    each train a copy and write the same files."""
+    if fn is None:
+        return functools.partial(launchable, single_process=single_process)
 
     @functools.wraps(fn)
     def wrapper(node, work, ctx):
         nproc = int(getattr(ctx, "nproc", 1) or 1)
         if nproc <= 1 or os.environ.get(WORKER_ENV):
             return fn(node, work, ctx)
+        why = single_process(node) if single_process is not None else None
+        if why is not None:
+            out = fn(node, work, replace(ctx, nproc=1))
+            note = {"processes": 1, "nproc_note": f"nproc {nproc} not applied: {why}"}
+            record = Path(work) / "train_summary.json"  # what the rows read: the note travels with them
+            if record.exists():
+                record.write_text(json.dumps({**json.loads(record.read_text()), **note}))
+            return {**out, **note} if isinstance(out, dict) else out
         worker_ctx = replace(ctx, progress=None, nproc=1)
         return launch(f"{fn.__module__}:{fn.__name__}", (node, work, worker_ctx), nproc,
                       getattr(ctx, "strategy", "ddp") or "ddp")

@@ -172,7 +172,15 @@ def _translated(p: dict[str, Any], task: str, spec) -> list[dict]:
     return out
 
 
-@launchable
+def _one_process_only(node: Node) -> str | None:
+    """Why a target training cannot be split across processes: the seq2seq loop (harness.seq2seq) has no data
+    parallel path yet."""
+    if target_spec(node.params).kind == "generation":
+        return "the seq2seq (generation) loop runs in one process"
+    return None
+
+
+@launchable(single_process=_one_process_only)
 def run_target(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
     """Fine-tune a fresh head plus the (intermediate-trained) encoder on English; select on English dev."""
     from .models import TaskModel, load_encoder, pick_device, save_weights
@@ -294,6 +302,8 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
                   "target_epochs": thp["epochs"] if not thp["max_steps"] else None, "target_max_steps": thp["max_steps"]}
         if summary.get("resumed"):  # resumed after a kill or preemption: from which steps, and whether exactly
             budget["target_resumed"] = summary["resumed"]
+        if summary.get("nproc_note"):  # asked for several processes, trained in one (see launchable)
+            budget["target_nproc_note"] = summary["nproc_note"]
     if p.get("eval_precision"):  # evaluation in bf16/fp16 (config eval_precision) is recorded beside the budget
         budget = {**(budget or {}), "eval_precision": p["eval_precision"]}
     if p["upstream"]:  # the intermediate stage's budget travels with every row it feeds

@@ -187,3 +187,34 @@ def test_score_flores_spbleu_equals_sacrebleu_with_the_same_spm(tmp_path, monkey
     assert got["variant"] == "custom-spm:test-unigram"  # labelled: this is not the FLORES-200 model
     want = bleu.get_signature().format().replace("tok:flores200", "tok:spm-custom[test-unigram]")
     assert re.sub(r"#sha256:[0-9a-f]+", "", got["sacrebleu_signature"]) == want
+
+
+@pytest.mark.slow
+def test_a_seq2seq_target_under_nproc_2_trains_once_and_says_so(tmp_path, test_spm):
+    """The seq2seq loop has no data-parallel path: with nproc 2 the FLORES training runs in one process (never
+    two ranks each training a copy into the same folder), its values equal nproc 1's and its rows say why."""
+    from harness.config import parse_config
+    from harness.plan import build_plan
+    from harness.scheduler import run_plan
+    from harness.stages import Context
+
+    def run(folder, nproc):
+        plan = build_plan(parse_config({
+            "name": "flores-nproc", "output_dir": str(tmp_path / folder),
+            "models": [{"name": "tiny-mt5", "options": {"d_model": 32, "d_ff": 64, "dropout": 0.0}}],
+            "intermediate": ["none"],
+            "targets": [{"name": "flores", "languages": ["deu_Latn"], "eval_splits": ["devtest[0:4]"],
+                         "options": {"num_beams": 1, "max_new_tokens": 8, "spm_model": str(test_spm),
+                                     "spm_name": "test-unigram"}}],
+            "data": {"flores": "synthetic"}, "target_train": {"max_steps": 3, "batch_size": 8, "eval_every": 3},
+        }))
+        outcome = run_plan(plan, Context(cache_dir=plan.cache_dir, device="cpu", nproc=nproc))
+        assert outcome.ok, outcome.failed
+        return [json.loads(line) for line in plan.leaderboard.read_text().splitlines()]
+
+    one, two = run("one", 1), run("two", 2)
+    note = "nproc 2 not applied: the seq2seq (generation) loop runs in one process"
+    assert {r["budget"].get("target_nproc_note") for r in two} == {note}
+    assert all("target_nproc_note" not in r["budget"] for r in one)
+    key = ("direction", "metric", "value", "n")
+    assert sorted(tuple(r[k] for k in key) for r in one) == sorted(tuple(r[k] for k in key) for r in two)
