@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,10 +45,19 @@ class Pruned:
                 "bytes": self.bytes, "kept": self.kept}
 
 
-def _waiting_reader(plan: Plan, ctx: Context, key: str) -> str | None:
-    """The label of a node of ``plan`` that reads ``key`` and is not finished from this version of it."""
-    for node in plan.nodes.values():
-        if key in inputs(node) and (not is_done(ctx, node.key) or stale_upstream(ctx, node) is not None):
+def readers_of(nodes: Iterable[Node]) -> dict[str, list[Node]]:
+    """For each node key, the nodes among ``nodes`` that read its outputs."""
+    out: dict[str, list[Node]] = {}
+    for node in nodes:
+        for key in inputs(node):
+            out.setdefault(key, []).append(node)
+    return out
+
+
+def _waiting_reader(readers: list[Node], ctx: Context) -> str | None:
+    """The label of a reader that is not finished from the current version of its input (None if all are)."""
+    for node in readers:
+        if not is_done(ctx, node.key) or stale_upstream(ctx, node) is not None:
             return node.label
     return None
 
@@ -92,6 +102,7 @@ def prune(plan: Plan, ctx: Context, dry_run: bool = False) -> list[Pruned]:
     (a listed file may be present or absent). Returns one entry per finished training node that still had
     weights: pruned (``kept`` None) or kept, with the reason."""
     out: list[Pruned] = []
+    readers = readers_of(plan.nodes.values())
     for node in plan.nodes.values():
         if node.stage == "eval" or not is_done(ctx, node.key):
             continue
@@ -101,7 +112,7 @@ def prune(plan: Plan, ctx: Context, dry_run: bool = False) -> list[Pruned]:
         names = [n for n in listed if n.endswith(WEIGHTS) and n not in gone and (folder / n).exists()]
         if not names:
             continue
-        waiting = _waiting_reader(plan, ctx, node.key)
+        waiting = _waiting_reader(readers.get(node.key, []), ctx)
         if waiting is not None or dry_run:
             kept = f"{waiting} still needs it" if waiting is not None else None
             out.append(Pruned(node.key, node.label, node.stage, names, sum(listed[n]["size"] for n in names), kept))

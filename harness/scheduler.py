@@ -120,17 +120,15 @@ def run_dag(nodes: list[Node], ctx: Context, backend: Backend, retry_failed: boo
     ready: list[tuple[int, str]] = []
     by_key = {n.key: n for n in nodes}
     skip_records: list[dict[str, Any]] = []
-    readers: dict[str, list[str]] = {}  # key -> keys of the nodes that read its outputs (for --prune)
-    for n in nodes:
-        for k in inputs(n):
-            readers.setdefault(k, []).append(n.key)
+    if ctx.prune:
+        from .prune import prune_node, readers_of
+
+        readers = readers_of(nodes)
 
     def prune_inputs(node: Node) -> None:
         """``--prune``: a training whose readers have all finished loses its weights (harness.prune)."""
-        from .prune import prune_node
-
         for k in inputs(node):
-            if k in by_key and all(state.get(r) in FINISHED for r in readers.get(k, [])):
+            if k in by_key and all(state.get(r.key) in FINISHED for r in readers.get(k, [])):
                 prune_node(ctx, by_key[k])
 
     def skip(node: Node, reason: str) -> None:
