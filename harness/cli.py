@@ -375,7 +375,8 @@ def matrix_prune_cmd(config: str, dry_run: bool, as_json: bool) -> None:
         size = f"{e.bytes / 1e6:.1f} MB"
         console.print(escape(f"  {what:<12} {size:>10}  {e.stage:<12} {e.label}" + (f"  ({e.kept})" if e.kept else "")),
                       highlight=False, soft_wrap=True)
-    freed = sum(e.bytes for e in done) / 1e9
-    console.print(f"{'would free' if dry_run else 'freed'} {freed:.2f} GB from {len(done)} training node(s); "
+    freed = sum(e.bytes for e in done)
+    amount = f"{freed / 1e9:.2f} GB" if freed >= 1e9 else f"{freed / 1e6:.1f} MB"
+    console.print(f"{'would free' if dry_run else 'freed'} {amount} from {len(done)} training node(s); "
                   f"{len(entries) - len(done)} kept (a reader is not finished); cache: {plan.cache_dir}",
                   highlight=False, markup=False)

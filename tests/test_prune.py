@@ -56,7 +56,7 @@ def test_prune_keeps_the_leaderboard_and_a_new_reader_redoes_the_training(tmp_pa
     assert sum(n["bytes"] for n in dry["nodes"]) == sum(weights.values())
 
     out = _cli("matrix", "prune", str(cfg)).output
-    assert f"freed {sum(weights.values()) / 1e9:.2f} GB from 3 training node(s)" in out
+    assert f"freed {sum(weights.values()) / 1e6:.1f} MB from 3 training node(s)" in out
     assert _weights(tmp_path / "a") == {}
     nodes = tmp_path / "a" / "out" / "cache" / "nodes"
     for name in weights:  # the record names each deleted file with the size and sha256 its DONE had
@@ -64,7 +64,7 @@ def test_prune_keeps_the_leaderboard_and_a_new_reader_redoes_the_training(tmp_pa
         done = json.loads((nodes / key / "DONE").read_text())["files"][file]
         assert json.loads((nodes / key / "PRUNED").read_text())["files"][file] == done
     assert "pruned: 3 cached training node(s)" in _cli("matrix", "plan", str(cfg)).output
-    assert "freed 0.00 GB from 0" in _cli("matrix", "prune", str(cfg)).output  # nothing left to prune
+    assert "freed 0.0 MB from 0" in _cli("matrix", "prune", str(cfg)).output  # nothing left to prune
 
     rerun = _cli("matrix", "run", str(cfg)).output
     assert "0 ran" in rerun and "0 failed" in rerun
