@@ -31,3 +31,27 @@ def write_tiny_matrix(path: Path, name: str, output_dir: Path, task: str, langua
     }
     path.write_text(yaml.safe_dump(cfg))
     return path
+
+
+def act_when_started(events_path: Path, node_key: str, act, ready=None, timeout: float = 300.0):
+    """A started daemon thread that polls the events log until ``node_key`` logged ``start`` (and ``ready(events)``
+    holds, if given), waits 0.3 s so the node is mid-run, then calls ``act(events)`` once. Join it after the run."""
+    import threading
+    import time
+
+    from harness.results import read_jsonl
+
+    def watch() -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            events = read_jsonl(events_path) if events_path.exists() else []
+            if any(e["event"] == "start" and e.get("node") == node_key for e in events) and (
+                    ready is None or ready(events)):
+                time.sleep(0.3)  # mid-node
+                act(events)
+                return
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread

@@ -42,9 +42,8 @@ def test_a_ray_task_whose_worker_is_killed_mid_training_is_retried_and_matches_l
     node runs again under its lock (resuming from ``cache_dir/resume/KEY`` when training is resumable) and the
     matrix ends with the local rows; the retry is not a failure."""
     import signal
-    import threading
-    import time
 
+    from helpers import act_when_started
     from test_engine import TINY
     from xlt_harness_plugins.executors.ray_executor import RayExecutor
 
@@ -59,19 +58,12 @@ def test_a_ray_task_whose_worker_is_killed_mid_training_is_retried_and_matches_l
     events_path = tmp_path / "ray" / "out" / "cache" / "events.jsonl"
     killed: dict = {}
 
-    def kill_worker_once_training() -> None:
-        deadline = time.time() + 300
-        while time.time() < deadline and not killed:
-            events = read_jsonl(events_path) if events_path.exists() else []
-            starts = [e for e in events if e["event"] == "start" and e["node"] == target]
-            if starts:
-                time.sleep(0.3)  # mid-node
-                os.kill(starts[0]["pid"], signal.SIGKILL)
-                killed["pid"] = starts[0]["pid"]
-            time.sleep(0.1)
+    def kill_worker(events: list[dict]) -> None:
+        pid = next(e["pid"] for e in events if e["event"] == "start" and e["node"] == target)
+        os.kill(pid, signal.SIGKILL)
+        killed["pid"] = pid
 
-    thread = threading.Thread(target=kill_worker_once_training, daemon=True)
-    thread.start()
+    thread = act_when_started(events_path, target, kill_worker)
     plan_r, out = run(cfg, executor=RayExecutor(num_cpus=2))
     thread.join(timeout=5)
     assert killed and out.ok and len(out.done) == 2, (out.to_json(), out.failed)

@@ -106,7 +106,7 @@ def test_scontrol_requeue_of_a_running_training_job_is_readopted_and_matches_loc
     """A running training job requeued by SLURM (``scontrol requeue``, what preemption does) stops gracefully,
     comes back under the same job id, the driver keeps waiting on it, and the matrix ends with the local rows.
     With resumable training (``harness.checkpoint.Resume``), the requeued node resumes from its checkpoint."""
-    import threading
+    from helpers import act_when_started
 
     from harness import checkpoint
     from harness.config import parse_config
@@ -121,19 +121,15 @@ def test_scontrol_requeue_of_a_running_training_job_is_readopted_and_matches_loc
     events_path = tmp_path / "slurm" / "out" / "cache" / "events.jsonl"
     requeued: dict = {}
 
-    def requeue_once_training() -> None:
-        deadline = time.time() + 300
-        while time.time() < deadline and not requeued:
-            events = read_jsonl(events_path) if events_path.exists() else []
-            jobs = [e["job"] for e in events if e["event"] == "slurm_job_start" and e["node"] == target]
-            if jobs and any(e["event"] == "start" and e["node"] == target for e in events):
-                time.sleep(0.3)  # mid-node
-                r = subprocess.run(["scontrol", "requeue", jobs[-1]], capture_output=True, text=True)
-                requeued.update(job=jobs[-1], rc=r.returncode, err=r.stderr)
-            time.sleep(0.1)
+    def jobs_of(events: list[dict]) -> list[str]:
+        return [e["job"] for e in events if e["event"] == "slurm_job_start" and e["node"] == target]
 
-    thread = threading.Thread(target=requeue_once_training, daemon=True)
-    thread.start()
+    def requeue(events: list[dict]) -> None:
+        job = jobs_of(events)[-1]
+        r = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True)
+        requeued.update(job=job, rc=r.returncode, err=r.stderr)
+
+    thread = act_when_started(events_path, target, requeue, ready=jobs_of)
     plan_s, out = run(cfg, executor=SlurmExecutor(**opts))
     thread.join(timeout=5)
     assert requeued.get("rc") == 0, requeued
