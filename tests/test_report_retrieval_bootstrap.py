@@ -18,9 +18,11 @@ from harness.report.bootstrap import _replicates, scored
 GOLD = ["t0", "t1", "t2", "t3"]
 TATOEBA = [{"fwd": "t0", "bwd": "t0"}, {"fwd": "t1", "bwd": "x"}, {"fwd": "x", "bwd": "t2"}, {"fwd": "t3", "bwd": "y"}]
 
-# BUCC: source sentences with their best candidate (target, score) and gold targets; s4 has no candidate
+# BUCC: source sentences with their best candidate (target, score) and gold targets; s4 has no candidate; s7 is a
+# duplicate of s2 (same candidate, same score, no gold pair: BUCC files repeat sentences), so one group of equal
+# scores holds a hit and a miss
 SOURCES = [("s0", "e0", 0.9, ["e0"]), ("s1", "e9", 0.8, []), ("s2", "e2", 0.7, ["e2"]), ("s3", "e7", 0.6, ["e3"]),
-           ("s4", None, None, ["e4"]), ("s5", "e5", 0.5, ["e5"]), ("s6", "e8", 0.4, [])]
+           ("s4", None, None, ["e4"]), ("s5", "e5", 0.5, ["e5"]), ("s6", "e8", 0.4, []), ("s7", "e2", 0.7, [])]
 
 
 def test_tatoeba_metrics_read_the_stored_directions():
@@ -49,9 +51,10 @@ def _bucc_lines(dev_threshold=None):
 
 
 def _expanded(picks):
-    """The resample as distinct pairs: the k-th copy of sentence i becomes source 'i#k' (its pairs too)."""
+    """The resample as distinct pairs, in file order: the k-th copy of sentence i becomes source 'i#k' (its pairs
+    too)."""
     cands, gold, seen = [], [], {}
-    for i in picks:
+    for i in sorted(picks):
         s, t, sc, g = SOURCES[i]
         k = seen[i] = seen.get(i, -1) + 1
         if t is not None:
@@ -63,8 +66,9 @@ def _expanded(picks):
 def test_bucc_oracle_f1_resampled_equals_the_metric_on_the_spelled_out_resample(tmp_path):
     cands, gold = _expanded(range(len(SOURCES)))
     _, full = best_threshold(cands, gold)
-    # hand, prefixes by score: F1 = 2*tp/(kept + 5 gold pairs): 2/6, 2/7, 4/8, 4/9, 6/10 (s0..s3, s5), 6/11
-    assert full["f1"] == pytest.approx(60.0)
+    # hand, prefixes by score (s2 before its duplicate s7): F1 = 2*tp/(kept + 5 gold pairs): 2/6, 2/7, 4/8 (s2),
+    # 4/9 (s7), 4/10, 6/11 (s5), 6/12: the best keeps s0..s5 (threshold between 0.5 and 0.4), F1 54.5
+    assert full["f1"] == pytest.approx(600 / 11)
     cell = scored(_row(tmp_path, "bucc_f1_margin_oracle", full["f1"], _bucc_lines()))
     assert cell.note is None and cell.ids == [s for s, *_ in SOURCES]
     idx = np.random.default_rng(3).integers(0, len(SOURCES), size=(40, len(SOURCES)))
@@ -72,12 +76,17 @@ def test_bucc_oracle_f1_resampled_equals_the_metric_on_the_spelled_out_resample(
     want = [best_threshold(*_expanded(row))[1]["f1"] if _expanded(row)[1] else 0.0 for row in idx]
     np.testing.assert_allclose(reps, want, rtol=0, atol=1e-9)
     assert len(set(np.round(reps, 6))) > 3  # the resamples differ
+    # a resample whose best prefix ends inside the tie group {s2, s7}: the threshold (0.7) keeps the duplicate too
+    row = np.array([[0, 0, 2, 7, 7, 7, 3, 3]])  # F1 by prefix: 4/7, 6/8 (s2), 6/11 (its duplicates), 6/13
+    cands, gold = _expanded(row[0])
+    assert best_threshold(cands, gold)[0] == pytest.approx(0.7)
+    assert _replicates(cell, row)[0] == pytest.approx(best_threshold(cands, gold)[1]["f1"])
 
 
 def test_bucc_dev_threshold_f1_resampled(tmp_path):
     cands, gold = _expanded(range(len(SOURCES)))
-    value = apply_threshold(cands, gold, 0.55)["f1"]  # keeps s0..s3: 2 right of 4, 2 of 5 gold: 2*2/9
-    assert value == pytest.approx(400 / 9)
+    value = apply_threshold(cands, gold, 0.55)["f1"]  # keeps s0..s3, s7: 2 right of 5, 2 of 5 gold: 2*2/10
+    assert value == pytest.approx(40.0)
     cell = scored(_row(tmp_path, "bucc_f1_margin_dev_threshold", value, _bucc_lines(dev_threshold=0.55)))
     idx = np.random.default_rng(4).integers(0, len(SOURCES), size=(40, len(SOURCES)))
     want = [apply_threshold(*_expanded(row), 0.55)["f1"] if _expanded(row)[1] else 0.0 for row in idx]

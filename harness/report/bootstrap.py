@@ -81,13 +81,21 @@ class Mined:
             kept = self.score >= self.threshold
             tp, pred = weights @ (self.hit & kept), weights @ kept
             return np.where(tp > 0, 200.0 * tp / np.maximum(pred + n_gold, 1e-300), 0.0)
+        # As best_threshold does on the resample written out (copies of a sentence adjacent, sentences in file
+        # order): the first prefix with the best F1 sets the threshold between its score and the next one, so the
+        # reported F1 is that of the prefix extended to the end of its group of equal scores.
         order = np.argsort(-self.score, kind="stable")
         order = order[np.isfinite(self.score[order])]
-        ends = np.flatnonzero(np.diff(self.score[order], append=-np.inf) != 0)  # keep whole groups of ties
-        tp = np.cumsum(weights[:, order] * self.hit[order], axis=1)[:, ends]
-        pred = np.cumsum(weights[:, order], axis=1)[:, ends]
+        if order.size == 0:
+            return np.zeros(weights.shape[0])
+        scores = self.score[order]
+        group_end = np.flatnonzero(np.diff(scores, append=-np.inf) != 0)
+        end_of = np.repeat(group_end, np.diff(np.concatenate(([-1], group_end))))  # position -> its group's end
+        tp = np.cumsum(weights[:, order] * self.hit[order], axis=1)
+        pred = np.cumsum(weights[:, order], axis=1)
         f1 = np.where(tp > 0, 200.0 * tp / np.maximum(pred + n_gold[:, None], 1e-300), 0.0)
-        return f1.max(axis=1, initial=0.0)
+        best = end_of[np.argmax(f1, axis=1)]
+        return f1[np.arange(f1.shape[0]), best]
 
 
 def mined_pairs(predictions: list[dict], metric: str) -> Mined | None:
