@@ -14,14 +14,14 @@ with another matrix may see that matrix's nodes redo a training.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .events import log_event
 from .integrity import PRUNED, inputs, pruned_names, read_marker, stale_upstream
-from .nodestore import is_done, node_lock
+from .nodestore import is_done, node_lock, write_json_atomic
 from .plan import Node, Plan
 from .stages import Context
 
@@ -41,8 +41,7 @@ class Pruned:
     kept: str | None = None  # why the weights stay (a reader is not finished), None when pruned
 
     def to_json(self) -> dict[str, Any]:
-        return {"key": self.key, "label": self.label, "stage": self.stage, "files": self.files,
-                "bytes": self.bytes, "kept": self.kept}
+        return asdict(self)
 
 
 def readers_of(nodes: Iterable[Node]) -> dict[str, list[Node]]:
@@ -62,22 +61,18 @@ def _waiting_reader(readers: list[Node], ctx: Context) -> str | None:
     return None
 
 
-def _write_record(folder: Any, files: dict[str, Any]) -> None:
+def _write_record(folder: Path, files: dict[str, Any]) -> None:
     """Add ``files`` to the node's ``PRUNED`` record (temp file + rename: never a torn record)."""
-    path = folder / PRUNED
     try:
-        record = json.loads(path.read_text())
+        record = json.loads((folder / PRUNED).read_text())
     except (OSError, ValueError):
         record = {}
-    merged = {**(record.get("files") or {}), **files}
-    tmp = folder / f".{PRUNED}.{os.getpid()}"
-    tmp.write_text(json.dumps({"format": 1, "files": merged}, sort_keys=True))
-    os.replace(tmp, path)
+    write_json_atomic(folder / PRUNED, {"format": 1, "files": {**(record.get("files") or {}), **files}})
 
 
-def prune_node(ctx: Context, node: Node) -> Pruned | None:
-    """Delete a finished training node's weight files (record first, then the files); None if it has none
-    left or is not finished. The caller has checked that no node still needs them."""
+def _weights(ctx: Context, node: Node) -> tuple[Pruned, dict[str, Any]] | None:
+    """The weight files a finished training node still has (as a :class:`Pruned` entry, with their ``DONE``
+    records), or None when it is an evaluation, not finished or has none left."""
     if node.stage == "eval" or not is_done(ctx, node.key):
         return None
     folder = ctx.node_dir(node.key)
@@ -86,12 +81,23 @@ def prune_node(ctx: Context, node: Node) -> Pruned | None:
     names = [n for n in listed if n.endswith(WEIGHTS) and n not in gone and (folder / n).exists()]
     if not names:
         return None
+    return (Pruned(node.key, node.label, node.stage, names, sum(listed[n]["size"] for n in names)),
+            {n: listed[n] for n in names})
+
+
+def prune_node(ctx: Context, node: Node) -> Pruned | None:
+    """Delete a finished training node's weight files (record first, then the files); None if it has none
+    left or is not finished. The caller has checked that no node still needs them."""
+    found = _weights(ctx, node)
+    if found is None:
+        return None
+    entry, records = found
+    folder = ctx.node_dir(node.key)
     with node_lock(ctx, node.key):  # never under a worker that is redoing the node right now
-        _write_record(folder, {n: listed[n] for n in names})
-        for n in names:
+        _write_record(folder, records)
+        for n in entry.files:
             (folder / n).unlink(missing_ok=True)
-    entry = Pruned(node.key, node.label, node.stage, names, sum(listed[n]["size"] for n in names))
-    log_event(ctx, node, "pruned", files=names, bytes=entry.bytes)
+    log_event(ctx, node, "pruned", files=entry.files, bytes=entry.bytes)
     return entry
 
 
@@ -104,20 +110,16 @@ def prune(plan: Plan, ctx: Context, dry_run: bool = False) -> list[Pruned]:
     out: list[Pruned] = []
     readers = readers_of(plan.nodes.values())
     for node in plan.nodes.values():
-        if node.stage == "eval" or not is_done(ctx, node.key):
+        found = _weights(ctx, node)
+        if found is None:
             continue
-        folder = ctx.node_dir(node.key)
-        listed = (read_marker(folder) or {}).get("files") or {}
-        gone = pruned_names(folder)
-        names = [n for n in listed if n.endswith(WEIGHTS) and n not in gone and (folder / n).exists()]
-        if not names:
-            continue
+        entry = found[0]
         waiting = _waiting_reader(readers.get(node.key, []), ctx)
-        if waiting is not None or dry_run:
-            kept = f"{waiting} still needs it" if waiting is not None else None
-            out.append(Pruned(node.key, node.label, node.stage, names, sum(listed[n]["size"] for n in names), kept))
-            continue
-        entry = prune_node(ctx, node)
-        if entry is not None:
-            out.append(entry)
+        if waiting is not None:
+            entry.kept = f"{waiting} still needs it"
+        elif not dry_run:
+            entry = prune_node(ctx, node)
+            if entry is None:  # finished or pruned meanwhile by another process
+                continue
+        out.append(entry)
     return out
