@@ -348,9 +348,6 @@ def matrix_status_cmd(config: str, as_json: bool) -> None:
                   markup=False)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
 
 @matrix.command("prune")
 @click.argument("config", type=click.Path())
@@ -380,3 +377,7 @@ def matrix_prune_cmd(config: str, dry_run: bool, as_json: bool) -> None:
     console.print(f"{'would free' if dry_run else 'freed'} {amount} from {len(done)} training node(s); "
                   f"{len(entries) - len(done)} kept (a reader is not finished); cache: {plan.cache_dir}",
                   highlight=False, markup=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
