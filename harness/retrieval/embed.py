@@ -152,7 +152,6 @@ def _embed(encoder: Any, texts: Sequence[str], opts: EmbedOptions, role: str, de
     enc = tok([prefix + t for t in texts], truncation=True, max_length=opts.max_length)
     ids = enc["input_ids"]
     lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
-    pad = encoder.pad_id
     dev = torch.device(device) if not isinstance(device, torch.device) else device
     module = encoder.module.to(dev)
     was_training = module.training
@@ -160,16 +159,11 @@ def _embed(encoder: Any, texts: Sequence[str], opts: EmbedOptions, role: str, de
 
     def run(batch: list[int]) -> None:
         with torch.inference_mode():  # thread-local: each worker enters it
-            lens = lengths[batch]
-            width = int(lens.max())
-            mask_np = np.arange(width)[None, :] < lens[:, None]
-            ids_np = np.full((len(batch), width), pad, dtype=np.int64)
-            ids_np[mask_np] = np.fromiter((t for i in batch for t in ids[i]), dtype=np.int64, count=int(lens.sum()))
-            input_ids = torch.from_numpy(ids_np).to(dev)
-            mask = torch.from_numpy(mask_np.astype(np.int64)).to(dev)
-            uniform = bool(mask_np.all())  # one length: no padding, no mask (the encoder's fast attention path)
-            result = module(input_ids=input_ids, attention_mask=None if uniform else mask,
-                            output_hidden_states=need_hidden)
+            # every text of a batch has the same length (_batches): no padding, no attention mask (the encoder's
+            # fast attention path); the pooling mask is all ones
+            input_ids = torch.from_numpy(np.array([ids[i] for i in batch], dtype=np.int64)).to(dev)
+            mask = torch.ones_like(input_ids)
+            result = module(input_ids=input_ids, output_hidden_states=need_hidden)
             for lay, res in zip(wanted, resolved):
                 states = result.hidden_states[res] if need_hidden else result.last_hidden_state
                 pooled = pool(states.float(), mask, opts.pooling)
