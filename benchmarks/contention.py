@@ -5,10 +5,11 @@
     .venv/bin/python benchmarks/contention.py --busy 2,4 --repeats 2
 
 Every run is uncached (a fresh output folder under a temporary directory) and runs ``harness matrix run`` as a
-user would, offline. Beside it, the same way, a *reference* that loses nothing to contention but its fair share:
-one single-threaded process per usable core, each a fixed amount of pure arithmetic. Its ratio is what the
-scheduler allows (≈ (N + cores) / cores); ``ours / reference`` ≤ 1 means the harness loses nothing beyond that. The busy processes are plain Python loops (``while True: pass``), one per ``--busy``, started
-before and stopped (by their process ids) after each timed run. Without a per-node thread budget, torch's worker
+user would, offline. The busy processes are plain Python loops (``while True: pass``), one per ``--busy``, started
+before and stopped (by their process ids) after each timed run. Beside the quickstart, the same way, runs a
+*reference* that loses nothing to contention but its fair share: one single-threaded process per usable core,
+each a fixed amount of pure arithmetic. Its ratio is what the scheduler allows (≈ (N + cores) / cores);
+``ours / reference`` ≤ 1 means the harness loses nothing beyond that. Without a per-node thread budget, torch's worker
 threads spin at barriers while the busy loops hold the cores and a run takes many times its idle time; with it
 (:mod:`harness.threads`: tiny models single-threaded) the ratio stays near ``(N + cores) / cores`` at worst.
 """
