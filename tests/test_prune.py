@@ -114,3 +114,24 @@ def test_run_with_prune_deletes_weights_as_readers_finish_and_changes_no_value(t
     # during the run, not only at its end: the MNLI checkpoint goes once the training that reads it finished,
     # before the evaluations of that training run
     assert names.index("pruned") < max(i for i, n in enumerate(names) if n == "start")
+
+
+@pytest.mark.slow
+def test_a_torn_pruned_record_never_passes_deleted_weights_as_present(tmp_path):
+    """A PRUNED record that does not parse (torn, edited) lists nothing: the deleted weights count as missing, the
+    node is not finished (``matrix plan`` puts it back to run) and a rerun redoes it with the same rows."""
+    from harness.integrity import quick_check
+
+    cfg = _config(tmp_path, ["en"])
+    _cli("matrix", "run", str(cfg))
+    rows = _rows(tmp_path)
+    _cli("matrix", "prune", str(cfg))
+    nodes = tmp_path / "out" / "cache" / "nodes"
+    torn = sorted(p.parent for p in nodes.glob("*/PRUNED"))
+    for folder in torn:
+        (folder / "PRUNED").write_text('{"format": 1, "files": {"encoder.safe')
+        assert quick_check(folder, folder.name) == "encoder.safetensors: missing"
+    plan = json.loads(_cli("matrix", "plan", str(cfg), "--json").output)
+    assert sum(s["nodes"] - s["cached"] for s in plan["stages"].values()) >= len(torn) == 3
+    _cli("matrix", "run", str(cfg))
+    assert _rows(tmp_path) == rows and len(_weights(tmp_path)) > 0
