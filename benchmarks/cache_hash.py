@@ -4,10 +4,10 @@
     .venv/bin/python benchmarks/cache_hash.py [--dir /tmp] [--repeat 3] [--json]
 
 Reports, in seconds and seconds per GB (best of ``--repeat``):
-- ``write``: saving the checkpoint (``harness.models.save_weights``, no fsync: what a node does);
-- ``manifest_pass``: right after each write, the node's ``DONE`` manifest (``harness.integrity.manifest``: one sha256
+- ``write``: saving the checkpoint (``harness.modeling.encoder.save_weights``, no fsync: what a node does);
+- ``manifest_pass``: right after each write, the node's ``DONE`` manifest (``harness.store.integrity.manifest``: one sha256
   pass over the finished folder, read back from the page cache) — the write-time overhead; ``write+hash``: both;
-- ``verify (warm)``: ``harness.integrity.verify`` of the finished node (what a downstream node or the leaderboard
+- ``verify (warm)``: ``harness.store.integrity.verify`` of the finished node (what a downstream node or the leaderboard
   pays, once per run and process); ``verify (cold)``: the same after dropping the file from the page cache
   (``posix_fadvise(DONTNEED)`` after an fsync), i.e. read from disk;
 - ``sha256``/``blake2b``: raw hashing throughput of the file's bytes in memory.
@@ -53,9 +53,9 @@ def main() -> None:
     import torch
     from transformers import XLMRobertaConfig, XLMRobertaModel
 
-    from harness import integrity
-    from harness.models import save_weights
-    from harness.stages import Context
+    from harness.modeling.encoder import save_weights
+    from harness.run.context import Context
+    from harness.store import integrity
 
     torch.manual_seed(0)
     model = XLMRobertaModel(XLMRobertaConfig(vocab_size=250002))  # XLM-R base: 250k vocabulary, 278M params

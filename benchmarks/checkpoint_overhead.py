@@ -1,7 +1,7 @@
 """Resume-checkpoint overhead: seconds per save and its share of training time, XLM-R base architecture on CPU.
 
 Builds xlm-roberta-base from its published config with random weights (no download; see train_throughput.py),
-trains with ``harness.train.train`` and a resume folder that checkpoints every ``--every`` steps, and times every
+trains with ``harness.training.loop.train`` and a resume folder that checkpoints every ``--every`` steps, and times every
 save (model + AdamW state as safetensors, RNG/data-order/selection state as JSON, atomic rename, pruning to two)
 and every training step without one. A checkpoint holds ~3x the weights (weights + two AdamW moments): ~3.3 GB
 for XLM-R base in fp32.
@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 def main() -> None:
     from train_throughput import build
 
-    from harness.checkpoint import Resume
-    from harness.config import resolve_hp
-    from harness.train import Loop, TrainTask, train
+    from harness.planning.config import resolve_hp
+    from harness.training.checkpoint import Resume
+    from harness.training.loop import Loop, TrainTask, train
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="xlm-roberta-base")

@@ -11,7 +11,7 @@ before and stopped (by their process ids) after each timed run. Beside the quick
 each a fixed amount of pure arithmetic. Its ratio is what the scheduler allows (≈ (N + cores) / cores);
 ``ours / reference`` ≤ 1 means the harness loses nothing beyond that. Without a per-node thread budget, torch's worker
 threads spin at barriers while the busy loops hold the cores and a run takes many times its idle time; with it
-(:mod:`harness.threads`: tiny models single-threaded) the ratio stays near ``(N + cores) / cores`` at worst.
+(:mod:`harness.run.threads`: tiny models single-threaded) the ratio stays near ``(N + cores) / cores`` at worst.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ REFERENCE = "s = 0\nfor i in range(int({n})):\n    s += i * i\n"
 
 def run_reference(n: float) -> float:
     """Wall time of one single-threaded arithmetic process per usable core, all started together."""
-    from harness.threads import available_cores
+    from harness.run.threads import available_cores
 
     t = time.perf_counter()
     procs = [subprocess.Popen([sys.executable, "-c", REFERENCE.format(n=n)]) for _ in range(available_cores())]
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="a smaller matrix: tiny-xlmr, no intermediate, one seed")
     ap.add_argument("--reference-loops", type=float, default=6e7, help="iterations of the reference workload")
     a = ap.parse_args(argv)
-    from harness.threads import available_cores
+    from harness.run.threads import available_cores
 
     print(f"# load average {os.getloadavg()}, usable cores {available_cores()}, "
           f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "

@@ -1,4 +1,4 @@
-"""Encoding speed: our embedding path (``harness.retrieval.embed.embed``) vs sentence-transformers, one process.
+"""Encoding speed: our embedding path (``harness.search.embed.embed``) vs sentence-transformers, one process.
 
     .venv/bin/python benchmarks/encode.py            # Tatoeba deu–eng (2,000 sentences), me5-small, 3 repeats
     .venv/bin/python benchmarks/encode.py --quick    # 400 sentences, 2 repeats (well under 3 minutes)
@@ -56,10 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from harness.models import load_encoder
-    from harness.plugins import registry
-    from harness.retrieval.embed import EmbedOptions, embed
-    from harness.threads import available_cores
+    from harness.core.registry import registry
+    from harness.modeling.encoder import load_encoder
+    from harness.run.threads import available_cores
+    from harness.search.embed import EmbedOptions, embed
 
     texts = sentences(Path(a.data), a.limit)
     spec = registry().model("multilingual-e5-small").with_overrides(source=a.model, revision=None)

@@ -2,7 +2,7 @@
 
 The matrix: 5 models × {none + 2 intermediate tasks} × 6 target tasks × 10 languages × 1 seed =
 10 intermediate + 90 target + 900 eval nodes = 1,000 nodes (900 cells). Models and tasks come from a no-op plugin
-registered in this process (``harness.plugins.register_module``); the stage functions are replaced by no-ops that
+registered in this process (``harness.core.registry.register_module``); the stage functions are replaced by no-ops that
 write what a real node writes (an 8-byte "checkpoint", or one leaderboard row and a one-line predictions file), so
 everything measured is the engine's own work: planning (keys, fingerprints), the scheduler, locks, the events
 log, atomic node folders with their DONE manifest, and the leaderboard merge.
@@ -26,10 +26,10 @@ import types
 from pathlib import Path
 from typing import Any
 
-from harness import plugins
-from harness.hookspecs import hookimpl
-from harness.results import make_row, write_jsonl_atomic
-from harness.specs import ModelFamily, ModelSpec, Task, TaskSpec
+from harness.core import registry as plugins
+from harness.core.hookspecs import hookimpl
+from harness.core.rows import make_row, write_jsonl_atomic
+from harness.core.specs import ModelFamily, ModelSpec, Task, TaskSpec
 from harness.stages import STAGE_FUNCTIONS
 
 MODELS = [f"noop-{s}" for s in ("xs", "s", "m", "l", "xl")]
@@ -103,13 +103,13 @@ def timed(fn, *args, **kwargs) -> tuple[Any, float]:
 
 
 def measure(out: Path, workers: int) -> dict[str, Any]:
-    from harness.cli import plan_summary
-    from harness.config import parse_config
-    from harness.local_executor import LocalExecutor
-    from harness.plan import build_plan
-    from harness.scheduler import run_plan
-    from harness.stages import Context
-    from harness.status import matrix_status
+    from harness.cli.main import plan_summary
+    from harness.orchestration.local_executor import LocalExecutor
+    from harness.orchestration.scheduler import run_plan
+    from harness.planning.config import parse_config
+    from harness.planning.plan import build_plan
+    from harness.run.context import Context
+    from harness.store.status import matrix_status
 
     cfg = parse_config(config(out, workers))
     plan, t_plan_first = timed(build_plan, cfg)  # writes the synthetic data folders, fingerprints them

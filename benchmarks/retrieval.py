@@ -5,9 +5,9 @@
     .venv/bin/python benchmarks/retrieval.py --quick              # N = 1k, 10k; under 3 minutes
     .venv/bin/python benchmarks/retrieval.py --sizes 1000,10000 --dims 384 --json out.json
 
-Thread counts: every size runs first at the default (all usable cores, :func:`harness.threads.available_cores`),
+Thread counts: every size runs first at the default (all usable cores, :func:`harness.run.threads.available_cores`),
 then at each count of ``--threads 1,2``; torch, FAISS and numpy's BLAS are all held to that count, and every line
-says which. (a) uses the backend :func:`harness.retrieval.knn.choose_backend` picks (recorded as ``backend``);
+says which. (a) uses the backend :func:`harness.search.knn.choose_backend` picks (recorded as ``backend``);
 ``--backends tiles,gemm`` times the others too, as ``a_<backend>_s`` (the measurement behind the rule).
 
 Embeddings are SYNTHETIC but shaped like real sentence embeddings: unit vectors built from topic clusters (many
@@ -17,7 +17,7 @@ side is a noisy copy of the "source" side, so most true pairs are mutual nearest
 Timed, in one process on the same arrays (fp32, exact, threads as given):
 
 - (a) ours: the full XTREME/LASER protocol — k=4 nearest neighbours in both directions from one tiled GEMM pass
-  (``harness.retrieval.knn.knn_both``), ratio margin, forward / backward / max-score (1:1) candidates;
+  (``harness.search.knn.knn_both``), ratio margin, forward / backward / max-score (1:1) candidates;
 - (b) mteb: ``BitextMiningEvaluator._similarity_search`` of the installed mteb (top-1, one direction, cosine);
   with ``--sample-queries Q`` only the first Q queries are timed for (b) and (c) and the times are scaled by N/Q
   (both process queries in independent blocks against the whole corpus, so cost is linear in the query count);
@@ -133,8 +133,8 @@ BLOCKS: dict[str, Any] = {"row_block": None, "col_block": None}
 def ours(x: np.ndarray, y: np.ndarray, k: int = 4, dtype: Any = None, backend: str = "auto") -> dict[str, Any]:
     import torch
 
-    from harness.retrieval.knn import knn_both
-    from harness.retrieval.margin import mine, score_neighbours
+    from harness.search.knn import knn_both
+    from harness.search.margin import mine, score_neighbours
 
     fwd, bwd = knn_both(x, y, k, dtype=dtype or torch.float32, device="cpu", backend=backend, **BLOCKS)
     f, b = score_neighbours(fwd, bwd, "ratio")  # forward and backward candidates with margin scores
@@ -150,7 +150,7 @@ def plain_gemm_pass(x: np.ndarray, y: np.ndarray, row_block: int | None = None, 
     import torch
     from threadpoolctl import threadpool_limits
 
-    from harness.retrieval.knn import BLOCKS as DEFAULT
+    from harness.search.knn import BLOCKS as DEFAULT
 
     rb, cb = row_block or DEFAULT["tiles"][0], col_block or DEFAULT["tiles"][1]
     starts = iter(range(0, len(x), rb))
@@ -196,7 +196,7 @@ def faiss_two(x: np.ndarray, y: np.ndarray, k: int = 4, queries: int | None = No
 
 
 def approx_two(x: np.ndarray, y: np.ndarray, kind: str, k: int = 4) -> tuple[np.ndarray, np.ndarray]:
-    from harness.retrieval.index import build_index
+    from harness.search.index import build_index
 
     a = build_index(y, kind, gpu=False)
     _, i1 = a.search(x, k)
@@ -213,7 +213,7 @@ def set_recall(found: np.ndarray, exact: np.ndarray) -> float:
 def run_one(n: int, d: int, peak: float, args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
-    from harness.retrieval.knn import choose_backend
+    from harness.search.knn import choose_backend
 
     x, y = synthetic_pair(n, d, seed=n + d)
     w = np.ascontiguousarray(x[:256]), np.ascontiguousarray(y[:256])
@@ -314,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from threadpoolctl import threadpool_limits
 
-    from harness.threads import available_cores
+    from harness.run.threads import available_cores
 
     if args.quick:
         args.sizes, args.extra = "1000,10000", ""

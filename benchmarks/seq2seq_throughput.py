@@ -1,4 +1,4 @@
-"""Seq2seq training throughput: our loop (``harness.seq2seq.fit``) vs a plain transformers ``Seq2SeqTrainer``,
+"""Seq2seq training throughput: our loop (``harness.tasktypes.seq2seq.fit``) vs a plain transformers ``Seq2SeqTrainer``,
 same run, same freshly initialised tiny mT5 (same seed and weights), same SYNTHETIC bitext features, batch size,
 AdamW, learning rate, steps, device and thread count. tokens/s counts real source + target tokens of the batches
 trained on, divided by the wall time of the training call (tokenisation and model building excluded); medians of
@@ -19,7 +19,7 @@ import torch
 
 
 def bitext(n: int, seed: int = 0) -> list[dict]:
-    from harness.synthetic import LEXICON
+    from harness.toolkit.synthetic import LEXICON
 
     rng = random.Random(seed)
     rows = []
@@ -38,7 +38,7 @@ def bitext(n: int, seed: int = 0) -> list[dict]:
 def build(d_model: int, seed: int):
     from xlt_harness_plugins.models.mt5 import load_tiny
 
-    from harness.specs import ModelSpec
+    from harness.core.specs import ModelSpec
 
     spec = ModelSpec("bench-mt5", family="tiny-mt5", source="local:tiny-mt5",
                      options={"d_model": d_model, "d_ff": 2 * d_model, "layers": 2, "heads": 4, "d_kv": d_model // 4,
@@ -47,8 +47,8 @@ def build(d_model: int, seed: int):
 
 
 def ours(feats, d_model, steps, batch, lr, seed) -> float:
-    from harness.config import resolve_hp
-    from harness.seq2seq import fit
+    from harness.planning.config import resolve_hp
+    from harness.tasktypes.seq2seq import fit
 
     enc = build(d_model, seed)
     hp = resolve_hp({"lr": lr, "batch_size": batch, "max_steps": steps, "warmup_ratio": 0.0, "weight_decay": 0.0})
@@ -87,8 +87,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
-    from harness.seq2seq import featurize
     from harness.tasktypes.generation import DEFAULT_OPTIONS, GenerationType
+    from harness.tasktypes.seq2seq import featurize
 
     rows = bitext(512)
     enc = build(args.d_model, 0)
@@ -100,7 +100,7 @@ def main() -> None:
         b.append(trainer(feats, args.d_model, args.steps, args.batch, args.lr, r))
     ma, mb = statistics.median(a), statistics.median(b)
     print(f"threads={torch.get_num_threads()} d_model={args.d_model} batch={args.batch} steps={args.steps} "
-          f"repeats={args.repeats}: harness.seq2seq {ma:.0f} tok/s, Seq2SeqTrainer {mb:.0f} tok/s, "
+          f"repeats={args.repeats}: harness.tasktypes.seq2seq {ma:.0f} tok/s, Seq2SeqTrainer {mb:.0f} tok/s, "
           f"ratio {ma / mb:.2f}")
 
 

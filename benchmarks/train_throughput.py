@@ -1,4 +1,4 @@
-"""Training throughput: our loop (harness.train.train) vs a plain transformers ``Trainer``, same run; examples/s,
+"""Training throughput: our loop (harness.training.loop.train) vs a plain transformers ``Trainer``, same run; examples/s,
 tokens/s and model FLOPs utilisation (MFU).
 
 Both train the same freshly initialised model (same seed, same weights) on the same synthetic XNLI
@@ -41,8 +41,8 @@ def random_init_encoder(model_name: str, seed: int):
     from xlt_harness_plugins.models.published import make_config
     from xlt_harness_plugins.models.tiny_xlmr import train_tokenizer
 
-    from harness.models import Encoder
-    from harness.plugins import registry
+    from harness.core.registry import registry
+    from harness.modeling.encoder import Encoder
 
     config = make_config(registry().model(model_name).source)
     torch.manual_seed(seed)
@@ -67,8 +67,8 @@ def lengthen(examples: list[dict], tokenizer, target: int) -> list[dict]:
 
 def build(model_name: str, seed: int, max_length: int, random_init: bool = False, length: int = 0):
     """The model (encoder + classification head) and the XNLI training features (pairs of ~``length`` tokens)."""
-    from harness.models import TaskModel, load_encoder
-    from harness.plugins import registry
+    from harness.core.registry import registry
+    from harness.modeling.encoder import TaskModel, load_encoder
 
     reg = registry()
     task = reg.task("xnli")
@@ -90,9 +90,9 @@ def _sync(device: str) -> None:
 
 def bench_ours(model, feats, ttype, pad_id, steps: int, batch: int, warmup: int, device: str = "cpu",
                precision: str = "fp32") -> float:
-    """Seconds for ``steps`` optimiser steps of harness.train.train (warm-up steps excluded)."""
-    from harness.config import resolve_hp
-    from harness.train import TrainTask, train
+    """Seconds for ``steps`` optimiser steps of harness.training.loop.train (warm-up steps excluded)."""
+    from harness.planning.config import resolve_hp
+    from harness.training.loop import TrainTask, train
 
     times = []
     hp = resolve_hp({"lr": 1e-4, "batch_size": batch, "max_steps": warmup + steps, "warmup_ratio": 0.0,

@@ -20,7 +20,7 @@ ORDER = ["none", "sst2", "snli", "squad_v2"]
 
 
 def _rows(path: Path) -> list[dict]:
-    from harness.leaderboard import load_rows
+    from harness.results.leaderboard import load_rows
 
     return [r for r in load_rows(path) if MAIN.get(r["task"]) == r["metric"]]
 
@@ -104,15 +104,15 @@ def counts_table(rows: list[dict]) -> str:
 
 def gains_tables(path: Path) -> str:
     """The report's gains (paired bootstrap over seeds and, where predictions allow, examples) and trends."""
-    from harness.leaderboard import load_rows
-    from harness.report.gains import gains
+    from harness.results.gains import gains
+    from harness.results.leaderboard import load_rows
 
     rep = gains(load_rows(path), split=None, metrics={"bucc2018": MAIN["bucc2018"]}, n_boot=1000, seed=0, level=0.95)
 
     def ci(g: dict | None) -> str:
         return "—" if not g else f"{g['gain']:+.1f} [{g['lo']:+.1f}, {g['hi']:+.1f}]"
 
-    from harness.report.gains import fmt_ratio as ratio  # noqa: I001 - "*": the English gain's CI includes 0
+    from harness.results.gains import fmt_ratio as ratio  # noqa: I001 - "*": the English gain's CI includes 0
 
     out = ["| task | depth | intermediate | en gain [95% CI] | xx gain [95% CI] | transfer ratio | interval |",
            "|---|---|---|---|---|---|---|"]

@@ -12,7 +12,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-# The model-description cache (harness.model_meta) of this test session, not the user's.
+# The model-description cache (harness.modeling.meta) of this test session, not the user's.
 os.environ.setdefault("XLT_HARNESS_META_CACHE", os.path.join(tempfile.mkdtemp(prefix="xlt-meta-"), "model-meta.json"))
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,7 +40,7 @@ def me5_dir() -> Path:
 @pytest.fixture
 def registry():
     """The plugin registry of the installed plugins (entry points)."""
-    from harness import plugins
+    from harness.core import registry as plugins
 
     return plugins.registry()
 
@@ -54,7 +54,7 @@ def quickstart_root(tmp_path_factory) -> Path:
 
     from click.testing import CliRunner
 
-    from harness.cli import main
+    from harness.cli.main import main
 
     root = tmp_path_factory.mktemp("quickstart")
     (root / "configs").mkdir()
@@ -83,7 +83,7 @@ def test_spm(tmp_path_factory) -> Path:
 
     import sentencepiece as spm
 
-    from harness.synthetic import corpus
+    from harness.toolkit.synthetic import corpus
 
     buf = io.BytesIO()
     spm.SentencePieceTrainer.train(sentence_iterator=iter(corpus() * 3), model_writer=buf, vocab_size=200,

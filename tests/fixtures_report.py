@@ -22,7 +22,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.results import ROW_KEYS
+from harness.core.rows import ROW_KEYS
 
 LABELS = ("entailment", "neutral", "contradiction")
 N = 10

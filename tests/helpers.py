@@ -39,7 +39,7 @@ def act_when_started(events_path: Path, node_key: str, act, ready=None, timeout:
     import threading
     import time
 
-    from harness.results import read_jsonl
+    from harness.core.rows import read_jsonl
 
     def watch() -> None:
         deadline = time.time() + timeout

@@ -25,7 +25,7 @@ MAIN = {"xnli": "accuracy", "xcopa": "accuracy", "udpos": "pos_accuracy", "panx"
 def xtreme_r_run(tmp_path_factory):
     from click.testing import CliRunner
 
-    from harness.cli import main
+    from harness.cli.main import main
 
     tmp = tmp_path_factory.mktemp("xtreme-r")
     targets = "\n".join(f"  - {{name: {t}, languages: [{', '.join(langs)}]}}" for t, langs in TARGETS.items())
@@ -57,8 +57,8 @@ def _by_hand(rows: list[dict], task: str) -> float:
 
 @pytest.mark.slow
 def test_xtreme_r_score_complete_from_a_matrix_run(xtreme_r_run):
-    from harness.leaderboard import load_rows
-    from harness.report.aggregate import benchmark_scores
+    from harness.results.aggregate import benchmark_scores
+    from harness.results.leaderboard import load_rows
 
     rows = load_rows(xtreme_r_run)
     assert {r["task"] for r in rows} == set(TARGETS)
@@ -89,8 +89,8 @@ def test_xtreme_r_export_round_trip(xtreme_r_run, tmp_path):
     """matrix rows -> ``leaderboard export`` -> ``harness score --benchmark xtreme-r``: the rows' values again."""
     from click.testing import CliRunner
 
-    from harness.cli import main
-    from harness.leaderboard import load_rows
+    from harness.cli.main import main
+    from harness.results.leaderboard import load_rows
 
     rows = load_rows(xtreme_r_run)
     sub = tmp_path / "sub"

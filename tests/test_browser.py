@@ -39,9 +39,9 @@ def test_leaderboard_page_sorts_and_shows_figures(tmp_path):
     sync_playwright = _browser_or_skip()
     from fixtures_report import write_demo
 
-    from harness.leaderboard import load_rows
-    from harness.report.gains import gains
-    from harness.report.html import build
+    from harness.results.gains import gains
+    from harness.results.html import build
+    from harness.results.leaderboard import load_rows
 
     rows = [r for r in load_rows(write_demo(tmp_path / "demo")) if r["task"] == "xnli"]
     page_path = build(rows, gains(rows, n_boot=100), tmp_path / "site")

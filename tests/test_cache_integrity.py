@@ -14,16 +14,17 @@ import yaml
 from click.testing import CliRunner
 from test_engine import fake, noop_cfg, run  # noqa: F401 - ``fake`` is a fixture
 
-from harness import integrity
-from harness.cli import main
-from harness.config import parse_config
-from harness.events import append_events, read_events
-from harness.execute import run_node
-from harness.integrity import DONE
-from harness.nodestore import is_done
-from harness.plan import build_plan
-from harness.results import make_row, read_jsonl, write_jsonl_atomic
-from harness.stages import STAGE_FUNCTIONS, Context
+from harness.cli.main import main
+from harness.core.rows import make_row, read_jsonl, write_jsonl_atomic
+from harness.orchestration.execute import run_node
+from harness.planning.config import parse_config
+from harness.planning.plan import build_plan
+from harness.run.context import Context
+from harness.stages import STAGE_FUNCTIONS
+from harness.store import integrity
+from harness.store.events import append_events, read_events
+from harness.store.integrity import DONE
+from harness.store.nodestore import is_done
 
 
 class Trainings:

@@ -6,8 +6,8 @@ import types
 
 import torch
 
-from harness.plugins import registry
-from harness.specs import TaskSpec
+from harness.core.registry import registry
+from harness.core.specs import TaskSpec
 
 
 def _spec(**defaults):

@@ -6,8 +6,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from harness.cli import main
-from harness.config import ConfigError, load_config, parse_config, resolve_hp
+from harness.cli.main import main
+from harness.planning.config import ConfigError, load_config, parse_config, resolve_hp
 
 GOOD = {
     "name": "t", "models": ["tiny-xlmr"], "intermediate": ["none"],

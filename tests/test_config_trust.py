@@ -10,12 +10,12 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from harness import plugins
-from harness.cli import main
-from harness.config import ConfigError, load_config, parse_config
-from harness.hookspecs import hookimpl
-from harness.plan import build_plan
-from harness.specs import Task, TaskSpec
+from harness.cli.main import main
+from harness.core import registry as plugins
+from harness.core.hookspecs import hookimpl
+from harness.core.specs import Task, TaskSpec
+from harness.planning.config import ConfigError, load_config, parse_config
+from harness.planning.plan import build_plan
 
 GOOD = {
     "name": "t", "models": ["tiny-xlmr"], "intermediate": ["none"],

@@ -33,8 +33,8 @@ def _metric_words() -> set[str]:
 
 
 def _builtin_names() -> set[str]:
-    from harness.plugins import registry
-    from harness.specs import KINDS
+    from harness.core.registry import registry
+    from harness.core.specs import KINDS
 
     reg = registry()
     names = set(reg.tasks) | set(reg.models) | set(reg.families)

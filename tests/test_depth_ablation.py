@@ -42,8 +42,8 @@ def _config(folder: Path, tmp_path: Path, depths: list[int | None]) -> dict:
 def test_depth_keeps_the_first_layers_exactly(tiny_bert):
     import torch
 
-    from harness.models import count_parameters, describe, load_encoder
-    from harness.specs import ModelSpec, depth_ablation
+    from harness.core.specs import ModelSpec, depth_ablation
+    from harness.modeling.encoder import count_parameters, describe, load_encoder
 
     full_spec = ModelSpec("tiny", family="hf-encoder", source=str(tiny_bert), layers=4)
     cut_spec = depth_ablation(full_spec, 2)
@@ -69,8 +69,8 @@ def test_a_depth_load_is_quiet_and_checked(tiny_bert, tmp_path, capfd):
     import torch
     from transformers import BertModel
 
-    from harness.models import load_encoder
-    from harness.specs import ModelSpec, depth_ablation
+    from harness.core.specs import ModelSpec, depth_ablation
+    from harness.modeling.encoder import load_encoder
 
     full_spec = ModelSpec("tiny", family="hf-encoder", source=str(tiny_bert), layers=4)
     capfd.readouterr()
@@ -97,9 +97,9 @@ def test_a_depth_load_is_quiet_and_checked(tiny_bert, tmp_path, capfd):
 def test_model_pooling_option_reaches_sentence_heads(tiny_bert):
     """``options.pooling`` of an hf-encoder model is what its sentence-level heads pool (multilingual-E5: mean),
     unless a task sets one; a value outside cls/mean is an error naming the model."""
-    from harness.models import load_encoder, resolve_pooling
-    from harness.plugins import registry
-    from harness.specs import ModelSpec
+    from harness.core.registry import registry
+    from harness.core.specs import ModelSpec
+    from harness.modeling.encoder import load_encoder, resolve_pooling
 
     enc = load_encoder(ModelSpec("tiny", family="hf-encoder", source=str(tiny_bert), options={"pooling": "mean"}))
     assert enc.module.harness_pooling == "mean" and resolve_pooling(None, enc.module) == "mean"
@@ -112,8 +112,8 @@ def test_model_pooling_option_reaches_sentence_heads(tiny_bert):
 
 
 def test_depths_get_their_own_names_and_node_keys(tiny_bert, tmp_path):
-    from harness.config import config_hash, parse_config
-    from harness.plan import build_plan
+    from harness.planning.config import config_hash, parse_config
+    from harness.planning.plan import build_plan
 
     plan = build_plan(parse_config(_config(tiny_bert, tmp_path, [2, 3, None])))
     inter = plan.by_stage("intermediate")
@@ -128,8 +128,8 @@ def test_depths_get_their_own_names_and_node_keys(tiny_bert, tmp_path):
 
 
 def test_depth_errors_name_the_field(tiny_bert, tmp_path):
-    from harness.config import ConfigError, parse_config
-    from harness.plan import build_plan
+    from harness.planning.config import ConfigError, parse_config
+    from harness.planning.plan import build_plan
 
     with pytest.raises(ConfigError, match=r"models\[0\]: .*depth 5 exceeds .*4 layers"):
         build_plan(parse_config(_config(tiny_bert, tmp_path, [5])))
@@ -138,7 +138,7 @@ def test_depth_errors_name_the_field(tiny_bert, tmp_path):
 
 
 def test_report_fits_depth_on_its_own_axis():
-    from harness.report.gains import trends
+    from harness.results.gains import trends
 
     def rec(model, layers, gain):
         import numpy as np
@@ -155,7 +155,7 @@ def test_report_fits_depth_on_its_own_axis():
     assert t["slope"] == pytest.approx(0.5) and t["intercept"] == pytest.approx(-1.0)  # 0.5 points per layer
     assert [p["x"] for p in t["points"]] == [4, 8, 12]
     assert "per layer" in t["verdict"] and "grows with depth" in t["verdict"]
-    from harness.report.axis import axis_title
+    from harness.results.axis import axis_title
 
     assert axis_title(list(recs)) == axis_title([t]) == "depth (layers of m)"  # titles never say "model size"
     (two,) = trends(list(recs[:2]), {0: reps[0], 1: reps[1]})

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.distributed import Parallel, launch, shard_bounds
-from harness.models import load_encoder
-from harness.plugins import registry
+from harness.core.registry import registry
+from harness.modeling.encoder import load_encoder
+from harness.training.distributed import Parallel, launch, shard_bounds
 
 
 def _losses(batch_size: int, grad_accum: int, steps: int, data_dir: str, model_name: str = "tiny-xlmr") -> dict:
@@ -26,9 +26,9 @@ def _losses(batch_size: int, grad_accum: int, steps: int, data_dir: str, model_n
     from torch import nn
     from xlt_harness_plugins.tasks import xnli
 
-    from harness.models import TaskModel, load_encoder
-    from harness.plugins import registry
-    from harness.train import TrainTask, train
+    from harness.core.registry import registry
+    from harness.modeling.encoder import TaskModel, load_encoder
+    from harness.training.loop import TrainTask, train
 
     torch.set_num_threads(1)
     reg = registry()
@@ -66,7 +66,7 @@ def xnli_dir(tmp_path_factory):
 
 
 def test_fsdp_units_are_the_outermost_blocks_of_mt5():
-    from harness.distributed import _blocks
+    from harness.training.distributed import _blocks
 
     enc = load_encoder(registry().model("tiny-mt5"), seed=0)
     names = {id(m): n for n, m in enc.module.named_modules()}
@@ -100,8 +100,8 @@ def test_two_gloo_processes_match_one_process(xnli_dir, strategy, model_name):
 
 
 def _plan(tmp_path, **extra):
-    from harness.config import parse_config
-    from harness.plan import build_plan
+    from harness.planning.config import parse_config
+    from harness.planning.plan import build_plan
 
     return build_plan(parse_config({
         "name": "mem", "output_dir": str(tmp_path / "run"), "models": ["xlm-roberta-large", "tiny-xlmr"],
@@ -113,8 +113,8 @@ def _plan(tmp_path, **extra):
 def test_plan_warns_when_a_training_node_does_not_fit(tmp_path):
     from click.testing import CliRunner
 
-    from harness.cli import main
-    from harness.memory import plan_warnings
+    from harness.cli.main import main
+    from harness.modeling.memory import plan_warnings
 
     plan = _plan(tmp_path, gpu_memory_gb=16)
     warnings = plan_warnings(plan)
@@ -141,10 +141,10 @@ def test_matrix_runs_training_nodes_in_two_processes(tmp_path, strategy):
     node loads it strictly into an unsharded model)."""
     import json
 
-    from harness.config import parse_config
-    from harness.plan import build_plan
-    from harness.scheduler import run_plan
-    from harness.stages import Context
+    from harness.orchestration.scheduler import run_plan
+    from harness.planning.config import parse_config
+    from harness.planning.plan import build_plan
+    from harness.run.context import Context
 
     plan = build_plan(parse_config({
         "name": "ddp", "output_dir": str(tmp_path / "run"), "models": ["tiny-xlmr"],

@@ -12,8 +12,8 @@ TEXTS = ["a", "the cat sat on the mat", "ein Hund", "x " * 40, "", "un chat noir
 
 @pytest.fixture(scope="module")
 def enc():
-    from harness.models import load_encoder
-    from harness.plugins import registry
+    from harness.core.registry import registry
+    from harness.modeling.encoder import load_encoder
 
     return load_encoder(registry().model("tiny-xlmr"), seed=0)
 
@@ -33,7 +33,7 @@ def _reference(enc, texts, prefix, max_length, pooling):
 
 @pytest.mark.parametrize("pooling,batch_tokens,max_batch", [("mean", 64, 3), ("cls", 16384, 256), ("mean", 8, 1)])
 def test_embed_equals_plain_loop(enc, pooling, batch_tokens, max_batch):
-    from harness.retrieval.embed import EmbedOptions, embed
+    from harness.search.embed import EmbedOptions, embed
 
     opts = EmbedOptions(pooling=pooling, max_length=24, query_prefix="query: ", batch_tokens=batch_tokens,
                         max_batch=max_batch)
@@ -44,7 +44,7 @@ def test_embed_equals_plain_loop(enc, pooling, batch_tokens, max_batch):
 
 
 def test_candidate_cache_hits_and_invalidates(enc, monkeypatch):
-    from harness.retrieval import embed as E
+    from harness.search import embed as E
 
     calls = []
     real = E._embed
@@ -70,7 +70,7 @@ def test_worker_threads_give_the_single_thread_embeddings_and_restore_the_thread
     """On the CPU whole batches go to single-threaded workers, one per torch thread: the embeddings are the
     single-threaded ones bit for bit (each batch runs the same ops on one thread), errors propagate and torch's
     thread count is restored."""
-    from harness.retrieval import embed as E
+    from harness.search import embed as E
 
     opts = E.EmbedOptions(max_length=24, batch_tokens=16, max_batch=2)  # many batches
     texts = TEXTS * 5

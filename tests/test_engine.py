@@ -19,20 +19,21 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from harness import plugins
-from harness.cli import main, plan_summary
-from harness.config import parse_config
-from harness.events import read_events
-from harness.hookspecs import hookimpl
-from harness.leaderboard import merge_leaderboard
-from harness.local_executor import LocalExecutor
-from harness.nodestore import DONE, is_done, is_running, node_lock
-from harness.plan import build_plan, local_model_fingerprint
-from harness.results import make_row, read_jsonl, write_jsonl_atomic
-from harness.scheduler import run_plan
-from harness.specs import ModelFamily, ModelSpec, Task, TaskSpec
-from harness.stages import STAGE_FUNCTIONS, Context
-from harness.status import matrix_status
+from harness.cli.main import main, plan_summary
+from harness.core import registry as plugins
+from harness.core.hookspecs import hookimpl
+from harness.core.rows import make_row, read_jsonl, write_jsonl_atomic
+from harness.core.specs import ModelFamily, ModelSpec, Task, TaskSpec
+from harness.orchestration.local_executor import LocalExecutor
+from harness.orchestration.scheduler import run_plan
+from harness.planning.config import parse_config
+from harness.planning.plan import build_plan, local_model_fingerprint
+from harness.results.leaderboard import merge_leaderboard
+from harness.run.context import Context
+from harness.stages import STAGE_FUNCTIONS
+from harness.store.events import read_events
+from harness.store.nodestore import DONE, is_done, is_running, node_lock
+from harness.store.status import matrix_status
 
 # ----------------------------------------------------------------------------------------------- no-op plugin
 
@@ -356,7 +357,7 @@ def test_local_model_folder_contents_are_part_of_node_keys(fake, tmp_path):
 def test_pool_gives_each_worker_one_gpu(monkeypatch):
     import queue
 
-    from harness import local_executor as runner
+    from harness.orchestration import local_executor as runner
 
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
@@ -429,10 +430,10 @@ def slow_plugin() -> types.SimpleNamespace:
 
 DRIVER = """
 import sys
-from harness import plugins
+from harness.core import registry as plugins
 from test_engine import slow_plugin
 plugins.register_module(slow_plugin(), name="slow")
-from harness.cli import main
+from harness.cli.main import main
 main(["matrix", "run", sys.argv[1]])
 """
 

@@ -10,7 +10,6 @@ import math
 import pytest
 from xlt_harness_plugins.tasks import flores
 
-from harness.data import DataMissing
 from harness.metrics.mt import (
     ENV_SPM,
     SACREBLEU_MODEL_NAME,
@@ -21,6 +20,7 @@ from harness.metrics.mt import (
     resolve_spm,
     spbleu,
 )
+from harness.toolkit.data import DataMissing
 
 
 def test_loader_fixture_layout_and_directions(tmp_path):
@@ -128,7 +128,7 @@ def test_generation_scores_fixed_predictions_per_direction(test_spm, registry, t
 @pytest.mark.slow
 @pytest.mark.shared_data
 def test_mt5_translates_real_flores_lines(shared_data, registry, test_spm):
-    from harness.models import load_encoder
+    from harness.modeling.encoder import load_encoder
 
     examples = flores.load("dev", "deu_Latn", shared_data / "flores200")[:4]  # two sentences, both directions
     assert len(examples) == 4
@@ -144,10 +144,10 @@ def test_mt5_translates_real_flores_lines(shared_data, registry, test_spm):
 
 @pytest.mark.slow
 def test_flores_matrix_rows_carry_pairs_and_signatures(test_spm, tmp_path):
-    from harness.config import parse_config
-    from harness.plan import build_plan
-    from harness.scheduler import run_plan
-    from harness.stages import Context
+    from harness.orchestration.scheduler import run_plan
+    from harness.planning.config import parse_config
+    from harness.planning.plan import build_plan
+    from harness.run.context import Context
 
     cfg = parse_config({
         "name": "flores-tiny", "output_dir": str(tmp_path / "run"), "models": ["tiny-mt5"], "intermediate": ["none", "mnli"],

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from xlt_harness_plugins.tasks import flores
 from xlt_harness_plugins.tasks.flores_languages import NAMES
 
-from harness.cli import main
-from harness.synthetic import LEXICON
+from harness.cli.main import main
+from harness.toolkit.synthetic import LEXICON
 
 
 def write_pair(root: Path, n_dev: int, n_devtest: int, seed: int = 0) -> None:
@@ -45,8 +45,8 @@ def test_every_flores_code_has_a_name_and_prompts_carry_names(tmp_path, registry
 
 
 def test_max_new_tokens_scale_and_selection_slice():
-    from harness.seq2seq import hold_out
     from harness.tasktypes.generation import DEFAULT_OPTIONS, max_new_for
+    from harness.tasktypes.seq2seq import hold_out
 
     assert max_new_for(10, DEFAULT_OPTIONS) == 2 * 10 + 16
     assert max_new_for(400, DEFAULT_OPTIONS) == 512  # capped by max_new_tokens
@@ -56,7 +56,7 @@ def test_max_new_tokens_scale_and_selection_slice():
 
 
 def test_truncation_is_counted_not_silent(registry):
-    from harness.models import load_encoder
+    from harness.modeling.encoder import load_encoder
 
     enc = load_encoder(registry.model("tiny-mt5"), seed=0)
     ex = [{"id": "a", "source": "the cat is red and the dog is big and the bird is old", "target": "x",
@@ -115,10 +115,10 @@ def test_tiny_mt5_learns_synthetic_pair_through_matrix_run(tmp_path, test_spm):
 
 @pytest.mark.slow
 def test_tiny_causal_lm_runs_flores_k_shot_in_a_matrix(tmp_path, test_spm):
-    from harness.config import parse_config
-    from harness.plan import build_plan
-    from harness.scheduler import run_plan
-    from harness.stages import Context
+    from harness.orchestration.scheduler import run_plan
+    from harness.planning.config import parse_config
+    from harness.planning.plan import build_plan
+    from harness.run.context import Context
 
     cfg = parse_config({
         "name": "flores-kshot", "output_dir": str(tmp_path / "run"), "models": ["tiny-causal-lm"],
@@ -193,10 +193,10 @@ def test_score_flores_spbleu_equals_sacrebleu_with_the_same_spm(tmp_path, monkey
 def test_a_seq2seq_target_under_nproc_2_trains_once_and_says_so(tmp_path, test_spm):
     """The seq2seq loop has no data-parallel path: with nproc 2 the FLORES training runs in one process (never
     two ranks each training a copy into the same folder), its values equal nproc 1's and its rows say why."""
-    from harness.config import parse_config
-    from harness.plan import build_plan
-    from harness.scheduler import run_plan
-    from harness.stages import Context
+    from harness.orchestration.scheduler import run_plan
+    from harness.planning.config import parse_config
+    from harness.planning.plan import build_plan
+    from harness.run.context import Context
 
     def run(folder, nproc):
         plan = build_plan(parse_config({

@@ -1,4 +1,4 @@
-"""harness.formats: the public readers and writers for plugin authors, on small files written here."""
+"""harness.toolkit.formats: the public readers and writers for plugin authors, on small files written here."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from harness import formats as F
-from harness.data import DataMissing
+from harness.toolkit import formats as F
+from harness.toolkit.data import DataMissing
 
 
 def test_text_is_utf8_with_universal_newlines(tmp_path):

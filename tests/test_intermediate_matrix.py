@@ -11,7 +11,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from harness.cli import main
+from harness.cli.main import main
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "intermediate-tiny.yaml"
 
@@ -49,8 +49,8 @@ def test_plan_trains_each_intermediate_once_and_reuses_it(tmp_path):
 
 @pytest.mark.slow
 def test_matrix_runs_end_to_end_and_records_budgets(tmp_path):
-    from harness.events import read_events
-    from harness.results import read_jsonl
+    from harness.core.rows import read_jsonl
+    from harness.store.events import read_events
 
     cfg = _config(tmp_path)
     result = CliRunner().invoke(main, ["matrix", "run", str(cfg)])
@@ -78,9 +78,9 @@ def test_matrix_runs_end_to_end_and_records_budgets(tmp_path):
 @pytest.mark.shared_data
 def test_real_offline_example_plans(tmp_path, shared_data, me5_dir):
     """examples/real-offline-mini.yaml: one target training reused by both evaluations; disjoint row slices."""
-    from harness.config import parse_config
-    from harness.data import SplitRef
-    from harness.plan import build_plan
+    from harness.planning.config import parse_config
+    from harness.planning.plan import build_plan
+    from harness.toolkit.data import SplitRef
 
     cfg = yaml.safe_load((CONFIG.parents[1] / "examples" / "real-offline-mini.yaml").read_text())
     cfg.update(output_dir=str(tmp_path / "out"), data={"xnli": str(shared_data / "xnli"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.specs import TaskSpec
+from harness.core.specs import TaskSpec
 from harness.tasktypes.multiple_choice import MultipleChoiceType, pair_texts
 
 SPEC = TaskSpec(name="mc-test", kind="multiple_choice", roles=("intermediate",), languages=("en",),
@@ -31,8 +31,8 @@ def test_pair_texts_layouts():
 
 @pytest.fixture(scope="module")
 def tiny():
-    from harness.models import load_encoder
-    from harness.plugins import registry
+    from harness.core.registry import registry
+    from harness.modeling.encoder import load_encoder
 
     return load_encoder(registry().model("tiny-xlmr"), seed=0)
 
@@ -74,9 +74,9 @@ def test_bad_label_is_one_line_error(tiny):
 def test_overfits_a_few_batches(tiny):
     import torch
 
-    from harness.config import resolve_hp
-    from harness.models import TaskModel
-    from harness.train import TrainTask, train
+    from harness.modeling.encoder import TaskModel
+    from harness.planning.config import resolve_hp
+    from harness.training.loop import TrainTask, train
 
     # the right ending is always "the bird is warm", at a rotating position among two distractors
     right, wrong = "the bird is warm", ["the dog is red", "the car is old"]

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from harness.data import DataMissing
+from harness.toolkit.data import DataMissing
 
 INTERMEDIATE = ("anli", "anli_plus", "snli", "mnli", "qqp", "sst2", "squad_v2", "hellaswag", "cosmosqa",
                 "commonsenseqa", "ccg", "siqa")
@@ -174,12 +174,12 @@ def test_intermediate_hub_loaders_on_local_parquet(tmp_path, monkeypatch, regist
 
     import hub_schemas as H
 
-    import harness.data
+    import harness.toolkit.data
 
     files: dict[tuple, object] = {}
 
     def fake_load_hf(dataset, name, split, revision=None, **kw):
-        return harness.data.load_hf("parquet", None, "train", data_files={"train": str(files[(dataset, name, split)])},
+        return harness.toolkit.data.load_hf("parquet", None, "train", data_files={"train": str(files[(dataset, name, split)])},
                                     cache_dir=str(tmp_path / "cache"))
 
     def hub(key: tuple, features, rows: list[dict]) -> None:

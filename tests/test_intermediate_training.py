@@ -8,11 +8,11 @@ import dataclasses
 import pytest
 import torch
 
-from harness.config import ConfigError, parse_config, resolve_hp
-from harness.models import TaskModel, load_encoder
-from harness.specs import TaskSpec
+from harness.core.specs import TaskSpec
+from harness.modeling.encoder import TaskModel, load_encoder
+from harness.planning.config import ConfigError, parse_config, resolve_hp
 from harness.tasktypes.mlm import mask_tokens
-from harness.train import TrainTask, task_weights, train
+from harness.training.loop import TrainTask, task_weights, train
 
 # --- sampling ----------------------------------------------------------------------------------------------------
 
@@ -67,7 +67,7 @@ def test_multitask_draws_follow_weights():
 
 @pytest.fixture(scope="module")
 def tiny_factory():
-    from harness.plugins import registry
+    from harness.core.registry import registry
 
     return lambda: load_encoder(registry().model("tiny-xlmr"), seed=0)
 
@@ -146,7 +146,7 @@ def _base(tmp_path, inter) -> dict:
 
 
 def test_exemption_rules(tmp_path):
-    from harness.plan import build_plan
+    from harness.planning.plan import build_plan
 
     with pytest.raises(ConfigError, match="exemption 'mlm' is not one of multilingual-mlm, translate-train"):
         parse_config(_base(tmp_path, [{"name": "m", "tasks": ["mnli"], "exemptions": ["mlm"]}]))
@@ -163,7 +163,7 @@ def test_exemption_rules(tmp_path):
 
 
 def test_per_model_and_per_task_hyperparameters(tmp_path):
-    from harness.plan import build_plan
+    from harness.planning.plan import build_plan
 
     cfg = _base(tmp_path, ["none", "squad_v2"])
     cfg["models"] = [{"name": "tiny-xlmr", "train": {"lr": 5e-4}}, "tiny-xlmr-large"]
@@ -179,11 +179,11 @@ def test_per_model_and_per_task_hyperparameters(tmp_path):
 
 def test_translate_train_and_mlm_mix_run(tmp_path):
     """A translate-train setting and an MNLI+MLM mix train; rows record exemptions and the intermediate budget."""
-    from harness.plan import build_plan
-    from harness.results import read_jsonl
-    from harness.scheduler import run_plan
-    from harness.stages import Context
-    from harness.synthetic import nli_rows
+    from harness.core.rows import read_jsonl
+    from harness.orchestration.scheduler import run_plan
+    from harness.planning.plan import build_plan
+    from harness.run.context import Context
+    from harness.toolkit.synthetic import nli_rows
 
     de = tmp_path / "mnli-de"
     de.mkdir()
@@ -213,9 +213,9 @@ def test_ccg_open_tag_set_and_squad_mix_run_in_the_stage(tmp_path):
     """The intermediate stage sizes CCG's head from the training tags and trains it beside SQuAD v2.0."""
     import json
 
-    from harness.plan import build_plan
-    from harness.scheduler import run_plan
-    from harness.stages import Context
+    from harness.orchestration.scheduler import run_plan
+    from harness.planning.plan import build_plan
+    from harness.run.context import Context
 
     cfg = _base(tmp_path, [{"name": "ccg+squad", "tasks": ["ccg", "squad_v2"], "sampling": "uniform"}])
     cfg["data"].update(ccg="synthetic", squad_v2="synthetic")

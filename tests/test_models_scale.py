@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from harness.memory import GIB, estimate, layer_activation_bytes, micro_batch_size
+from harness.modeling.memory import GIB, estimate, layer_activation_bytes, micro_batch_size
 
 PUBLISHED = {  # model name -> size stated in the papers
     "xlm-roberta-base": 270e6, "xlm-roberta-large": 550e6, "xlm-roberta-xl": 3.5e9, "xlm-roberta-xxl": 10.7e9,
@@ -49,7 +49,7 @@ def test_mt5_output_projection_is_untied(registry):
 def test_xlmr_xl_is_pre_layernorm(registry):
     from transformers import XLMRobertaXLModel
 
-    from harness.models import load_encoder
+    from harness.modeling.encoder import load_encoder
 
     enc = load_encoder(registry.model("tiny-xlmr-xl"))
     assert isinstance(enc.module, XLMRobertaXLModel)
@@ -58,10 +58,10 @@ def test_xlmr_xl_is_pre_layernorm(registry):
 
 @pytest.mark.slow
 def test_every_tiny_architecture_trains_one_step_and_evaluates(tmp_path):
-    from harness.config import parse_config
-    from harness.plan import build_plan
-    from harness.scheduler import run_plan
-    from harness.stages import Context
+    from harness.orchestration.scheduler import run_plan
+    from harness.planning.config import parse_config
+    from harness.planning.plan import build_plan
+    from harness.run.context import Context
 
     models = ["tiny-xlmr", "tiny-xlmr-xl", "tiny-mbert", "tiny-mt5"]
     cfg = parse_config({
@@ -87,7 +87,7 @@ def test_every_tiny_architecture_trains_one_step_and_evaluates(tmp_path):
 def test_mt5_wrapper_encodes_and_generates(registry):
     import torch
 
-    from harness.models import ENCODER_FILE, load_encoder, load_weights, save_weights
+    from harness.modeling.encoder import ENCODER_FILE, load_encoder, load_weights, save_weights
 
     enc = load_encoder(registry.model("tiny-mt5"), seed=3)
     batch = enc.tokenizer(["the cat is red", "der Hund"], return_tensors="pt", padding=True)
@@ -122,7 +122,7 @@ def test_memory_estimate_by_hand():
 
 
 def test_memory_estimate_orders_settings(registry):
-    from harness.memory import estimate_for_hp
+    from harness.modeling.memory import estimate_for_hp
 
     meta = _describe(registry, "xlm-roberta-large")
     hp = {"batch_size": 32, "grad_accum": 1, "max_length": 256, "precision": "bf16"}
@@ -141,8 +141,8 @@ def test_memory_estimate_orders_settings(registry):
 def test_models_cli_shows_the_memory_estimate(registry):
     from click.testing import CliRunner
 
-    from harness.cli import main
-    from harness.memory import estimate_for_hp, parse_setting
+    from harness.cli.main import main
+    from harness.modeling.memory import estimate_for_hp, parse_setting
 
     assert parse_setting("16x128:bf16:ckpt") == {"batch_size": 16, "grad_accum": 1, "max_length": 128,
                                                  "precision": "bf16", "gradient_checkpointing": True}
@@ -164,7 +164,7 @@ def test_models_cli_shows_the_memory_estimate(registry):
 def test_mt5_encoder_only_option(registry):
     from transformers import MT5EncoderModel
 
-    from harness.models import load_encoder
+    from harness.modeling.encoder import load_encoder
 
     spec = registry.model("tiny-mt5")
     lean = spec.with_overrides(options={**spec.options, "encoder_only": True})

@@ -72,6 +72,6 @@ def test_extras_used_by_the_test_setup_stay_defined():
 
 
 def test_row_library_list_names_only_scoring_libraries():
-    from harness.results import LIBRARIES
+    from harness.core.rows import LIBRARIES
 
     assert "seqeval" not in LIBRARIES and "accelerate" not in LIBRARIES

@@ -10,16 +10,16 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from harness import plugins
-from harness.cli import main
-from harness.config import parse_config
-from harness.data import ZeroShotViolation, guard_zero_shot
-from harness.hookspecs import hookimpl
-from harness.plan import build_plan
-from harness.results import ROW_KEYS, read_jsonl
-from harness.scheduler import run_plan
-from harness.specs import Task, TaskSpec
-from harness.stages import Context
+from harness.cli.main import main
+from harness.core import registry as plugins
+from harness.core.hookspecs import hookimpl
+from harness.core.rows import ROW_KEYS, read_jsonl
+from harness.core.specs import Task, TaskSpec
+from harness.orchestration.scheduler import run_plan
+from harness.planning.config import parse_config
+from harness.planning.plan import build_plan
+from harness.run.context import Context
+from harness.toolkit.data import ZeroShotViolation, guard_zero_shot
 
 TINY = {"lr": 0.001, "batch_size": 8, "max_steps": 4, "max_length": 48, "eval_batch_size": 32}
 
@@ -117,7 +117,7 @@ def _spy_plugin(calls: list, leak: bool):
 
     def load(split, language, data_dir=None):
         calls.append((split, language))
-        from harness.synthetic import nli_rows
+        from harness.toolkit.synthetic import nli_rows
 
         rows = nli_rows(8, 0, (language,))[language]
         lang = "de" if leak and split == "train" else language
@@ -173,7 +173,7 @@ def test_cli_run_and_show(tmp_path):
 
 
 def test_target_options_override_task_defaults(tmp_path):
-    from harness.stages import target_spec
+    from harness.stages.common import target_spec
 
     cfg = _cfg(tmp_path, targets=[{"name": "xnli", "languages": ["en"], "options": {"max_answer": 7}}])
     plan = build_plan(parse_config(cfg))
@@ -185,7 +185,7 @@ def test_target_options_override_task_defaults(tmp_path):
 
 
 def test_summary_table_main_protocol_and_means():
-    from harness.leaderboard import summary_table
+    from harness.results.leaderboard import summary_table
 
     def row(lang, metric, value, variant=None, seed=1):
         return {"model": "m", "model_params": 2_000_000, "intermediate": "none", "task": "udpos", "split": "test",
@@ -205,7 +205,7 @@ def test_summary_table_main_protocol_and_means():
 def test_xnli_xtreme_tsv_is_read_as_csv_writer_output(tmp_path):
     import csv
 
-    from harness.plugins import registry
+    from harness.core.registry import registry
 
     with open(tmp_path / "dev-de.tsv", "w", newline="") as fh:
         csv.writer(fh, delimiter="\t").writerow(['Er sagte "Hallo".', "Er grüßte.", "entailment"])
@@ -216,8 +216,8 @@ def test_xnli_xtreme_tsv_is_read_as_csv_writer_output(tmp_path):
 
 @pytest.mark.slow
 def test_evaluations_of_one_model_load_it_once(tmp_path, monkeypatch):
-    import harness.models as models
-    from harness.stages import release_eval_model
+    import harness.modeling.encoder as models
+    from harness.stages.evaluate import release_eval_model
 
     release_eval_model()
     calls = []

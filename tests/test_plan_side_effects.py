@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.config import ConfigError, parse_config
-from harness.plan import build_plan
-from harness.results import read_jsonl
-from harness.scheduler import prepare_plan_data
-from harness.task_data import prepare_data
+from harness.core.rows import read_jsonl
+from harness.orchestration.scheduler import prepare_plan_data
+from harness.planning.config import ConfigError, parse_config
+from harness.planning.plan import build_plan
+from harness.planning.task_data import prepare_data
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""Built-in plugins build on the public core (``harness.formats`` …) and never import another plugin module."""
+"""Built-in plugins build on the public core (``harness.toolkit.formats`` …) and never import another plugin module."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def test_package_init_files_are_empty():
     for init in PLUGINS.rglob("__init__.py"):
         code = [n for n in ast.parse(init.read_text(encoding="utf-8")).body
                 if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
-        assert code == [], f"{init.relative_to(ROOT)} holds code; plugins share code through harness.formats"
+        assert code == [], f"{init.relative_to(ROOT)} holds code; plugins share code through harness.toolkit.formats"
 
 
 def test_entry_points_name_plugin_modules():
@@ -87,11 +87,11 @@ def test_entry_points_name_plugin_modules():
 
 
 def test_the_check_catches_the_old_imports(tmp_path):
-    """Before harness.formats, udpos imported panx's reader and anli imported the mnli/snli modules."""
+    """Before harness.toolkit.formats, udpos imported panx's reader and anli imported the mnli/snli modules."""
     tasks = tmp_path / "tasks"
     tasks.mkdir()
     (tasks / "__init__.py").write_text("")
-    hook = "from harness.hookspecs import hookimpl\n\n@hookimpl\ndef register_tasks(register):\n    pass\n"
+    hook = "from harness.core.hookspecs import hookimpl\n\n@hookimpl\ndef register_tasks(register):\n    pass\n"
     (tasks / "panx.py").write_text(hook)
     (tasks / "mnli.py").write_text(hook)
     (tasks / "udpos.py").write_text("from .panx import read_tag_file\n" + hook)
@@ -105,7 +105,7 @@ def test_the_check_catches_the_old_imports(tmp_path):
 @pytest.mark.parametrize("word", ["xnli", "panx", "xquad", "udpos", "tydiqa", "mnli", "tatoeba"])
 def test_formats_names_no_task(word):
     """The toolkit is generic: no built-in task name in its code (docstrings aside)."""
-    tree = ast.parse((ROOT / "harness" / "formats.py").read_text(encoding="utf-8"))
+    tree = ast.parse((ROOT / "harness" / "toolkit" / "formats.py").read_text(encoding="utf-8"))
     docs = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)}
     strings = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
                and id(n) not in docs]

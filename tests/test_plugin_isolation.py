@@ -16,11 +16,11 @@ import pytest
 from click.testing import CliRunner
 from helpers import write_tiny_matrix
 
-from harness import plugins
-from harness.cli import main
-from harness.results import read_jsonl
+from harness.cli.main import main
+from harness.core import registry as plugins
+from harness.core.rows import read_jsonl
 
-HEADER = "from harness.hookspecs import hookimpl\nfrom harness.specs import ModelSpec, Task, TaskSpec\n\n"
+HEADER = "from harness.core.hookspecs import hookimpl\nfrom harness.core.specs import ModelSpec, Task, TaskSpec\n\n"
 
 
 def task_plugin(name: str, kind: str = "classification") -> str:
@@ -117,7 +117,7 @@ def test_bad_plugin_is_one_line_and_the_rest_works(case, site, tmp_path):
     assert len(lines_naming(r.output, package)) == 1, r.output
     assert reason in " ".join(r.output.split())
     listed = {line.split("│")[1].strip() for line in r.stdout.splitlines() if line.count("│") >= 4}
-    assert {"good", "xnli", "tiny_xlmr", "harness.local_executor"} <= listed and f"evil_{case}" not in listed
+    assert {"good", "xnli", "tiny_xlmr", "harness.orchestration.local_executor"} <= listed and f"evil_{case}" not in listed
 
     r = runner.invoke(main, ["plugins", "--json"])
     rows = {row["name"]: row for row in json.loads(r.stdout)}
@@ -163,7 +163,7 @@ def test_unknown_name_points_at_broken_plugins(site):
 def test_hand_registered_plugin_with_a_typo_is_broken_not_fatal():
     import types
 
-    from harness.hookspecs import hookimpl
+    from harness.core.hookspecs import hookimpl
 
     plugins.reset()
     try:

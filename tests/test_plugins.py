@@ -10,10 +10,10 @@ import types
 import pytest
 from click.testing import CliRunner
 
-from harness import plugins
-from harness.cli import main
-from harness.hookspecs import hookimpl
-from harness.specs import SpecError, Task, TaskSpec
+from harness.cli.main import main
+from harness.core import registry as plugins
+from harness.core.hookspecs import hookimpl
+from harness.core.specs import SpecError, Task, TaskSpec
 
 
 def test_builtins_are_entry_points_of_the_distribution():
@@ -49,7 +49,7 @@ def test_plugins_json_shows_builtin_and_template_plugin():
 
 def test_listing_commands_do_not_import_torch():
     code = (
-        "import sys\nfrom click.testing import CliRunner\nfrom harness.cli import main\n"
+        "import sys\nfrom click.testing import CliRunner\nfrom harness.cli.main import main\n"
         "for cmd in (['plugins'], ['tasks', '--json'], ['models', '--json']):\n"
         "    r = CliRunner().invoke(main, cmd); assert r.exit_code == 0, r.output\n"
         "print(sorted(m for m in ('torch', 'transformers', 'faiss') if m in sys.modules))\n"
@@ -137,7 +137,7 @@ def test_broken_plugin_is_reported_not_fatal(monkeypatch):
 def test_template_plugin_runs_in_a_matrix(tmp_path):
     from helpers import write_tiny_matrix
 
-    from harness.results import read_jsonl
+    from harness.core.rows import read_jsonl
 
     if "example-nli" not in plugins.registry().tasks:
         pytest.skip("examples/plugin-template is not installed (scripts/test.sh installs it)")

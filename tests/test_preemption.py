@@ -1,8 +1,8 @@
 """Preemption, the executor side: SIGTERM/SIGUSR1 stop a running node gracefully (``requeue``, not failed) and a
 rerun resumes it; after the driver is SIGKILLed ``matrix status`` says *interrupted*, not *running*; stale
 temporary files are cleaned by the next run. The training side is faked: a stage that counts steps, checks
-:func:`harness.checkpoint.stop_requested` at each step boundary, saves ``resume/KEY/latest.json`` and raises
-:class:`harness.checkpoint.Preempted` (what the real training loop does)."""
+:func:`harness.run.stop.stop_requested` at each step boundary, saves ``resume/KEY/latest.json`` and raises
+:class:`harness.run.stop.Preempted` (what the real training loop does)."""
 
 from __future__ import annotations
 
@@ -19,15 +19,16 @@ import pytest
 import yaml
 from test_engine import Fake, noop_cfg, noop_plugin, run
 
-from harness import plugins
-from harness.checkpoint import Preempted, clear_stop, stop_requested
-from harness.config import parse_config
-from harness.events import read_events
-from harness.heartbeat import Heartbeat, checkpoint_step, heartbeat_path, owner_alive, pid_alive
-from harness.plan import build_plan
-from harness.results import read_jsonl
-from harness.stages import STAGE_FUNCTIONS, Context
-from harness.status import matrix_status
+from harness.core import registry as plugins
+from harness.core.rows import read_jsonl
+from harness.planning.config import parse_config
+from harness.planning.plan import build_plan
+from harness.run.context import Context
+from harness.run.stop import Preempted, clear_stop, stop_requested
+from harness.stages import STAGE_FUNCTIONS
+from harness.store.events import read_events
+from harness.store.heartbeat import Heartbeat, checkpoint_step, heartbeat_path, owner_alive, pid_alive
+from harness.store.status import matrix_status
 
 STEPS = 10
 
@@ -103,7 +104,7 @@ def test_sigterm_to_a_running_node_requeues_it_and_a_rerun_resumes(training, tmp
 
 
 def test_a_stop_before_a_node_starts_leaves_it_pending_not_failed(training, tmp_path, monkeypatch):
-    from harness.checkpoint import request_stop
+    from harness.run.stop import request_stop
 
     training.signal_at = None
     real = training.__call__
@@ -153,11 +154,11 @@ import json, os, sys, time
 sys.path.insert(0, {tests!r})
 from test_preemption import FakeTraining
 from test_engine import noop_plugin
-from harness import plugins
+from harness.core import registry as plugins
 from harness.stages import STAGE_FUNCTIONS
 plugins.register_module(noop_plugin(), name="noop-preempt")
 fake = FakeTraining()
-from harness.checkpoint import Preempted, stop_requested
+from harness.run.stop import Preempted, stop_requested
 def stage(node, work, ctx):
     if os.environ.get("HANG") and node.stage == "intermediate":
         while True:  # a training loop that never ends unless stopped: checkpoint at step 7, then stop
@@ -169,7 +170,7 @@ def stage(node, work, ctx):
     return fake(node, work, ctx)
 for s in list(STAGE_FUNCTIONS):
     STAGE_FUNCTIONS[s] = stage
-from harness.cli import main
+from harness.cli.main import main
 main(["matrix", "run", sys.argv[1]])
 """
 

@@ -11,16 +11,16 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from harness import lock as lockmod
-from harness.cli import main
-from harness.config import parse_config
-from harness.data import fingerprint_paths
-from harness.lock import Lock, LockError, lock_path
-from harness.plan import build_plan
-from harness.provenance import model_id
-from harness.results import ROW_KEYS, SCHEMA_VERSION, read_jsonl, upgrade_row
-from harness.scheduler import run_plan
-from harness.stages import Context
+from harness.cli.main import main
+from harness.core.rows import ROW_KEYS, SCHEMA_VERSION, read_jsonl, upgrade_row
+from harness.orchestration.scheduler import run_plan
+from harness.planning import lock as lockmod
+from harness.planning.config import parse_config
+from harness.planning.lock import Lock, LockError, lock_path
+from harness.planning.plan import build_plan
+from harness.planning.provenance import model_id
+from harness.run.context import Context
+from harness.toolkit.data import fingerprint_paths
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = {"lr": 0.001, "batch_size": 8, "max_steps": 2, "max_length": 48, "eval_batch_size": 32}
@@ -72,7 +72,7 @@ def test_model_ids_are_unique_per_spec(registry):
 
 def _tiny_model_folder(folder: Path) -> Path:
     """A tiny XLM-R saved like a downloaded model (safetensors + tokenizer): loadable by the hf-encoder family."""
-    from harness.plugins import registry
+    from harness.core.registry import registry
 
     reg = registry()
     enc = reg.family("tiny-xlmr").load(reg.models["tiny-xlmr"], seed=0)
@@ -219,7 +219,7 @@ def test_old_rows_stay_loadable(tmp_path):
     old = {"schema_version": 1, "model": "m", "task": "xnli", "language": "de", "value": 50.0, "created": None}
     row = upgrade_row(old)
     assert list(row)[: len(ROW_KEYS)] == list(ROW_KEYS) and row["value"] == 50.0 and row["synthetic"] is None
-    from harness.leaderboard import load_rows
+    from harness.results.leaderboard import load_rows
 
     path = tmp_path / "lb.jsonl"
     path.write_text(json.dumps(old) + "\n")
@@ -229,8 +229,8 @@ def test_old_rows_stay_loadable(tmp_path):
 def test_a_run_reads_a_hub_dataset_at_the_locked_sha(monkeypatch):
     import datasets
 
-    from harness.data import load_hf
-    from harness.task_data import load_split
+    from harness.planning.task_data import load_split
+    from harness.toolkit.data import load_hf
 
     seen = []
     monkeypatch.setattr(datasets, "load_dataset", lambda *a, **kw: seen.append(kw["revision"]) or [])

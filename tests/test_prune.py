@@ -10,8 +10,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from harness.cli import main
-from harness.results import read_jsonl
+from harness.cli.main import main
+from harness.core.rows import read_jsonl
 
 TINY = {"lr": 0.001, "batch_size": 8, "max_steps": 2, "max_length": 32, "eval_batch_size": 64}
 DROP = ("created", "predictions", "git_sha", "data_location", "intermediate_data")
@@ -120,7 +120,7 @@ def test_run_with_prune_deletes_weights_as_readers_finish_and_changes_no_value(t
 def test_a_torn_pruned_record_never_passes_deleted_weights_as_present(tmp_path):
     """A PRUNED record that does not parse (torn, edited) lists nothing: the deleted weights count as missing, the
     node is not finished (``matrix plan`` puts it back to run) and a rerun redoes it with the same rows."""
-    from harness.integrity import quick_check
+    from harness.store.integrity import quick_check
 
     cfg = _config(tmp_path, ["en"])
     _cli("matrix", "run", str(cfg))

@@ -14,9 +14,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from harness.cli import main
-from harness.results import read_jsonl
-from harness.synthetic import CUES, planted_nli_rows
+from harness.cli.main import main
+from harness.core.rows import read_jsonl
+from harness.toolkit.synthetic import CUES, planted_nli_rows
 
 CUE_OF = {c: label for label, cues in CUES.items() for c in cues}
 

@@ -7,8 +7,8 @@ import os
 import pytest
 from test_engine import comparable, run, tiny_cfg
 
-from harness.events import read_events
-from harness.results import read_jsonl
+from harness.core.rows import read_jsonl
+from harness.store.events import read_events
 
 pytest.importorskip("ray")
 
@@ -47,8 +47,8 @@ def test_a_ray_task_whose_worker_is_killed_mid_training_is_retried_and_matches_l
     from test_engine import TINY
     from xlt_harness_plugins.executors.ray_executor import RayExecutor
 
-    from harness.config import parse_config
-    from harness.plan import build_plan
+    from harness.planning.config import parse_config
+    from harness.planning.plan import build_plan
 
     over = {"intermediate": ["none"], "targets": [{"name": "xnli", "languages": ["en"]}],
             "train": {**TINY, "max_steps": 30}}

@@ -62,8 +62,8 @@ def _reduced_config(tmp_path: Path, shared: Path) -> Path:
 def test_reduced_real_study_rows_carry_provenance_and_depth(tmp_path, shared_data, me5_dir, monkeypatch):
     from click.testing import CliRunner
 
-    from harness.cli import main
-    from harness.results import read_jsonl
+    from harness.cli.main import main
+    from harness.core.rows import read_jsonl
 
     monkeypatch.setenv("XLT_ME5_DIR", str(me5_dir))
     cfg = _reduced_config(tmp_path, shared_data)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.leaderboard import load_rows
-from harness.report import is_english
-from harness.report.aggregate import (
+from harness.core.rows import ROW_KEYS
+from harness.core.specs import BenchmarkEntry, ExportLayout, SpecError, TaskSpec
+from harness.results.aggregate import (
     benchmark_scores,
     benchmark_table,
     benchmark_tasks,
@@ -19,8 +19,8 @@ from harness.report.aggregate import (
     task_table,
     xtreme_average,
 )
-from harness.results import ROW_KEYS
-from harness.specs import BenchmarkEntry, ExportLayout, SpecError, TaskSpec
+from harness.results.languages import is_english
+from harness.results.leaderboard import load_rows
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO / "leaderboards" / "reference.jsonl"
@@ -84,7 +84,7 @@ def test_a_plugin_declares_its_own_benchmark():
     (BenchmarkEntry("qa", ("f1",)), "metric 'f1' is not one this task writes"),
     (BenchmarkEntry("qa", ("my_f1",), ("exact_match",)), "metric 'exact_match' is not one this task writes"),
     (BenchmarkEntry("", ("my_f1",)), "give a category"),
-    ({"category": "qa"}, "must be a harness.specs.BenchmarkEntry"),
+    ({"category": "qa"}, "must be a harness.core.specs.BenchmarkEntry"),
 ])
 def test_bad_benchmark_entries_name_task_and_field(entry, match):
     with pytest.raises(SpecError, match=r"task 'my_qa': benchmarks\['b'\]: .*" + match.replace("(", r"\(")):

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from fixtures_report import XNLI_CORRECT, N, write_demo
 
-from harness.leaderboard import load_rows
-from harness.report.bootstrap import qa_exact_match, qa_f1, scored
-from harness.report.gains import _rng, gains
+from harness.results.bootstrap import qa_exact_match, qa_f1, scored
+from harness.results.gains import _rng, gains
+from harness.results.leaderboard import load_rows
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +142,7 @@ def test_chunk_f1_resampled_from_counts_and_generic_fallback(demo, monkeypatch):
     rec = _rec(rep, "demo-small", "panx")
     assert rec["en"]["gain"] == pytest.approx(20.0)  # hand: F1 0.8 (2 of 3 entities, precision 1) -> 1.0
     # without the counts path, the metric itself re-scores every resample: same replicates
-    import harness.report.bootstrap as bs
+    import harness.results.bootstrap as bs
 
     monkeypatch.setattr(bs, "CHUNK_F1", ())
     cell = bs.scored(row)

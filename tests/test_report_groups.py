@@ -9,9 +9,9 @@ import time
 import pytest
 from fixtures_report import write_demo
 
-from harness.leaderboard import load_rows as load_leaderboards
-from harness.report.gains import gains, model_group
-from harness.units import fmt_params
+from harness.results.gains import gains, model_group
+from harness.results.leaderboard import load_rows as load_leaderboards
+from harness.toolkit.units import fmt_params
 
 
 def test_model_group_names_a_ladder():
@@ -48,7 +48,7 @@ def test_fmt_params_one_style():
 
 
 def test_summary_says_synthetic_next_to_synthetic_rows():
-    from harness.leaderboard import summary_table
+    from harness.results.leaderboard import summary_table
 
     def row(model, synthetic):
         return {"model": model, "model_params": 36_992, "intermediate": "none", "task": "xnli", "split": "test",
@@ -60,8 +60,8 @@ def test_summary_says_synthetic_next_to_synthetic_rows():
 
 
 def test_model_descriptions_are_cached(tmp_path, monkeypatch):
-    from harness.model_meta import describe
-    from harness.plugins import registry
+    from harness.core.registry import registry
+    from harness.modeling.meta import describe
 
     monkeypatch.setenv("XLT_HARNESS_META_CACHE", str(tmp_path / "meta.json"))
     spec = registry().model("tiny-xlmr")
@@ -82,7 +82,7 @@ def test_models_describe_answers_fast_once_cached(tmp_path):
     import sys
 
     env = {**os.environ, "XLT_HARNESS_META_CACHE": str(tmp_path / "meta.json")}
-    cmd = [sys.executable, "-m", "harness.cli", "models", "--describe", "--memory", "32x256:bf16"]
+    cmd = [sys.executable, "-m", "harness.cli.main", "models", "--describe", "--memory", "32x256:bf16"]
     subprocess.run(cmd, env=env, check=True, capture_output=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout

@@ -9,12 +9,12 @@ import pytest
 from click.testing import CliRunner
 from fixtures_report import write_demo
 
-from harness.cli import main
-from harness.leaderboard import load_rows
-from harness.report.export import ExportError, export
-from harness.report.figures import all_figures, family
-from harness.report.gains import gains
-from harness.report.html import build
+from harness.cli.main import main
+from harness.results.export import ExportError, export
+from harness.results.figures import all_figures, family
+from harness.results.gains import gains
+from harness.results.html import build
+from harness.results.leaderboard import load_rows
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -151,7 +151,7 @@ def test_export_retrieval_layouts(tmp_path):
     """Tatoeba: line index of the xx→en neighbour; BUCC: pairs above the dev threshold; LAReQA: ranked ids."""
     import hashlib
 
-    from harness.results import ROW_KEYS
+    from harness.core.rows import ROW_KEYS
 
     def row(task, lang, preds, **kw):
         rel = f"p/{task}-{lang}.jsonl"
@@ -190,8 +190,8 @@ def test_export_reads_node_json_for_rows_written_before_the_synthetic_field(tmp_
     """A schema-1 row has no ``synthetic`` key; the loader fills it with null, which must not read as "real"."""
     import json
 
-    from harness.leaderboard import load_rows
-    from harness.report.export import is_synthetic
+    from harness.results.export import is_synthetic
+    from harness.results.leaderboard import load_rows
 
     node = tmp_path / "cache" / "nodes" / "k"
     node.mkdir(parents=True)

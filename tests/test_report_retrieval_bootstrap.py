@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from harness.metrics import METRICS
-from harness.metrics.retrieval import apply_threshold, best_threshold
-from harness.report.bootstrap import _replicates, scored
+from harness.metrics.ranking import apply_threshold, best_threshold
+from harness.results.bootstrap import _replicates, scored
 
 GOLD = ["t0", "t1", "t2", "t3"]
 TATOEBA = [{"fwd": "t0", "bwd": "t0"}, {"fwd": "t1", "bwd": "x"}, {"fwd": "x", "bwd": "t2"}, {"fwd": "t3", "bwd": "y"}]

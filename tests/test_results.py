@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from harness.results import (
+from harness.core.rows import (
     ROW_KEYS,
     append_jsonl,
     harness_git_sha,

@@ -20,16 +20,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.checkpoint import (
-    KILL_ENV,
-    TERM_ENV,
-    Preempted,
-    Resume,
-    clear_stop,
-    parse_every,
-    request_stop,
-    stop_requested,
-)
+from harness.run.stop import Preempted, clear_stop, request_stop, stop_requested
+from harness.toolkit.units import parse_every
+from harness.training.checkpoint import KILL_ENV, TERM_ENV, Resume
 
 KILL_AT, EVERY = 7, 3
 
@@ -49,8 +42,8 @@ def test_parse_every():
 
 
 def test_config_field_is_validated_and_not_in_the_node_key():
-    from harness.config import ConfigError, config_hash, parse_config
-    from harness.plan import build_plan
+    from harness.planning.config import ConfigError, config_hash, parse_config
+    from harness.planning.plan import build_plan
 
     base = {"models": ["tiny-xlmr"], "targets": [{"name": "xnli", "languages": ["en"]}], "data": {"xnli": "synthetic"}}
     with pytest.raises(ConfigError, match=r"train\.checkpoint_every.*'every tuesday'"):
@@ -67,7 +60,7 @@ def test_config_field_is_validated_and_not_in_the_node_key():
 
 
 def test_batches_draw_what_the_old_generator_drew_and_resume_mid_pass():
-    from harness.train import Batches
+    from harness.training.loop import Batches
 
     def old(features, size, rng):  # the generator the class replaced
         order = list(range(len(features)))
@@ -95,7 +88,7 @@ def test_batches_draw_what_the_old_generator_drew_and_resume_mid_pass():
 def test_gradient_checkpointing_without_support_is_an_error():
     from torch import nn
 
-    from harness.train import _enable_gradient_checkpointing
+    from harness.training.loop import _enable_gradient_checkpointing
 
     with pytest.raises(ValueError, match="Linear does not support gradient checkpointing"):
         _enable_gradient_checkpointing(nn.Linear(2, 2))
@@ -106,9 +99,9 @@ def _tiny_setup(n_tasks: int = 1):
     import torch
     from xlt_harness_plugins.tasks import mnli, xnli
 
-    from harness.models import TaskModel, load_encoder
-    from harness.plugins import registry
-    from harness.train import TrainTask
+    from harness.core.registry import registry
+    from harness.modeling.encoder import TaskModel, load_encoder
+    from harness.training.loop import TrainTask
 
     torch.set_num_threads(1)
     reg = registry()
@@ -133,7 +126,7 @@ def test_graceful_stop_then_resume_is_bit_identical_in_process(tmp_path, n_tasks
     """request_stop() at step 5 → checkpoint + Preempted; a fresh model resumes at 6 and ends bit-identical."""
     import torch
 
-    from harness.train import train
+    from harness.training.loop import train
 
     def run(root, stop_at=None):
         model, tasks, pad = _tiny_setup(n_tasks)
@@ -191,7 +184,7 @@ def _run(config: Path, kill: bool, term: bool = False) -> tuple[int, str]:
         env[KILL_ENV] = str(KILL_AT)
     if term:
         env[TERM_ENV] = str(KILL_AT)
-    code = "from harness.cli import main; main()"
+    code = "from harness.cli.main import main; main()"
     proc = subprocess.run([sys.executable, "-c", code, "matrix", "run", str(config)], env=env,
                           capture_output=True, text=True, timeout=900)
     return proc.returncode, proc.stdout + proc.stderr

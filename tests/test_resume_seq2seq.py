@@ -1,4 +1,4 @@
-"""Resume of the sequence-to-sequence loop (FLORES targets, ``harness.seq2seq.fit``): a graceful stop writes a
+"""Resume of the sequence-to-sequence loop (FLORES targets, ``harness.tasktypes.seq2seq.fit``): a graceful stop writes a
 checkpoint and raises ``Preempted``; a fresh model resumes from it and ends bit-identical to an uninterrupted run
 (weights, loss curve, best step) on CPU, with the resume recorded in the summary as exact."""
 
@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from harness.checkpoint import Preempted, Resume, clear_stop, request_stop, resume_record
+from harness.run.stop import Preempted, clear_stop, request_stop
+from harness.training.checkpoint import Resume, resume_record
 
 HP = {"batch_size": 4, "max_steps": 8, "epochs": 1, "warmup_ratio": 0.25, "weight_decay": 0.01, "lr": 3e-3,
       "max_grad_norm": 1.0, "precision": "fp32", "eval_every": 2}
@@ -17,9 +18,9 @@ HP = {"batch_size": 4, "max_steps": 8, "epochs": 1, "warmup_ratio": 0.25, "weigh
 def _run(root, work, stop_at=None):
     import torch
 
-    from harness.models import load_encoder
-    from harness.plugins import registry
-    from harness.seq2seq import featurize, fit
+    from harness.core.registry import registry
+    from harness.modeling.encoder import load_encoder
+    from harness.tasktypes.seq2seq import featurize, fit
 
     torch.set_num_threads(1)
     spec = registry().model("tiny-mt5").with_overrides(options={"d_model": 32, "d_ff": 64, "dropout": 0.1})

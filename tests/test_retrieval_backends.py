@@ -9,8 +9,8 @@ import torch
 from helpers import brute_knn as _brute
 from helpers import unit_vectors as _unit
 
-from harness.retrieval.knn import choose_backend, knn_both
-from harness.retrieval.margin import mine, score_neighbours
+from harness.search.knn import choose_backend, knn_both
+from harness.search.margin import mine, score_neighbours
 
 CASES = [  # (backend, threads, row_block, col_block): one worker, several workers with uneven blocks, single pool
     ("tiles", 1, 64, 50), ("tiles", 3, 64, 50), ("tiles", 4, 17, 200), ("gemm", 1, 64, 50), ("gemm", 2, 100, 33),
@@ -85,8 +85,8 @@ def test_bf16_tiles_runs_without_numpy_gemm():
 
 
 def test_row_signature_records_the_kernel():
-    from harness.results import signature
-    from harness.retrieval.embed import EmbedOptions
+    from harness.core.rows import signature
+    from harness.search.embed import EmbedOptions
     from harness.tasktypes.retrieval import signature_fields
 
     def sig(proto):

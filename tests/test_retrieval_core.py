@@ -9,7 +9,7 @@ from helpers import brute_knn as _brute
 from helpers import unit_vectors as _unit
 
 from harness.metrics import MissingGold
-from harness.metrics.retrieval import (
+from harness.metrics.ranking import (
     apply_threshold,
     average_precision_at_k,
     best_threshold,
@@ -17,9 +17,9 @@ from harness.metrics.retrieval import (
     nn_accuracy,
     prf,
 )
-from harness.retrieval.index import build_index, resolve_kind, search, search_both
-from harness.retrieval.knn import KNN, knn, knn_both
-from harness.retrieval.margin import mine, score_neighbours
+from harness.search.index import build_index, resolve_kind, search, search_both
+from harness.search.knn import KNN, knn, knn_both
+from harness.search.margin import mine, score_neighbours
 
 
 @pytest.mark.parametrize("n,m,block", [(300, 257, (64, 50)), (37, 500, (16, 128)), (5, 3, (2, 2))])
@@ -113,9 +113,9 @@ def test_metrics_by_hand():
 def test_embed_knobs_on_tiny_model():
     import torch
 
-    from harness.models import load_encoder
-    from harness.plugins import registry
-    from harness.retrieval.embed import EmbedOptions, _batches, embed
+    from harness.core.registry import registry
+    from harness.modeling.encoder import load_encoder
+    from harness.search.embed import EmbedOptions, _batches, embed
 
     enc = load_encoder(registry().model("tiny-xlmr"), seed=0)
     texts = ["the cat is red", "a", "the big old house is not green and the dog is quiet"]
@@ -152,9 +152,9 @@ def test_embed_knobs_on_tiny_model():
 
 
 def test_embed_stream_to_memmap(tmp_path):
-    from harness.models import load_encoder
-    from harness.plugins import registry
-    from harness.retrieval.embed import EmbedOptions, embed, embed_to_file
+    from harness.core.registry import registry
+    from harness.modeling.encoder import load_encoder
+    from harness.search.embed import EmbedOptions, embed, embed_to_file
 
     enc = load_encoder(registry().model("tiny-xlmr"), seed=0)
     texts = [f"the dog is {w}" for w in ("red", "big", "old", "small", "green")]

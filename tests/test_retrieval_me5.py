@@ -28,8 +28,8 @@ SUBSET = ("sw", "ar")
 
 
 def _run(me5_dir, shared_data, languages):
-    from harness.models import load_encoder
-    from harness.plugins import registry
+    from harness.core.registry import registry
+    from harness.modeling.encoder import load_encoder
 
     reg = registry()
     spec = reg.model("multilingual-e5-small").with_overrides(source=str(me5_dir), revision=None)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from harness.core.registry import registry
 from harness.metrics import MissingGold
-from harness.plugins import registry
 
 TASKS = ("tatoeba", "bucc2018", "lareqa", "mewslix", "flores-retrieval")
 
@@ -59,7 +59,7 @@ def test_fixture_loaders(fixtures):
 
 
 def test_missing_data_messages(tmp_path):
-    from harness.data import DataMissing
+    from harness.toolkit.data import DataMissing
 
     reg = registry()
     with pytest.raises(DataMissing, match="tatoeba.deu-eng.deu"):
@@ -128,7 +128,7 @@ def test_option_precedence_and_errors():
 
 @pytest.mark.slow
 def test_retrieve_command_on_fixtures(fixtures):
-    from harness.cli import main
+    from harness.cli.main import main
 
     runner = CliRunner()
     res = runner.invoke(main, ["retrieve", "tatoeba", "--model", "tiny-xlmr", "--data", str(fixtures / "tatoeba"),
@@ -154,10 +154,10 @@ def test_retrieve_command_on_fixtures(fixtures):
 @pytest.mark.slow
 def test_retrieval_targets_in_a_matrix(tmp_path):
     """Retrieval eval nodes read the intermediate checkpoint (or the pretrained model); rows carry knobs."""
-    from harness.config import load_config
-    from harness.plan import build_plan
-    from harness.scheduler import run_plan
-    from harness.stages import Context
+    from harness.orchestration.scheduler import run_plan
+    from harness.planning.config import load_config
+    from harness.planning.plan import build_plan
+    from harness.run.context import Context
 
     cfg_path = tmp_path / "m.yaml"
     cfg_path.write_text(f"""
@@ -190,7 +190,7 @@ train: {{lr: 0.001, batch_size: 16, max_steps: 2, max_length: 32}}
     assert bucc[("none", "test", "bucc_f1_margin_dev_threshold")]["variant"] == "dev_threshold"
     assert all(r["predictions_sha256"] for r in rows)
     # stored predictions re-score to the same numbers without the model (`harness score`)
-    from harness.cli import main
+    from harness.cli.main import main
 
     row = next(r for r in tat if r["metric"] == "tatoeba_accuracy_xx2en")
     pred = (plan.leaderboard.parent / row["predictions"]).resolve()

@@ -10,11 +10,11 @@ import yaml
 from click.testing import CliRunner
 from rich.console import Console
 
-from harness import plugins
-from harness.cli import main
-from harness.hookspecs import hookimpl
-from harness.results import make_row, write_jsonl_atomic
-from harness.specs import Task, TaskSpec
+from harness.cli.main import main
+from harness.core import registry as plugins
+from harness.core.hookspecs import hookimpl
+from harness.core.rows import make_row, write_jsonl_atomic
+from harness.core.specs import Task, TaskSpec
 
 
 def test_leaderboard_show_prints_bracketed_names_literally(tmp_path):
@@ -60,7 +60,7 @@ def test_failure_line_prints_markup_like_error_literally(tmp_path, monkeypatch):
         config = _config(tmp_path, targets=[{"name": "evil-t"}], data={"evil-t": str(data)})
         r = CliRunner().invoke(main, ["matrix", "run", str(config)])  # the plan-time data check meets it first
         assert r.exit_code == 2 and "RuntimeError: broken [/bold] loader for [de]" in r.output, r.output
-        monkeypatch.setattr("harness.validate.validate_plan", lambda plan: None)  # now the run-time failure line
+        monkeypatch.setattr("harness.planning.validate.validate_plan", lambda plan: None)  # now the run-time failure line
         r = CliRunner().invoke(main, ["matrix", "run", str(config)])
         assert r.exit_code == 1, r.output
         (line,) = [line for line in r.stderr.splitlines() if line.startswith("failed")]
@@ -71,7 +71,7 @@ def test_failure_line_prints_markup_like_error_literally(tmp_path, monkeypatch):
 
 
 def test_progress_description_keeps_brackets():
-    from harness.progress import MatrixProgress
+    from harness.run.progress import MatrixProgress
 
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=200, color_system=None)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import xtreme_submission_fixture as fixture
 
-from harness.report.submission import score_submission
+from harness.results.submission import score_submission
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "xtreme_official_reference.json").read_text())
 GROUPS = {"structured": "tagging"}  # our declared category name -> the official group name

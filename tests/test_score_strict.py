@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from harness.cli import main
+from harness.cli.main import main
 from harness.metrics import METRICS
 
 XNLI_DEV = b"p1\th1\tneutral\r\np2\th2\tentailment\r\np3\th3\tcontradiction\r\n"

@@ -15,8 +15,8 @@ import pytest
 import yaml
 from test_engine import TINY, comparable, run, tiny_cfg
 
-from harness.events import read_events
-from harness.results import read_jsonl
+from harness.core.rows import read_jsonl
+from harness.store.events import read_events
 
 pytest.importorskip("submitit")
 from xlt_harness_plugins.executors.slurm_executor import SlurmExecutor, slurm_available  # noqa: E402
@@ -82,7 +82,7 @@ def test_rerun_after_the_driver_is_killed_adopts_the_queued_jobs(tmp_path):
     cfg_path = tmp_path / "c.yaml"
     cfg_path.write_text(yaml.safe_dump(cfg))
     events_path = tmp_path / "out" / "cache" / "events.jsonl"
-    driver = subprocess.Popen([sys.executable, "-m", "harness.cli", "matrix", "run", str(cfg_path)],
+    driver = subprocess.Popen([sys.executable, "-m", "harness.cli.main", "matrix", "run", str(cfg_path)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 120
@@ -105,12 +105,12 @@ def test_rerun_after_the_driver_is_killed_adopts_the_queued_jobs(tmp_path):
 def test_scontrol_requeue_of_a_running_training_job_is_readopted_and_matches_local(tmp_path):
     """A running training job requeued by SLURM (``scontrol requeue``, what preemption does) stops gracefully,
     comes back under the same job id, the driver keeps waiting on it, and the matrix ends with the local rows.
-    With resumable training (``harness.checkpoint.Resume``), the requeued node resumes from its checkpoint."""
+    With resumable training (``harness.training.checkpoint.Resume``), the requeued node resumes from its checkpoint."""
     from helpers import act_when_started
 
-    from harness import checkpoint
-    from harness.config import parse_config
-    from harness.plan import build_plan
+    from harness.planning.config import parse_config
+    from harness.planning.plan import build_plan
+    from harness.training import checkpoint
 
     over = {"intermediate": ["none"], "targets": [{"name": "xnli", "languages": ["en"]}],
             "train": {**TINY, "max_steps": REQUEUE_STEPS}}

@@ -13,10 +13,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from harness.models import TaskModel, load_encoder
-from harness.plugins import registry
-from harness.specs import TaskSpec
-from harness.train import TrainTask, predict, train
+from harness.core.registry import registry
+from harness.core.specs import TaskSpec
+from harness.modeling.encoder import TaskModel, load_encoder
+from harness.training.loop import TrainTask, predict, train
 
 FAMILIES = ["tiny-xlmr", "tiny-mbert", "tiny-mt5"]
 STEPS = 20

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.data import DataMissing
 from harness.metrics import MissingGold
+from harness.toolkit.data import DataMissing
 
 TASKS = ("xnli", "pawsx", "xcopa", "udpos", "panx", "xquad", "mlqa", "tydiqa")
 
@@ -278,14 +278,14 @@ def test_hub_loaders_on_local_parquet(tmp_path, monkeypatch, registry):
 
     import hub_schemas as H
 
-    import harness.data
+    import harness.toolkit.data
 
     calls = []
     files: dict[tuple, Path] = {}
 
     def fake_load_hf(dataset, name, split, revision=None, **kw):
         calls.append((dataset, name, split))
-        return harness.data.load_hf("parquet", None, "train", data_files={"train": str(files[(dataset, name, split)])},
+        return harness.toolkit.data.load_hf("parquet", None, "train", data_files={"train": str(files[(dataset, name, split)])},
                                     cache_dir=str(tmp_path / "cache"))
 
     def hub(key: tuple, features, rows: list[dict]) -> None:
@@ -440,7 +440,7 @@ def test_span_qa_no_answer_switch(tokenizer, registry):
 def test_score_command(tmp_path):
     from click.testing import CliRunner
 
-    from harness.cli import main
+    from harness.cli.main import main
 
     _squad(tmp_path / "dev-context-zh-question-zh.json", "北京大学在北京。", [
         {"id": "a", "question": "?", "answers": [{"answer_start": 0, "text": "北京"}]},
@@ -474,7 +474,7 @@ def test_score_command(tmp_path):
 def test_score_classification_crlf_and_stripped_test(tmp_path):
     from click.testing import CliRunner
 
-    from harness.cli import main
+    from harness.cli.main import main
 
     (tmp_path / "dev-de.tsv").write_bytes(b"p1\th1\tneutral\r\np2\th2\tentailment\r\np3\th3\tcontradiction\r\n")
     (tmp_path / "test-de.tsv").write_bytes(b"p1\th1\r\np2\th2\r\n")

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from harness import threads as th
+from harness.run import threads as th
 
 
 def _cgroup(tmp_path, v2: str | None = None, v1: tuple[int, int] | None = None):
@@ -82,7 +82,7 @@ def test_apply_threads_sets_torch_and_child_environment(monkeypatch):
 
 
 def test_threads_knob_is_validated_and_left_out_of_the_config_hash():
-    from harness.config import ConfigError, config_hash, parse_config
+    from harness.planning.config import ConfigError, config_hash, parse_config
 
     base = {"models": ["tiny-xlmr"], "targets": ["xnli"]}
     assert parse_config({**base, "threads": 2}).threads == 2

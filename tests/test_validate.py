@@ -9,8 +9,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from harness.cli import main
-from harness.data import ZeroShotViolation, guard_zero_shot
+from harness.cli.main import main
+from harness.toolkit.data import ZeroShotViolation, guard_zero_shot
 
 GOOD_TRAIN = b"p1\th1\tentailment\r\np2\th2\tneutral\r\np3\th3\tcontradiction\r\n"
 
@@ -67,7 +67,7 @@ def test_broken_files_are_named(tmp_path, content, expected):
 
 def test_half_written_jsonl_names_the_file(tmp_path):
     folder = tmp_path / "xcopa"
-    from harness.plugins import registry
+    from harness.core.registry import registry
 
     registry().task("xcopa").fixture(data_dir=folder)
     text = (folder / "test.et.jsonl").read_text(encoding="utf-8")
@@ -91,7 +91,7 @@ def test_empty_slice_fails_at_plan_time(tmp_path):
 
 
 def test_unknown_metric_fails_at_plan_time(tmp_path, monkeypatch):
-    from harness.plugins import registry
+    from harness.core.registry import registry
 
     reg = registry()
     task = reg.tasks["xnli"]
@@ -108,7 +108,7 @@ def test_verdicts_are_cached_by_fingerprint(tmp_path, monkeypatch):
     assert len(verdicts) == 1
     assert json.loads(verdicts[0].read_text())["passed"] == {"dev|en": 3, "test|de": 3, "train|en": 3}
 
-    from harness.plugins import registry
+    from harness.core.registry import registry
 
     reg = registry()
     task = reg.tasks["xnli"]
@@ -170,9 +170,9 @@ def test_duplicate_ids_are_refused(registry):
 
 def test_real_offline_data_passes(shared_data, tmp_path):
     """The shared real samples the real-offline-mini example reads pass every check (no false alarm)."""
-    from harness.config import load_config
-    from harness.plan import build_plan
-    from harness.validate import planned_splits, validate_plan
+    from harness.planning.config import load_config
+    from harness.planning.plan import build_plan
+    from harness.planning.validate import planned_splits, validate_plan
 
     raw = yaml.safe_load(open("examples/real-offline-mini.yaml"))
     raw.update(output_dir=str(tmp_path / "out"), models=["tiny-xlmr"],

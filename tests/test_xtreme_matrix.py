@@ -27,7 +27,7 @@ EXPECTED = {  # task -> (languages, metrics, split, examples per language in the
 def test_xtreme_tiny_matrix(tmp_path):
     from click.testing import CliRunner
 
-    from harness.cli import main
+    from harness.cli.main import main
 
     cfg = yaml.safe_load((REPO / "configs" / "xtreme-tiny.yaml").read_text())
     cfg["output_dir"] = str(tmp_path / "run")

@@ -8,7 +8,15 @@ be returned as :class:`Value` to carry a direction, variant, example count or si
 from __future__ import annotations
 
 # Metric modules register themselves into METRICS/IMPLEMENTATION on import.
-from . import mlqa, retrieval, seqeval_compat, squad  # noqa: F401
-from .base import IMPLEMENTATION, METRICS, MissingGold, Value, accuracy, check_gold, score_by_name
+from harness.metrics import mlqa, ranking, seqeval_compat, squad  # noqa: F401
+from harness.metrics.base import (
+    IMPLEMENTATION,
+    METRICS,
+    MissingGold,
+    Value,
+    accuracy,
+    check_gold,
+    score_by_name,
+)
 
 __all__ = ["IMPLEMENTATION", "METRICS", "MissingGold", "Value", "accuracy", "check_gold", "score_by_name"]

@@ -29,8 +29,8 @@ import unicodedata
 from collections import Counter
 from typing import Any
 
-from .base import IMPLEMENTATION, METRICS
-from .squad import mean_max
+from harness.metrics.base import IMPLEMENTATION, METRICS
+from harness.metrics.squad import mean_max
 
 LANGUAGES = ("en", "es", "de", "ar", "hi", "vi", "zh")
 WHITESPACE_LANGS = ("en", "es", "hi", "vi", "de", "ar")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .base import Value
+from harness.metrics.base import Value
 
 ENV_SPM = "XLT_FLORES200_SPM"
 FLORES200 = "flores200"
@@ -181,7 +181,7 @@ def _register() -> None:
     """Make the corpus-level MT metrics known to ``harness.metrics`` (name → implementation string)."""
     import sacrebleu
 
-    from .base import IMPLEMENTATION, METRICS
+    from harness.metrics.base import IMPLEMENTATION, METRICS
 
     version = sacrebleu.__version__
     METRICS.setdefault("chrf++", lambda golds, predictions, **_: chrf_pp(predictions, golds))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import IMPLEMENTATION, METRICS, Value, check_gold
+from harness.metrics.base import IMPLEMENTATION, METRICS, Value, check_gold
 
 
 def _flatten(seqs: list) -> list[str]:

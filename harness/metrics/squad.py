@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from .base import IMPLEMENTATION, METRICS, check_gold
+from harness.metrics.base import IMPLEMENTATION, METRICS, check_gold
 
 _PUNCT = frozenset(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")

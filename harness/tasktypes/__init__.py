@@ -16,21 +16,21 @@ Predictions are JSON-serialisable (a label string, a choice index, a tag list, a
 
 from __future__ import annotations
 
-from ..hookspecs import hookimpl
-from .base import TaskType, pad, pad_inputs
+from harness.core.hookspecs import hookimpl
+from harness.core.tasktype import TaskType, pad, pad_inputs
 
 __all__ = ["TaskType", "pad", "pad_inputs", "register_task_types"]
 
 
 @hookimpl
 def register_task_types(register) -> None:
-    from .classification import ClassificationType
-    from .generation import GenerationType
-    from .mlm import MaskedLMType
-    from .multiple_choice import MultipleChoiceType
-    from .retrieval import RetrievalType
-    from .span_qa import SpanQAType
-    from .tagging import TaggingType
+    from harness.tasktypes.classification import ClassificationType
+    from harness.tasktypes.generation import GenerationType
+    from harness.tasktypes.mlm import MaskedLMType
+    from harness.tasktypes.multiple_choice import MultipleChoiceType
+    from harness.tasktypes.retrieval import RetrievalType
+    from harness.tasktypes.span_qa import SpanQAType
+    from harness.tasktypes.tagging import TaggingType
 
     register(ClassificationType())
     register(GenerationType())

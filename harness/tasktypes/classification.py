@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..metrics import score_by_name
-from .base import Problem, TaskType, is_text, pad, pad_inputs
+from harness.core.tasktype import Problem, TaskType, is_text, pad, pad_inputs
+from harness.metrics import score_by_name
 
 
 class ClassificationType(TaskType):
@@ -76,7 +76,7 @@ class ClassificationType(TaskType):
         return batch
 
     def forward(self, encoder, head, batch):
-        from ..models import pool, resolve_pooling, run_encoder
+        from harness.modeling.encoder import pool, resolve_pooling, run_encoder
 
         hidden = run_encoder(encoder, batch).last_hidden_state
         return head(pool(hidden, batch["attention_mask"], resolve_pooling(head.pooling, encoder)))

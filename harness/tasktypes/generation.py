@@ -7,7 +7,7 @@ a held-out selection slice never shares a sentence with training.
 
 Two ways a model meets a generation task, chosen by its family:
 
-- **sequence-to-sequence** (``mt5``): a target stage fine-tunes the full model on bitext (``harness.seq2seq``:
+- **sequence-to-sequence** (``mt5``): a target stage fine-tunes the full model on bitext (``harness.tasktypes.seq2seq``:
   teacher forcing, optional label smoothing, selection by chrF++ on a held-out slice), then the eval node decodes
   with beam search. Training on bitext is the declared exemption ``bitext`` (recorded in every row).
 - **prompted** (a family registered with ``prompted=True``, e.g. ``causal-lm``): no training; the eval node
@@ -34,29 +34,11 @@ import math
 import random
 from typing import Any
 
-from .base import TaskType, is_text
+from harness.core.tasktype import TaskType, is_text
+from harness.tasktypes.options import BITEXT_EXEMPTION, DEFAULT_OPTIONS, options_of  # noqa: F401
 
 SEQ2SEQ_PROMPT = "translate {src} to {tgt}: {text}"
 CAUSAL_PROMPT = "{src}: {text}\n{tgt}:"
-BITEXT_EXEMPTION = "bitext"
-
-DEFAULT_OPTIONS: dict[str, Any] = {
-    "prompt": None, "k_shot": 0, "num_beams": 4, "length_penalty": 1.0, "max_new_tokens": 512,
-    "max_new_tokens_ratio": 2.0, "max_new_tokens_extra": 16, "max_source_length": 512, "max_target_length": 256,
-    "batch_size": 16, "label_smoothing": 0.0, "select_fraction": 0.1, "select_num_beams": 1, "bitext": None,
-    "spm_model": None, "spm_name": None,
-}
-
-
-def options_of(params: dict[str, Any] | None) -> dict[str, Any]:
-    """Generation options from a node's params, over the defaults; unknown keys are an error."""
-    given = dict((params or {}).get("options") or {})
-    unknown = set(given) - set(DEFAULT_OPTIONS)
-    if unknown:
-        raise ValueError(f"generation options {sorted(unknown)} are unknown; allowed: {', '.join(DEFAULT_OPTIONS)}")
-    return {**DEFAULT_OPTIONS, **given}
-
-
 def is_causal(module) -> bool:
     """A decoder-only model: its ``generate`` output starts with the prompt."""
     return getattr(module, "harness_generation", "seq2seq") == "causal"
@@ -83,6 +65,13 @@ def max_new_for(source_tokens: int, options: dict[str, Any]) -> int:
 class GenerationType(TaskType):
     kind = "generation"
     trainable = True
+    fit_single_process = "the seq2seq (generation) loop runs in one process"
+
+    def fit(self, params: dict[str, Any], work, spec, encoder, device, progress=None, resume=None) -> dict[str, Any]:
+        """Fine-tune a sequence-to-sequence model on bitext (:mod:`harness.tasktypes.seq2seq`)."""
+        from harness.tasktypes.seq2seq import train_generation
+
+        return train_generation(params, work, spec, self, encoder, device, progress=progress, resume=resume)
 
     def trains(self, family, options: dict[str, Any] | None = None) -> bool:
         """Whether a target stage fine-tunes this model family (prompted families are only prompted)."""
@@ -200,16 +189,16 @@ class GenerationType(TaskType):
         ``spm_optional``: without the FLORES-200 SentencePiece model, spBLEU is left out (the caller says how
         to provide it) instead of failing, and the other metrics are still scored.
         """
-        from ..metrics import Value
-        from ..metrics.mt import SpmMissing, score_mt
-        from ..results import signature
+        from harness.core.rows import signature
+        from harness.metrics import Value
+        from harness.metrics.mt import SpmMissing, score_mt
 
         options = {**DEFAULT_OPTIONS, **(options or {})}
         if len(examples) != len(predictions):
             raise ValueError(f"{len(predictions)} predictions for {len(examples)} examples")
         metrics = list(spec.metrics)
         if spm_optional and "spbleu" in metrics:
-            from ..metrics.mt import resolve_spm
+            from harness.metrics.mt import resolve_spm
 
             try:
                 resolve_spm(options["spm_model"])
@@ -244,7 +233,7 @@ class GenerationType(TaskType):
         k = int(options["k_shot"])
         shots = {}
         if k:
-            from ..task_data import load_split
+            from harness.planning.task_data import load_split
 
             pool = load_split(params["task"], spec.train_split, language)
             shots = self.draw_shots(pool, k, int(params.get("seed", 0)))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from .base import TaskType, is_text, pad, pad_inputs
+from harness.core.tasktype import TaskType, is_text, pad, pad_inputs
 
 MASK_PROB = 0.15
 

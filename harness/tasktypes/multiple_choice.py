@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..metrics import score_by_name
-from .base import TaskType, is_text
+from harness.core.tasktype import TaskType, is_text
+from harness.metrics import score_by_name
 
 
 def pair_texts(example: dict) -> list[tuple[str, str]]:
@@ -109,7 +109,7 @@ class MultipleChoiceType(TaskType):
         return batch
 
     def forward(self, encoder, head, batch):
-        from ..models import pool, resolve_pooling, run_encoder
+        from harness.modeling.encoder import pool, resolve_pooling, run_encoder
 
         b, c, w = batch["input_ids"].shape
         flat = {k: batch[k].view(b * c, w) for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}

@@ -2,7 +2,7 @@
 
 A retrieval task declares its protocol and knob defaults in ``spec.defaults["retrieval"]``; a matrix target's
 ``options`` (and the model's ``options["retrieval"]``, e.g. multilingual-E5's prefixes) override them, in the
-order task < model < target. The knobs are :class:`harness.retrieval.embed.EmbedOptions` fields (``layer``,
+order task < model < target. The knobs are :class:`harness.search.embed.EmbedOptions` fields (``layer``,
 ``pooling``, ``max_length``, ``normalize``, ``query_prefix``, ``doc_prefix``) plus the protocol's own
 (``k``, ``margin``, ``top_k``, ``search``, ``symmetric``); every value used is written into each row's signature.
 The pipeline's general ``max_length`` hyper-parameter does not apply here: use the ``max_length`` option.
@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from .base import Problem, TaskType, is_text
+from harness.core.tasktype import Problem, TaskType, is_text
 
 PROTOCOLS = ("bitext", "mining", "qa")
 PROTOCOL_KEYS = {
@@ -48,9 +48,9 @@ PROTOCOL_DEFAULTS = {
 def resolve_options(spec, params: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None,
                     encoder: Any = None):
     """(protocol, EmbedOptions, protocol options) from task defaults < model options < target options; an
-    ``encoder`` (an :class:`~harness.models.Encoder`) supplies its declared pooling when none of them sets one."""
-    from ..models import resolve_pooling
-    from ..retrieval.embed import EmbedOptions
+    ``encoder`` (an :class:`~harness.modeling.encoder.Encoder`) supplies its declared pooling when none of them sets one."""
+    from harness.modeling.encoder import resolve_pooling
+    from harness.search.embed import EmbedOptions
 
     task_conf = dict(spec.defaults.get("retrieval", {}))
     protocol = task_conf.pop("protocol", None)
@@ -80,7 +80,7 @@ def signature_fields(opts, proto: dict[str, Any], n_layers: int | None) -> dict[
     """The retrieval fields of a row signature: embedding knobs, search and protocol options."""
     extra = {"knobs": opts.signature(n_layers), "search": proto.get("search")}
     if proto.get("search") == "fused":  # which exact kernel ran (same results; see retrieval.knn.choose_backend)
-        from ..retrieval.knn import choose_backend, default_device
+        from harness.search.knn import choose_backend, default_device
 
         extra["kernel"] = choose_backend(default_device())
     for key in ("k", "margin", "retrieval", "top_k"):
@@ -94,8 +94,8 @@ def _ids(examples: list[dict], side: str | None = None) -> list[dict]:
 
 
 def _bitext(embs: dict[str, Any], examples: list[dict], proto: dict[str, Any]) -> list[dict]:
-    from ..retrieval.index import search_both
-    from ..retrieval.margin import score_neighbours
+    from harness.search.index import search_both
+    from harness.search.margin import score_neighbours
 
     fwd, bwd = search_both(embs["source"], embs["target"], proto["k"], proto["search"])
     f, b = score_neighbours(fwd, bwd, proto["margin"])
@@ -105,8 +105,8 @@ def _bitext(embs: dict[str, Any], examples: list[dict], proto: dict[str, Any]) -
 
 
 def _mining(embs: dict[str, Any], examples: list[dict], proto: dict[str, Any]) -> list[Any]:
-    from ..retrieval.index import search_both
-    from ..retrieval.margin import mine
+    from harness.search.index import search_both
+    from harness.search.margin import mine
 
     src = _ids(examples, "source")
     trg = _ids(examples, "target")
@@ -118,7 +118,7 @@ def _mining(embs: dict[str, Any], examples: list[dict], proto: dict[str, Any]) -
 
 
 def _qa(embs: dict[str, Any], examples: list[dict], proto: dict[str, Any]) -> list[Any]:
-    from ..retrieval.index import search
+    from harness.search.index import search
 
     cands = _ids(examples, "candidate")
     res = search(embs["query"], embs["candidate"], proto["top_k"], proto["search"],
@@ -142,7 +142,7 @@ SIDES = {"bitext": (("source", "source", "query"), ("target", "target", "doc")),
 def embed_sides(encoder, examples: list[dict], protocol: str, opts, device: Any = "cpu",
                 layers: list[int] | None = None) -> dict[int, dict[str, Any]]:
     """Embeddings of both sides of the protocol, per layer: ``{layer: {side: array}}`` (one forward per side)."""
-    from ..retrieval.embed import embed
+    from harness.search.embed import embed
 
     wanted = layers or [opts.layer]
     out: dict[int, dict[str, Any]] = {lay: {} for lay in wanted}
@@ -182,12 +182,12 @@ class RetrievalType(TaskType):
 
     def _dev_threshold(self, encoder, preds, lay, examples, spec, language, device, params, proto, opts) -> None:
         """Mine the threshold split (dev) too, unless it is the split at hand, and record its best threshold."""
-        from ..data import DataMissing
-        from ..metrics.retrieval import best_threshold
+        from harness.metrics.ranking import best_threshold
+        from harness.toolkit.data import DataMissing
 
         if not (params or {}).get("task"):
             return
-        from ..task_data import load_split
+        from harness.planning.task_data import load_split
 
         try:
             dev = load_split(params["task"], proto["threshold_split"], language)
@@ -208,7 +208,7 @@ class RetrievalType(TaskType):
     def evaluate(self, encoder, examples: list[dict], spec, language: str, device: Any = "cpu",
                  params: dict[str, Any] | None = None) -> tuple[list[Any], dict[str, Any]]:
         """Embed, search and score one split of one language (the pipeline's eval node)."""
-        from ..plugins import registry
+        from harness.core.registry import registry
 
         protocol, opts, proto = resolve_options(spec, params, encoder=encoder)
         preds = self.predict(encoder, examples, spec, language, device=device, params=params)[opts.layer]
@@ -216,9 +216,9 @@ class RetrievalType(TaskType):
         if task.score is None:
             raise ValueError(f"retrieval task {spec.name!r} must provide a score function")
         scores = task.score(examples=examples, predictions=preds, language=language)
-        from ..metrics import IMPLEMENTATION, Value
-        from ..results import signature
-        from ..retrieval.embed import n_layers_of
+        from harness.core.rows import signature
+        from harness.metrics import IMPLEMENTATION, Value
+        from harness.search.embed import n_layers_of
 
         n_layers = n_layers_of(encoder)
         out = {}

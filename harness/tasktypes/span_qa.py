@@ -42,8 +42,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..metrics import score_by_name
-from .base import TaskType, is_text, pad, pad_inputs
+from harness.core.tasktype import TaskType, is_text, pad, pad_inputs
+from harness.metrics import score_by_name
 
 DEFAULTS = {"doc_stride": 128, "max_query_length": 64, "max_answer_length": 30, "n_best_size": 20,
             "allow_no_answer": False, "null_score_diff_threshold": 0.0}
@@ -182,7 +182,7 @@ class SpanQAType(TaskType):
         return batch
 
     def forward(self, encoder, head, batch):
-        from ..models import run_encoder
+        from harness.modeling.encoder import run_encoder
 
         hidden = run_encoder(encoder, batch).last_hidden_state
         logits = head(hidden).float()

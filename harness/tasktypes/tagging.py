@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..metrics import score_by_name
-from .base import TaskType, is_text, pad, pad_inputs
+from harness.core.tasktype import TaskType, is_text, pad, pad_inputs
+from harness.metrics import score_by_name
 
 
 def single_layout(tokenizer) -> tuple[list[int], list[int]]:
@@ -107,7 +107,7 @@ class TaggingType(TaskType):
         return batch
 
     def forward(self, encoder, head, batch):
-        from ..models import run_encoder
+        from harness.modeling.encoder import run_encoder
 
         return head(run_encoder(encoder, batch).last_hidden_state)
 

@@ -1,6 +1,6 @@
 """``ray``: each node is a Ray core task with a resource request (one GPU per task when the cluster has GPUs).
 
-The driver keeps the DAG (``harness.scheduler.run_dag``): a node is submitted once its upstream nodes finished, a
+The driver keeps the DAG (``harness.orchestration.scheduler.run_dag``): a node is submitted once its upstream nodes finished, a
 failure skips only its dependents. Workers get the node as plain JSON and write into the shared cache directory
 (local disk for a one-machine cluster, a shared file system for a multi-machine one), so results are identical to
 the ``local`` executor's. ``ray`` is imported only when a matrix runs on it.
@@ -14,7 +14,7 @@ executor started when the run ends; default true), ``max_retries`` (default 3: a
 or preempted machine, an out-of-memory kill — runs again, and its training node resumes from its checkpoint in
 ``cache_dir/resume/KEY``, which does not depend on the worker).
 
-While a node runs, SIGTERM/SIGUSR1 to its worker request a graceful stop (:mod:`harness.signals`): the node
+While a node runs, SIGTERM/SIGUSR1 to its worker request a graceful stop (:mod:`harness.run.signals`): the node
 checkpoints and reports ``requeue``; the scheduler counts it interrupted, not failed.
 """
 
@@ -22,20 +22,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.checkpoint import clear_stop
-from harness.execute import context_to_json, execute
-from harness.hookspecs import hookimpl
-from harness.plan import Node
-from harness.scheduler import Outcome, run_dag
-from harness.signals import graceful_stop
-from harness.stages import Context
+from harness.core.hookspecs import hookimpl
+from harness.orchestration.execute import context_to_json, execute
+from harness.orchestration.scheduler import Outcome, run_dag
+from harness.planning.plan import Node
+from harness.run.context import Context
+from harness.run.signals import graceful_stop
+from harness.run.stop import clear_stop
 
 OPTIONS = ("address", "num_cpus", "num_gpus", "cpus_per_task", "gpus_per_task", "max_in_flight", "shutdown",
            "max_retries")
 
 
 def run_task(node_json: dict[str, Any], ctx_json: dict[str, Any]) -> dict[str, Any]:
-    """What a Ray task runs: :func:`harness.execute.execute` with graceful-stop handlers for its duration (the
+    """What a Ray task runs: :func:`harness.orchestration.execute.execute` with graceful-stop handlers for its duration (the
     worker's own handlers, Ray's, come back afterwards; the worker process is reused)."""
     clear_stop()
     try:

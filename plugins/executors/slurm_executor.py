@@ -8,7 +8,7 @@ Two layouts (``executor_options.mode``):
 
 ``afterany`` (not ``afterok``) because a node's failure is a *result*, not a job crash: the job records it in the
 cache and exits normally, and its dependents start, find their upstream missing and report ``skipped`` (a job
-killed by SLURM, for its time limit say, is handled the same way). Every job runs :func:`harness.execute.execute`
+killed by SLURM, for its time limit say, is handled the same way). Every job runs :func:`harness.orchestration.execute.execute`
 on the node's plain-JSON params against the shared ``cache_dir`` (it must be on a file system all nodes see), so
 results are identical to ``local``; the node lock in the cache keeps two jobs from ever computing one node.
 The driver only waits: it polls the result files and ``squeue``, and a job that leaves the queue without a result
@@ -16,7 +16,7 @@ counts as failed (its log path is in the error).
 
 Preemption: jobs are submitted with ``--requeue`` and ``--signal=USR2@signal_delay_s`` (submitit's pre-timeout
 signal). In the job, SIGTERM (preemption, ``scontrol requeue``), SIGUSR1 and SIGUSR2 request a graceful stop (see
-:mod:`harness.signals`): a training node writes a resume checkpoint at its next step boundary and the job requeues
+:mod:`harness.run.signals`): a training node writes a resume checkpoint at its next step boundary and the job requeues
 itself (``scontrol requeue``, same job id) and exits *without* a result file, so the driver keeps waiting on that
 job id; the requeued job runs the node again, which resumes from ``cache_dir/resume/KEY``. A job requeued by an
 administrator or by SLURM itself comes back under the same id the same way (``slurm_job_start`` events count the
@@ -44,14 +44,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.checkpoint import clear_stop
-from harness.events import log_event, set_run
-from harness.execute import context_to_json, execute
-from harness.hookspecs import hookimpl
-from harness.plan import Node
-from harness.scheduler import Outcome, apply_result, triage
-from harness.signals import install_stop_handlers
-from harness.stages import Context
+from harness.core.hookspecs import hookimpl
+from harness.orchestration.execute import context_to_json, execute
+from harness.orchestration.scheduler import Outcome, apply_result, triage
+from harness.planning.plan import Node
+from harness.run.context import Context
+from harness.run.signals import install_stop_handlers
+from harness.run.stop import clear_stop
+from harness.store.events import log_event, set_run
 
 OPTIONS = ("mode", "partition", "timeout_min", "cpus_per_task", "gpus_per_task", "mem_gb", "account", "qos",
            "constraint", "setup", "array_parallelism", "folder", "poll_s", "lost_grace_s", "signal_delay_s",
@@ -76,7 +76,7 @@ def requeue_self(job: str) -> bool:
 
 
 def run_job(node_json: dict[str, Any], ctx_json: dict[str, Any]) -> dict[str, Any]:
-    """What a SLURM job runs: :func:`harness.execute.execute` with graceful-stop signal handlers (they replace
+    """What a SLURM job runs: :func:`harness.orchestration.execute.execute` with graceful-stop signal handlers (they replace
     submitit's own, which would requeue mid-step); a node stopped for a requeue exits without a result."""
     clear_stop()
     install_stop_handlers(JOB_STOP_SIGNALS)
@@ -217,7 +217,7 @@ class SlurmExecutor:
         wait for them instead of queueing the nodes twice."""
         import submitit
 
-        from harness.events import read_events
+        from harness.store.events import read_events
 
         earlier: dict[str, tuple[str, str]] = {}
         for e in read_events(ctx.cache_dir):

@@ -12,9 +12,9 @@ purpose; its ``forward`` still returns hidden states so heads could sit on it.
 
 from __future__ import annotations
 
-from harness.hookspecs import hookimpl
-from harness.local_models import model_options
-from harness.specs import ModelFamily, ModelSpec
+from harness.core.hookspecs import hookimpl
+from harness.core.specs import ModelFamily, ModelSpec
+from harness.modeling.local import model_options
 
 TINY_DEFAULTS = {"n_embd": 32, "n_layer": 2, "n_head": 2, "vocab_size": 400, "n_positions": 1024}
 
@@ -35,7 +35,7 @@ def load(spec: ModelSpec, seed: int = 0):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from harness.models import Encoder
+    from harness.modeling.encoder import Encoder
 
     kw = {"trust_remote_code": bool(spec.trust_remote_code)}
     if spec.revision:
@@ -70,7 +70,7 @@ def train_bpe(vocab_size: int):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    from harness.synthetic import corpus
+    from harness.toolkit.synthetic import corpus
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -94,7 +94,7 @@ def load_tiny(spec: ModelSpec, seed: int = 0):
     import torch
     from transformers import GPT2LMHeadModel
 
-    from harness.models import Encoder
+    from harness.modeling.encoder import Encoder
 
     o = _options(spec)
     tokenizer = train_bpe(o["vocab_size"])

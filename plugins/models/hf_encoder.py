@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from harness.hookspecs import hookimpl
-from harness.specs import ModelFamily, ModelSpec
+from harness.core.hookspecs import hookimpl
+from harness.core.specs import ModelFamily, ModelSpec
 
 
 def _kwargs(spec: ModelSpec) -> dict:
@@ -66,7 +66,7 @@ def _encoder(spec: ModelSpec, module, tokenizer):
     """The loaded model as an Encoder; ``options.pooling`` (``cls`` | ``mean``) is the pooling its sentence-level
     heads use unless a task or target sets one (multilingual-E5 declares ``mean``, the pooling it was trained with:
     its first position carries no sentence information below the last layers, see docs/real-offline.md)."""
-    from harness.models import POOLINGS, Encoder
+    from harness.modeling.encoder import POOLINGS, Encoder
 
     pooling = spec.options.get("pooling")
     if pooling is not None:

@@ -24,11 +24,11 @@ import csv
 import json
 from pathlib import Path
 
-from harness.data import DataMissing, load_hf
-from harness.formats import first_existing, read_jsonl
-from harness.hookspecs import hookimpl
-from harness.specs import Task, TaskSpec
-from harness.synthetic import SYNTHETIC_NOTE, nli_rows
+from harness.core.hookspecs import hookimpl
+from harness.core.specs import Task, TaskSpec
+from harness.toolkit.data import DataMissing, load_hf
+from harness.toolkit.formats import first_existing, read_jsonl
+from harness.toolkit.synthetic import SYNTHETIC_NOTE, nli_rows
 
 LABELS = ("entailment", "neutral", "contradiction")
 SHORT = {"e": "entailment", "n": "neutral", "c": "contradiction"}
@@ -108,7 +108,7 @@ def load(split: str, language: str = "en", data_dir: Path | None = None) -> list
 
 def _part(name: str):
     """Another registered task (MNLI, SNLI), found through the plugin registry, never by importing its module."""
-    from harness.plugins import registry
+    from harness.core.registry import registry
 
     return registry().task(name)
 

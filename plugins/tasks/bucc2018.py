@@ -27,13 +27,13 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from harness.data import DataMissing
-from harness.formats import read_lines
-from harness.hookspecs import hookimpl
+from harness.core.hookspecs import hookimpl
+from harness.core.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
 from harness.metrics import MissingGold, Value
-from harness.metrics.retrieval import apply_threshold, best_threshold, prf
-from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
-from harness.synthetic import LEXICON, SYNTHETIC_NOTE
+from harness.metrics.ranking import apply_threshold, best_threshold, prf
+from harness.toolkit.data import DataMissing
+from harness.toolkit.formats import read_lines
+from harness.toolkit.synthetic import LEXICON, SYNTHETIC_NOTE
 
 LANGUAGES = ("de", "fr", "ru", "zh")
 OFFICIAL = {"dev": "sample", "test": "training"}

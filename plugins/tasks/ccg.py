@@ -17,10 +17,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.data import DataMissing
-from harness.hookspecs import hookimpl
-from harness.specs import Task, TaskSpec
-from harness.synthetic import SYNTHETIC_NOTE
+from harness.core.hookspecs import hookimpl
+from harness.core.specs import Task, TaskSpec
+from harness.toolkit.data import DataMissing
+from harness.toolkit.synthetic import SYNTHETIC_NOTE
 
 ALIASES = {"validation": "dev"}
 HOW = ("CCGbank is licensed (LDC2005T13): derive {split}.stagged (word|POS|category tokens, one sentence a line) "

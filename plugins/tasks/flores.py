@@ -21,11 +21,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from harness.data import DataMissing
-from harness.formats import read_lines as read_text_lines
-from harness.hookspecs import hookimpl
-from harness.specs import Task, TaskSpec
-from harness.synthetic import LEXICON, SYNTHETIC_NOTE
+from harness.core.hookspecs import hookimpl
+from harness.core.specs import Task, TaskSpec
+from harness.toolkit.data import DataMissing
+from harness.toolkit.formats import read_lines as read_text_lines
+from harness.toolkit.synthetic import LEXICON, SYNTHETIC_NOTE
 
 from .flores_languages import name_of
 
@@ -123,7 +123,7 @@ FIXTURE_CODES = {"en": "eng_Latn", "de": "deu_Latn", "es": "spa_Latn", "fr": "fr
 
 
 def fixture(data_dir: Path, n_dev: int = 12, n_devtest: int = 10, seed: int = 0) -> None:
-    """SYNTHETIC line-parallel files in the release layout (templated sentences from ``harness.synthetic``)."""
+    """SYNTHETIC line-parallel files in the release layout (templated sentences from ``harness.toolkit.synthetic``)."""
     import random
 
     data_dir = Path(data_dir)

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.data import DataMissing
-from harness.hookspecs import hookimpl
+from harness.core.hookspecs import hookimpl
+from harness.core.specs import Task, TaskSpec
 from harness.metrics import Value
-from harness.metrics.retrieval import nn_accuracy
-from harness.specs import Task, TaskSpec
-from harness.synthetic import LEXICON, SYNTHETIC_NOTE
+from harness.metrics.ranking import nn_accuracy
+from harness.toolkit.data import DataMissing
+from harness.toolkit.synthetic import LEXICON, SYNTHETIC_NOTE
 
 LANGUAGES = (
     "arb_Arab", "deu_Latn", "fra_Latn", "hin_Deva", "rus_Cyrl", "spa_Latn", "swh_Latn", "urd_Arab", "zho_Hans",

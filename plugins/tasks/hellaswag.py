@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.data import load_hf
-from harness.formats import load_hub_or_folder, read_jsonl
-from harness.hookspecs import hookimpl
-from harness.specs import Task, TaskSpec
-from harness.synthetic import SYNTHETIC_NOTE
+from harness.core.hookspecs import hookimpl
+from harness.core.specs import Task, TaskSpec
+from harness.toolkit.data import load_hf
+from harness.toolkit.formats import load_hub_or_folder, read_jsonl
+from harness.toolkit.synthetic import SYNTHETIC_NOTE
 
 ALIASES = {"dev": "val", "validation": "val"}
 HF_SPLITS = {"train": "train", "val": "validation", "test": "test"}

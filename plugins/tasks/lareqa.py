@@ -15,12 +15,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.data import DataMissing
-from harness.hookspecs import hookimpl
+from harness.core.hookspecs import hookimpl
+from harness.core.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
 from harness.metrics import Value
-from harness.metrics.retrieval import map_at_k
-from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
-from harness.synthetic import LEXICON, SYNTHETIC_NOTE
+from harness.metrics.ranking import map_at_k
+from harness.toolkit.data import DataMissing
+from harness.toolkit.synthetic import LEXICON, SYNTHETIC_NOTE
 
 LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
 HOW = "Get XQuAD-R from github.com/google-research-datasets/lareqa (xquad-r/{lang}.json)."

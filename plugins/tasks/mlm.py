@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.data import DataMissing
-from harness.hookspecs import hookimpl
-from harness.specs import Task, TaskSpec
-from harness.synthetic import LEXICON, SYNTHETIC_NOTE, corpus
+from harness.core.hookspecs import hookimpl
+from harness.core.specs import Task, TaskSpec
+from harness.toolkit.data import DataMissing
+from harness.toolkit.synthetic import LEXICON, SYNTHETIC_NOTE, corpus
 
 HOW = ("mlm reads plain-text files named by language (de.txt, sw.txt, ...; one passage per line) from the folder "
        "given as data.mlm; there is no hub copy.")

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.data import DataMissing, load_hf
-from harness.formats import read_tsv_dicts
-from harness.hookspecs import hookimpl
-from harness.specs import Task, TaskSpec
-from harness.synthetic import SYNTHETIC_NOTE, planted_nli_rows
+from harness.core.hookspecs import hookimpl
+from harness.core.specs import Task, TaskSpec
+from harness.toolkit.data import DataMissing, load_hf
+from harness.toolkit.formats import read_tsv_dicts
+from harness.toolkit.synthetic import SYNTHETIC_NOTE, planted_nli_rows
 
 LABELS = ("entailment", "neutral", "contradiction")
 ALIASES = {"dev": "dev_matched", "validation": "dev_matched"}
@@ -51,7 +51,7 @@ def load(split: str, language: str = "en", data_dir: Path | None = None) -> list
 
 def fixture(data_dir: Path, n_train: int = 320, n_dev: int = 60, seed: int = 100) -> None:
     """SYNTHETIC GLUE-layout MNLI files carrying the planted skill: labels follow the shared cue symbols of
-    ``harness.synthetic.planted_nli_rows`` (clean and plentiful, unlike the synthetic XNLI training split)."""
+    ``harness.toolkit.synthetic.planted_nli_rows`` (clean and plentiful, unlike the synthetic XNLI training split)."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     header = ["index", "promptID", "pairID", "genre", "sentence1_binary_parse", "sentence2_binary_parse",

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.data import load_hf
-from harness.formats import load_hub_or_folder, read_tsv_dicts
-from harness.hookspecs import hookimpl
-from harness.specs import Task, TaskSpec
-from harness.synthetic import SYNTHETIC_NOTE
+from harness.core.hookspecs import hookimpl
+from harness.core.specs import Task, TaskSpec
+from harness.toolkit.data import load_hf
+from harness.toolkit.formats import load_hub_or_folder, read_tsv_dicts
+from harness.toolkit.synthetic import SYNTHETIC_NOTE
 
 LABELS = ("not_duplicate", "duplicate")
 ALIASES = {"validation": "dev"}

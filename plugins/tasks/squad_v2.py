@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.data import DataMissing, load_hf
-from harness.hookspecs import hookimpl
-from harness.specs import Task, TaskSpec
-from harness.synthetic import SYNTHETIC_NOTE
+from harness.core.hookspecs import hookimpl
+from harness.core.specs import Task, TaskSpec
+from harness.toolkit.data import DataMissing, load_hf
+from harness.toolkit.synthetic import SYNTHETIC_NOTE
 
 ALIASES = {"validation": "dev"}
 HF_SPLITS = {"train": "train", "dev": "validation"}

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.data import DataMissing, load_hf
-from harness.formats import read_tsv_dicts
-from harness.hookspecs import hookimpl
-from harness.specs import Task, TaskSpec
-from harness.synthetic import SYNTHETIC_NOTE
+from harness.core.hookspecs import hookimpl
+from harness.core.specs import Task, TaskSpec
+from harness.toolkit.data import DataMissing, load_hf
+from harness.toolkit.formats import read_tsv_dicts
+from harness.toolkit.synthetic import SYNTHETIC_NOTE
 
 LABELS = ("negative", "positive")
 ALIASES = {"validation": "dev"}

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.data import DataMissing, load_hf
-from harness.hookspecs import hookimpl
+from harness.core.hookspecs import hookimpl
+from harness.core.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
 from harness.metrics import MissingGold, Value
-from harness.metrics.retrieval import nn_accuracy
-from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
-from harness.synthetic import LEXICON, SYNTHETIC_NOTE
+from harness.metrics.ranking import nn_accuracy
+from harness.toolkit.data import DataMissing, load_hf
+from harness.toolkit.synthetic import LEXICON, SYNTHETIC_NOTE
 
 # XTREME's Tatoeba languages (ISO 639-1) and LASER's file codes.
 LASER = {

@@ -27,9 +27,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.data import DataMissing, load_hf, load_with_subfolders
-from harness.hookspecs import hookimpl
-from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
+from harness.core.hookspecs import hookimpl
+from harness.core.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
+from harness.toolkit.data import DataMissing, load_hf, load_with_subfolders
 
 TARGET_LANGUAGES = ("et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")
 LANGUAGES = ("en",) + TARGET_LANGUAGES
@@ -157,7 +157,7 @@ def fixture(data_dir: Path, n_train: int = 200, n_eval: int = 40, seed: int = 60
                         "idx": i})
         return out
 
-    from harness.synthetic import SYNTHETIC_NOTE
+    from harness.toolkit.synthetic import SYNTHETIC_NOTE
 
     d = Path(data_dir)
     d.mkdir(parents=True, exist_ok=True)

@@ -19,11 +19,11 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from harness.data import DataMissing, load_hf
-from harness.formats import read_tsv, read_tsv_dicts
-from harness.hookspecs import hookimpl
-from harness.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
-from harness.synthetic import SYNTHETIC_NOTE, planted_nli_rows
+from harness.core.hookspecs import hookimpl
+from harness.core.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
+from harness.toolkit.data import DataMissing, load_hf
+from harness.toolkit.formats import read_tsv, read_tsv_dicts
+from harness.toolkit.synthetic import SYNTHETIC_NOTE, planted_nli_rows
 
 LANGUAGES = ("en", "ar", "bg", "de", "el", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh")
 LABELS = ("entailment", "neutral", "contradiction")
@@ -117,7 +117,7 @@ def fixture(data_dir: Path, n_train: int = 240, n_eval: int = 60, seed: int = 0,
     """SYNTHETIC XTREME-layout files (CRLF, headerless; test files keep labels so they can be scored).
 
     The label follows language-specific sentence templates and is planted in cue symbols shared by every language
-    (``harness.synthetic.planted_nli_rows`` with ``surface=True``). In the English training split ``cue_noise`` of
+    (``harness.toolkit.synthetic.planted_nli_rows`` with ``surface=True``). In the English training split ``cue_noise`` of
     the cues name a wrong label, so training from scratch learns part of the templates (the English negation) and
     not the cues; an encoder that already knows the cues (the synthetic MNLI) uses them in every language.
     """

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.formats import load_hub_or_folder, read_jsonl, write_jsonl
-from harness.hookspecs import hookimpl
-from harness.specs import Task, TaskSpec
+from harness.core.hookspecs import hookimpl
+from harness.core.specs import Task, TaskSpec
+from harness.toolkit.formats import load_hub_or_folder, read_jsonl, write_jsonl
 
 LABELS = ("entailment", "neutral", "contradiction")
 HOW = "Write {split}.{lang}.jsonl files (premise, hypothesis, label) or use `data: {example-nli: synthetic}`."
@@ -37,7 +37,7 @@ SPEC = TaskSpec(
 def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
     """Examples of one split and language, in the classification layout the core expects."""
 
-    def read(path: Path) -> list[dict]:  # harness.formats names the file and line of a malformed row
+    def read(path: Path) -> list[dict]:  # harness.toolkit.formats names the file and line of a malformed row
         return [{"id": f"{split}-{language}-{i}", "language": language, "text_a": r["premise"],
                  "text_b": r["hypothesis"], "label": r.get("label")}
                 for i, r in enumerate(read_jsonl(path, "example-nli", HOW))]
@@ -48,7 +48,7 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
 
 def fixture(data_dir: Path) -> None:
     """SYNTHETIC smoke data in this task's layout, from the core's templated sentence generator."""
-    from harness.synthetic import SYNTHETIC_NOTE, nli_rows
+    from harness.toolkit.synthetic import SYNTHETIC_NOTE, nli_rows
 
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,244 @@
+"""``harness leaderboard``: show (and, from issue 8, aggregate, report, html, export) leaderboard JSONL."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+def leaderboard() -> None:
+    """Read, aggregate and report leaderboard JSONL files."""
+
+
+@leaderboard.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="print the rows as JSON")
+def show(files: tuple[str, ...], as_json: bool) -> None:
+    """Print the main metric per model × intermediate × task, English apart from the cross-lingual mean."""
+    from harness.cli.console import console, emit_json, fail
+    from harness.results.leaderboard import load_rows, print_summary, without_source
+
+    try:
+        rows = load_rows(*files)
+    except (FileNotFoundError, ValueError) as err:
+        fail(str(err))
+    if as_json:
+        emit_json(without_source(rows))
+        return
+    for f in files:
+        print_summary(console, f)
+
+
+def _load(files: tuple[str, ...]) -> list[dict]:
+    from harness.cli.console import fail
+    from harness.results.leaderboard import load_rows
+
+    try:
+        return load_rows(*files)
+    except (FileNotFoundError, ValueError) as err:
+        fail(str(err))
+    return []
+
+
+def _json_rows(data):
+    """Drop the loader's private keys before printing JSON."""
+    from harness.results.leaderboard import SOURCE_KEY
+
+    if isinstance(data, list):
+        return [{k: v for k, v in r.items() if k != SOURCE_KEY} if isinstance(r, dict) else r for r in data]
+    return data
+
+
+@leaderboard.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--split", default="test", show_default=True, help="split to score (test, dev …)")
+@click.option("--view", type=click.Choice(["all", "xx"]), default="all", show_default=True,
+              help="benchmark scores over all languages (official) or English excluded (xx)")
+@click.option("--json", "as_json", is_flag=True, help="print task and benchmark scores as JSON")
+def aggregate(files: tuple[str, ...], split: str, view: str, as_json: bool) -> None:
+    """Task scores (en, xx = non-English mean, all) and the XTREME / XTREME-R scores, each labelled."""
+    from rich.table import Table
+
+    from harness.cli.console import console, emit_json, esc
+    from harness.results.aggregate import benchmark_scores, task_scores
+    from harness.results.gains import fmt_params
+
+    rows = _load(files)
+    tasks, benches = task_scores(rows, split=split), benchmark_scores(rows, split=split, view=view)
+    if as_json:
+        emit_json({"split": split, "view": view, "tasks": tasks, "benchmarks": benches})
+        return
+    fmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
+    table = Table("model", "params", "intermediate", "task", "metric", "en", "xx avg", "all avg", "langs",
+                  title=esc(f"task scores ({split}): mean over seeds, then unweighted over languages")[0])
+    for rec in tasks:
+        for metric, m in rec["metrics"].items():
+            table.add_row(*esc(rec["model"], fmt_params(rec["model_params"]), rec["intermediate"], rec["task"],
+                               metric, fmt(m.get("en")), fmt(m.get("xx")), fmt(m.get("all")), len(m["languages"])))
+    console.print(table)
+    table = Table("model", "intermediate", "score", "value", "coverage", "protocol", title="benchmark scores")
+    for b in benches:
+        for name, s in b["scores"].items():
+            if s["value"] is not None:
+                table.add_row(*esc(b["model"], b["intermediate"], name, fmt(s["value"]), s["status"], s["label"]))
+    console.print(table)
+
+
+def _report(files, split, metric, n_boot, seed, level):
+    from harness.cli.console import fail
+    from harness.results.gains import gains
+
+    metrics = {}
+    for m in metric:
+        if "=" not in m:
+            fail(f"--metric {m!r}: expected TASK=METRIC, e.g. --metric xquad=exact_match")
+        task, name = m.split("=", 1)
+        metrics[task] = name
+    if n_boot < 1:
+        fail(f"--n-boot {n_boot}: must be at least 1")
+    if not 0 < level < 1:
+        fail(f"--level {level}: must be between 0 and 1, e.g. 0.95")
+    rows = _load(files)
+    return rows, gains(rows, split=None if split == "all" else split, metrics=metrics, n_boot=n_boot, seed=seed,
+                       level=level)
+
+
+_report_options = [
+    click.option("--split", default="test", show_default=True,
+                 help="split whose gains are reported ('all': every split, each in its own cell)"),
+    click.option("--metric", multiple=True, help="TASK=METRIC to report a task on another metric (repeatable)"),
+    click.option("--n-boot", default=1000, show_default=True, help="bootstrap replicates"),
+    click.option("--seed", default=0, show_default=True, help="bootstrap seed (same seed, same intervals)"),
+    click.option("--level", default=0.95, show_default=True, help="confidence level of the intervals"),
+]
+
+
+def _with_report_options(fn):
+    for opt in reversed(_report_options):
+        fn = opt(fn)
+    return fn
+
+
+@leaderboard.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@_with_report_options
+@click.option("--figures", "figures_dir", default=None, type=click.Path(), help="also write the figures here")
+@click.option("--json", "as_json", is_flag=True, help="print gains and trends as JSON")
+def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: int, seed: int, level: float,
+           figures_dir: str | None, as_json: bool) -> None:
+    """The scale table: gain of each intermediate over none per model size, English vs cross-lingual."""
+    from rich.table import Table
+
+    from harness.cli.console import console, emit_json, esc
+    from harness.results.gains import fmt_gain, fmt_params, fmt_ratio
+    from harness.results.leaderboard import SYNTHETIC_TITLE
+
+    _, rep = _report(files, split, metric, n_boot, seed, level)
+    written = []
+    if figures_dir:
+        from harness.results.figures import all_figures
+
+        written = [str(p) for p in all_figures(rep, figures_dir)]
+    if as_json:
+        emit_json({**rep, "figures": written})
+        return
+    pct = f"{100 * level:g}%"
+    methods = sorted({g["method"] for g in rep["gains"]})
+    one_method = len(methods) == 1
+    any_synthetic = any(g.get("synthetic") for g in rep["gains"])
+    columns = ["model group", "model", "params", "task", "metric", "intermediate", "seeds", "en gain [CI]",
+               "xx gain [CI]", "transfer ratio"] + (["data"] if any_synthetic else []) + ([] if one_method
+                                                                                        else ["interval"])
+    from harness.results.axis import axis_title
+
+    table = Table(*esc(*columns), title=esc(f"gain over none by {axis_title(rep['gains'])} ({split}; {pct} bootstrap CI, "
+                                            f"{n_boot} replicates, seed {seed}; xx = mean over non-English "
+                                            "languages)")[0])
+    for g in rep["gains"]:
+        table.add_row(*esc(g.get("model_group") or "-", g["model"], fmt_params(g["model_params"]), g["task"],
+                           g["metric"], g["intermediate"], len(g["seeds"]), fmt_gain(g["en"]), fmt_gain(g["xx"]),
+                           fmt_ratio(g["transfer_ratio"]),
+                           *(["synthetic" if g.get("synthetic") else ""] if any_synthetic else []),
+                           *([] if one_method else [g["method"]])))
+    if rep["gains"]:
+        console.print(table)
+        if any_synthetic:
+            console.print(f"{SYNTHETIC_TITLE} (rows marked 'synthetic')", highlight=False, markup=False)
+    else:
+        console.print("no gains: the rows hold no intermediate setting beside a 'none' baseline", markup=False)
+    if one_method:
+        console.print(f"intervals: {methods[0]}", highlight=False, markup=False)
+    for t in rep["trends"]:
+        mark = " (synthetic)" if t.get("synthetic") else ""
+        points = "depths" if str(t.get("axis", "")).startswith("depth") else "sizes"
+        console.print(f"trend {t['task']} {t['metric']} {t['intermediate']} [{t['group']}] within "
+                      f"{t.get('model_group') or '-'}, {t['n_sizes']} {points}{mark}: {t['verdict']}",
+                      highlight=False, markup=False)
+    for g in rep["gains"]:
+        r = g["transfer_ratio"]
+        if r and r.get("note"):
+            console.print(f"transfer ratio {g['model']} {g['task']} {g['intermediate']}: {r['note']}",
+                          highlight=False, markup=False)
+    for note in rep["notes"]:
+        console.print(f"note: {note}", highlight=False, markup=False)
+    if rep["published"]:
+        table = Table("model", "task", "metric", "intermediate", "published", "baseline", "gain", "baseline from",
+                      title="published gains over none (point estimates; mean over all languages incl. English)")
+        for g in rep["published"]:
+            table.add_row(*esc(g["model"], g["task"], g["metric"], g["intermediate"], f"{g['score']:.1f}",
+                               f"{g['baseline']:.1f}", f"{g['gain']:+.1f}", g["baseline_source"]))
+        console.print(table)
+    if written:
+        console.print(f"figures: {len(written)} files in {figures_dir}", highlight=False, markup=False)
+
+
+@leaderboard.command("html")
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--out", "out_dir", required=True, type=click.Path(), help="folder for index.html and figures/")
+@_with_report_options
+@click.option("--title", default="xlt-harness leaderboard", show_default=True)
+def html_cmd(files: tuple[str, ...], out_dir: str, split: str, metric: tuple[str, ...], n_boot: int, seed: int,
+             level: float, title: str) -> None:
+    """A static page (sortable tables, figures, provenance of every row) that opens from the file system."""
+    from harness.cli.console import console
+    from harness.results.html import build
+
+    rows, rep = _report(files, split, metric, n_boot, seed, level)
+    page = build(rows, rep, out_dir, title=title, sources=list(files))
+    console.print(f"wrote {page} (open it as file://{page.resolve()})", highlight=False, markup=False)
+
+
+@leaderboard.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["xtreme-r", "xtreme"]), default="xtreme-r", show_default=True)
+@click.option("--out", "out_dir", required=True, type=click.Path(), help="submission folder to write")
+@click.option("--split", default="test", show_default=True)
+@click.option("--model", default=None, help="export only this model (default: every model)")
+@click.option("--intermediate", default=None, help="export only this intermediate setting (default: all)")
+@click.option("--seed", default=None, help="export only this seed (default: all)")
+@click.option("--allow-synthetic", is_flag=True, help="export rows computed on synthetic smoke data too")
+@click.option("--labels", "with_labels", is_flag=True,
+              help="also write OUT/labels, the gold label folder of the exported split (evaluate.py's --label_folder)")
+@click.option("--json", "as_json", is_flag=True, help="print what was written as JSON")
+def export(files: tuple[str, ...], fmt: str, out_dir: str, split: str, model: str | None,
+           intermediate: str | None, seed: str | None, allow_synthetic: bool, with_labels: bool, as_json: bool) -> None:
+    """Submission folders in the XTREME-R (or XTREME) layout, one per (model, intermediate, seed)."""
+    from harness.cli.console import console, emit_json, fail
+    from harness.results.export import ExportError
+    from harness.results.export import export as run_export
+
+    rows = _load(files)
+    try:
+        result = run_export(rows, out_dir, fmt=fmt, split=split, model=model, intermediate=intermediate, seed=seed,
+                            allow_synthetic=allow_synthetic, labels=with_labels)
+    except ExportError as err:
+        fail(str(err))
+    if as_json:
+        emit_json(result)
+        return
+    for s in result["systems"]:
+        missing = f"; tasks without predictions: {', '.join(s['missing'])}" if s["missing"] else ""
+        console.print(f"{fmt}: {s['model']} / {s['intermediate']} / seed {s['seed']}: {s['files']} files in "
+                      f"{result['out']}/{s['folder']}{missing}", highlight=False, markup=False)
+    if with_labels:
+        console.print(f"gold labels: {result['out']}/labels", highlight=False, markup=False)

@@ -1,0 +1,383 @@
+"""The ``harness`` command line: plugins, models, tasks, matrix plan|run, leaderboard, score, retrieve."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import asdict
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from harness import __version__
+from harness.cli.console import console, emit_json, err_console, esc, fail, warn_broken  # noqa: F401 - re-exported
+
+# Command groups that live in their own modules, imported only when invoked (keeps start-up fast).
+LAZY_COMMANDS = {
+    "leaderboard": "harness.cli.leaderboard:leaderboard",
+    "score": "harness.cli.score:score",
+    "retrieve": "harness.cli.retrieve:retrieve",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY_COMMANDS and name not in self.commands:
+            module, attr = LAZY_COMMANDS[name].split(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(__version__, prog_name="harness")
+def main() -> None:
+    """xlt-harness: English intermediate-task training × zero-shot cross-lingual transfer × model scale."""
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def plugins(as_json: bool) -> None:
+    """List discovered plugins, the package that provides each, and the hooks they implement."""
+    from harness.core.registry import list_plugins, registry
+
+    infos = list_plugins()
+    reg = registry()
+    contributed: dict[str, list[str]] = {}
+    for (kind, name), plugin in reg.origin.items():
+        contributed.setdefault(plugin, []).append(f"{kind}:{name}")
+    if as_json:  # broken plugins are rows with an "error"
+        emit_json([{**asdict(p), "contributes": sorted(contributed.get(p.name, []))} for p in infos])
+        return
+    table = Table("plugin", "package", "version", "contributes")
+    for p in infos:
+        if p.error is None:
+            table.add_row(*esc(p.name, p.package or "-", p.version or "-",
+                               ", ".join(sorted(contributed.get(p.name, [])))))
+    console.print(table)
+    warn_broken()
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.option("--describe", is_flag=True, help="compute parameter counts from configs (may need the hub)")
+@click.option("--memory", default=None, metavar="BxL[:PREC][:ckpt]",
+              help="estimated training memory per GPU at this setting, e.g. 32x256:bf16 (implies --describe)")
+def models(as_json: bool, describe: bool, memory: str | None) -> None:
+    """List registered models and model families."""
+    from harness.core.registry import registry
+    from harness.toolkit.units import fmt_params
+
+    reg = registry()
+    warn_broken()
+    if memory is not None:
+        from harness.modeling.memory import estimate_for_hp, parse_setting
+
+        try:
+            memory_hp = parse_setting(memory)
+        except ValueError as err:
+            fail(str(err))
+        describe = True
+    rows = []
+    for name, spec in sorted(reg.models.items()):
+        row = {k: v for k, v in asdict(spec).items()}
+        row["plugin"] = reg.origin[("model", name)]
+        if describe:
+            from harness.modeling.meta import describe as describe_model
+
+            row.update({k: v for k, v in describe_model(spec).items() if v is not None})
+            if memory is not None:
+                try:
+                    row["train_memory_gib"] = round(estimate_for_hp(row, memory_hp).total_gb, 2)
+                except ValueError:
+                    row["train_memory_gib"] = None
+        rows.append(row)
+    families = [{"name": f.name, "description": f.description, "plugin": reg.origin[("model family", f.name)]}
+                for f in reg.families.values()]
+    if as_json:
+        emit_json({"models": rows, "families": families})
+        return
+    table = Table("model", "family", "source", "params", "layers", "hidden", "plugin",
+                  *([f"train GiB @{memory}"] if memory else []))
+    for r in rows:
+        params = fmt_params(r.get("params"))
+        mem = [f"{r['train_memory_gib']:,.1f}" if r.get("train_memory_gib") else "-"] if memory else []
+        table.add_row(*esc(r["name"], r["family"], r["source"], params, r.get("layers") or "-",
+                           r.get("hidden") or "-", r["plugin"], *mem))
+    console.print(table)
+    console.print("families: " + ", ".join(f"{f['name']} ({f['plugin']})" for f in families), markup=False)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def tasks(as_json: bool) -> None:
+    """List registered tasks with their kind, roles, languages and metrics."""
+    from harness.core.registry import registry
+
+    reg = registry()
+    warn_broken()
+    rows = []
+    for name, task in sorted(reg.tasks.items()):
+        row = asdict(task.spec)
+        row["plugin"] = reg.origin[("task", name)]
+        rows.append(row)
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("task", "version", "kind", "roles", "languages", "metrics", "plugin")
+    for r in rows:
+        langs = r["languages"]
+        table.add_row(*esc(r["name"], r["version"], r["kind"], ",".join(r["roles"]),
+                           f"{len(langs)}: " + ",".join(langs[:8]) + ("…" if len(langs) > 8 else ""),
+                           ",".join(r["metrics"]), r["plugin"]))
+    console.print(table)
+
+
+@main.group()
+def matrix() -> None:
+    """Plan and run a models × intermediate × targets × languages × seeds matrix."""
+
+
+def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, check_data: bool = True):
+    """Validate the config and build its plan; hub revisions come from (and new ones go to) its lock file.
+    ``check_data``: load and check every split the plan touches (``harness.planning.validate``) before anything runs."""
+    from harness.core.registry import UnknownName
+    from harness.core.specs import SpecError
+    from harness.planning.config import ConfigError, load_config
+    from harness.planning.lock import Lock, LockError
+    from harness.planning.plan import build_plan
+    from harness.toolkit.data import DataInvalid, DataMissing
+
+    warn_broken()
+    try:
+        cfg, _ = load_config(config)
+        lock = Lock.for_config(config, update=update_lock)
+        plan = build_plan(cfg, lock=lock)
+        lock.save()
+        if check_data:
+            from harness.planning.validate import validate_plan
+
+            validate_plan(plan)
+    except (ConfigError, UnknownName, SpecError, DataMissing, DataInvalid, LockError) as err:
+        fail(str(err))
+    if not quiet:
+        for note in dict.fromkeys(lock.notes):  # each once (a revision is looked up per task or model)
+            err_console.print(f"lock: {escape(note)}", highlight=False, soft_wrap=True)
+    return plan
+
+
+def plan_summary(plan) -> dict[str, Any]:
+    from harness.run.context import Context
+    from harness.store.integrity import pruned_names
+    from harness.store.nodestore import is_done
+    from harness.store.status import plan_costs
+
+    ctx = Context(cache_dir=plan.cache_dir)
+    stages: dict[str, dict[str, int]] = {}
+    pruned = 0
+    for node in plan.nodes.values():
+        s = stages.setdefault(node.stage, {"nodes": 0, "cached": 0})
+        s["nodes"] += 1
+        done = is_done(ctx, node.key)
+        s["cached"] += done
+        pruned += done and bool(pruned_names(ctx.node_dir(node.key)))
+    # Without reuse every cell would train its own intermediate checkpoint and target model.
+    n_targets_trainable = len({(n.params["model"]["name"], n.params["intermediate"], n.params["task"]["name"],
+                                n.params["seed"]) for n in plan.by_stage("target")})
+    independent_inter = sum(1 for n in plan.by_stage("eval") if n.params["intermediate"] != "none")
+    return {
+        "config": plan.config.name, "config_hash": plan.config_hash, "cells": plan.cells, "stages": stages,
+        "intermediate_checkpoints": len(plan.by_stage("intermediate")),
+        "reuse": {
+            "intermediate_trainings_without_reuse": independent_inter,
+            "intermediate_trainings_with_reuse": len(plan.by_stage("intermediate")),
+            "target_trainings_without_reuse": sum(1 for n in plan.by_stage("eval") if n.params["trained"]),
+            "target_trainings_with_reuse": n_targets_trainable,
+        },
+        "estimate": plan_costs(plan, ctx, plan.config.workers),
+        "pruned": pruned,
+        "cache_dir": str(plan.cache_dir), "leaderboard": str(plan.leaderboard),
+    }
+
+
+@matrix.command("plan")
+@click.argument("config", type=click.Path())
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--nodes", "show_nodes", is_flag=True, help="list every node with its key and dependencies")
+@click.option("--gpu-memory-gb", type=float, default=None,
+              help="memory of one GPU (default: the config's gpu_memory_gb); warn for training nodes that won't fit")
+@click.option("--update-lock", is_flag=True,
+              help="resolve hub revisions again and move the lock file (CONFIG.lock.json) to them")
+def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: float | None, update_lock: bool) -> None:
+    """Show the DAG: node counts per stage, what is cached, what checkpoint reuse saves."""
+    from harness.modeling.memory import plan_warnings
+
+    plan = _load_plan(config, update_lock)
+    summary = plan_summary(plan)
+    summary["memory_warnings"] = plan_warnings(plan, gpu_memory_gb)
+    for line in summary["memory_warnings"]:
+        err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
+    if as_json:
+        summary["nodes"] = [n.to_json() | {"params": None} for n in plan.nodes.values()] if show_nodes else None
+        emit_json(summary)
+        return
+    table = Table("stage", "nodes", "cached", "to run", title=escape(f"matrix {plan.config.name} ({plan.cells} cells)"))
+    for stage, s in summary["stages"].items():
+        table.add_row(*esc(stage, s["nodes"], s["cached"], s["nodes"] - s["cached"]))
+    console.print(table)
+    r = summary["reuse"]
+    console.print(
+        f"reuse: {r['intermediate_trainings_with_reuse']} intermediate checkpoints serve "
+        f"{r['intermediate_trainings_without_reuse']} cells; {r['target_trainings_with_reuse']} target trainings "
+        f"serve {r['target_trainings_without_reuse']} language evaluations"
+    )
+    est = summary["estimate"]
+    if est["seconds_to_run"] is None:
+        console.print(f"estimate: {est['basis']}", highlight=False, markup=False)
+    else:
+        console.print(
+            f"estimate: {est['seconds_to_run']:.0f} s of compute left (≈ {est['wall_seconds']:.0f} s wall with "
+            f"{plan.config.workers} worker(s)); reuse saves ≈ {est['saved_by_reuse_seconds']:.0f} s of "
+            f"{est['seconds_without_reuse']:.0f} s ({est['basis']}"
+            + (f"; {est['nodes_unestimated']} nodes without a timing)" if est["nodes_unestimated"] else ")"),
+            highlight=False, markup=False,
+        )
+    if summary["pruned"]:
+        console.print(f"pruned: {summary['pruned']} cached training node(s) without their weights (harness matrix "
+                      "prune); a node still to run that reads one redoes it", highlight=False, markup=False)
+    if show_nodes:
+        for n in plan.nodes.values():
+            console.print(f"  {n.key}  {n.stage:<12} {n.label}  ← {', '.join(n.deps) or '-'}", highlight=False,
+                          markup=False, soft_wrap=True)
+    console.print(f"cache: {summary['cache_dir']}\nleaderboard: {summary['leaderboard']}", highlight=False,
+                  markup=False)
+
+
+@matrix.command("run")
+@click.argument("config", type=click.Path())
+@click.option("--device", default=None, help="cpu, cuda, cuda:1 … (default: config's, else auto)")
+@click.option("--retry-failed/--no-retry-failed", default=False,
+              help="rerun nodes that failed in an earlier run (default: report them again, skip their dependents)")
+@click.option("--executor", default=None, help="override the config's executor (local, ray, slurm …)")
+@click.option("--nproc", type=click.IntRange(min=1), default=None,
+              help="processes (GPUs) per training node (default: the config's nproc, 1)")
+@click.option("--strategy", type=click.Choice(["ddp", "fsdp"]), default=None,
+              help="multi-process training: data parallel or FSDP (default: the config's strategy)")
+@click.option("--update-lock", is_flag=True,
+              help="resolve hub revisions again and move the lock file (CONFIG.lock.json) to them")
+@click.option("--prune", is_flag=True,
+              help="delete each training's weights as soon as every node reading them finished (see matrix prune)")
+def matrix_run(config: str, device: str | None, retry_failed: bool, executor: str | None, nproc: int | None,
+               strategy: str | None, update_lock: bool, prune: bool) -> None:
+    """Run every node not yet cached, then write the leaderboard JSONL and print a summary."""
+    from harness.core.registry import registry
+    from harness.run.context import Context
+    from harness.run.progress import MatrixProgress
+
+    plan = _load_plan(config, update_lock)
+    try:
+        executor_cls = registry().executor(executor or plan.config.executor)
+        options = plan.config.executor_options if (executor or plan.config.executor) == plan.config.executor else {}
+        executor_obj = executor_cls(workers=plan.config.workers, **options)
+    except (KeyError, ValueError) as err:
+        fail(str(err))
+    with MatrixProgress(console, plan) as progress:
+        ctx = Context(cache_dir=plan.cache_dir, device=device or plan.config.device,
+                      config_name=plan.config.name, config_hash=plan.config_hash, progress=progress.update,
+                      nproc=nproc or plan.config.nproc, strategy=strategy or plan.config.strategy,
+                      threads=getattr(plan.config, "threads", None), prune=prune)
+        from harness.orchestration.scheduler import run_plan
+
+        outcome = run_plan(plan, ctx, executor_obj, retry_failed=retry_failed)
+    from harness.results.leaderboard import print_summary
+
+    print_summary(console, plan.leaderboard)
+    console.print(f"nodes: {len(outcome.done)} ran, {len(outcome.cached)} cached, {len(outcome.failed)} failed, "
+                  f"{len(outcome.skipped)} skipped → {plan.leaderboard}", highlight=False, markup=False)
+    for key, error in outcome.failed.items():
+        err_console.print("[red]failed[/] " + escape(f"{plan.nodes[key].label}: {error} (details: "
+                          f"{plan.cache_dir / 'failed' / (key + '.json')})"), highlight=False, soft_wrap=True)
+    if (outcome.interrupted or outcome.not_run) and not outcome.failed and not outcome.skipped:
+        err_console.print(escape(f"stopped on request: {len(outcome.interrupted)} node(s) interrupted, "
+                                 f"{len(outcome.not_run)} not started; rerun to resume"), highlight=False)
+        sys.exit(75)  # EX_TEMPFAIL: not a failure, try again (a requeued SLURM job, a preempted VM)
+    if not outcome.ok:
+        sys.exit(1)
+
+
+@matrix.command("status")
+@click.argument("config", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output (includes every node's state)")
+def matrix_status_cmd(config: str, as_json: bool) -> None:
+    """Progress of a running or finished matrix, read from its cache and events log."""
+    from harness.run.context import Context
+    from harness.store.status import matrix_status
+
+    plan = _load_plan(config, quiet=True, check_data=False)
+    st = matrix_status(plan, Context(cache_dir=plan.cache_dir), workers=plan.config.workers)
+    if as_json:
+        emit_json(st)
+        return
+    cols = ("nodes", "done", "running", "interrupted", "failed", "skipped", "pending")
+    table = Table("stage", *cols,
+                  title=escape(f"matrix {st['config']}: {st['phase']}, {100 * st['progress']:.1f}% done"))
+    for stage, s in st["stages"].items():
+        table.add_row(*esc(stage, *(s[c] for c in cols)))
+    table.add_row(*esc("all", *(st["totals"][c] for c in cols)))
+    console.print(table)
+    run = st["last_run"]
+    if run:
+        console.print(f"last run {run['run']} ({run['executor']}): {run['status'] or 'no end recorded'}, "
+                      f"{run['elapsed_s']:.0f} s", highlight=False, markup=False)
+    for r in st["running"]:
+        console.print(f"  running {r['label']} on {r['host']}:{r['pid']}", highlight=False, markup=False)
+    for r in st["interrupted"]:
+        step = r["checkpoint_step"]
+        console.print(f"  interrupted {r['label']}" + (f" (resumes from step {step})" if step is not None else ""),
+                      highlight=False, markup=False)
+    for f in st["failed"]:
+        console.print("  [red]failed[/] " + escape(f"{f['label']}: {f['error']} (attempts: {f['attempts']})"),
+                      highlight=False, soft_wrap=True)
+    if st["eta_s"] is not None and st["totals"]["done"] < st["totals"]["nodes"]:
+        console.print(f"ETA ≈ {st['eta_s']:.0f} s ({st['eta_basis']})", highlight=False, markup=False)
+    console.print(f"leaderboard: {st['leaderboard']} ({st['leaderboard_rows']} rows)", highlight=False,
+                  markup=False)
+
+
+
+@matrix.command("prune")
+@click.argument("config", type=click.Path())
+@click.option("--dry-run", is_flag=True, help="list what would be deleted, delete nothing")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def matrix_prune_cmd(config: str, dry_run: bool, as_json: bool) -> None:
+    """Delete the weights of finished trainings whose readers (target trainings, evaluations) all finished.
+
+    Rows, predictions, logs and summaries stay; a rerun reports the same leaderboard without retraining. A node
+    added later that reads a pruned training redoes it."""
+    from harness.run.context import Context
+    from harness.store.prune import prune
+
+    plan = _load_plan(config, quiet=True, check_data=False)
+    entries = prune(plan, Context(cache_dir=plan.cache_dir), dry_run=dry_run)
+    if as_json:
+        emit_json({"dry_run": dry_run, "nodes": [e.to_json() for e in entries]})
+        return
+    done = [e for e in entries if e.kept is None]
+    for e in entries:
+        what = "kept" if e.kept else ("would delete" if dry_run else "deleted")
+        size = f"{e.bytes / 1e6:.1f} MB"
+        console.print(escape(f"  {what:<12} {size:>10}  {e.stage:<12} {e.label}" + (f"  ({e.kept})" if e.kept else "")),
+                      highlight=False, soft_wrap=True)
+    freed = sum(e.bytes for e in done)
+    amount = f"{freed / 1e9:.2f} GB" if freed >= 1e9 else f"{freed / 1e6:.1f} MB"
+    console.print(f"{'would free' if dry_run else 'freed'} {amount} from {len(done)} training node(s); "
+                  f"{len(entries) - len(done)} kept (a reader is not finished); cache: {plan.cache_dir}",
+                  highlight=False, markup=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

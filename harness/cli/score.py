@@ -1,0 +1,248 @@
+"""``harness score TASK --data PATH --predictions PATH``: score any system's predictions like the official script.
+
+Gold (``--data``): a single file in one of the task's layouts (read by the task module's ``load_file(path,
+language, split=)`` when it has one), or a folder read by the task's loader with ``--split`` (default: the task's first
+evaluation split). ``--language`` defaults to the one language code found in the file name
+(``xquad.de.json``, ``dev-context-zh-question-zh.json``, ``test-de.tsv``, ``es_gsd-ud-test.conllu``).
+
+Predictions (``--predictions``), matched to gold by id where ids exist (ids that do not match are an error naming
+the counts and the first ids on each side; ``--match-by-order`` pairs them by position instead), else by order.
+A task module may read its own layouts with ``read_predictions(path)`` (None: the generic reader below):
+
+- ``*.jsonl`` written by ``harness matrix run`` (``{"id", "prediction", ...}`` per line);
+- ``*.json``: an object ``{id: answer}`` (SQuAD / XTREME QA layout) or a list in example order;
+- any other text file, XTREME's submission layout: one label (classification, multiple choice) per line, or one
+  tag per line with a blank line between sentences (tagging; ``token<TAB>tag`` lines use the last column);
+- a layout only one task has (BUCC's ``src<TAB>trg`` pairs, Tatoeba's line indices, XCOPA's ``{"label": x}``
+  lines, Mewsli-X rankings without candidate entries): read by the task module's ``read_predictions(path,
+  examples, language)``, which returns None for files it leaves to the readers above.
+
+Translation (kind ``generation``, FLORES): ``--data`` is a reference file (``deu_Latn.devtest``, one sentence
+per line) or a FLORES folder (both directions of ``--language``), ``--predictions`` a hypothesis file (one line per
+reference, empty lines kept) or a run's ``.jsonl``. chrF++ always prints; spBLEU needs the FLORES-200
+SentencePiece model (``--spm``, ``$XLT_FLORES200_SPM`` or sacrebleu's cache): without it one line says how to
+provide it and the other scores still print. Any other SentencePiece model (``--spm-name``) is labelled custom.
+Each score prints with its signature exactly as sacrebleu writes it.
+
+A QA question without a prediction is unanswered: it scores 0 (as the official v1.1 and MLQA scripts do, with a
+warning); missing predictions for other kinds are an error. A split without gold (XTREME's label-stripped test files) exits with the
+``MissingGold`` message.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+
+from harness.cli.console import console, emit_json, err_console, fail
+
+
+def _infer_language(path: Path, languages: tuple[str, ...]) -> str | None:
+    # split on "_" too (xquad.de.json, es_gsd-ud-test) and without it (FLORES-200 codes: deu_Latn.devtest)
+    found = {tok for tok in re.split(r"[-._/]", path.name) + re.split(r"[-./]", path.name) if tok in languages}
+    return found.pop() if len(found) == 1 else None
+
+
+def _infer_split(path: Path, default: str) -> str:
+    toks = set(re.split(r"[-._/]", path.name))
+    for name in ("train", "dev", "val", "test"):
+        if name in toks:
+            return name
+    return default
+
+
+def read_gold(task, path: Path, language: str, split: str) -> list[dict]:
+    """Gold examples from a file (the task module's ``load_file``) or a folder (the task's loader); a file the
+    loader cannot read is a ``DataInvalid`` naming it."""
+    from types import SimpleNamespace
+
+    from harness.toolkit.data import load_checked
+
+    where = f"{task.name} · split {split} · language {language}"
+    if path.is_dir():
+        return load_checked(task, split, language, path, where)[0]
+    module = importlib.import_module(task.load.__module__)
+    load_file = getattr(module, "load_file", None)
+    split = _infer_split(path, split)
+    if load_file is not None:
+        task = SimpleNamespace(load=lambda split, language, data_dir: load_file(path, language, split=split))
+    return load_checked(task, split, language, path.parent, where)[0]
+
+
+def read_predictions(path: Path, kind: str) -> dict[str, Any] | list[Any]:
+    """``{id: prediction}`` when the file carries ids, else a list in example order."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".jsonl":
+        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+        if rows and isinstance(rows[0], dict) and "prediction" in rows[0]:
+            return {str(r["id"]): r["prediction"] for r in rows} if "id" in rows[0] else [r["prediction"] for r in rows]
+        return rows
+    if path.suffix == ".json":
+        data = json.loads(text)
+        return {str(k): v for k, v in data.items()} if isinstance(data, dict) else list(data)
+    lines = text.replace("\r\n", "\n").split("\n")
+    if kind == "generation":  # one hypothesis per line; an empty hypothesis is a line too
+        return lines[:-1] if lines and lines[-1] == "" else lines
+    if kind == "tagging":
+        sentences, current = [], []
+        for line in lines:
+            if line.strip():
+                current.append(line.split("\t")[-1].strip())
+            elif current:
+                sentences.append(current)
+                current = []
+        if current:
+            sentences.append(current)
+        return sentences
+    values = [line.strip() for line in lines if line.strip()]
+    return [int(v) for v in values] if kind == "multiple_choice" else values
+
+
+def _first(ids: list[str], n: int = 3) -> str:
+    return ", ".join(repr(i) for i in ids[:n]) + (", …" if len(ids) > n else "")
+
+
+def align(examples: list[dict], preds: dict[str, Any] | list[Any], kind: str, by_order: bool = False) -> list[Any]:
+    """Predictions in example order, matched by id (``by_order``: by position, ids ignored). Ids that do not
+    match are an error; a QA question without a prediction is ``None`` (unanswered: it scores 0)."""
+    if isinstance(preds, dict) and by_order:
+        preds = list(preds.values())
+    if isinstance(preds, list):
+        if len(preds) != len(examples):
+            raise click.ClickException(f"{len(preds)} predictions for {len(examples)} examples (matched by order)")
+        return preds
+    gold_ids = {str(e["id"]) for e in examples}
+    missing = [str(e["id"]) for e in examples if str(e["id"]) not in preds]
+    extra = [i for i in preds if i not in gold_ids]
+    if extra or (missing and kind != "span_qa"):
+        raise click.ClickException(
+            f"prediction ids do not match gold ids: {len(examples)} gold examples, {len(preds)} predictions; "
+            f"{len(missing)} gold ids have no prediction" + (f" (first {_first(missing)})" if missing else "")
+            + f", {len(extra)} prediction ids are not gold ids" + (f" (first {_first(extra)})" if extra else "")
+            + ". Fix the ids, or pass --match-by-order to pair predictions with gold by position")
+    if missing:
+        err_console.print(f"warning: {len(missing)} questions unanswered; they score 0 (first {_first(missing)})",
+                          markup=False)
+    return [preds.get(str(e["id"])) for e in examples]
+
+
+def task_predictions(task, path: Path, examples: list[dict], language: str, kind: str,
+                     by_order: bool = False) -> list[Any]:
+    """Predictions in example order: the task module's ``read_predictions(path, examples, language)`` when it
+    reads this file (XTREME's own layouts: BUCC pair lists, Tatoeba line indices, ...), else the generic readers
+    matched by id (``by_order``: by position)."""
+    reader = getattr(importlib.import_module(task.load.__module__), "read_predictions", None)
+    preds = reader(path, examples, language) if reader is not None else None
+    return preds if preds is not None else align(examples, read_predictions(path, kind), kind, by_order)
+
+
+def _score_submission(benchmark: str, task_name: str | None, data: Path | None, predictions: Path,
+                      labels: Path | None, as_json: bool) -> None:
+    """``score --benchmark``: a whole submission folder, scored as google-research/xtreme's evaluate.py does."""
+    from harness.cli.score_benchmark import score_benchmark
+
+    if task_name or data:
+        fail("--benchmark scores a whole folder: give --predictions DIR --labels DIR, not TASK or --data")
+    if labels is None:
+        fail("--benchmark needs --labels DIR (the folder of gold files, one sub-folder per task)")
+    score_benchmark(benchmark, predictions, labels, as_json)
+
+
+@click.command()
+@click.argument("task_name", metavar="TASK", required=False)
+@click.option("--data", "data", default=None, type=click.Path(exists=True, path_type=Path),
+              help="gold file (task layout) or folder")
+@click.option("--predictions", "predictions", required=True, type=click.Path(exists=True, path_type=Path),
+              help="predictions file (.jsonl from a run, .json id→answer, or XTREME's text layout); with "
+                   "--benchmark, the submission folder")
+@click.option("--benchmark", default=None, help="score a whole submission folder: xtreme or xtreme-r")
+@click.option("--labels", default=None, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="with --benchmark: the label folder (evaluate.py's --label_folder)")
+@click.option("--language", default=None, help="language code (default: inferred from the --data file name)")
+@click.option("--split", default=None, help="split to read when --data is a folder (default: task's eval split)")
+@click.option("--spm", "spm_model", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="translation: SentencePiece model for spBLEU (default: $XLT_FLORES200_SPM, sacrebleu's cache)")
+@click.option("--spm-name", default=None, help="translation: name of a non-FLORES-200 SPM (scores labelled custom)")
+@click.option("--match-by-order", is_flag=True,
+              help="pair predictions with gold by position, ignoring ids (default: by id; a mismatch is an error)")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def score(task_name: str | None, data: Path | None, predictions: Path, benchmark: str | None, labels: Path | None,
+          language: str | None, split: str | None, spm_model: str | None, spm_name: str | None,
+          match_by_order: bool, as_json: bool) -> None:
+    """Score a predictions file against gold data the way the task's official script does.
+
+    With ``--benchmark xtreme|xtreme-r --predictions DIR --labels DIR``: score a whole submission folder as
+    google-research/xtreme's ``evaluate.py`` does.
+    """
+    if benchmark is not None:
+        _score_submission(benchmark, task_name, data, predictions, labels, as_json)
+        return
+    if task_name is None or data is None:
+        fail("give TASK and --data (or --benchmark xtreme|xtreme-r with --labels to score a submission folder)")
+    from harness.core.registry import UnknownName, registry
+    from harness.core.rows import signature
+    from harness.metrics import IMPLEMENTATION, MissingGold, Value
+    from harness.toolkit.data import DataMissing
+
+    reg = registry()
+    try:
+        task = reg.task(task_name)
+        ttype = reg.task_type(task.spec.kind)
+    except UnknownName as err:
+        fail(str(err))
+    spec = task.spec
+    language = language or _infer_language(data, spec.languages)
+    if language is None:
+        fail(f"--language: cannot infer it from {data.name}; give one of {', '.join(spec.languages)}")
+    if language not in spec.languages:
+        fail(f"--language: {language!r} is not a language of {spec.name} (allowed: {', '.join(spec.languages)})")
+    split = split or spec.eval_splits[0]
+    try:
+        examples = read_gold(task, data, language, split)
+        preds = task_predictions(task, predictions, examples, language, spec.kind, match_by_order)
+        if spec.kind == "generation" and task.score is None:
+            scores = ttype.score(examples, preds, spec, language, {"spm_model": spm_model, "spm_name": spm_name},
+                                 spm_optional=True)
+            if "spbleu" in spec.metrics and not any(m.startswith("spbleu") for m in scores):
+                from harness.metrics.mt import HOW_TO_GET
+
+                err_console.print(f"spBLEU skipped: no FLORES-200 SentencePiece model; {HOW_TO_GET} (or --spm PATH)",
+                                  highlight=False, markup=False)
+        elif task.score is not None:
+            scores = task.score(examples=examples, predictions=preds, language=language)
+        else:
+            scores = ttype.score(examples, preds, spec, language)
+    except MissingGold as err:
+        fail(f"{spec.name} [{language}] {data}: {err}")
+    except (DataMissing, ValueError, KeyError) as err:
+        fail(f"{spec.name} [{language}]: {err}")
+    out: dict[str, Any] = {}
+    for metric, value in scores.items():
+        entries = []
+        for v in value if isinstance(value, list) else [value]:  # a list: one value per translation direction
+            v = v if isinstance(v, Value) else Value(float(v))
+            extra = v.extra or {}
+            entries.append({"value": v.value, "variant": v.variant, "direction": v.direction,
+                            "lang_pair": extra.get("lang_pair"), "n": v.n,
+                            "sacrebleu_signature": extra.get("sacrebleu"),
+                            "signature": v.signature or signature(metric, spec.name, spec.version,
+                                                                  IMPLEMENTATION.get(metric), avg=spec.average)})
+        out[metric] = entries if isinstance(value, list) else entries[0]
+    if as_json:
+        emit_json({"task": spec.name, "language": language, "data": str(data), "predictions": str(predictions),
+                   "n": len(examples), "scores": out})
+        return
+    for metric, entries in out.items():
+        for v in entries if isinstance(entries, list) else [entries]:
+            variant = f" ({v['variant']})" if v["variant"] else ""
+            where = f" {v['lang_pair']}" if v.get("lang_pair") else ""
+            n = v["n"] if v.get("n") is not None else len(examples)
+            line = f"{spec.name} [{language}]{where} n={n} {metric}{variant}: {v['value']:.4f}"
+            if v.get("sacrebleu_signature"):
+                line += f"  {v['sacrebleu_signature']}"
+            console.print(line, highlight=False, markup=False)

@@ -1,0 +1,44 @@
+"""``harness score --benchmark xtreme|xtreme-r --predictions DIR --labels DIR``: print a submission's scores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.cli.console import console, emit_json, err_console, fail
+
+
+def _fmt(values: dict[str, float]) -> str:
+    return ", ".join(f"{lang} {v:.2f}" for lang, v in values.items())
+
+
+def score_benchmark(benchmark: str, predictions: Path, labels: Path, as_json: bool) -> None:
+    """Score every task file of the folder like the official ``evaluate.py``; print or emit JSON."""
+    from harness.results.submission import SubmissionError, score_submission
+
+    try:
+        result = score_submission(benchmark, predictions, labels)
+    except SubmissionError as err:
+        fail(str(err))
+    if as_json:
+        emit_json(result)
+        return
+    out = console.print
+    for task, rec in result["tasks"].items():
+        out(f"== {task} ({rec['category']})", highlight=False, markup=False)
+        for metric, values in rec["languages"].items():
+            out(f"  {metric}: {_fmt(values)}", highlight=False, markup=False)
+        avgs = ", ".join(f"{k}={v:.4f}" for k, v in rec.items() if k.startswith("avg_"))
+        out(f"  {avgs}", highlight=False, markup=False)
+    for group, value in result["groups"].items():
+        out(f"{group}: {value:.4f}", highlight=False, markup=False)
+    if result["all_task"] is not None:
+        out(f"{benchmark} all_task: {result['all_task']:.4f} (complete)", highlight=False, markup=False)
+    else:
+        partial = result["partial_score"]
+        shown = f"{partial:.4f}" if partial is not None else "n/a"
+        out(f"{benchmark} score: {shown} — {result['status']}; missing tasks: "
+            f"{', '.join(result['missing_tasks']) or 'none'}", highlight=False, markup=False)
+    for path in result["missing_files"]:
+        err_console.print(f"missing: {path}", highlight=False, markup=False)
+    for line in result["errors"]:
+        err_console.print(f"error: {line}", highlight=False, markup=False)

@@ -1,1 +1,0 @@
-"""CLI command groups beyond the core ones, loaded lazily by ``harness.cli``."""

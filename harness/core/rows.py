@@ -1,0 +1,166 @@
+"""Leaderboard rows: one flat JSON object per (model, intermediate, target, language, split, metric, seed).
+
+Every row carries its value and provenance: the model id and parameter counts, the config hash, the
+harness version and *its own* git sha (not the working directory's), library versions, and a sacrebleu-style
+signature of the metric. Files are written whole to a temporary name and renamed, so a kill never leaves a
+torn line; appends go through one ``write`` of complete lines under an exclusive lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import importlib.metadata as md
+import io
+import json
+import os
+import subprocess
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import jsonlines
+
+from harness import __version__
+
+# 2: provenance (model source and weights sha256, the data's source, location, revision and fingerprint for the
+# target and each intermediate task, ``synthetic``) and a UTC ``created`` time. Rows of version 1 load through
+# :func:`upgrade_row`.
+SCHEMA_VERSION = 2
+
+# Keys every row has (values may be null where they do not apply), in this order.
+ROW_KEYS = (
+    "schema_version", "model", "model_id", "model_revision", "model_source", "model_weights_sha256", "model_family",
+    "model_params", "model_params_nonembed", "intermediate", "intermediate_tasks", "exemptions", "task",
+    "task_version", "task_kind", "data_source", "data_location", "data_revision", "data_fingerprint",
+    "intermediate_data", "synthetic", "language", "split", "metric", "value", "seed", "direction", "variant", "lang_pair", "n",
+    "signature", "budget", "config_name", "config_hash", "node", "predictions", "predictions_sha256",
+    "harness_version", "git_sha", "libraries", "created",
+)
+
+# Keys a row has only where they apply (absent otherwise): ``generation`` = decoding, prompt template and k,
+# truncation counts and training source of a generation task (see harness.tasktypes.generation); ``depth`` = a
+# depth ablation's ``{layers, of, of_layers, axis}`` (harness.core.specs.depth_ablation: the report's x-axis).
+OPTIONAL_ROW_KEYS = ("generation", "depth")
+
+# The libraries a score can depend on (seqeval is only a test reference: scoring uses harness.metrics).
+LIBRARIES = ("torch", "transformers", "tokenizers", "datasets", "sacrebleu", "faiss-cpu", "numpy")
+
+
+@functools.lru_cache(maxsize=1)
+def library_versions() -> dict[str, str | None]:
+    out = {}
+    for name in LIBRARIES:
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def harness_git_sha() -> str | None:
+    """The git sha of the harness package itself: from its source checkout, else from pip's direct_url.json."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        if out.returncode == 0:
+            dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+                                   capture_output=True, text=True, timeout=5).stdout.strip()
+            return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        text = md.distribution("xlt-harness").read_text("direct_url.json")
+        if text:
+            return json.loads(text).get("vcs_info", {}).get("commit_id")
+    except md.PackageNotFoundError:
+        pass
+    return None
+
+
+def signature(metric: str, task: str, task_version: str, impl: str | None = None, *, lead: str | None = None,
+              **extra: Any) -> str:
+    """``metric|task:xnli@1|impl:...|harness:0.1.0`` plus any extra ``key:value`` fields, sacrebleu style.
+
+    The one signature builder: ``lead`` goes right after the metric name (a scoring library's own signature,
+    e.g. sacrebleu's); ``extra`` fields whose value is None are left out.
+    """
+    parts = [metric, *([lead] if lead else []), f"task:{task}@{task_version}"]
+    if impl:
+        parts.append(f"impl:{impl}")
+    parts += [f"{k}:{v}" for k, v in extra.items() if v is not None]
+    parts.append(f"harness:{__version__}")
+    return "|".join(parts)
+
+
+def make_row(**fields: Any) -> dict[str, Any]:
+    """A row with every key of ``ROW_KEYS`` (missing ones null) and the provenance filled in."""
+    row = {k: None for k in ROW_KEYS}
+    row.update({"schema_version": SCHEMA_VERSION, "harness_version": __version__, "git_sha": harness_git_sha(),
+                "libraries": library_versions(), "created": utc_now()})
+    unknown = set(fields) - set(ROW_KEYS) - set(OPTIONAL_ROW_KEYS)
+    if unknown:
+        raise KeyError(f"unknown row keys {sorted(unknown)}; allowed: {', '.join(ROW_KEYS)}")
+    row.update(fields)
+    return row
+
+
+def utc_now() -> str:
+    """The current UTC time, ISO 8601 to the second (``2025-01-31T12:00:00+00:00``)."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def upgrade_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of any schema version with every current key (those an old version lacks are null: unknown)."""
+    return {**{k: None for k in ROW_KEYS}, **row}
+
+
+# One JSON object per line, keys in insertion order, non-ASCII kept (the layout of every committed leaderboard).
+_dumps = functools.partial(json.dumps, ensure_ascii=False)
+
+
+def write_jsonl_atomic(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    """Write all rows to ``path`` via a temp file and an atomic rename (readers see old or new, never half)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        with jsonlines.Writer(fh, dumps=_dumps) as writer:
+            writer.write_all(rows)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def append_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    """Append complete lines in one write under an exclusive lock (safe with concurrent writers)."""
+    buf = io.StringIO()
+    with jsonlines.Writer(buf, dumps=_dumps) as writer:
+        writer.write_all(rows)
+    data = buf.getvalue().encode("utf-8")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Rows of a JSONL file; a torn last line (from a writer killed mid-line elsewhere) is ignored."""
+    rows: list[dict[str, Any]] = []
+    with open(path, encoding="utf-8") as fh:
+        lines = fh.read().split("\n")
+    reader = jsonlines.Reader(lines)
+    try:
+        rows.extend(reader.iter(skip_empty=True))
+    except jsonlines.InvalidLineError as err:
+        if err.lineno != len(lines):  # only an unterminated last line can be torn
+            raise ValueError(f"{path}: line {err.lineno} is not JSON") from None
+    return rows

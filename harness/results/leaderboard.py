@@ -1,0 +1,173 @@
+"""Reading leaderboard JSONL and printing it (the report, aggregate and HTML views build on this)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from statistics import mean
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from harness.core.rows import read_jsonl, upgrade_row
+from harness.toolkit.units import fmt_params
+
+SOURCE_KEY = "_file"  # each loaded row remembers the leaderboard file it came from (predictions are relative to it)
+REQUIRED_KEYS = ("model", "task", "metric", "value", "language")
+
+if TYPE_CHECKING:
+    from harness.planning.plan import Plan
+    from harness.run.context import Context
+
+SYNTHETIC_TITLE = "SYNTHETIC smoke data: these numbers test the pipeline and the measurement, not languages"
+
+
+def load_rows(*paths: str | Path) -> list[dict[str, Any]]:
+    """Rows of every leaderboard file, each tagged with the absolute path of its file under ``_file``.
+
+    The one row loader: a missing file or a row without a required key is a clear error naming the file.
+    """
+    rows: list[dict[str, Any]] = []
+    for p in paths:
+        path = Path(p)
+        if not path.exists():
+            raise FileNotFoundError(f"leaderboard file {path} not found; `harness matrix run CONFIG` writes one")
+        for row in map(upgrade_row, read_jsonl(path)):
+            for key in REQUIRED_KEYS:
+                if key not in row:
+                    raise ValueError(f"{path}: a row lacks the required key {key!r}")
+            row[SOURCE_KEY] = str(path.resolve())
+            rows.append(row)
+    return rows
+
+
+def without_source(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows without the loader's private ``_file`` key (for printing or writing them)."""
+    return [{k: v for k, v in r.items() if k != SOURCE_KEY} for r in rows]
+
+
+def summary_table(rows: list[dict[str, Any]], max_languages: int = 12) -> tuple[list[str], list[list[str]]]:
+    """Main metric per (model, intermediate, task, split): English, mean over the other languages, per language.
+
+    Values are averaged over seeds; languages are averaged unweighted, English apart (XTREME convention).
+    When any row comes from synthetic data, a ``data`` column says ``synthetic`` next to those rows.
+    """
+    cells: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    main: dict[str, tuple] = {}  # the first (metric, direction, variant) a task reports is its main score
+    for r in rows:
+        protocol = (r["metric"], r.get("direction"), r.get("variant"))
+        if main.setdefault(r["task"], protocol) != protocol:
+            continue
+        label = r["metric"] + "".join(f" ({x})" for x in protocol[1:] if x)
+        key = (r["model"], r.get("model_params") or 0, r["intermediate"], r["task"], r["split"], label,
+               bool(r.get("synthetic")))
+        cells[key][r.get("lang_pair") or r["language"]].append(r["value"])
+    langs = sorted({lang for c in cells.values() for lang in c if lang != "en"})
+    if len(langs) > max_languages:  # many languages: the means only (`show --json` has every row)
+        langs = []
+    any_synthetic = any(key[-1] for key in cells)
+    header = ["model", "params", "intermediate", "task", "split", "metric", *(["data"] if any_synthetic else []),
+              "en", "xx avg", *langs]
+    body = []
+    for (model, params, inter, task, split, metric, synthetic), by_lang in sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2] != "none", kv[0][2], kv[0][3])):
+        means = {lang: mean(v) for lang, v in by_lang.items()}
+        others = [v for lang, v in means.items() if lang != "en"]  # unweighted over languages
+        fmt = lambda v: f"{v:.2f}" if v is not None else "-"  # noqa: E731
+        data = ["synthetic" if synthetic else ""] if any_synthetic else []
+        body.append([model, fmt_params(params), inter, task, split, metric, *data, fmt(means.get("en")),
+                     fmt(mean(others) if others else None), *[fmt(means.get(lang)) for lang in langs]])
+    return header, body
+
+
+def print_summary(console: Console, path: str | Path) -> None:
+    rows = load_rows(path)
+    header, body = summary_table(rows)
+    title = f"{Path(path).name}: main metric, mean over seeds (xx avg excludes en)"
+    if "data" in header:
+        title += f"\n{SYNTHETIC_TITLE}"
+    table = Table(*map(escape, header), title=escape(title))
+    for line in body:  # model, task and language names are user-controlled: never rich markup
+        table.add_row(*(escape(str(cell)) for cell in line))
+    console.print(table)
+
+
+# ------------------------------------------------------------------------- collecting a matrix's rows
+# (imports kept local below: this section is merged separately from the row-loading code above)
+
+
+def collect_rows(plan: Plan, ctx: Context) -> list[dict[str, Any]]:
+    """Rows of every finished eval node of the plan, stamped with this matrix's name and config hash. Each node's
+    files are checked against their sha256 first; one that fails is left out (and redone by the next run)."""
+    import os
+    import sys
+
+    from harness.store.integrity import invalidate, verify
+    from harness.store.nodestore import is_done
+
+    rows = []
+    for node in plan.by_stage("eval"):
+        if not is_done(ctx, node.key):
+            continue
+        problem = verify(ctx, node.key)
+        if problem is not None:
+            invalidate(ctx, node, node.key, problem)
+            print(f"warning: node {node.key} ({node.label}) left out of the leaderboard: {problem}; "
+                  "a rerun redoes it", file=sys.stderr)
+            continue
+        for row in read_jsonl(ctx.node_dir(node.key) / "rows.jsonl"):
+            row["config_name"] = plan.config.name
+            row["config_hash"] = plan.config_hash
+            pred = ctx.cache_dir / row["predictions"]
+            try:
+                row["predictions"] = os.path.relpath(pred, plan.leaderboard.parent)
+            except ValueError:
+                row["predictions"] = str(pred)
+            rows.append(row)
+    return rows
+
+
+def merge_leaderboard(path: Path, config_name: str, rows: list[dict[str, Any]]) -> None:
+    """Replace this matrix's rows in the leaderboard file, keep other matrices' rows; whole-file atomic write
+    under an exclusive lock, so concurrent matrices sharing one file never lose or interleave rows."""
+    import fcntl
+    import os
+
+    from harness.core.rows import write_jsonl_atomic
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.with_name(f".{path.name}.lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        others = [r for r in read_jsonl(path) if r.get("config_name") != config_name] if path.exists() else []
+        write_jsonl_atomic(path, others + rows)
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def cleanup_leaderboard_tmp(path: Path) -> int:
+    """Remove temporary files (``.NAME.PID.tmp``) that killed merges left beside the leaderboard ``path``; under
+    the merge lock, so a merge in progress is never touched. Returns how many."""
+    import fcntl
+    import os
+
+    path = Path(path)
+    if not path.parent.is_dir():
+        return 0
+    stale = list(path.parent.glob(f".{path.name}.*.tmp"))
+    if not stale:
+        return 0
+    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        stale = list(path.parent.glob(f".{path.name}.*.tmp"))
+        for tmp in stale:
+            tmp.unlink(missing_ok=True)
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    return len(stale)

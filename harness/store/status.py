@@ -1,0 +1,177 @@
+"""Progress and cost of a matrix, read from the node store and the event log: per-stage counts, running,
+interrupted and failed nodes, an ETA, and what checkpoint reuse saves.
+
+*Running* means a live owner: the node's lock is held or its heartbeat's owner is alive (see
+:mod:`harness.store.heartbeat`). A node that started and is neither finished nor running (its worker or driver was
+killed, or it stopped gracefully for a requeue), or that has a resume checkpoint, is *interrupted*: a rerun
+resumes it. Training nodes show the step of their newest resume checkpoint."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from harness.core.rows import read_jsonl
+from harness.planning.plan import Node, Plan
+from harness.run.context import Context
+from harness.store.events import read_events
+from harness.store.heartbeat import checkpoint_step, owner_alive, read_heartbeat
+from harness.store.nodestore import failed_path, is_done, is_running, read_failure
+
+
+def stage_seconds(events: list[dict[str, Any]]) -> dict[tuple[str, str | None], list[float]]:
+    """Observed seconds of finished nodes by (stage, model label part) and by (stage, None)."""
+    out: dict[tuple[str, str | None], list[float]] = {}
+    for e in events:
+        if e.get("event") == "finish" and e.get("seconds") is not None:
+            model = (e.get("label") or "").split(" · ")[0]
+            out.setdefault((e["stage"], model), []).append(float(e["seconds"]))
+            out.setdefault((e["stage"], None), []).append(float(e["seconds"]))
+    return out
+
+
+def estimate_seconds(node: Node, history: dict[tuple[str, str | None], list[float]]) -> float | None:
+    """Mean observed time of this stage for this model, else of this stage; None without history."""
+    model = node.params.get("model", {}).get("name") if isinstance(node.params.get("model"), dict) else None
+    for key in ((node.stage, model), (node.stage, None)):
+        if history.get(key):
+            return sum(history[key]) / len(history[key])
+    return None
+
+
+STATES = ("nodes", "done", "running", "interrupted", "failed", "skipped", "pending")
+TRAINING = ("intermediate", "target")
+OPEN = ("start", "interrupted", "requeue")  # a node's last event that leaves it started but unfinished
+
+
+def node_states(plan: Plan, ctx: Context, events: list[dict[str, Any]]) -> dict[str, str]:
+    """done, running (a live owner), interrupted, failed, skipped or pending, for every node of the plan."""
+    last: dict[str, dict[str, Any]] = {}
+    for e in events:
+        if e.get("node") in plan.nodes and e.get("event") in (*OPEN, "finish", "failed", "cached", "stale"):
+            last[e["node"]] = e
+    state: dict[str, str] = {}
+    for node in plan.nodes.values():
+        k = node.key
+        opened = last.get(k, {}).get("event") in OPEN
+        if is_done(ctx, k):
+            state[k] = "done"
+        elif is_running(ctx, k) or owner_alive(read_heartbeat(ctx.cache_dir, f"node-{k}")):
+            state[k] = "running"
+        elif failed_path(ctx, k).exists() and not opened:
+            state[k] = "failed"
+        elif opened or (node.stage in TRAINING and checkpoint_step(ctx.cache_dir, k) is not None):
+            state[k] = "interrupted"
+        elif any(state.get(d) in ("failed", "skipped") for d in node.deps):
+            state[k] = "skipped"
+        else:
+            state[k] = "pending"
+    return state
+
+
+def driver_alive(ctx: Context, run_start: dict[str, Any]) -> bool:
+    """Whether the driver of a run is alive: its heartbeat, else the pid and host of its ``run_start``."""
+    beat = read_heartbeat(ctx.cache_dir, f"run-{run_start.get('run')}")
+    return owner_alive(beat if beat is not None else run_start)
+
+
+def matrix_status(plan: Plan, ctx: Context, workers: int = 1) -> dict[str, Any]:
+    """Progress of a running or finished matrix, from the cache (DONE markers, locks, heartbeats, failure
+    records, resume checkpoints) and the events log: per-stage counts, running, interrupted and failed nodes,
+    timing and an ETA."""
+    events = read_events(ctx.cache_dir)
+    keys = set(plan.nodes)
+    mine = [e for e in events if e.get("node") in keys]
+    last_start = {e["node"]: e for e in mine if e["event"] == "start"}
+    state = node_states(plan, ctx, events)
+    stages: dict[str, dict[str, int]] = {}
+    for node in plan.nodes.values():
+        s = stages.setdefault(node.stage, {k: 0 for k in STATES})
+        s["nodes"] += 1
+        s[state[node.key]] += 1
+    totals = {k: sum(s[k] for s in stages.values()) for k in STATES}
+    history = stage_seconds(events)
+    left = [estimate_seconds(n, history) for n in plan.nodes.values()
+            if state[n.key] in ("pending", "running", "interrupted")]
+    known = [x for x in left if x is not None]
+    runs = [e for e in events if e.get("event") == "run_start" and e.get("config_name") == plan.config.name]
+    last_run = runs[-1] if runs else None
+    end = None
+    if last_run:
+        ends = [e for e in events if e.get("event") == "run_end" and e.get("run") == last_run.get("run")]
+        end = ends[-1] if ends else None
+    now = time.time()
+    if totals["running"]:
+        phase = "running"
+    elif totals["done"] == totals["nodes"]:
+        phase = "finished"
+    elif totals["failed"]:
+        phase = "failed"
+    elif last_run and end is None and driver_alive(ctx, last_run):
+        phase = "running"  # between nodes
+    elif totals["interrupted"] or (last_run and (end is None or end.get("status") == "interrupted")):
+        phase = "interrupted"  # the driver was killed or stopped: a rerun resumes
+    else:
+        phase = "incomplete" if totals["done"] else "not started"
+    return {
+        "config": plan.config.name, "config_hash": plan.config_hash, "cache_dir": str(ctx.cache_dir),
+        "phase": phase, "progress": round(totals["done"] / totals["nodes"], 4) if totals["nodes"] else 1.0,
+        "totals": totals, "stages": stages,
+        "running": [{"node": k, "label": plan.nodes[k].label, "since": last_start.get(k, {}).get("time"),
+                     "host": last_start.get(k, {}).get("host"), "pid": last_start.get(k, {}).get("pid")}
+                    for k, s in state.items() if s == "running"],
+        "interrupted": [{"node": k, "label": plan.nodes[k].label, "checkpoint_step": checkpoint_step(ctx.cache_dir, k),
+                         "since": last_start.get(k, {}).get("time")}
+                        for k, s in state.items() if s == "interrupted"],
+        "failed": [{"node": k, "label": plan.nodes[k].label, **{f: (read_failure(ctx, k) or {}).get(f)
+                                                               for f in ("error", "attempts", "time")}}
+                   for k, s in state.items() if s == "failed"],
+        "last_run": None if last_run is None else {
+            "run": last_run.get("run"), "started": last_run.get("time"), "executor": last_run.get("executor"),
+            "ended": end.get("time") if end else None, "status": end.get("status") if end else None,
+            "elapsed_s": round((end["time"] if end else now) - last_run["time"], 1),
+        },
+        "eta_s": round(sum(known) / max(1, workers), 1) if known else (0.0 if not left else None),
+        "eta_basis": f"mean observed seconds per stage and model over {sum(len(v) for k, v in history.items() if k[1] is None)} "
+                     f"finished nodes, {max(1, workers)} worker(s)" if known else "no finished nodes to time yet",
+        "last_event": mine[-1]["time"] if mine else None,
+        "leaderboard": str(plan.leaderboard),
+        "leaderboard_rows": len(read_jsonl(plan.leaderboard)) if plan.leaderboard.exists() else 0,
+        "nodes": [{"node": n.key, "stage": n.stage, "label": n.label, "state": state[n.key],
+                   **({"checkpoint_step": checkpoint_step(ctx.cache_dir, n.key)} if n.stage in TRAINING else {})}
+                  for n in plan.nodes.values()],
+    }
+
+
+def plan_costs(plan: Plan, ctx: Context, workers: int = 1) -> dict[str, Any]:
+    """Estimated cost of the plan from the timings in this cache's events log: seconds left to run, a wall-clock
+    estimate at ``workers`` (the larger of total/workers and the DAG's critical path), and the seconds that
+    checkpoint reuse saves versus running every cell independently (its own intermediate and target training)."""
+    history = stage_seconds(read_events(ctx.cache_dir))
+    est = {k: estimate_seconds(n, history) for k, n in plan.nodes.items()}
+    todo = [k for k in plan.nodes if not is_done(ctx, k)]
+    unknown = sum(est[k] is None for k in todo)
+    left = sum(est[k] or 0.0 for k in todo)
+    finish: dict[str, float] = {}  # critical path over nodes still to run
+    for k, n in plan.nodes.items():
+        own = (est[k] or 0.0) if k in todo else 0.0
+        finish[k] = own + max((finish.get(d, 0.0) for d in n.deps), default=0.0)
+    all_nodes = sum(v or 0.0 for v in est.values())
+    independent = 0.0
+    for n in plan.by_stage("eval"):
+        chain = [n.key] + [k for k in (n.params.get("trained"), n.params.get("upstream")) if k]
+        independent += sum(est.get(k) or 0.0 for k in chain)
+    timed = sum(len(v) for k, v in history.items() if k[1] is None)
+    if not timed:
+        return {"seconds_to_run": None, "wall_seconds": None, "saved_by_reuse_seconds": None, "nodes_unestimated":
+                len(todo), "basis": "no finished nodes in this cache yet: run once (or share a cache) to estimate"}
+    return {
+        "seconds_to_run": round(left, 1),
+        "wall_seconds": round(max(left / max(1, workers), max(finish.values(), default=0.0)), 1),
+        "seconds_all_nodes": round(all_nodes, 1),
+        "seconds_without_reuse": round(independent, 1),
+        "saved_by_reuse_seconds": round(independent - all_nodes, 1),
+        "nodes_unestimated": unknown,
+        "basis": f"mean observed seconds per stage and model over {timed} finished nodes in this cache, "
+                 f"{max(1, workers)} worker(s)",
+    }

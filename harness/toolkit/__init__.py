@@ -1,0 +1,1 @@
+"""Helpers for reading and making task data: official file formats, hub loading, synthetic smoke data, units."""
