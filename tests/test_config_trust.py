@@ -120,3 +120,20 @@ def test_a_task_name_with_a_dot_is_refused_at_plan_time(tmp_path):
         plugins.reset()
     assert "targets[0].name: task name 'nli.v2' is not a safe folder name" in line
     assert not (tmp_path / "out").exists()
+
+
+def test_a_task_of_a_kind_no_plugin_registers_is_refused_at_plan_time(tmp_path):
+    # kinds are open (register_task_types), so the spec accepts any kind; the plan names the missing one
+    def task() -> Task:
+        return Task(TaskSpec(name="reg-task", kind="regression", roles=("target",), languages=("en",),
+                             metrics=("accuracy",)), lambda **kw: [])
+
+    plugins.register_module(types.SimpleNamespace(register_tasks=hookimpl(lambda register: register(task()))),
+                            name="regression-task")
+    try:
+        line = one_line(tmp_path, {**GOOD, "targets": ["reg-task"], "data": {"reg-task": "synthetic"}})
+    finally:
+        plugins.reset()
+    assert "targets[0].name: task 'reg-task' is of kind 'regression', which no installed plugin registers" in line
+    assert "Installed kinds: classification, generation, mlm," in line
+    assert not (tmp_path / "out").exists()

@@ -34,12 +34,10 @@ def _metric_words() -> set[str]:
 
 def _builtin_names() -> set[str]:
     from harness.core.registry import registry
-    from harness.core.specs import KINDS
-
     reg = registry()
     names = set(reg.tasks) | set(reg.models) | set(reg.families)
     names |= {m.family for m in reg.models.values()}
-    return {n.lower() for n in names} - set(KINDS)
+    return {n.lower() for n in names} - set(reg.task_types)
 
 
 def _docstring_nodes(tree: ast.AST) -> set[int]:

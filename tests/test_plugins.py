@@ -8,6 +8,7 @@ import sys
 import types
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from harness.cli.main import main
@@ -44,7 +45,8 @@ def test_plugins_json_shows_builtin_and_template_plugin():
     if "example_nli" not in rows:
         pytest.skip("examples/plugin-template is not installed (scripts/test.sh installs it)")
     assert rows["example_nli"]["package"] == "xlt-harness-example-task"
-    assert rows["example_nli"]["contributes"] == ["task:example-nli"]
+    assert rows["example_nli"]["contributes"] == ["metric:ordinal_error", "task type:ordinal", "task:example-nli",
+                                                  "task:example-nli-ordinal"]
 
 
 def test_listing_commands_do_not_import_torch():
@@ -95,8 +97,10 @@ def test_unknown_name_suggests_and_lists():
 
 
 def test_invalid_spec_names_the_field():
-    with pytest.raises(SpecError, match="kind 'regression' is not one of"):
-        TaskSpec(name="t", kind="regression", roles=("target",), languages=("en",), metrics=("accuracy",))
+    with pytest.raises(SpecError, match="roles"):
+        TaskSpec(name="t", kind="classification", roles=("test",), languages=("en",), metrics=("accuracy",))
+    with pytest.raises(SpecError, match="name its kind"):
+        TaskSpec(name="t", kind="", roles=("target",), languages=("en",), metrics=("accuracy",))
 
 
 def test_blocking_a_plugin(monkeypatch):
@@ -148,3 +152,39 @@ def test_template_plugin_runs_in_a_matrix(tmp_path):
     rows = read_jsonl(tmp_path / "out" / "leaderboard.jsonl")
     assert sorted((row["task"], row["language"], row["n"]) for row in rows) == [
         ("example-nli", "en", 40), ("example-nli", "fr", 40)]
+
+
+@pytest.mark.slow
+def test_template_plugin_adds_a_task_kind_and_a_metric_the_report_bootstraps(tmp_path):
+    """examples/plugin-template registers kind ``ordinal`` and metric ``ordinal_error`` (a per-example scorer):
+    a matrix trains and scores the task, and ``leaderboard report`` resamples it over examples, with no core edit."""
+    from harness.core.rows import read_jsonl
+    from harness.results.bootstrap import predictions_path, scored
+
+    reg = plugins.registry()
+    if "example-nli-ordinal" not in reg.tasks:
+        pytest.skip("examples/plugin-template is not installed (scripts/test.sh installs it)")
+    assert reg.origin[("task type", "ordinal")] == reg.origin[("metric", "ordinal_error")] == "example_nli"
+    cfg = {"name": "ord", "output_dir": str(tmp_path / "out"), "models": ["tiny-xlmr"], "device": "cpu",
+           "intermediate": ["none", "mnli"], "targets": [{"name": "example-nli-ordinal", "languages": ["en", "fr"]}],
+           "data": {"example-nli-ordinal": "synthetic", "mnli": "synthetic"},
+           "train": {"lr": 0.001, "batch_size": 8, "max_steps": 3, "max_length": 48}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    r = CliRunner().invoke(main, ["matrix", "run", str(tmp_path / "c.yaml")])
+    assert r.exit_code == 0, r.output
+    board = tmp_path / "out" / "leaderboard.jsonl"
+    rows = [row for row in read_jsonl(board) if row["metric"] == "ordinal_error"]
+    assert len(rows) == 4 and all("mean-abs-rank-distance(entailment<neutral<contradiction)" in row["signature"]
+                                  for row in rows)
+    scale = ("entailment", "neutral", "contradiction")
+    for row in rows:  # by hand: the distance on the scale, per example, from the predictions file
+        row["_file"] = str(board)
+        lines = read_jsonl(predictions_path(row))
+        hand = [abs(scale.index(x["prediction"]) - scale.index(x["gold"])) for x in lines]
+        assert row["value"] == pytest.approx(sum(hand) / len(hand))
+        assert scored(row).vector.tolist() == hand  # the record's per-example scorer, checked against the value
+    out = CliRunner().invoke(main, ["leaderboard", "report", str(board), "--n-boot", "50", "--json"])
+    assert out.exit_code == 0, out.output
+    (gain,) = json.loads(out.output)["gains"]
+    assert (gain["task"], gain["metric"], gain["intermediate"]) == ("example-nli-ordinal", "ordinal_error", "mnli")
+    assert gain["method"] == "paired: seeds (1 seed) × examples"

@@ -95,4 +95,4 @@ def test_bucc_dev_threshold_f1_resampled(tmp_path):
 
 def test_bucc_row_that_the_file_does_not_reproduce_falls_back_to_seeds(tmp_path):
     cell = scored(_row(tmp_path, "bucc_f1_margin_oracle", 51.0, _bucc_lines()))
-    assert cell.mined is None and "does not reproduce" in cell.note
+    assert cell.resampler is None and "does not reproduce" in cell.note

@@ -1,6 +1,6 @@
 """``harness score TASK --data PATH --predictions PATH``: score any system's predictions like the official script.
 
-Gold (``--data``): a single file in one of the task's layouts (read by the task module's ``load_file(path,
+Gold (``--data``): a single file in one of the task's layouts (read by the task's ``read_file(path,
 language, split=)`` when it has one), or a folder read by the task's loader with ``--split`` (default: the task's first
 evaluation split). ``--language`` defaults to the one language code found in the file name
 (``xquad.de.json``, ``dev-context-zh-question-zh.json``, ``test-de.tsv``, ``es_gsd-ud-test.conllu``).
@@ -31,7 +31,6 @@ warning); missing predictions for other kinds are an error. A split without gold
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from pathlib import Path
@@ -57,7 +56,7 @@ def _infer_split(path: Path, default: str) -> str:
 
 
 def read_gold(task, path: Path, language: str, split: str) -> list[dict]:
-    """Gold examples from a file (the task module's ``load_file``) or a folder (the task's loader); a file the
+    """Gold examples from a file (the task's ``read_file``) or a folder (the task's loader); a file the
     loader cannot read is a ``DataInvalid`` naming it."""
     from types import SimpleNamespace
 
@@ -66,11 +65,10 @@ def read_gold(task, path: Path, language: str, split: str) -> list[dict]:
     where = f"{task.name} · split {split} · language {language}"
     if path.is_dir():
         return load_checked(task, split, language, path, where)[0]
-    module = importlib.import_module(task.load.__module__)
-    load_file = getattr(module, "load_file", None)
+    read_file = task.read_file
     split = _infer_split(path, split)
-    if load_file is not None:
-        task = SimpleNamespace(load=lambda split, language, data_dir: load_file(path, language, split=split))
+    if read_file is not None:
+        task = SimpleNamespace(load=lambda split, language, data_dir: read_file(path, language, split=split))
     return load_checked(task, split, language, path.parent, where)[0]
 
 
@@ -133,10 +131,10 @@ def align(examples: list[dict], preds: dict[str, Any] | list[Any], kind: str, by
 
 def task_predictions(task, path: Path, examples: list[dict], language: str, kind: str,
                      by_order: bool = False) -> list[Any]:
-    """Predictions in example order: the task module's ``read_predictions(path, examples, language)`` when it
+    """Predictions in example order: the task's ``read_predictions(path, examples, language)`` when it
     reads this file (XTREME's own layouts: BUCC pair lists, Tatoeba line indices, ...), else the generic readers
     matched by id (``by_order``: by position)."""
-    reader = getattr(importlib.import_module(task.load.__module__), "read_predictions", None)
+    reader = task.read_predictions
     preds = reader(path, examples, language) if reader is not None else None
     return preds if preds is not None else align(examples, read_predictions(path, kind), kind, by_order)
 

@@ -37,7 +37,13 @@ def register_tasks(register: Callable) -> None:
 
 @hookspec
 def register_task_types(register: Callable) -> None:
-    """Contribute task types (encoding, head, loss, decoding): ``register(harness.tasktypes.TaskType)``."""
+    """Contribute task kinds (encoding, head, loss, decoding): ``register(MyType())``, a ``harness.api.TaskType``
+    subclass instance whose ``kind`` tasks then name."""
+
+
+@hookspec
+def register_metrics(register: Callable) -> None:
+    """Contribute metrics: ``register(harness.api.Metric(...))`` for each (scorer, signature, how to resample)."""
 
 
 @hookspec

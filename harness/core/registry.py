@@ -24,7 +24,7 @@ import pluggy
 
 from harness import __version__
 from harness.core import hookspecs
-from harness.core.specs import ModelFamily, ModelSpec, SpecError, Task
+from harness.core.specs import Metric, ModelFamily, ModelSpec, SpecError, Task
 
 CORE_PACKAGE = "xlt-harness"
 # Names become config keys, file and folder names and CLI arguments: letters, digits, '.', '_', '+', '-'.
@@ -35,6 +35,7 @@ HOOKS: dict[str, tuple[str, type | None]] = {
     "register_model_families": ("model family", ModelFamily),
     "register_tasks": ("task", Task),
     "register_task_types": ("task type", None),
+    "register_metrics": ("metric", Metric),
     "register_executors": ("executor", None),
 }
 
@@ -43,8 +44,8 @@ _registry: Registry | None = None
 # plugin name -> (distribution name, version) for entry-point plugins
 _sources: dict[str, tuple[str, str]] = {}
 _broken: dict[str, BrokenPlugin] = {}
-# The core's own hook implementations (task types, the local executor), registered before any entry point.
-BUILTIN_PLUGINS = ("harness.tasktypes", "harness.orchestration.local_executor")
+# The core's own hook implementations (metrics, task types, the local executor), registered before any entry point.
+BUILTIN_PLUGINS = ("harness.metrics.builtin", "harness.tasktypes", "harness.orchestration.local_executor")
 
 
 class UnknownName(KeyError):
@@ -208,7 +209,7 @@ def broken_plugins() -> list[BrokenPlugin]:
 
 
 class Registry:
-    """Models, model families, tasks, task types and executors contributed by all working plugins."""
+    """Models, model families, tasks, task types, metrics and executors contributed by all working plugins."""
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self.models: dict[str, ModelSpec] = {}
@@ -216,9 +217,10 @@ class Registry:
         self.tasks: dict[str, Task] = {}
         self.task_types: dict[str, Any] = {}
         self.executors: dict[str, Any] = {}
+        self.metrics: dict[str, Metric] = {}
         self.origin: dict[tuple[str, str], str] = {}
         self._tables = {"model": self.models, "model family": self.families, "task": self.tasks,
-                        "task type": self.task_types, "executor": self.executors}
+                        "task type": self.task_types, "executor": self.executors, "metric": self.metrics}
         impls: dict[str, list[tuple[str, pluggy.HookImpl]]] = {}
         for hook_name in HOOKS:
             for impl in getattr(pm.hook, hook_name).get_hookimpls():
@@ -297,6 +299,11 @@ class Registry:
         if kind not in self.task_types:
             raise unknown("task type", kind, list(self.task_types))
         return self.task_types[kind]
+
+    def metric(self, name: str) -> Metric:
+        if name not in self.metrics:
+            raise unknown("metric", name, list(self.metrics))
+        return self.metrics[name]
 
     def executor(self, name: str) -> Any:
         if name not in self.executors:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-KINDS = ("classification", "multiple_choice", "span_qa", "tagging", "retrieval", "generation", "mlm")
 ROLES = ("intermediate", "target")
 AVERAGES = ("unweighted", "size_weighted")
 # How a task's predictions are written in a benchmark's submission folder (one file per language):
@@ -107,8 +106,8 @@ class TaskSpec:
     aliases: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise SpecError(f"task {self.name!r}: kind {self.kind!r} is not one of {', '.join(KINDS)}")
+        if not isinstance(self.kind, str) or not self.kind:
+            raise SpecError(f"task {self.name!r}: name its kind (a registered task type, see `harness plugins`)")
         bad = [r for r in self.roles if r not in ROLES]
         if bad or not self.roles:
             raise SpecError(f"task {self.name!r}: roles {self.roles!r} must be a non-empty subset of {ROLES}")
@@ -151,16 +150,57 @@ class Task:
     predictions=..., language=...) -> {metric: value}`` defaults to the kind's scorer over ``spec.metrics``.
     ``fixture(data_dir=Path)`` optionally writes small synthetic files in the official layout (for tests and
     the quickstart; labelled synthetic).
+
+    What ``harness score`` reads, declared here (the core never looks a task's module up by name):
+    ``read_file(path, language, split=None) -> list[dict]`` reads one gold file in any of the task's layouts
+    (None: ``load`` on the file's folder); ``read_predictions(path, examples, language) -> list | None`` reads
+    a predictions file in the benchmark's own layout, in example order (None, or returning None: the generic
+    readers, matched by id).
     """
 
     spec: TaskSpec
     load: Loader
     score: Scorer | None = None
     fixture: Callable[..., None] | None = None
+    read_file: Callable[..., list[dict]] | None = None
+    read_predictions: Callable[..., list | None] | None = None
 
     @property
     def name(self) -> str:
         return self.spec.name
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric a plugin registers (``register_metrics``): how a value is computed, labelled and resampled.
+
+    ``score(golds, predictions, **context) -> float | Value`` is the corpus scorer tasks call (None: the task
+    type computes the value itself, e.g. BUCC mining, and the record names and resamples it). ``signature`` goes
+    into each row's signature: what the number is bit-compatible with (e.g. ``seqeval-0.0.12-semantics-micro``).
+
+    How ``leaderboard report`` resamples it (the first that applies, each checked against the row value):
+    ``per_example(gold, prediction)`` gives one example's score, and the corpus value is their mean; or it gives
+    a tuple of counts and ``aggregate(sums)`` maps the counts summed over a sample, an ``(B, k)`` array, to
+    ``(B,)`` values (micro F1 from true positives, predicted and gold chunks); or ``resample(lines)`` builds,
+    from a predictions file's lines, an object with ``ids`` and ``values(weights) -> (B,)`` for ``(B, n)``
+    example multiplicities (a threshold re-chosen on every resample). With none of them, the report re-scores
+    ``score`` one example at a time and uses that when it averages back to the value.
+    """
+
+    name: str
+    signature: str
+    score: Callable[..., Any] | None = None
+    per_example: Callable[[Any, Any], Any] | None = None
+    aggregate: Callable[[Any], Any] | None = None
+    resample: Callable[[list[dict]], Any] | None = None
+    higher_is_better: bool = True
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.signature:
+            raise SpecError(f"metric {self.name!r}: give a signature (what the value is bit-compatible with)")
+        if self.aggregate is not None and self.per_example is None:
+            raise SpecError(f"metric {self.name!r}: aggregate combines per_example counts; give per_example too")
 
 
 @dataclass(frozen=True)

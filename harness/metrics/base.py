@@ -1,11 +1,18 @@
-"""The metric registry (``METRICS``, ``IMPLEMENTATION``), the :class:`Value` a metric may return, and the gold
-checks every metric family shares. Metric modules import from here and add themselves to the registry."""
+"""What every metric shares: the :class:`Value` a metric may return, the gold checks, and lookups into the
+registry (metrics are :class:`harness.core.specs.Metric` records registered through ``register_metrics``; the
+built-in ones by :mod:`harness.metrics.builtin`, from the ``RECORDS`` each metric module declares).
+
+``METRICS`` (name -> corpus scorer) and ``IMPLEMENTATION`` (name -> signature string) are read-only views of the
+registry, so a metric a plugin registers is found by the same lookups as a built-in one."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from harness.core.registry import registry
+from harness.core.specs import Metric
 
 
 class MissingGold(ValueError):
@@ -44,8 +51,41 @@ def accuracy(golds: list, predictions: list, **_: Any) -> float:
     return 100.0 * sum(g == p for g, p in zip(golds, predictions)) / len(golds)
 
 
-METRICS: dict[str, Callable[..., Any]] = {"accuracy": accuracy}
-IMPLEMENTATION: dict[str, str] = {"accuracy": "exact-match-x100"}
+def exact(gold: Any, prediction: Any) -> float:
+    """One example's accuracy: 100 when the prediction equals the gold, else 0."""
+    return 100.0 * float(gold == prediction)
+
+
+RECORDS = (Metric("accuracy", "exact-match-x100", accuracy, per_example=exact),)
+
+
+class _View(Mapping):
+    """A read-only view of the registered metrics: ``name -> getattr(record, field)`` (records without it left out)."""
+
+    def __init__(self, field: str) -> None:
+        self._field = field
+
+    def _table(self) -> dict[str, Any]:
+        got = ((name, getattr(m, self._field)) for name, m in registry().metrics.items())
+        return {name: value for name, value in got if value is not None}
+
+    def __getitem__(self, name: str) -> Any:
+        return self._table()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+METRICS: Mapping[str, Callable[..., Any]] = _View("score")
+IMPLEMENTATION: Mapping[str, str] = _View("signature")
+
+
+def metric(name: str) -> Metric:
+    """The registered metric of this name; an unknown name lists the registered ones."""
+    return registry().metric(name)
 
 
 def score_by_name(names, golds: list, predictions: list, **context: Any) -> dict[str, Any]:

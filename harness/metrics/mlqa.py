@@ -29,7 +29,7 @@ import unicodedata
 from collections import Counter
 from typing import Any
 
-from harness.metrics.base import IMPLEMENTATION, METRICS
+from harness.core.specs import Metric
 from harness.metrics.squad import mean_max
 
 LANGUAGES = ("en", "es", "de", "ar", "hi", "vi", "zh")
@@ -114,5 +114,5 @@ def mlqa_exact_match(golds: list, predictions: list, language: str | None = None
     return mean_max(lambda p, g: exact(p, g, lang), golds, predictions, [""])
 
 
-METRICS.update({"mlqa_f1": mlqa_f1, "mlqa_exact_match": mlqa_exact_match})
-IMPLEMENTATION.update({"mlqa_f1": "mlqa-evaluation-v1-semantics", "mlqa_exact_match": "mlqa-evaluation-v1-semantics"})
+RECORDS = (Metric("mlqa_f1", "mlqa-evaluation-v1-semantics", mlqa_f1),
+           Metric("mlqa_exact_match", "mlqa-evaluation-v1-semantics", mlqa_exact_match))

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.core.specs import Metric
 from harness.metrics.base import Value
 
 ENV_SPM = "XLT_FLORES200_SPM"
@@ -177,21 +178,15 @@ def score_mt(metrics: tuple[str, ...] | list[str], hypotheses: list[str], refere
     return out
 
 
-def _register() -> None:
-    """Make the corpus-level MT metrics known to ``harness.metrics`` (name → implementation string)."""
-    import sacrebleu
+def records() -> tuple[Metric, ...]:
+    """The corpus-level MT metrics, signed with the installed sacrebleu's version (read without importing it)."""
+    from importlib.metadata import version as installed
 
-    from harness.metrics.base import IMPLEMENTATION, METRICS
-
-    version = sacrebleu.__version__
-    METRICS.setdefault("chrf++", lambda golds, predictions, **_: chrf_pp(predictions, golds))
-    METRICS.setdefault("bleu_13a", lambda golds, predictions, **_: bleu_13a(predictions, golds))
-    METRICS.setdefault("spbleu", lambda golds, predictions, spm_model=None, spm_name=None, **_:
-                       spbleu(predictions, golds, load_spm(spm_model, spm_name))[1])
-    IMPLEMENTATION.setdefault("chrf++", f"sacrebleu-{version}-chrF2++")
-    IMPLEMENTATION.setdefault("bleu_13a", f"sacrebleu-{version}-13a")
-    IMPLEMENTATION.setdefault("spbleu", f"sacrebleu-{version}-spm")
-    IMPLEMENTATION.setdefault("spbleu_custom_spm", f"sacrebleu-{version}-spm-custom")
-
-
-_register()
+    v = installed("sacrebleu")
+    return (
+        Metric("chrf++", f"sacrebleu-{v}-chrF2++", lambda golds, predictions, **_: chrf_pp(predictions, golds)),
+        Metric("bleu_13a", f"sacrebleu-{v}-13a", lambda golds, predictions, **_: bleu_13a(predictions, golds)),
+        Metric("spbleu", f"sacrebleu-{v}-spm", lambda golds, predictions, spm_model=None, spm_name=None, **_:
+               spbleu(predictions, golds, load_spm(spm_model, spm_name))[1]),
+        Metric("spbleu_custom_spm", f"sacrebleu-{v}-spm-custom"),
+    )

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from harness.metrics.base import IMPLEMENTATION, METRICS, MissingGold
+from harness.core.specs import Metric
+from harness.metrics.base import MissingGold
 
 
 def nn_accuracy(golds: Sequence[Any], predicted: Sequence[Any]) -> float:
@@ -112,23 +113,30 @@ def _map20(golds: list, predictions: list, **_: Any) -> float:
     return map_at_k([p for p, _ in pairs], [g for _, g in pairs], 20)
 
 
-METRICS.update({
-    "tatoeba_accuracy_xx2en": _direction("fwd"),
-    "tatoeba_accuracy_en2xx": _direction("bwd"),
-    "tatoeba_accuracy_avg_both_directions": _direction("fwd", "bwd"),
-    "lareqa_map_at_20": _map20,
-    "mewslix_map_at_20": _map20,
-})
-IMPLEMENTATION.update({
-    "tatoeba_accuracy_xx2en": "nn-cosine-top1-x100",
-    "tatoeba_accuracy_en2xx": "nn-cosine-top1-x100",
-    "tatoeba_accuracy_avg_both_directions": "mean(xx2en,en2xx)-x100",
-    "bucc_f1_margin_dev_threshold": "xtreme-bucc-optimize-on-dev;margin-ratio-k4;retrieval-max-1to1",
-    "bucc_f1_margin_oracle": "xtreme-bucc-optimize-on-same-split(oracle);margin-ratio-k4;retrieval-max-1to1",
-    "lareqa_map_at_20": "xtreme-r-map@20-ap/min(R,k)",
-    "mewslix_map_at_20": "xtreme-r-map@20-ap/min(R,k)",
-    "flores_xsim_error_margin_ratio_src2tgt": "xsim-error-margin-ratio-k4-x100",
-    "flores_xsim_error_cosine_src2tgt": "xsim-error-cosine-x100",
-    "flores_xsim_error_margin_ratio_tgt2src": "xsim-error-margin-ratio-k4-x100",
-    "flores_xsim_error_cosine_tgt2src": "xsim-error-cosine-x100",
-})
+def _bucc(mode: str):
+    def resample(lines: list[dict]):
+        from harness.metrics.mining import mined_pairs
+
+        return mined_pairs(lines, mode)
+
+    return resample
+
+
+NN = "nn-cosine-top1-x100"
+MAP20 = "xtreme-r-map@20-ap/min(R,k)"
+RECORDS = (
+    Metric("tatoeba_accuracy_xx2en", NN, _direction("fwd")),
+    Metric("tatoeba_accuracy_en2xx", NN, _direction("bwd")),
+    Metric("tatoeba_accuracy_avg_both_directions", "mean(xx2en,en2xx)-x100", _direction("fwd", "bwd")),
+    Metric("lareqa_map_at_20", MAP20, _map20),
+    Metric("mewslix_map_at_20", MAP20, _map20),
+    # computed by the retrieval task type (mining needs the whole candidate set); resampled over source sentences
+    Metric("bucc_f1_margin_dev_threshold", "xtreme-bucc-optimize-on-dev;margin-ratio-k4;retrieval-max-1to1",
+           resample=_bucc("dev")),
+    Metric("bucc_f1_margin_oracle",
+           "xtreme-bucc-optimize-on-same-split(oracle);margin-ratio-k4;retrieval-max-1to1", resample=_bucc("oracle")),
+    Metric("flores_xsim_error_margin_ratio_src2tgt", "xsim-error-margin-ratio-k4-x100", higher_is_better=False),
+    Metric("flores_xsim_error_cosine_src2tgt", "xsim-error-cosine-x100", higher_is_better=False),
+    Metric("flores_xsim_error_margin_ratio_tgt2src", "xsim-error-margin-ratio-k4-x100", higher_is_better=False),
+    Metric("flores_xsim_error_cosine_tgt2src", "xsim-error-cosine-x100", higher_is_better=False),
+)

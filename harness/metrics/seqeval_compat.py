@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.metrics.base import IMPLEMENTATION, METRICS, Value, check_gold
+from harness.core.specs import Metric
+from harness.metrics.base import Value, check_gold
 
 
 def _flatten(seqs: list) -> list[str]:
@@ -113,12 +114,41 @@ def pos_accuracy(golds: list, predictions: list, **_: Any) -> Value:
     return Value(100.0 * right / total if total else 0.0, variant="token-accuracy", n=len(golds))
 
 
-METRICS.update({
-    "ner_seqeval_f1": ner_seqeval_f1, "ner_seqeval_precision": ner_seqeval_precision,
-    "ner_seqeval_recall": ner_seqeval_recall, "pos_seqeval_f1": pos_seqeval_f1, "pos_accuracy": pos_accuracy,
-})
-IMPLEMENTATION.update({
-    "ner_seqeval_f1": "seqeval-0.0.12-semantics-micro", "ner_seqeval_precision": "seqeval-0.0.12-semantics-micro",
-    "ner_seqeval_recall": "seqeval-0.0.12-semantics-micro", "pos_seqeval_f1": "seqeval-0.0.12-semantics-micro",
-    "pos_accuracy": "token-accuracy-x100",
-})
+# --- resampling (leaderboard report): per-sentence counts whose sums give the corpus value -----------------
+
+def chunk_counts(gold: list, prediction: list) -> tuple[int, int, int]:
+    """One sentence's (true positive, predicted, gold) chunks; their sums over sentences give micro P/R/F1."""
+    if not isinstance(gold, list) or not isinstance(prediction, list):
+        raise TypeError("chunk counts need one list of tags per sentence")
+    true, pred = set(get_entities(gold)), set(get_entities(prediction))
+    return len(true & pred), len(pred), len(true)
+
+
+def _ratio(top, bottom, scale: float):
+    import numpy as np
+
+    return np.where(top > 0, scale * top / np.where(bottom > 0, bottom, 1), 0.0)
+
+
+def _f1(sums):
+    return _ratio(sums[:, 0], sums[:, 1] + sums[:, 2], 200.0)
+
+
+def token_counts(gold: list, prediction: list) -> tuple[int, int]:
+    """One sentence's (right tags, words)."""
+    if not isinstance(gold, list) or not isinstance(prediction, list) or len(gold) != len(prediction):
+        raise TypeError("token counts need tag lists of equal length")
+    return sum(a == b for a, b in zip(gold, prediction)), len(gold)
+
+
+MICRO = "seqeval-0.0.12-semantics-micro"
+RECORDS = (
+    Metric("ner_seqeval_f1", MICRO, ner_seqeval_f1, per_example=chunk_counts, aggregate=_f1),
+    Metric("ner_seqeval_precision", MICRO, ner_seqeval_precision, per_example=chunk_counts,
+           aggregate=lambda sums: _ratio(sums[:, 0], sums[:, 1], 100.0)),
+    Metric("ner_seqeval_recall", MICRO, ner_seqeval_recall, per_example=chunk_counts,
+           aggregate=lambda sums: _ratio(sums[:, 0], sums[:, 2], 100.0)),
+    Metric("pos_seqeval_f1", MICRO, pos_seqeval_f1, per_example=chunk_counts, aggregate=_f1),
+    Metric("pos_accuracy", "token-accuracy-x100", pos_accuracy, per_example=token_counts,
+           aggregate=lambda sums: _ratio(sums[:, 0], sums[:, 1], 100.0)),
+)

@@ -24,7 +24,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from harness.metrics.base import IMPLEMENTATION, METRICS, check_gold
+from harness.core.specs import Metric
+from harness.metrics.base import check_gold
 
 _PUNCT = frozenset(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -107,11 +108,8 @@ def squad_v2_exact_match(golds: list, predictions: list, **_: Any) -> float:
     return mean_max(exact_v1, _v2_golds(golds), predictions, [""], unanswered="skip")
 
 
-METRICS.update({
-    "squad_v1_f1": squad_v1_f1, "squad_v1_exact_match": squad_v1_exact_match,
-    "squad_v2_f1": squad_v2_f1, "squad_v2_exact_match": squad_v2_exact_match,
-})
-IMPLEMENTATION.update({
-    "squad_v1_f1": "squad-evaluate-v1.1-semantics", "squad_v1_exact_match": "squad-evaluate-v1.1-semantics",
-    "squad_v2_f1": "squad-evaluate-v2.0-semantics", "squad_v2_exact_match": "squad-evaluate-v2.0-semantics",
-})
+V1, V2 = "squad-evaluate-v1.1-semantics", "squad-evaluate-v2.0-semantics"
+RECORDS = (
+    Metric("squad_v1_f1", V1, squad_v1_f1), Metric("squad_v1_exact_match", V1, squad_v1_exact_match),
+    Metric("squad_v2_f1", V2, squad_v2_f1), Metric("squad_v2_exact_match", V2, squad_v2_exact_match),
+)

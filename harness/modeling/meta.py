@@ -57,7 +57,7 @@ def cache_key(spec: ModelSpec, describe_fn: Any) -> str:
     parts = {"fn": f"{getattr(describe_fn, '__module__', '')}.{getattr(describe_fn, '__qualname__', '')}",
              "family": spec.family, "source": spec.source, "revision": spec.revision, "options": spec.options,
              "harness": __version__, "transformers": _version("transformers"), "code": _file_sha(source),
-             "corpus": _file_sha(Path(__file__).with_name("synthetic.py"))}
+             "corpus": _file_sha(Path(__file__).parents[1] / "toolkit" / "synthetic.py")}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from harness.core.registry import registry
+from harness.orchestration.contract import Backend
 from harness.planning.plan import Node, Plan
 from harness.planning.task_data import prepare_data
 from harness.results.leaderboard import cleanup_leaderboard_tmp, collect_rows, merge_leaderboard
@@ -48,18 +49,6 @@ class Outcome:
         return {"done": len(self.done), "cached": len(self.cached), "failed": len(self.failed),
                 "skipped": len(self.skipped), "failed_earlier": len(self.earlier),
                 "interrupted": len(self.interrupted), "not_run": len(self.not_run)}
-
-
-class Backend(Protocol):
-    """Where nodes run: ``submit`` returns a handle; ``wait`` blocks until at least one handle has a result."""
-
-    slots: int
-
-    def submit(self, node: Node) -> Any: ...
-
-    def wait(self, handles: list[Any]) -> list[tuple[Any, dict[str, Any]]]: ...
-
-    def close(self) -> None: ...
 
 
 def triage(nodes: list[Node], ctx: Context, retry_failed: bool, outcome: Outcome) -> dict[str, str]:

@@ -179,6 +179,15 @@ def check_task_name(name: str, where: str) -> None:
                           "'-'; no '/', '.' or '..'); rename the task in its plugin")
 
 
+def check_task_kind(reg, name: str, where: str) -> None:
+    """A task's kind is a task type some installed plugin registers (kinds are open: ``register_task_types``)."""
+    kind = reg.tasks[name].spec.kind
+    if kind not in reg.task_types:
+        raise ConfigError(f"{where}: task {name!r} is of kind {kind!r}, which no installed plugin registers "
+                          f"(register_task_types).{did_you_mean(kind, list(reg.task_types))} "
+                          f"Installed kinds: {', '.join(sorted(reg.task_types))}.")
+
+
 def _check_unknown_fields(cfg: MatrixConfig) -> None:
     reg = registry()
     known_tasks = list(reg.tasks)
@@ -187,6 +196,7 @@ def _check_unknown_fields(cfg: MatrixConfig) -> None:
             if t not in reg.tasks:
                 raise ConfigError(f"intermediate[{i}].tasks: {_unknown('task', t, known_tasks)}")
             check_task_name(t, f"intermediate[{i}].tasks")
+            check_task_kind(reg, t, f"intermediate[{i}].tasks")
             if "intermediate" not in reg.tasks[t].spec.roles:
                 raise ConfigError(f"intermediate[{i}]: task {t!r} is not an intermediate task (roles: "
                                   f"{', '.join(reg.tasks[t].spec.roles)})")
@@ -201,6 +211,7 @@ def _check_unknown_fields(cfg: MatrixConfig) -> None:
         if entry.name not in reg.tasks:
             raise ConfigError(f"targets[{i}].name: {_unknown('task', entry.name, known_tasks)}")
         check_task_name(entry.name, f"targets[{i}].name")
+        check_task_kind(reg, entry.name, f"targets[{i}].name")
         spec = reg.tasks[entry.name].spec
         if "target" not in spec.roles:
             raise ConfigError(f"targets[{i}]: task {entry.name!r} is not a target task (roles: {', '.join(spec.roles)})")

@@ -1,10 +1,13 @@
 """Paired bootstrap confidence intervals over seeds and examples, from the per-example predictions files.
 
 Every leaderboard row points to its predictions file (``predictions``, relative to the leaderboard file) and
-its sha256. For a metric that is a mean of per-example scores (accuracy, QA F1/EM) the bootstrap resamples
-example indices; for any other metric registered in :data:`harness.metrics.METRICS` it re-scores each
-resample with the metric itself; otherwise (or when the file is missing, altered, or does not reproduce the
-row's value) only seeds are resampled, and the interval says so in its ``method``.
+its sha256. How a metric resamples is read from its :class:`harness.core.specs.Metric` record in the registry
+(built-in or a plugin's): per-example scores (the value is their mean: example indices are resampled), per-example
+counts with an ``aggregate`` (micro F1: the counts are summed over each resample), a ``resample`` of its own
+(BUCC: the threshold re-chosen on each resample), or else the corpus scorer re-scores each resample (used when
+calling it one example at a time averages back to the value). Every path is checked against the row's value;
+when none reproduces it (or the file is missing or altered) only seeds are resampled, and the interval says so in
+its ``method``.
 
 One replicate: draw the seeds with replacement (paired: the same seed indices for both systems), and for every
 language draw its example indices with replacement (paired: the same indices for both systems and every seed,
@@ -22,114 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.metrics.squad import exact_v1, f1_v1
 from harness.results.leaderboard import SOURCE_KEY
-
-# --- per-example scores -----------------------------------------------------------------------------------
-
-def _gold_answers(gold: Any) -> list[str]:
-    if isinstance(gold, dict):
-        gold = gold.get("text", [])
-    if isinstance(gold, str):
-        return [gold]
-    return [str(g) for g in (gold or [])]
-
-
-def qa_f1(gold: Any, pred: Any) -> float:
-    answers = _gold_answers(gold)
-    return 100.0 * max((f1_v1(str(pred), a) for a in answers), default=0.0)
-
-
-def qa_exact_match(gold: Any, pred: Any) -> float:
-    answers = _gold_answers(gold)
-    return 100.0 * max((exact_v1(str(pred), a) for a in answers), default=0.0)
-
-
-def exact(gold: Any, pred: Any) -> float:
-    return 100.0 * float(gold == pred)
-
-
-# Per-example scores (×100) for metric names outside harness.metrics.METRICS (hand-built or older rows);
-# registered metrics are tested for being a mean of per-example scores by calling them one example at a time.
-PER_EXAMPLE = {"accuracy": exact, "pos_accuracy": exact, "tatoeba_accuracy": exact, "f1": qa_f1,
-               "exact_match": qa_exact_match}
-
-
-# Micro F1 over chunk sets (seqeval): F1 = 2·TP / (predicted + gold), resampled from per-sentence counts.
-CHUNK_F1 = ("ner_seqeval_f1", "pos_seqeval_f1")
-
-# BUCC F1 of mined pairs, resampled over source sentences: with the threshold re-chosen on every resample
-# (``oracle``, as the row chose it on the scored split) or the row's dev threshold (``dev``).
-BUCC_F1 = {"bucc_f1_margin_oracle": "oracle", "bucc_f1_margin_dev_threshold": "dev"}
-
-
-@dataclass
-class Mined:
-    """Per source sentence: its best candidate's score (-inf: none), whether that candidate is a gold pair, and
-    how many gold pairs it has; ``threshold`` for the dev mode (None: oracle)."""
-
-    score: np.ndarray
-    hit: np.ndarray
-    gold: np.ndarray
-    threshold: float | None
-
-    def f1(self, weights: np.ndarray) -> np.ndarray:
-        """(B,) F1 in percent for (B, n) multiplicities of the source sentences (``prf`` with repeats counted)."""
-        weights = np.atleast_2d(weights).astype(np.float64)
-        n_gold = weights @ self.gold
-        if self.threshold is not None:
-            kept = self.score >= self.threshold
-            tp, pred = weights @ (self.hit & kept), weights @ kept
-            return np.where(tp > 0, 200.0 * tp / np.maximum(pred + n_gold, 1e-300), 0.0)
-        # As best_threshold does on the resample written out (copies of a sentence adjacent, sentences in file
-        # order): the first prefix with the best F1 sets the threshold between its score and the next one, so the
-        # reported F1 is that of the prefix extended to the end of its group of equal scores.
-        order = np.argsort(-self.score, kind="stable")
-        order = order[np.isfinite(self.score[order])]
-        if order.size == 0:
-            return np.zeros(weights.shape[0])
-        scores = self.score[order]
-        group_end = np.flatnonzero(np.diff(scores, append=-np.inf) != 0)
-        end_of = np.repeat(group_end, np.diff(np.concatenate(([-1], group_end))))  # position -> its group's end
-        tp = np.cumsum(weights[:, order] * self.hit[order], axis=1)
-        pred = np.cumsum(weights[:, order], axis=1)
-        f1 = np.where(tp > 0, 200.0 * tp / np.maximum(pred + n_gold[:, None], 1e-300), 0.0)
-        best = end_of[np.argmax(f1, axis=1)]
-        return f1[np.arange(f1.shape[0]), best]
-
-
-def mined_pairs(predictions: list[dict], metric: str) -> Mined | None:
-    """:class:`Mined` from a BUCC predictions file (source lines carry ``{target, score, dev_threshold}`` and
-    their gold target ids; target-side lines carry nothing), or None when the file is not of that shape."""
-    sources = [p for p in predictions if isinstance(p.get("prediction"), dict)]
-    if not sources or any(not isinstance(p.get("gold"), list) for p in sources):
-        return None
-    score = np.array([p["prediction"]["score"] if p["prediction"].get("target") is not None
-                      and p["prediction"].get("score") is not None else -np.inf for p in sources], dtype=np.float64)
-    hit = np.array([p["prediction"].get("target") in p["gold"] for p in sources], dtype=bool)
-    gold = np.array([len(p["gold"]) for p in sources], dtype=np.float64)
-    threshold = None
-    if BUCC_F1[metric] == "dev":
-        found = {p["prediction"].get("dev_threshold") for p in sources} - {None}
-        if len(found) != 1:
-            return None
-        threshold = float(found.pop())
-    return Mined(score, hit, gold, threshold)
-
-
-def chunk_counts(golds: list, predictions: list) -> np.ndarray | None:
-    """Per sentence (true positives, predicted chunks, gold chunks) with the seqeval-0.0.12 chunker, or None."""
-    try:
-        from harness.metrics.seqeval_compat import get_entities
-    except ImportError:
-        return None
-    rows = []
-    for g, p in zip(golds, predictions):
-        if not isinstance(g, list) or not isinstance(p, list):
-            return None
-        gold, pred = set(get_entities(g)), set(get_entities(p))
-        rows.append((len(gold & pred), len(pred), len(gold)))
-    return np.array(rows, dtype=np.float64).reshape(-1, 3)
 
 
 @dataclass
@@ -139,8 +35,9 @@ class Scored:
     value: float
     ids: list | None = None
     vector: np.ndarray | None = None      # per-example scores (decomposable metric)
-    counts: np.ndarray | None = None      # per-example (true positives, predicted, gold) chunk counts (F1)
-    mined: Mined | None = None            # BUCC: per-source scores, hits and gold counts
+    counts: np.ndarray | None = None      # per-example counts (e.g. true positives, predicted, gold chunks) ...
+    aggregate: Any = None                 # ... and the metric's map from their sums (B, k) to values (B,)
+    resampler: Any = None                 # the metric's own: ``values(weights (B, n)) -> (B,)`` (BUCC)
     golds: list | None = None             # for re-scoring a non-decomposable metric
     preds: list | None = None
     metric_fn: Any = None
@@ -184,9 +81,12 @@ def scored(row: dict[str, Any], tolerance: float = 1e-6) -> Scored:
     ids = [p.get("id") for p in preds]
     if not preds:
         return Scored(value, note="predictions file is empty")
-    from harness.metrics import METRICS
+    from harness.core.registry import registry
 
-    fn = METRICS.get(metric)
+    record = registry().metrics.get(metric)
+    if record is None:
+        return Scored(value, note=f"metric {metric!r} is not registered (no plugin provides it): seeds only")
+    fn = record.score
     lang = row.get("language")
 
     def close(v: float) -> bool:
@@ -196,18 +96,22 @@ def scored(row: dict[str, Any], tolerance: float = 1e-6) -> Scored:
         out = fn(g, p, language=lang)
         return float(getattr(out, "value", out))
 
-    if metric in BUCC_F1:  # resampled over source sentences: target-side lines carry no prediction
-        mined = mined_pairs(preds, metric)
-        if mined is not None and close(float(mined.f1(np.ones(len(mined.score)))[0])):
-            sources = [p.get("id") for p in preds if isinstance(p.get("prediction"), dict)]
-            return Scored(value, ids=sources, mined=mined)
-    if metric in CHUNK_F1:
-        counts = chunk_counts(golds, predictions)
-        if counts is not None:
-            tp, n_pred, n_gold = counts.sum(axis=0)
-            if close(200.0 * tp / (n_pred + n_gold) if tp > 0 else 0.0):
-                return Scored(value, ids=ids, counts=counts)
-    if fn is not None:  # a registered metric: per-example when it is a mean of per-example scores
+    if record.resample is not None:
+        own = record.resample(preds)
+        if own is not None and close(float(own.values(np.ones((1, len(own.ids))))[0])):
+            return Scored(value, ids=list(own.ids), resampler=own)
+    if record.per_example is not None:
+        try:
+            per = np.array([record.per_example(g, p) for g, p in zip(golds, predictions)], dtype=np.float64)
+        except Exception:  # noqa: BLE001 - predictions of another shape: the paths below decide
+            per = None
+        if per is not None and record.aggregate is not None:
+            counts = per.reshape(len(golds), -1)
+            if close(float(record.aggregate(counts.sum(axis=0)[None, :])[0])):
+                return Scored(value, ids=ids, counts=counts, aggregate=record.aggregate)
+        elif per is not None and close(float(per.mean())):
+            return Scored(value, ids=ids, vector=per)
+    if fn is not None:  # per-example when it is a mean of per-example scores, else re-scored per resample
         try:
             full = call(golds, predictions)
             vec = np.array([call([g], [p]) for g, p in zip(golds, predictions)], dtype=np.float64)
@@ -218,10 +122,6 @@ def scored(row: dict[str, Any], tolerance: float = 1e-6) -> Scored:
                 return Scored(value, ids=ids, vector=vec)
             return Scored(value, ids=ids, golds=golds, preds=predictions,
                           metric_fn=lambda g, p: call(g, p))
-    elif metric in PER_EXAMPLE:
-        vec = np.array([PER_EXAMPLE[metric](g, p) for g, p in zip(golds, predictions)], dtype=np.float64)
-        if close(float(vec.mean())):
-            return Scored(value, ids=ids, vector=vec)
     return Scored(value, note=f"re-scoring {metric} from the predictions does not reproduce the row value {value}")
 
 
@@ -232,14 +132,11 @@ def _replicates(cell: Scored, idx: np.ndarray) -> np.ndarray:
     if cell.vector is not None:
         return cell.vector[idx].mean(axis=1)
     if cell.counts is not None:
-        tp, n_pred, n_gold = (cell.counts[:, k][idx].sum(axis=1) for k in range(3))
-        denom = n_pred + n_gold
-        return np.where(tp > 0, 200.0 * tp / np.where(denom > 0, denom, 1), 0.0)
-    if cell.mined is not None:
-        n = len(cell.mined.score)
-        weights = np.zeros((idx.shape[0], n))
+        return np.asarray(cell.aggregate(cell.counts[idx].sum(axis=1)), dtype=np.float64)
+    if cell.resampler is not None:
+        weights = np.zeros((idx.shape[0], len(cell.ids)))
         np.add.at(weights, (np.arange(idx.shape[0])[:, None], idx), 1.0)
-        return cell.mined.f1(weights)
+        return cell.resampler.values(weights)
     if cell.metric_fn is not None:
         out = np.empty(idx.shape[0])
         for b, row in enumerate(idx):
@@ -269,7 +166,7 @@ def paired_replicates(base: dict[tuple, Scored], other: dict[tuple, Scored], lan
         cells = cells_b + cells_o
         total += len(cells)
         resampled += sum(c.vector is not None or c.counts is not None or c.metric_fn is not None
-                         or c.mined is not None for c in cells)
+                         or c.resampler is not None for c in cells)
         with_ids = [c for c in cells if c.ids is not None]
         if with_ids and all(c.ids == with_ids[0].ids for c in with_ids):
             n = len(with_ids[0].ids)

@@ -22,13 +22,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.core.hookspecs import hookimpl
-from harness.orchestration.execute import context_to_json, execute
-from harness.orchestration.scheduler import Outcome, run_dag
-from harness.planning.plan import Node
-from harness.run.context import Context
-from harness.run.signals import graceful_stop
-from harness.run.stop import clear_stop
+from harness.api import (
+    Context,
+    Node,
+    Outcome,
+    clear_stop,
+    context_to_json,
+    execute,
+    graceful_stop,
+    hookimpl,
+    run_dag,
+)
 
 OPTIONS = ("address", "num_cpus", "num_gpus", "cpus_per_task", "gpus_per_task", "max_in_flight", "shutdown",
            "max_retries")

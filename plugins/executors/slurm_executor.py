@@ -44,14 +44,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.core.hookspecs import hookimpl
-from harness.orchestration.execute import context_to_json, execute
-from harness.orchestration.scheduler import Outcome, apply_result, triage
-from harness.planning.plan import Node
-from harness.run.context import Context
-from harness.run.signals import install_stop_handlers
-from harness.run.stop import clear_stop
-from harness.store.events import log_event, set_run
+from harness.api import (
+    Context,
+    Node,
+    Outcome,
+    apply_result,
+    clear_stop,
+    context_to_json,
+    execute,
+    hookimpl,
+    install_stop_handlers,
+    log_event,
+    set_run,
+    triage,
+)
 
 OPTIONS = ("mode", "partition", "timeout_min", "cpus_per_task", "gpus_per_task", "mem_gb", "account", "qos",
            "constraint", "setup", "array_parallelism", "folder", "poll_s", "lost_grace_s", "signal_delay_s",
@@ -217,7 +223,7 @@ class SlurmExecutor:
         wait for them instead of queueing the nodes twice."""
         import submitit
 
-        from harness.store.events import read_events
+        from harness.api import read_events
 
         earlier: dict[str, tuple[str, str]] = {}
         for e in read_events(ctx.cache_dir):

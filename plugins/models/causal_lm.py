@@ -12,9 +12,7 @@ purpose; its ``forward`` still returns hidden states so heads could sit on it.
 
 from __future__ import annotations
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import ModelFamily, ModelSpec
-from harness.modeling.local import model_options
+from harness.api import ModelFamily, ModelSpec, hookimpl, model_options
 
 TINY_DEFAULTS = {"n_embd": 32, "n_layer": 2, "n_head": 2, "vocab_size": 400, "n_positions": 1024}
 
@@ -35,7 +33,7 @@ def load(spec: ModelSpec, seed: int = 0):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from harness.modeling.encoder import Encoder
+    from harness.api import Encoder
 
     kw = {"trust_remote_code": bool(spec.trust_remote_code)}
     if spec.revision:
@@ -70,7 +68,7 @@ def train_bpe(vocab_size: int):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    from harness.toolkit.synthetic import corpus
+    from harness.api import corpus
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -94,7 +92,7 @@ def load_tiny(spec: ModelSpec, seed: int = 0):
     import torch
     from transformers import GPT2LMHeadModel
 
-    from harness.modeling.encoder import Encoder
+    from harness.api import Encoder
 
     o = _options(spec)
     tokenizer = train_bpe(o["vocab_size"])

@@ -11,8 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import ModelFamily, ModelSpec
+from harness.api import ModelFamily, ModelSpec, hookimpl
 
 
 def _kwargs(spec: ModelSpec) -> dict:
@@ -66,7 +65,7 @@ def _encoder(spec: ModelSpec, module, tokenizer):
     """The loaded model as an Encoder; ``options.pooling`` (``cls`` | ``mean``) is the pooling its sentence-level
     heads use unless a task or target sets one (multilingual-E5 declares ``mean``, the pooling it was trained with:
     its first position carries no sentence information below the last layers, see docs/real-offline.md)."""
-    from harness.modeling.encoder import POOLINGS, Encoder
+    from harness.api import POOLINGS, Encoder
 
     pooling = spec.options.get("pooling")
     if pooling is not None:

@@ -10,9 +10,7 @@ max_positions, dropout).
 
 from __future__ import annotations
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import ModelFamily, ModelSpec
-from harness.modeling.local import encoder_config, model_options, seeded_encoder
+from harness.api import ModelFamily, ModelSpec, encoder_config, hookimpl, model_options, seeded_encoder
 
 TINY_DEFAULTS = {"hidden": 32, "layers": 2, "heads": 2, "intermediate": 64, "vocab_size": 600, "max_positions": 128,
                  "dropout": 0.1}
@@ -34,7 +32,7 @@ def train_wordpiece(vocab_size: int, extra_text: list[str] | None = None):
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
-    from harness.toolkit.synthetic import corpus
+    from harness.api import corpus
 
     normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False)
     pre = pre_tokenizers.BertPreTokenizer()

@@ -19,8 +19,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import ModelSpec
+from harness.api import ModelSpec, hookimpl
 
 HUB_ID = "intfloat/multilingual-e5-small"
 REVISION = "e4ce9877abf3edfe10b0d82785e83bdcb973e22e"

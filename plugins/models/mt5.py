@@ -21,9 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import ModelFamily, ModelSpec
-from harness.modeling.local import model_options
+from harness.api import ModelFamily, ModelSpec, hookimpl, model_options
 
 TINY_DEFAULTS = {"d_model": 32, "d_ff": 64, "layers": 2, "heads": 2, "d_kv": 16, "vocab_size": 600, "dropout": 0.1,
                  "encoder_only": False}
@@ -96,7 +94,7 @@ def load(spec: ModelSpec, seed: int = 0):
     import torch
     from transformers import AutoTokenizer, MT5EncoderModel, MT5ForConditionalGeneration
 
-    from harness.modeling.encoder import Encoder
+    from harness.api import Encoder
 
     kw = {k: v for k, v in {"revision": spec.revision, "trust_remote_code": spec.trust_remote_code}.items()
           if v is not None}
@@ -138,7 +136,7 @@ def train_unigram(vocab_size: int, extra_text: list[str] | None = None):
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
-    from harness.toolkit.synthetic import corpus
+    from harness.api import corpus
 
     tok = Tokenizer(models.Unigram())
     tok.normalizer = normalizers.NFKC()
@@ -173,7 +171,7 @@ def tiny_config(spec: ModelSpec, vocab_size: int):
 def load_tiny(spec: ModelSpec, seed: int = 0):
     import torch
 
-    from harness.modeling.encoder import Encoder
+    from harness.api import Encoder
 
     o = _options(spec)
     tokenizer = train_unigram(o["vocab_size"])

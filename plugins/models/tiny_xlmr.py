@@ -8,9 +8,7 @@ entry may override them: ``{name: tiny-xlmr-64, family: tiny-xlmr, options: {hid
 
 from __future__ import annotations
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import ModelFamily, ModelSpec
-from harness.modeling.local import encoder_config, model_options, seeded_encoder
+from harness.api import ModelFamily, ModelSpec, encoder_config, hookimpl, model_options, seeded_encoder
 
 DEFAULTS = {"hidden": 32, "layers": 2, "heads": 2, "intermediate": 64, "vocab_size": 600, "max_positions": 130}
 SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
@@ -22,7 +20,7 @@ def _options(spec: ModelSpec) -> dict:
 
 def train_tokenizer(vocab_size: int, extra_text: list[str] | None = None):
     """A byte-level BPE tokenizer (any script encodes) trained on the built-in multilingual smoke corpus."""
-    from harness.toolkit.synthetic import byte_bpe_tokenizer
+    from harness.api import byte_bpe_tokenizer
 
     return byte_bpe_tokenizer(vocab_size, extra_text, SPECIALS)
 
@@ -48,7 +46,7 @@ def describe(spec: ModelSpec) -> dict:
     import torch
     from transformers import XLMRobertaModel
 
-    from harness.modeling.encoder import count_parameters
+    from harness.api import count_parameters
 
     o = _options(spec)
     vocab = len(train_tokenizer(o["vocab_size"]))  # the trained vocabulary may be smaller than asked for

@@ -12,9 +12,7 @@ the fly; sizes through ``options`` (hidden, layers, heads, intermediate, vocab_s
 
 from __future__ import annotations
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import ModelFamily, ModelSpec
-from harness.modeling.local import encoder_config, model_options, seeded_encoder
+from harness.api import ModelFamily, ModelSpec, encoder_config, hookimpl, model_options, seeded_encoder
 
 TINY_DEFAULTS = {"hidden": 32, "layers": 2, "heads": 2, "intermediate": 64, "vocab_size": 600, "max_positions": 130,
                  "dropout": 0.1}
@@ -34,7 +32,7 @@ def tiny_config(spec: ModelSpec, vocab_size: int):
 def load_tiny(spec: ModelSpec, seed: int = 0):
     from transformers import XLMRobertaXLModel
 
-    from harness.toolkit.synthetic import byte_bpe_tokenizer
+    from harness.api import byte_bpe_tokenizer
 
     o = _options(spec)
     tokenizer = byte_bpe_tokenizer(o["vocab_size"])

@@ -24,11 +24,17 @@ import csv
 import json
 from pathlib import Path
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import Task, TaskSpec
-from harness.toolkit.data import DataMissing, load_hf
-from harness.toolkit.formats import first_existing, read_jsonl
-from harness.toolkit.synthetic import SYNTHETIC_NOTE, nli_rows
+from harness.api import (
+    SYNTHETIC_NOTE,
+    DataMissing,
+    Task,
+    TaskSpec,
+    first_existing,
+    hookimpl,
+    load_hf,
+    nli_rows,
+    read_jsonl,
+)
 
 LABELS = ("entailment", "neutral", "contradiction")
 SHORT = {"e": "entailment", "n": "neutral", "c": "contradiction"}
@@ -108,7 +114,7 @@ def load(split: str, language: str = "en", data_dir: Path | None = None) -> list
 
 def _part(name: str):
     """Another registered task (MNLI, SNLI), found through the plugin registry, never by importing its module."""
-    from harness.core.registry import registry
+    from harness.api import registry
 
     return registry().task(name)
 

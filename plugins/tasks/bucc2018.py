@@ -27,13 +27,22 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
-from harness.metrics import MissingGold, Value
-from harness.metrics.ranking import apply_threshold, best_threshold, prf
-from harness.toolkit.data import DataMissing
-from harness.toolkit.formats import read_lines
-from harness.toolkit.synthetic import LEXICON, SYNTHETIC_NOTE
+from harness.api import (
+    LEXICON,
+    SYNTHETIC_NOTE,
+    BenchmarkEntry,
+    DataMissing,
+    ExportLayout,
+    MissingGold,
+    Task,
+    TaskSpec,
+    Value,
+    apply_threshold,
+    best_threshold,
+    hookimpl,
+    prf,
+    read_lines,
+)
 
 LANGUAGES = ("de", "fr", "ru", "zh")
 OFFICIAL = {"dev": "sample", "test": "training"}
@@ -209,4 +218,4 @@ def fixture(data_dir: Path) -> None:
 
 @hookimpl
 def register_tasks(register) -> None:
-    register(Task(spec=SPEC, load=load, score=score, fixture=fixture))
+    register(Task(spec=SPEC, load=load, score=score, fixture=fixture, read_file=load_file, read_predictions=read_predictions))

@@ -17,10 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import Task, TaskSpec
-from harness.toolkit.data import DataMissing
-from harness.toolkit.synthetic import SYNTHETIC_NOTE
+from harness.api import SYNTHETIC_NOTE, DataMissing, Task, TaskSpec, hookimpl
 
 ALIASES = {"validation": "dev"}
 HOW = ("CCGbank is licensed (LDC2005T13): derive {split}.stagged (word|POS|category tokens, one sentence a line) "
@@ -80,7 +77,7 @@ def load(split: str, language: str = "en", data_dir: Path | None = None) -> list
 
 def score(examples: list[dict], predictions: list[Any], language: str = "en") -> dict[str, float]:
     """Token accuracy ×100 over every word of every sentence."""
-    from harness.metrics import MissingGold
+    from harness.api import MissingGold
 
     if any(e.get("tags") is None for e in examples):
         raise MissingGold("ccg: gold categories are missing for this split")

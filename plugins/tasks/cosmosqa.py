@@ -10,11 +10,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import Task, TaskSpec
-from harness.toolkit.data import load_hf
-from harness.toolkit.formats import load_hub_or_folder, read_jsonl
-from harness.toolkit.synthetic import SYNTHETIC_NOTE
+from harness.api import SYNTHETIC_NOTE, Task, TaskSpec, hookimpl, load_hf, load_hub_or_folder, read_jsonl
 
 ALIASES = {"dev": "valid", "validation": "valid"}
 HF_SPLITS = {"train": "train", "valid": "validation", "test": "test"}

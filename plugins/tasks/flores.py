@@ -21,11 +21,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import Task, TaskSpec
-from harness.toolkit.data import DataMissing
-from harness.toolkit.formats import read_lines as read_text_lines
-from harness.toolkit.synthetic import LEXICON, SYNTHETIC_NOTE
+from harness.api import LEXICON, SYNTHETIC_NOTE, DataMissing, Task, TaskSpec, hookimpl
+from harness.api import read_lines as read_text_lines
 
 from .flores_languages import name_of
 
@@ -142,4 +139,4 @@ def fixture(data_dir: Path, n_dev: int = 12, n_devtest: int = 10, seed: int = 0)
 
 @hookimpl
 def register_tasks(register) -> None:
-    register(Task(spec=SPEC, load=load, fixture=fixture))
+    register(Task(spec=SPEC, load=load, fixture=fixture, read_file=load_file))

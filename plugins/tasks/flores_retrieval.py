@@ -14,12 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import Task, TaskSpec
-from harness.metrics import Value
-from harness.metrics.ranking import nn_accuracy
-from harness.toolkit.data import DataMissing
-from harness.toolkit.synthetic import LEXICON, SYNTHETIC_NOTE
+from harness.api import LEXICON, SYNTHETIC_NOTE, DataMissing, Task, TaskSpec, Value, hookimpl, nn_accuracy
 
 LANGUAGES = (
     "arb_Arab", "deu_Latn", "fra_Latn", "hin_Deva", "rus_Cyrl", "spa_Latn", "swh_Latn", "urd_Arab", "zho_Hans",

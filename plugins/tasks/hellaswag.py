@@ -12,11 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import Task, TaskSpec
-from harness.toolkit.data import load_hf
-from harness.toolkit.formats import load_hub_or_folder, read_jsonl
-from harness.toolkit.synthetic import SYNTHETIC_NOTE
+from harness.api import SYNTHETIC_NOTE, Task, TaskSpec, hookimpl, load_hf, load_hub_or_folder, read_jsonl
 
 ALIASES = {"dev": "val", "validation": "val"}
 HF_SPLITS = {"train": "train", "val": "validation", "test": "test"}

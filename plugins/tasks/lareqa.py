@@ -15,12 +15,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
-from harness.metrics import Value
-from harness.metrics.ranking import map_at_k
-from harness.toolkit.data import DataMissing
-from harness.toolkit.synthetic import LEXICON, SYNTHETIC_NOTE
+from harness.api import (
+    LEXICON,
+    SYNTHETIC_NOTE,
+    BenchmarkEntry,
+    DataMissing,
+    ExportLayout,
+    Task,
+    TaskSpec,
+    Value,
+    hookimpl,
+    map_at_k,
+)
 
 LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
 HOW = "Get XQuAD-R from github.com/google-research-datasets/lareqa (xquad-r/{lang}.json)."

@@ -24,12 +24,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
-from harness.metrics import Value
-from harness.metrics.ranking import map_at_k
-from harness.toolkit.data import DataMissing
-from harness.toolkit.synthetic import LEXICON, SYNTHETIC_NOTE
+from harness.api import (
+    LEXICON,
+    SYNTHETIC_NOTE,
+    BenchmarkEntry,
+    DataMissing,
+    ExportLayout,
+    Task,
+    TaskSpec,
+    Value,
+    hookimpl,
+    map_at_k,
+)
 
 LANGUAGES = ("ar", "de", "en", "es", "fa", "ja", "pl", "ro", "ta", "tr", "uk")
 HOW = ("Run get-mewsli-x.sh from google-research/google-research dense_representations_for_entity_retrieval/mel "
@@ -160,4 +166,4 @@ def fixture(data_dir: Path) -> None:
 
 @hookimpl
 def register_tasks(register) -> None:
-    register(Task(spec=SPEC, load=load, score=score, fixture=fixture))
+    register(Task(spec=SPEC, load=load, score=score, fixture=fixture, read_file=load_file, read_predictions=read_predictions))

@@ -21,10 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import Task, TaskSpec
-from harness.toolkit.data import DataMissing
-from harness.toolkit.synthetic import LEXICON, SYNTHETIC_NOTE, corpus
+from harness.api import LEXICON, SYNTHETIC_NOTE, DataMissing, Task, TaskSpec, corpus, hookimpl
 
 HOW = ("mlm reads plain-text files named by language (de.txt, sw.txt, ...; one passage per line) from the folder "
        "given as data.mlm; there is no hub copy.")

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import Task, TaskSpec
-from harness.toolkit.data import DataMissing, load_hf
-from harness.toolkit.formats import read_tsv_dicts
-from harness.toolkit.synthetic import SYNTHETIC_NOTE, planted_nli_rows
+from harness.api import (
+    SYNTHETIC_NOTE,
+    DataMissing,
+    Task,
+    TaskSpec,
+    hookimpl,
+    load_hf,
+    planted_nli_rows,
+    read_tsv_dicts,
+)
 
 LABELS = ("entailment", "neutral", "contradiction")
 ALIASES = {"dev": "dev_matched", "validation": "dev_matched"}

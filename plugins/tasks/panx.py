@@ -19,10 +19,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
-from harness.toolkit.data import DataMissing, check_split, load_hf, load_with_subfolders
-from harness.toolkit.formats import read_conll, tags_from_hub, write_conll
+from harness.api import (
+    BenchmarkEntry,
+    DataMissing,
+    ExportLayout,
+    Task,
+    TaskSpec,
+    check_split,
+    hookimpl,
+    load_hf,
+    load_with_subfolders,
+    read_conll,
+    tags_from_hub,
+    write_conll,
+)
 
 XTREME_LANGUAGES = ("ar", "he", "vi", "id", "jv", "ms", "tl", "eu", "ml", "ta", "te", "af", "nl", "en", "de", "el",
                     "bn", "hi", "mr", "ur", "fa", "fr", "it", "pt", "es", "bg", "ru", "ja", "ka", "ko", "th", "sw",
@@ -117,7 +127,7 @@ def synthetic_sentences(n: int, seed: int, language: str) -> list[list[tuple[str
 def fixture(data_dir: Path, n_train: int = 200, n_eval: int = 40, seed: int = 30,
             languages: tuple[str, ...] = ("en", "de", "es", "fr")) -> None:
     """SYNTHETIC XTREME-layout PAN-X files (test files keep labels so they can be scored)."""
-    from harness.toolkit.synthetic import SYNTHETIC_NOTE
+    from harness.api import SYNTHETIC_NOTE
 
     d = Path(data_dir)
     write_conll(d / "train-en.tsv", synthetic_sentences(n_train, seed, "en"))
@@ -129,4 +139,4 @@ def fixture(data_dir: Path, n_train: int = 200, n_eval: int = 40, seed: int = 30
 
 @hookimpl
 def register_tasks(register) -> None:
-    register(Task(spec=SPEC, load=load, fixture=fixture))
+    register(Task(spec=SPEC, load=load, fixture=fixture, read_file=load_file))

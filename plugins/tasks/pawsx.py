@@ -20,10 +20,18 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
-from harness.toolkit.data import DataMissing, check_split, load_hf, load_with_subfolders
-from harness.toolkit.formats import read_tsv
+from harness.api import (
+    BenchmarkEntry,
+    DataMissing,
+    ExportLayout,
+    Task,
+    TaskSpec,
+    check_split,
+    hookimpl,
+    load_hf,
+    load_with_subfolders,
+    read_tsv,
+)
 
 LANGUAGES = ("en", "de", "es", "fr", "ja", "ko", "zh")
 LABELS = ("0", "1")
@@ -115,7 +123,7 @@ def fixture(data_dir: Path, n_train: int = 240, n_eval: int = 60, seed: int = 50
     """SYNTHETIC XTREME-layout files (csv.writer TSV, CRLF; test keeps labels so it can be scored)."""
     import random
 
-    from harness.toolkit.synthetic import LEXICON, SYNTHETIC_NOTE
+    from harness.api import LEXICON, SYNTHETIC_NOTE
 
     def rows(n: int, s: int) -> dict[str, list[list[str]]]:
         rng = random.Random(s)
@@ -149,4 +157,4 @@ def fixture(data_dir: Path, n_train: int = 240, n_eval: int = 60, seed: int = 50
 
 @hookimpl
 def register_tasks(register) -> None:
-    register(Task(spec=SPEC, load=load, fixture=fixture))
+    register(Task(spec=SPEC, load=load, fixture=fixture, read_file=load_file))

@@ -15,11 +15,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import Task, TaskSpec
-from harness.toolkit.data import load_hf
-from harness.toolkit.formats import load_hub_or_folder, read_jsonl, read_tsv_dicts
-from harness.toolkit.synthetic import SYNTHETIC_NOTE, nli_rows
+from harness.api import (
+    SYNTHETIC_NOTE,
+    Task,
+    TaskSpec,
+    hookimpl,
+    load_hf,
+    load_hub_or_folder,
+    nli_rows,
+    read_jsonl,
+    read_tsv_dicts,
+)
 
 LABELS = ("entailment", "neutral", "contradiction")
 ALIASES = {"validation": "dev"}

@@ -14,10 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import Task, TaskSpec
-from harness.toolkit.data import DataMissing, load_hf
-from harness.toolkit.synthetic import SYNTHETIC_NOTE
+from harness.api import SYNTHETIC_NOTE, DataMissing, Task, TaskSpec, hookimpl, load_hf
 
 ALIASES = {"validation": "dev"}
 HF_SPLITS = {"train": "train", "dev": "validation"}

@@ -9,11 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import Task, TaskSpec
-from harness.toolkit.data import DataMissing, load_hf
-from harness.toolkit.formats import read_tsv_dicts
-from harness.toolkit.synthetic import SYNTHETIC_NOTE
+from harness.api import SYNTHETIC_NOTE, DataMissing, Task, TaskSpec, hookimpl, load_hf, read_tsv_dicts
 
 LABELS = ("negative", "positive")
 ALIASES = {"validation": "dev"}

@@ -22,12 +22,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
-from harness.metrics import MissingGold, Value
-from harness.metrics.ranking import nn_accuracy
-from harness.toolkit.data import DataMissing, load_hf
-from harness.toolkit.synthetic import LEXICON, SYNTHETIC_NOTE
+from harness.api import (
+    LEXICON,
+    SYNTHETIC_NOTE,
+    BenchmarkEntry,
+    DataMissing,
+    ExportLayout,
+    MissingGold,
+    Task,
+    TaskSpec,
+    Value,
+    hookimpl,
+    load_hf,
+    nn_accuracy,
+)
 
 # XTREME's Tatoeba languages (ISO 639-1) and LASER's file codes.
 LASER = {
@@ -164,4 +172,4 @@ def fixture(data_dir: Path) -> None:
 
 @hookimpl
 def register_tasks(register) -> None:
-    register(Task(spec=SPEC, load=load, score=score, fixture=fixture))
+    register(Task(spec=SPEC, load=load, score=score, fixture=fixture, read_file=load_file, read_predictions=read_predictions))

@@ -32,11 +32,22 @@ import gzip
 import json
 from pathlib import Path
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
-from harness.tasktypes.span_qa import XTREME_RECIPE
-from harness.toolkit.data import DataMissing, check_split, load_hf
-from harness.toolkit.formats import first_existing, read_squad_json, read_text, squad_from_hub, write_squad
+from harness.api import (
+    XTREME_RECIPE,
+    BenchmarkEntry,
+    DataMissing,
+    ExportLayout,
+    Task,
+    TaskSpec,
+    check_split,
+    first_existing,
+    hookimpl,
+    load_hf,
+    read_squad_json,
+    read_text,
+    squad_from_hub,
+    write_squad,
+)
 
 LANGUAGES = ("en", "ar", "bn", "fi", "id", "ko", "ru", "sw", "te")
 NAMES = {"en": "english", "ar": "arabic", "bn": "bengali", "fi": "finnish", "id": "indonesian", "ko": "korean",
@@ -186,7 +197,7 @@ def load_file(path: Path, language: str, split: str | None = None) -> list[dict]
 def fixture(data_dir: Path, n_train: int = 160, n_eval: int = 24, seed: int = 20,
             languages: tuple[str, ...] = ("en", "ar", "sw")) -> None:
     """SYNTHETIC files: XTREME-layout English train, OpenCompass-layout dev (byte offsets) per language."""
-    from harness.toolkit.synthetic import SYNTHETIC_NOTE, qa_articles
+    from harness.api import SYNTHETIC_NOTE, qa_articles
 
     d = Path(data_dir)
     write_squad(d / "tydiqa-goldp-v1.1-train" / "tydiqa.goldp.en.train.json", qa_articles("en", n_train, seed),
@@ -210,4 +221,4 @@ def fixture(data_dir: Path, n_train: int = 160, n_eval: int = 24, seed: int = 20
 
 @hookimpl
 def register_tasks(register) -> None:
-    register(Task(spec=SPEC, load=load, fixture=fixture))
+    register(Task(spec=SPEC, load=load, fixture=fixture, read_file=load_file))

@@ -24,10 +24,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
-from harness.toolkit.data import DataMissing, check_split, load_hf, load_with_subfolders
-from harness.toolkit.formats import read_conll, read_conllu, tags_from_hub, write_conll
+from harness.api import (
+    BenchmarkEntry,
+    DataMissing,
+    ExportLayout,
+    Task,
+    TaskSpec,
+    check_split,
+    hookimpl,
+    load_hf,
+    load_with_subfolders,
+    read_conll,
+    read_conllu,
+    tags_from_hub,
+    write_conll,
+)
 
 XTREME_LANGUAGES = ("af", "ar", "bg", "de", "el", "en", "es", "et", "eu", "fa", "fi", "fr", "he", "hi", "hu", "id",
                     "it", "ja", "kk", "ko", "mr", "nl", "pt", "ru", "ta", "te", "th", "tl", "tr", "ur", "vi", "yo", "zh")
@@ -128,7 +139,7 @@ def synthetic_sentences(n: int, seed: int, language: str) -> list[list[tuple[str
 def fixture(data_dir: Path, n_train: int = 200, n_eval: int = 40, seed: int = 40,
             languages: tuple[str, ...] = ("en", "de", "es", "zh")) -> None:
     """SYNTHETIC files: XTREME-layout English train TSV, CoNLL-U dev/test per language."""
-    from harness.toolkit.synthetic import SYNTHETIC_NOTE
+    from harness.api import SYNTHETIC_NOTE
 
     d = Path(data_dir)
     write_conll(d / "train-en.tsv", synthetic_sentences(n_train, seed, "en"))
@@ -145,4 +156,4 @@ def fixture(data_dir: Path, n_train: int = 200, n_eval: int = 40, seed: int = 40
 
 @hookimpl
 def register_tasks(register) -> None:
-    register(Task(spec=SPEC, load=load, fixture=fixture))
+    register(Task(spec=SPEC, load=load, fixture=fixture, read_file=load_file))

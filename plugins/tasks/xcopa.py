@@ -27,9 +27,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
-from harness.toolkit.data import DataMissing, load_hf, load_with_subfolders
+from harness.api import (
+    BenchmarkEntry,
+    DataMissing,
+    ExportLayout,
+    Task,
+    TaskSpec,
+    hookimpl,
+    load_hf,
+    load_with_subfolders,
+)
 
 TARGET_LANGUAGES = ("et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")
 LANGUAGES = ("en",) + TARGET_LANGUAGES
@@ -157,7 +164,7 @@ def fixture(data_dir: Path, n_train: int = 200, n_eval: int = 40, seed: int = 60
                         "idx": i})
         return out
 
-    from harness.toolkit.synthetic import SYNTHETIC_NOTE
+    from harness.api import SYNTHETIC_NOTE
 
     d = Path(data_dir)
     d.mkdir(parents=True, exist_ok=True)
@@ -173,4 +180,4 @@ def fixture(data_dir: Path, n_train: int = 200, n_eval: int = 40, seed: int = 60
 
 @hookimpl
 def register_tasks(register) -> None:
-    register(Task(spec=SPEC, load=load, fixture=fixture))
+    register(Task(spec=SPEC, load=load, fixture=fixture, read_file=load_file, read_predictions=read_predictions))

@@ -19,11 +19,19 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
-from harness.toolkit.data import DataMissing, load_hf
-from harness.toolkit.formats import read_tsv, read_tsv_dicts
-from harness.toolkit.synthetic import SYNTHETIC_NOTE, planted_nli_rows
+from harness.api import (
+    SYNTHETIC_NOTE,
+    BenchmarkEntry,
+    DataMissing,
+    ExportLayout,
+    Task,
+    TaskSpec,
+    hookimpl,
+    load_hf,
+    planted_nli_rows,
+    read_tsv,
+    read_tsv_dicts,
+)
 
 LANGUAGES = ("en", "ar", "bg", "de", "el", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh")
 LABELS = ("entailment", "neutral", "contradiction")
@@ -135,4 +143,4 @@ def fixture(data_dir: Path, n_train: int = 240, n_eval: int = 60, seed: int = 0,
 
 @hookimpl
 def register_tasks(register) -> None:
-    register(Task(spec=SPEC, load=load, fixture=fixture))
+    register(Task(spec=SPEC, load=load, fixture=fixture, read_file=load_file))

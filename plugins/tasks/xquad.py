@@ -13,11 +13,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import BenchmarkEntry, ExportLayout, Task, TaskSpec
-from harness.tasktypes.span_qa import XTREME_RECIPE
-from harness.toolkit.data import DataMissing, load_hf
-from harness.toolkit.formats import load_hub_or_folder, read_squad_json, squad_from_hub, write_squad
+from harness.api import (
+    XTREME_RECIPE,
+    BenchmarkEntry,
+    DataMissing,
+    ExportLayout,
+    Task,
+    TaskSpec,
+    hookimpl,
+    load_hf,
+    load_hub_or_folder,
+    read_squad_json,
+    squad_from_hub,
+    write_squad,
+)
 
 LANGUAGES = ("en", "es", "de", "el", "ru", "tr", "ar", "vi", "th", "zh", "hi")
 HOW = ("Get XQuAD from github.com/deepmind/xquad (xquad.{lang}.json) and SQuAD v1.1 train/dev "
@@ -70,7 +79,7 @@ def load_file(path: Path, language: str, split: str | None = None) -> list[dict]
 def fixture(data_dir: Path, n_train: int = 160, n_eval: int = 24, seed: int = 0,
             languages: tuple[str, ...] = ("en", "de", "es", "ar", "zh")) -> None:
     """SYNTHETIC SQuAD-layout files: train-v1.1.json, dev-v1.1.json and xquad.{lang}.json."""
-    from harness.toolkit.synthetic import SYNTHETIC_NOTE, qa_articles
+    from harness.api import SYNTHETIC_NOTE, qa_articles
 
     data_dir = Path(data_dir)
     write_squad(data_dir / "train-v1.1.json", qa_articles("en", n_train, seed))
@@ -82,4 +91,4 @@ def fixture(data_dir: Path, n_train: int = 160, n_eval: int = 24, seed: int = 0,
 
 @hookimpl
 def register_tasks(register) -> None:
-    register(Task(spec=SPEC, load=load, fixture=fixture))
+    register(Task(spec=SPEC, load=load, fixture=fixture, read_file=load_file))

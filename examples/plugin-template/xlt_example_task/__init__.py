@@ -6,15 +6,19 @@ Copy this package to add your own task. The layout of the data files (one file p
 
 Register it with one entry point in pyproject.toml (``[project.entry-points.xlt_harness]``); then
 ``harness tasks`` lists it and a matrix config can name it under ``targets``.
+
+The same plugin also adds a task *kind* and a *metric* the core does not have (:mod:`xlt_example_task.ordinal`):
+``example-nli-ordinal`` reads the same files, is of kind ``ordinal`` and is scored by ``ordinal_error``.
+Everything comes from ``harness.api``, the one module a plugin imports.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from harness.core.hookspecs import hookimpl
-from harness.core.specs import Task, TaskSpec
-from harness.toolkit.formats import load_hub_or_folder, read_jsonl, write_jsonl
+from harness.api import Task, TaskSpec, hookimpl, load_hub_or_folder, read_jsonl, write_jsonl
+from xlt_example_task.ordinal import KIND, OrdinalType, ordinal_metric
 
 LABELS = ("entailment", "neutral", "contradiction")
 HOW = "Write {split}.{lang}.jsonl files (premise, hypothesis, label) or use `data: {example-nli: synthetic}`."
@@ -48,7 +52,7 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
 
 def fixture(data_dir: Path) -> None:
     """SYNTHETIC smoke data in this task's layout, from the core's templated sentence generator."""
-    from harness.toolkit.synthetic import SYNTHETIC_NOTE, nli_rows
+    from harness.api import SYNTHETIC_NOTE, nli_rows
 
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -60,6 +64,21 @@ def fixture(data_dir: Path) -> None:
     (data_dir / "SYNTHETIC.md").write_text(f"# {SYNTHETIC_NOTE}\n")
 
 
+ORDINAL_SPEC = replace(SPEC, name="example-nli-ordinal", kind=KIND, metrics=("ordinal_error", "accuracy"),
+                       description="Example NLI on an ordered scale (a plugin's own task kind and metric)")
+
+
 @hookimpl
 def register_tasks(register) -> None:
     register(Task(spec=SPEC, load=load, fixture=fixture))
+    register(Task(spec=ORDINAL_SPEC, load=load, fixture=fixture))
+
+
+@hookimpl
+def register_task_types(register) -> None:
+    register(OrdinalType())
+
+
+@hookimpl
+def register_metrics(register) -> None:
+    register(ordinal_metric(LABELS))
