@@ -20,7 +20,7 @@ from harness.cli.main import main
 from harness.core import registry as plugins
 from harness.core.rows import read_jsonl
 
-HEADER = "from harness.core.hookspecs import hookimpl\nfrom harness.core.specs import ModelSpec, Task, TaskSpec\n\n"
+HEADER = "from harness.api import ModelSpec, Task, TaskSpec, hookimpl\n\n"
 
 
 def task_plugin(name: str, kind: str = "classification") -> str:
@@ -45,8 +45,8 @@ CASES = {
     "empty_task_name": (task_plugin(""), "register_tasks: task name '' is not a safe name"),
     "unsafe_task_name": (task_plugin("../evil[/bold]"), "register_tasks: task name '../evil[/bold]' is not a safe name"),
     "invalid_task_field": (
-        task_plugin("evil-task", kind="regression"),
-        "register_tasks: task 'evil-task': kind 'regression' is not one of classification",
+        task_plugin("evil-task", kind=""),
+        "register_tasks: task 'evil-task': name its kind (a registered task type",
     ),
     "duplicate_builtin": (
         task_plugin("xnli"),

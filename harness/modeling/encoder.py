@@ -16,12 +16,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from harness.core import files
 from harness.core.registry import registry
 from harness.core.specs import ModelSpec
 from harness.modeling.meta import describe  # noqa: F401  (re-exported: the meta-device description, cached)
 
-ENCODER_FILE = "encoder.safetensors"
-HEADS_FILE = "heads.safetensors"
+ENCODER_FILE = files.ENCODER
+HEADS_FILE = files.HEADS
 
 
 @dataclass
@@ -88,7 +89,7 @@ def save_checkpoint(model: TaskModel, tokenizer, out_dir: Path, config: dict[str
     save_weights(model.encoder, out_dir / ENCODER_FILE)
     save_weights(model.heads, out_dir / HEADS_FILE)
     tokenizer.save_pretrained(str(out_dir / "tokenizer"))
-    (out_dir / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True, default=str))
+    (out_dir / files.CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True, default=str))
 
 
 def pick_device(name: str = "auto") -> torch.device:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from harness.core import files
 from harness.core.rows import read_jsonl, upgrade_row
 from harness.toolkit.units import fmt_params
 
@@ -116,7 +117,7 @@ def collect_rows(plan: Plan, ctx: Context) -> list[dict[str, Any]]:
             print(f"warning: node {node.key} ({node.label}) left out of the leaderboard: {problem}; "
                   "a rerun redoes it", file=sys.stderr)
             continue
-        for row in read_jsonl(ctx.node_dir(node.key) / "rows.jsonl"):
+        for row in read_jsonl(ctx.node_dir(node.key) / files.ROWS):
             row["config_name"] = plan.config.name
             row["config_hash"] = plan.config_hash
             pred = ctx.cache_dir / row["predictions"]

@@ -34,6 +34,7 @@ import math
 import random
 from typing import Any
 
+from harness.core import files
 from harness.core.tasktype import TaskType, is_text
 from harness.tasktypes.options import BITEXT_EXEMPTION, DEFAULT_OPTIONS, options_of  # noqa: F401
 
@@ -240,7 +241,7 @@ class GenerationType(TaskType):
         predictions, counts = self.generate(encoder, examples, options, device=device, shots=shots)
         scores = self.score(examples, predictions, spec, language, options, causal=causal)
         trained = params.get("trained_dir")
-        summary = json.loads((Path(trained) / "train_summary.json").read_text()) if trained else {}
+        summary = json.loads((Path(trained) / files.SUMMARY).read_text()) if trained else {}
         details = {
             "prompt": template_of(options, causal), "k_shot": k, "shot_ids": sorted(e["id"] for v in shots.values()
                                                                                   for e in v),

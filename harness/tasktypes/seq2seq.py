@@ -23,6 +23,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from harness.core import files
+
 IGNORE = -100
 
 
@@ -115,9 +117,9 @@ def train_generation(p: dict[str, Any], work: Path, spec, ttype, enc, device: to
         return chrf_pp(hyps, [e["target"] for e in select_ex]).value
 
     def keep(m, step: int, score: float) -> None:
-        save_weights(m, work / "encoder.safetensors")
+        save_weights(m, work / files.ENCODER)
         save_weights(torch.nn.ModuleDict({spec.name: ttype.build_head(spec, enc.hidden_size)}),
-                     work / "heads.safetensors")
+                     work / files.HEADS)
         (work / "best.json").write_text(json.dumps({"step": step, "chrf++": score}))
 
     fitted = fit(model, feats, hp, device, p["seed"], enc.pad_id, label_smoothing, select=select, on_best=keep,
@@ -131,8 +133,8 @@ def train_generation(p: dict[str, Any], work: Path, spec, ttype, enc, device: to
                          "languages": p["languages"], "n_train": len(train_ex), "n_select": len(select_ex)},
         "exemptions": [BITEXT_EXEMPTION], "truncated": cut, "label_smoothing": label_smoothing,
     }
-    (work / "config.json").write_text(json.dumps(p, indent=2, sort_keys=True))
-    (work / "train_summary.json").write_text(json.dumps(summary))
+    (work / files.CONFIG).write_text(json.dumps(p, indent=2, sort_keys=True))
+    (work / files.SUMMARY).write_text(json.dumps(summary))
     return {"steps": fitted["steps"], "best_step": fitted["best_step"], "best_dev": fitted["best_score"],
             "n_train": len(train_ex),
             "n_select": len(select_ex)}

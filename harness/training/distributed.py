@@ -34,6 +34,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from harness.core import files
+
 STRATEGIES = ("ddp", "fsdp")
 WORKER_ENV = "XLT_HARNESS_DIST_WORKER"
 
@@ -364,7 +366,7 @@ def launchable(fn: Callable | None = None, *, single_process: Callable[[Any], st
         if why is not None:
             out = fn(node, work, replace(ctx, nproc=1))
             note = {"processes": 1, "nproc_note": f"nproc {nproc} not applied: {why}"}
-            record = Path(work) / "train_summary.json"  # what the rows read: the note travels with them
+            record = Path(work) / files.SUMMARY  # what the rows read: the note travels with them
             if record.exists():
                 record.write_text(json.dumps({**json.loads(record.read_text()), **note}))
             return {**out, **note} if isinstance(out, dict) else out
