@@ -117,8 +117,9 @@ def upgrade_row(row: dict[str, Any]) -> dict[str, Any]:
     return {**{k: None for k in ROW_KEYS}, **row}
 
 
-# One JSON object per line, keys in insertion order, non-ASCII kept (the layout of every committed leaderboard).
-_dumps = functools.partial(json.dumps, ensure_ascii=False)
+# One JSON object per line, keys in insertion order, non-ASCII kept (the layout of every committed leaderboard);
+# NaN and infinities are refused (they are not JSON: a row holding one would break every reader).
+_dumps = functools.partial(json.dumps, ensure_ascii=False, allow_nan=False)
 
 
 def write_jsonl_atomic(path: Path, rows: Iterable[dict[str, Any]]) -> None:

@@ -4,6 +4,7 @@ leaderboard row per metric, each row carrying its provenance and the budgets of 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,9 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
             gen = (v.extra or {}).get("generation")  # generation rows: decoding, template, k, truncation
             exemptions = p["exemptions"] + ([gen["train_exemption"]] if gen and gen.get("train_exemption") else [])
 
+            if not isinstance(v.value, (int, float)) or not math.isfinite(v.value):
+                raise ValueError(f"metric {metric} of {spec.name} · {p['language']} · {split} is {v.value!r}, not a "
+                                 "finite number: the scorer (or the predictions it read) is broken; no row is written")
             rows.append(make_row(
                 model=mspec.name, **{"model_id": mspec.source, "model_revision": mspec.revision,
                                      **row_fields(p.get("provenance"))},

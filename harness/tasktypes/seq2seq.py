@@ -152,7 +152,7 @@ def fit(model, feats: list[dict], hp: dict[str, Any], device: torch.device, seed
     when due or when a stop is requested (then raises ``Preempted``), as the classification loop does."""
     from harness.run.stop import Preempted, stop_requested
     from harness.training.checkpoint import resume_record
-    from harness.training.loop import _test_kill, autocast
+    from harness.training.loop import _test_kill, autocast, check_finite
 
     rng = random.Random(seed)
     torch.manual_seed(seed)
@@ -190,7 +190,7 @@ def fit(model, feats: list[dict], hp: dict[str, Any], device: torch.device, seed
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         schedule.step()
-        losses.append(float(loss.detach()))
+        losses.append(check_finite("loss", float(loss.detach()), step, name, hp))
         tokens += int((batch["labels"] != IGNORE).sum()) + int(batch["attention_mask"].sum())
         if resume is not None:
             resume.log({"step": step, "loss": losses[-1], "task": name})
@@ -199,7 +199,7 @@ def fit(model, feats: list[dict], hp: dict[str, Any], device: torch.device, seed
 
         # --- selection by chrF++ on the held-out slice ---------------------------------------------------
         if select is not None and (step % eval_every == 0 or step == total_steps):
-            score = select(model)
+            score = check_finite("selection score (chrF++)", select(model), step, name, hp)
             if score > best["score"]:
                 best = {"score": score, "step": step}
                 if on_best:

@@ -106,6 +106,24 @@ def _enable_gradient_checkpointing(encoder) -> None:
     enable()
 
 
+class Diverged(RuntimeError):
+    """A non-finite loss or selection score: the node fails instead of reporting numbers from a broken model."""
+
+
+def check_finite(what: str, value: float, step: int, task: str, hp: dict[str, Any]) -> float:
+    """``value``; :class:`Diverged` naming the step, the value and the likely cause when it is NaN or ±inf."""
+    if math.isfinite(value):
+        return value
+    if what.startswith("selection"):
+        raise Diverged(f"the {what} is {value} at step {step} (task {task}): the main metric gave a non-finite value "
+                       "on the selection split; check that metric (a plugin's scorer?) and the predictions it reads; "
+                       "this node fails instead of keeping a checkpoint chosen by it")
+    fp32 = "" if hp.get("precision") in (None, "fp32") else ", train precision fp32"
+    raise Diverged(f"training diverged: the {what} is {value} at step {step} (task {task}, lr {hp.get('lr')}, "
+                   f"precision {hp.get('precision')}); try a lower train.lr{fp32} or check the task's data (nothing "
+                   "after a non-finite value means anything, so this node fails instead of being scored)")
+
+
 # why: the training loop is one recipe (setup → resume → steps → periodic selection and checkpoints → restore best).
 def train(
     model: TaskModel,
@@ -182,6 +200,7 @@ def train(
                 scaler.scale(loss).backward()
             step_loss += float(loss.detach())
         step_loss = par.mean(step_loss)
+        check_finite("loss", step_loss, step, name, hp)
         scaler.unscale_(optimizer)
         torch.nn.utils.clip_grad_norm_(model.parameters(), hp["max_grad_norm"])
         scaler.step(optimizer)
@@ -202,6 +221,7 @@ def train(
                 score = select(target)
                 target.train()
             score = par.broadcast(score)  # every rank agrees on the best step
+            check_finite("selection score", score, step, name, hp)
             if score > loop.best["score"]:
                 loop.best = {"score": score, "step": step}
                 if on_best and par.writes:

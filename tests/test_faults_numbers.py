@@ -1,0 +1,73 @@
+"""A number is right or refused: a diverged training, a metric that returns NaN and a NaN in a row never become
+leaderboard rows (each fails its node, naming what and where), and every row file stays valid JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+import types
+from dataclasses import replace
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from harness.cli.main import main
+from harness.core import registry as plugins
+from harness.core.hookspecs import hookimpl
+from harness.core.rows import write_jsonl_atomic
+from harness.core.specs import Metric, Task
+
+
+def _run(tmp_path, target: str, lr: float = 0.001, tasks: dict | None = None):
+    cfg = {"name": "nan", "output_dir": str(tmp_path / "out"), "models": ["tiny-xlmr"], "device": "cpu",
+           "targets": [{"name": target, "languages": ["en", "de"]}], "data": {target: "synthetic"},
+           "train": {"lr": lr, "batch_size": 8, "max_steps": 4, "max_length": 48}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    return CliRunner().invoke(main, ["matrix", "run", str(tmp_path / "c.yaml")])
+
+
+def _rows(tmp_path) -> list[dict]:
+    path = tmp_path / "out" / "leaderboard.jsonl"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    return [json.loads(line) for line in text.splitlines() if line.strip()]  # strict JSON: NaN would not parse
+
+
+def test_a_diverged_training_fails_its_node_naming_the_step_and_value(tmp_path):
+    r = _run(tmp_path, "xnli", lr=1e30)
+    assert r.exit_code != 0
+    assert "training diverged: the loss is nan at step 2 (task xnli, lr 1e+30, precision fp32)" in r.output
+    assert "1 failed, 2 skipped" in r.output and _rows(tmp_path) == []
+    # the failure is recorded, and a rerun reports it again instead of caching a number
+    again = _run(tmp_path, "xnli", lr=1e30)
+    assert again.exit_code != 0 and "failed in an earlier run" in again.output and _rows(tmp_path) == []
+
+
+@pytest.mark.parametrize("metrics, where, message", [
+    # the main metric selects the checkpoint: the training node fails, naming the selection score
+    (("always_nan",), "target", "the selection score is nan at step 4 (task xnli-nan): the main metric gave a "
+                                "non-finite value"),
+    # a further metric: selection works, the evaluation node refuses to write a row holding it
+    (("accuracy", "always_nan"), "eval", "metric always_nan of xnli-nan · en · test is nan, not a finite number"),
+])
+def test_a_metric_returning_nan_fails_its_node_and_writes_no_row(tmp_path, metrics, where, message):
+    nan_metric = Metric("always_nan", "test-nan", lambda golds, predictions, **_: math.nan)
+    xnli = plugins.registry().task("xnli")
+    task = Task(replace(xnli.spec, name="xnli-nan", metrics=metrics, benchmarks={}), xnli.load, fixture=xnli.fixture)
+    plugins.register_module(types.SimpleNamespace(
+        register_metrics=hookimpl(lambda register: register(nan_metric)),
+        register_tasks=hookimpl(lambda register: register(task))), name="nan-plugin")
+    try:
+        r = _run(tmp_path, "xnli-nan")
+    finally:
+        plugins.reset()
+    assert r.exit_code != 0
+    failed = [json.loads(p.read_text()) for p in (tmp_path / "out" / "cache" / "failed").glob("*.json")]
+    assert any(message in f["error"] for f in failed) and {f["stage"] for f in failed} == {where}
+    assert _rows(tmp_path) == []
+
+
+def test_row_files_refuse_nan(tmp_path):
+    with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
+        write_jsonl_atomic(tmp_path / "rows.jsonl", [{"value": float("nan")}])
+    assert not (tmp_path / "rows.jsonl").exists() or (tmp_path / "rows.jsonl").read_text() == ""
