@@ -71,3 +71,20 @@ def test_row_files_refuse_nan(tmp_path):
     with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
         write_jsonl_atomic(tmp_path / "rows.jsonl", [{"value": float("nan")}])
     assert not (tmp_path / "rows.jsonl").exists() or (tmp_path / "rows.jsonl").read_text() == ""
+
+
+@pytest.mark.slow
+def test_a_torn_leaderboard_line_is_refused_and_never_deleted(tmp_path):
+    """A leaderboard is rewritten atomically, so a bad line is damage: reading names the file and line, and a
+    rerun refuses to merge (rewriting the file would delete the row) and leaves the file byte for byte."""
+    assert _run(tmp_path, "xnli").exit_code == 0
+    board = tmp_path / "out" / "leaderboard.jsonl"
+    lines = board.read_text(encoding="utf-8").splitlines()
+    torn = "\n".join(lines[:-1] + [lines[-1][: len(lines[-1]) // 2]])  # the last row cut mid-line, no newline
+    board.write_text(torn, encoding="utf-8")
+    shown = CliRunner().invoke(main, ["leaderboard", "show", str(board)])
+    assert shown.exit_code != 0 and f"{board}: line {len(lines)} is not JSON" in shown.output
+    again = _run(tmp_path, "xnli")
+    assert again.exit_code != 0 and f"line {len(lines)} is not JSON" in again.output
+    assert "rows are safe in its node store" in again.output
+    assert board.read_text(encoding="utf-8") == torn

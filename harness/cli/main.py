@@ -290,9 +290,13 @@ def matrix_run(config: str, device: str | None, retry_failed: bool, executor: st
                       config_name=plan.config.name, config_hash=plan.config_hash, progress=progress.update,
                       nproc=nproc or plan.config.nproc, strategy=strategy or plan.config.strategy,
                       threads=getattr(plan.config, "threads", None), prune=prune)
+        from harness.core.rows import DamagedFile
         from harness.orchestration.scheduler import run_plan
 
-        outcome = run_plan(plan, ctx, executor_obj, retry_failed=retry_failed)
+        try:
+            outcome = run_plan(plan, ctx, executor_obj, retry_failed=retry_failed)
+        except DamagedFile as err:  # the leaderboard file: refused, left as it is, named with its line
+            fail(str(err))
     from harness.results.leaderboard import print_summary
 
     print_summary(console, plan.leaderboard)

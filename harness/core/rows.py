@@ -153,8 +153,14 @@ def append_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
         os.close(fd)
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Rows of a JSONL file; a torn last line (from a writer killed mid-line elsewhere) is ignored."""
+class DamagedFile(ValueError):
+    """A JSONL file with a line that is not JSON; the message names the file, the line and what to do."""
+
+
+def read_jsonl(path: Path, torn_tail: bool = True) -> list[dict[str, Any]]:
+    """Rows of a JSONL file. A malformed line is an error naming the file and line, except, with ``torn_tail``, an
+    unterminated last line (an append-only log whose writer was killed mid-line), which is ignored. Files the
+    harness replaces atomically (leaderboards) are read with ``torn_tail=False``: a bad line there is damage."""
     rows: list[dict[str, Any]] = []
     with open(path, encoding="utf-8") as fh:
         lines = fh.read().split("\n")
@@ -162,6 +168,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     try:
         rows.extend(reader.iter(skip_empty=True))
     except jsonlines.InvalidLineError as err:
-        if err.lineno != len(lines):  # only an unterminated last line can be torn
-            raise ValueError(f"{path}: line {err.lineno} is not JSON") from None
+        if not torn_tail or err.lineno != len(lines):  # only an unterminated last line can be torn
+            raise DamagedFile(f"{path}: line {err.lineno} is not JSON (torn or edited by hand); repair or delete "
+                             "that line, nothing was read from the file") from None
     return rows

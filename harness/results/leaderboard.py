@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.core import files
-from harness.core.rows import read_jsonl, upgrade_row
+from harness.core.rows import DamagedFile, read_jsonl, upgrade_row
 from harness.toolkit.units import fmt_params
 
 SOURCE_KEY = "_file"  # each loaded row remembers the leaderboard file it came from (predictions are relative to it)
@@ -35,7 +35,7 @@ def load_rows(*paths: str | Path) -> list[dict[str, Any]]:
         path = Path(p)
         if not path.exists():
             raise FileNotFoundError(f"leaderboard file {path} not found; `harness matrix run CONFIG` writes one")
-        for row in map(upgrade_row, read_jsonl(path)):
+        for row in map(upgrade_row, read_jsonl(path, torn_tail=False)):
             for key in REQUIRED_KEYS:
                 if key not in row:
                     raise ValueError(f"{path}: a row lacks the required key {key!r}")
@@ -117,7 +117,7 @@ def collect_rows(plan: Plan, ctx: Context) -> list[dict[str, Any]]:
             print(f"warning: node {node.key} ({node.label}) left out of the leaderboard: {problem}; "
                   "a rerun redoes it", file=sys.stderr)
             continue
-        for row in read_jsonl(ctx.node_dir(node.key) / files.ROWS):
+        for row in read_jsonl(ctx.node_dir(node.key) / files.ROWS, torn_tail=False):
             row["config_name"] = plan.config.name
             row["config_hash"] = plan.config_hash
             pred = ctx.cache_dir / row["predictions"]
@@ -143,7 +143,12 @@ def merge_leaderboard(path: Path, config_name: str, rows: list[dict[str, Any]]) 
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        others = [r for r in read_jsonl(path) if r.get("config_name") != config_name] if path.exists() else []
+        try:  # a damaged line is refused, never dropped: rewriting the file would delete that row for good
+            kept = read_jsonl(path, torn_tail=False) if path.exists() else []
+        except DamagedFile as err:
+            raise DamagedFile(f"{err}; this matrix's rows are safe in its node store and a rerun after the repair "
+                             "merges them (nothing was recomputed)") from None
+        others = [r for r in kept if r.get("config_name") != config_name]
         write_jsonl_atomic(path, others + rows)
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
