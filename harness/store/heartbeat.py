@@ -106,8 +106,12 @@ class Heartbeat:
         self.path.unlink(missing_ok=True)
 
 
+HEARTBEAT_KEYS = {"pid", "host", "started", "time", "interval"}
+
+
 def cleanup_heartbeats(cache_dir: Path) -> int:
-    """Remove heartbeat files whose owner is gone; returns how many."""
+    """Remove heartbeat files whose owner is gone; returns how many. Only files that hold a heartbeat as the
+    harness writes it (``pid``, ``host``, ``started``, ``time``, ``interval``) are touched: anything else is not ours."""
     folder = Path(cache_dir) / "heartbeats"
     removed = 0
     if not folder.is_dir():
@@ -116,7 +120,9 @@ def cleanup_heartbeats(cache_dir: Path) -> int:
         try:
             record = json.loads(path.read_text())
         except (OSError, ValueError):
-            record = None
+            continue
+        if not isinstance(record, dict) or not HEARTBEAT_KEYS <= set(record) or path.is_symlink():
+            continue
         if not owner_alive(record):
             path.unlink(missing_ok=True)
             removed += 1

@@ -20,6 +20,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -85,14 +86,21 @@ def is_running(ctx: Context, key: str) -> bool:
         os.close(fd)
 
 
+# The names execute.py gives its work folders and the stale node folders it moves aside (node keys: 20 hex digits).
+OWN_TMP = re.compile(r"[0-9a-f]{20}\.(?:[0-9]+|stale)\.[0-9a-f]{8}")
+
+
 def cleanup_tmp(ctx: Context, busy: Callable[[str], bool] | None = None) -> int:
     """Remove partial node folders left by killed workers (their node lock is free and ``busy(key)``, e.g. a
-    live heartbeat, is false); returns how many."""
+    live heartbeat, is false); returns how many. Only folders named as the harness names them
+    (``KEY.PID.HEX`` work folders, ``KEY.stale.HEX`` trash) are touched: anything else in ``tmp/`` is not ours."""
     tmp = ctx.cache_dir / "tmp"
     removed = 0
     if not tmp.is_dir():
         return 0
     for path in tmp.iterdir():
+        if not OWN_TMP.fullmatch(path.name) or path.is_symlink() or not path.is_dir():
+            continue
         key = path.name.split(".", 1)[0]
         if not is_running(ctx, key) and not (busy is not None and busy(key)):
             shutil.rmtree(path, ignore_errors=True)

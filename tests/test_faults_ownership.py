@@ -1,0 +1,36 @@
+"""The run owns only what it created: user files in ``cache_dir/tmp/`` and ``cache_dir/heartbeats/`` survive a run
+and a rerun, while the leftovers the harness itself names (a killed worker's work folder, a dead heartbeat) go."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+from click.testing import CliRunner
+
+from harness.cli.main import main
+
+
+def test_user_files_in_tmp_and_heartbeats_survive_runs(tmp_path):
+    cache = tmp_path / "cache"
+    notes = cache / "tmp" / "my-notes" / "thesis.txt"
+    notes.parent.mkdir(parents=True)
+    notes.write_text("chapter 1")
+    mine = cache / "tmp" / "0123456789abcdef0123.4242.deadbeef"  # what a killed worker of ours leaves
+    mine.mkdir()
+    (mine / "partial.bin").write_bytes(b"x")
+    beats = cache / "heartbeats"
+    beats.mkdir()
+    foreign = beats / "my-monitor.json"
+    foreign.write_text(json.dumps({"pid": 1, "note": "a file of my own"}))
+    dead = beats / "0123456789abcdef0123.json"  # a heartbeat as the harness writes it, its owner long gone
+    dead.write_text(json.dumps({"pid": 2 ** 22 + 7, "host": "elsewhere", "started": 0, "time": 0, "interval": 1}))
+    cfg = {"name": "own", "output_dir": str(tmp_path / "out"), "cache_dir": str(cache), "models": ["tiny-xlmr"],
+           "device": "cpu", "targets": [{"name": "xnli", "languages": ["en"]}], "data": {"xnli": "synthetic"},
+           "train": {"lr": 0.001, "batch_size": 8, "max_steps": 2, "max_length": 48}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    for _ in range(2):  # a run and a cached rerun
+        r = CliRunner().invoke(main, ["matrix", "run", str(tmp_path / "c.yaml")])
+        assert r.exit_code == 0, r.output
+        assert notes.read_text() == "chapter 1" and foreign.exists()
+    assert not mine.exists() and not dead.exists()
