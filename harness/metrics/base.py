@@ -69,8 +69,11 @@ class _View(Mapping):
         got = ((name, getattr(m, self._field)) for name, m in registry().metrics.items())
         return {name: value for name, value in got if value is not None}
 
-    def __getitem__(self, name: str) -> Any:
-        return self._table()[name]
+    def __getitem__(self, name: str) -> Any:  # one record looked up, not the whole table rebuilt
+        value = getattr(registry().metrics[name], self._field)
+        if value is None:
+            raise KeyError(name)
+        return value
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._table())
