@@ -14,6 +14,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # The model-description cache (harness.modeling.meta) of this test session, not the user's.
 os.environ.setdefault("XLT_HARNESS_META_CACHE", os.path.join(tempfile.mkdtemp(prefix="xlt-meta-"), "model-meta.json"))
+# The remembered file digests (harness.toolkit.filehash) of this test session, not the user's.
+os.environ.setdefault("XLT_HARNESS_HASH_CACHE", os.path.join(tempfile.mkdtemp(prefix="xlt-hash-"), "hashes.json"))
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("XLT_SHARED_DIR", REPO.parent / "shared"))

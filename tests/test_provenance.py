@@ -101,17 +101,42 @@ def test_local_folder_row_names_the_shared_files_and_the_weights_sha256(tmp_path
     assert row["model_revision"] == "sha256:" + weights
 
 
-def test_weights_hash_is_cached_by_size_and_mtime(tmp_path, monkeypatch):
+def test_weights_hash_is_remembered_while_the_file_is_untouched(tmp_path, monkeypatch):
+    from harness.toolkit import filehash
+
     folder = tmp_path / "m"
     folder.mkdir()
     (folder / "model.safetensors").write_bytes(b"weights")
     lock = Lock()
     assert lock.model_weights("m", folder) == {"model.safetensors": hashlib.sha256(b"weights").hexdigest()}
     calls = []
-    monkeypatch.setattr(lockmod, "sha256_file", lambda p: calls.append(p) or "x")
-    lockmod._SHA_CACHE.clear()
-    lock.model_weights("m", folder)  # unchanged (size, mtime): the lock's hash, no re-read
+    real = filehash.stream_sha256
+    monkeypatch.setattr(filehash, "stream_sha256", lambda p: calls.append(p) or real(p))
+    filehash._loaded = None  # a new process: the digest comes from the cache file, not from memory
+    lock.model_weights("m", folder)
     assert calls == []
+    (folder / "model.safetensors").write_bytes(b"weightz")  # same size, new content
+    assert lock.model_weights("m", folder) == {"model.safetensors": hashlib.sha256(b"weightz").hexdigest()}
+    assert len(calls) == 1
+
+
+def test_a_hand_edited_lock_hash_is_not_trusted(tmp_path):
+    """Old code: a lock entry whose size and mtime matched was believed, so rows recorded a sha256 the weights
+    do not have. Now every digest comes from the file; the disagreement is a note."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"weights")
+    config = tmp_path / "c.yaml"
+    lock = Lock.for_config(config)
+    lock.model_weights("m", folder)
+    assert lock.save()
+    data = json.loads(lock.path.read_text())
+    data["local"]["model:m"]["files"]["model.safetensors"]["sha256"] = "0" * 64
+    lock.path.write_text(json.dumps(data))
+    again = Lock.for_config(config)
+    real = hashlib.sha256(b"weights").hexdigest()
+    assert again.model_weights("m", folder) == {"model.safetensors": real}
+    assert any("lock was edited" in n and real in n for n in again.notes), again.notes
 
 
 def _hub_cfg(tmp_path: Path) -> dict:

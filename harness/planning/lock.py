@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from harness.toolkit.data import sha256_file
+from harness.toolkit.filehash import file_sha256
 
 LOCK_VERSION = 1
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -155,25 +155,26 @@ class Lock:
         self.changed = True
 
     def model_weights(self, name: str, folder: Path) -> dict[str, str]:
-        """sha256 of each weights file of a local model folder, reusing the lock's hash of a file whose size and
-        mtime did not change (so a large checkpoint is hashed once, not per plan or row)."""
+        """sha256 of each weights file of a local model folder, from the file's own bytes (remembered per file
+        version by :func:`~harness.toolkit.filehash.file_sha256`, never taken from the lock: a hand-edited lock
+        hash is a note, and rows record the hash the weights have)."""
         key = f"model:{name}"
         old = (self.local.get(key) or {}).get("files") or {}
         files, hashes = {}, {}
         for f in weight_files(folder):
             rel = str(f.relative_to(folder))
             st = f.stat()
+            digest = file_sha256(f)
             prev = old.get(rel)
-            if prev and prev.get("size") == st.st_size and prev.get("mtime_ns") == st.st_mtime_ns:
-                digest = prev["sha256"]
-            else:
-                digest = _cached_sha256(str(f), st.st_size, st.st_mtime_ns)
+            if prev and prev.get("sha256") != digest:
+                same = prev.get("size") == st.st_size and prev.get("mtime_ns") == st.st_mtime_ns
+                self.notes.append(f"model {name}: {folder / rel} has sha256 {digest}, the lock says {prev.get('sha256')}"
+                                  + (" (size and mtime unchanged: the lock was edited or the file rewritten in place)"
+                                     if same else " (the weights changed since they were locked)"))
             files[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
             hashes[rel] = digest
         entry = {"path": str(folder), "files": files}
         if {k: v for k, v in (self.local.get(key) or {}).items() if k != "recorded_at"} != entry:
-            if old and {k: v["sha256"] for k, v in old.items()} != hashes:
-                self.notes.append(f"model {name}: weights in {folder} changed since they were locked")
             self.local[key] = {**entry, "recorded_at": _now()}
             self.changed = True
         return hashes
@@ -191,15 +192,3 @@ class Lock:
         os.replace(tmp, self.path)
         self.changed = False
         return True
-
-
-_SHA_CACHE: dict[tuple[str, int, int], str] = {}
-
-
-def _cached_sha256(path: str, size: int, mtime_ns: int) -> str:
-    """sha256 of a file, memoised per process on (path, size, mtime)."""
-    key = (path, size, mtime_ns)
-    if key not in _SHA_CACHE:
-        _SHA_CACHE[key] = sha256_file(Path(path))
-    return _SHA_CACHE[key]
-

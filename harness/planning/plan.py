@@ -8,7 +8,6 @@ Node params are plain JSON so that any executor (local, Ray, SLURM) can ship the
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import re
@@ -28,8 +27,9 @@ from harness.planning.config import (
 )
 from harness.planning.lock import Lock
 from harness.planning.provenance import data_provenance, resolve_model
-from harness.planning.task_data import source_fingerprint
+from harness.planning.task_data import refuse_foreign, source_fingerprint
 from harness.toolkit.data import SplitRef, fingerprint_paths
+from harness.toolkit.filehash import file_sha256
 
 # Bump when the pipeline changes what a node computes (invalidates every cached node).
 PIPELINE_VERSION = "1"
@@ -85,33 +85,17 @@ def _key(stage: str, payload: dict[str, Any]) -> str:
 
 def local_model_fingerprint(model: Any) -> str | None:
     """Fingerprint of a model whose ``source`` is a local folder (None otherwise), so a folder rebuilt with other
-    weights (or fp16 instead of fp32) under the same path never reuses cached nodes. Files up to 8 MiB are hashed
-    whole; larger ones (weights) by size and their first and last MiB (a safetensors header sits in the first).
-    Memoised per process on the folder's (name, size, mtime) listing."""
+    weights (or fp16 instead of fp32) under the same path never reuses cached nodes: every byte of every file is
+    hashed (:func:`~harness.toolkit.filehash.file_sha256`, remembered while a file is untouched)."""
     source = model.get("source") if isinstance(model, dict) else None
     if not isinstance(source, str) or not source:
         return None
     path = Path(source).expanduser()
     if not path.is_dir():
         return None
-    files = sorted(p for p in path.rglob("*") if p.is_file())
-    listing = tuple((str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
-    return _folder_fingerprint(str(path.resolve()), listing)
-
-
-@functools.lru_cache(maxsize=64)
-def _folder_fingerprint(root: str, listing: tuple[tuple[str, int, int], ...]) -> str:
     h = hashlib.sha256()
-    big = 8 << 20
-    for name, size, _mtime in listing:
-        h.update(f"{name}\0{size}\0".encode())
-        with open(Path(root) / name, "rb") as fh:
-            if size <= big:
-                h.update(fh.read())
-            else:
-                h.update(fh.read(1 << 20))
-                fh.seek(size - (1 << 20))
-                h.update(fh.read())
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(f"{f.relative_to(path)}\0{f.stat().st_size}\0{file_sha256(f)}\n".encode())
     return "sha256:" + h.hexdigest()
 
 
@@ -155,6 +139,7 @@ def _data_source(task: str, cfg: MatrixConfig, output_dir: Path, lock: Lock) -> 
     where = cfg.data.get(task)
     if where == "synthetic":
         path = output_dir / "data" / task
+        refuse_foreign(path, task)  # at plan time: a user's files there are never replaced by synthetic data
         return {"kind": "synthetic", "path": str(path)}
     if where in (None, "hub"):
         if spec.hf_dataset is None:

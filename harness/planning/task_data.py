@@ -29,19 +29,39 @@ def _write_fixture(task: str, folder: Path) -> None:
     t.fixture(data_dir=folder)
 
 
+def foreign_data(path: Path) -> bool:
+    """Whether ``path`` holds something the harness did not write as synthetic data (a folder without the
+    :data:`SYNTHETIC_MARK` that is not empty, or a file): synthetic data never replaces it."""
+    if (path / SYNTHETIC_MARK).exists():
+        return False
+    if path.is_symlink() or path.is_file():
+        return True
+    return path.is_dir() and any(path.iterdir())
+
+
+def refuse_foreign(path: Path, task: str) -> None:
+    """Raise :class:`ConfigError` (one line) where synthetic data for ``task`` would replace files at ``path``."""
+    if foreign_data(path):
+        raise ConfigError(f"data.{task}: synthetic, but {path} holds files the harness did not write (no "
+                          f"{SYNTHETIC_MARK}); nothing was replaced. Point data.{task} at that folder to use them, or "
+                          "move them away, or choose another output_dir")
+
+
 def prepare_data(source: dict[str, Any], task: str) -> None:
-    """Write synthetic smoke data on first use (the task's own fixture in its official layout); idempotent."""
+    """Write synthetic smoke data on first use (the task's own fixture in its official layout); idempotent.
+    Never replaces a folder it did not write (see :func:`refuse_foreign`)."""
     if source["kind"] != "synthetic":
         return
     path = Path(source["path"])
     if (path / SYNTHETIC_MARK).exists():
         return
+    refuse_foreign(path, task)
     # Written aside and renamed into place: a half-written folder would be trained on (and fingerprinted).
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     path.parent.mkdir(parents=True, exist_ok=True)
     _write_fixture(task, tmp)
-    if path.exists() and not (path / SYNTHETIC_MARK).exists():  # left incomplete by an older, non-atomic write
-        shutil.rmtree(path, ignore_errors=True)
+    if path.is_dir() and not path.is_symlink() and not any(path.iterdir()):  # an empty folder: take its place
+        path.rmdir()
     try:
         os.rename(tmp, path)
     except OSError:  # another process put a complete copy there first: keep theirs

@@ -34,3 +34,35 @@ def test_user_files_in_tmp_and_heartbeats_survive_runs(tmp_path):
         assert r.exit_code == 0, r.output
         assert notes.read_text() == "chapter 1" and foreign.exists()
     assert not mine.exists() and not dead.exists()
+
+
+def test_user_data_under_output_dir_is_never_replaced_by_synthetic_data(tmp_path):
+    """Old code: ``data: {xnli: synthetic}`` with the user's own files in ``output_dir/data/xnli`` deleted that
+    folder and wrote synthetic data in its place. Now the plan refuses in one line and the files stay."""
+    out = tmp_path / "out"
+    mine = out / "data" / "xnli" / "test-de.tsv"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("premise\thypo\tentailment\n")
+    cfg = {"name": "own", "output_dir": str(out), "models": ["tiny-xlmr"], "device": "cpu",
+           "targets": [{"name": "xnli", "languages": ["en"]}], "data": {"xnli": "synthetic"},
+           "train": {"lr": 0.001, "batch_size": 8, "max_steps": 2, "max_length": 48}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    for cmd in (["matrix", "plan"], ["matrix", "run"]):
+        r = CliRunner().invoke(main, [*cmd, str(tmp_path / "c.yaml")])
+        assert r.exit_code != 0
+        assert "holds files the harness did not write" in r.output and str(mine.parent) in r.output, r.output
+        assert "Traceback" not in r.output
+    assert sorted(p.name for p in mine.parent.iterdir()) == ["test-de.tsv"]
+    assert mine.read_text() == "premise\thypo\tentailment\n"
+
+
+def test_synthetic_data_is_written_into_an_empty_folder_and_reused(tmp_path):
+    from harness.planning.task_data import SYNTHETIC_MARK, prepare_data
+
+    folder = tmp_path / "data" / "xnli"
+    folder.mkdir(parents=True)
+    prepare_data({"kind": "synthetic", "path": str(folder)}, "xnli")
+    assert (folder / SYNTHETIC_MARK).exists()
+    before = sorted(p.name for p in folder.rglob("*"))
+    prepare_data({"kind": "synthetic", "path": str(folder)}, "xnli")  # ours: kept as it is
+    assert sorted(p.name for p in folder.rglob("*")) == before
