@@ -239,10 +239,12 @@ def _restore(resume, st: dict[str, Any], model, optimizer, schedule, rng: random
     """Load the newest complete checkpoint into the loop's objects; return the loop state (``step`` 0: fresh)."""
     from harness.training.checkpoint import load_model_state, load_rng, set_random_state
 
-    ckpt = resume.latest()
+    ckpt, rejected = resume.latest_sound()  # a checkpoint whose files differ from its manifest is never used
     if ckpt is None:
-        resume.log({"start": 0}, fresh=True)
+        resume.log({"start": 0, **({"rejected_checkpoints": rejected} if rejected else {})}, fresh=True)
         return st
+    if rejected:
+        resume.log({"rejected_checkpoints": rejected})
     state = json.loads((ckpt / "state.json").read_text())
     load_model_state(model, optimizer, ckpt, state["weights"])
     schedule.load_state_dict(state["schedule"])

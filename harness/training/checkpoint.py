@@ -11,7 +11,10 @@ temporary work folder), removed when the node finishes. Each checkpoint is a fol
   state, Python ``random`` and numpy states, the training loop's own sampler RNG, each task's batch stream
   (shuffled order, position, epoch) and the checkpoint-selection state (best score and step);
 - ``best/``: hard links to the stage's best-so-far output files (the selected weights), so a resumed run ends
-  with the same selected model as an uninterrupted one.
+  with the same selected model as an uninterrupted one;
+- ``MANIFEST.json`` (written last): the size and sha256 of every other file. A checkpoint is resumed from only
+  when every file matches it; a damaged one (flipped bytes, a truncated shard, a file gone) is set aside, named in
+  the step log, and the next older checkpoint (or a fresh start) is used instead, never a wrong state.
 
 Under DDP/FSDP the model and optimizer go through ``torch.distributed.checkpoint`` (each rank writes its shards
 into ``dcp/``) and every rank writes its own RNG state (``rng-rankR.*``). Nothing is read with pickle-based
@@ -27,6 +30,7 @@ step boundary and raise :class:`~harness.run.stop.Preempted`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -37,6 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.toolkit.units import parse_every
+
+MANIFEST = "MANIFEST.json"
 
 LOG = "train_log.jsonl"
 KILL_ENV = "XLT_HARNESS_TEST_KILL_AT_STEP"  # tests: SIGKILL this process at that step boundary (after any save)
@@ -209,6 +215,17 @@ class Resume:
         found = self.checkpoints()
         return found[-1] if found else None
 
+    def latest_sound(self) -> tuple[Path | None, list[dict[str, Any]]]:
+        """The newest checkpoint whose files all match its manifest, and what was set aside on the way (each
+        ``{"checkpoint", "problem"}``): a damaged checkpoint is never resumed from."""
+        rejected = []
+        for ckpt in reversed(self.checkpoints()):
+            problem = verify_checkpoint(ckpt)
+            if problem is None:
+                return ckpt, rejected
+            rejected.append({"checkpoint": ckpt.name, "problem": problem})
+        return None, rejected
+
     def begin(self, step: int, rank: int = 0) -> Path:
         """The temporary folder a checkpoint of ``step`` is written into (rank 0 creates it, empty)."""
         tmp = self.root / f"ckpt-{step:09d}.tmp"
@@ -226,6 +243,10 @@ class Resume:
                     _link(self.outputs / name, tmp / "best" / name)
         with open(tmp / "state.json", "w", encoding="utf-8") as fh:
             json.dump(state, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        with open(tmp / MANIFEST, "w", encoding="utf-8") as fh:
+            json.dump(checkpoint_manifest(tmp), fh, sort_keys=True)
             fh.flush()
             os.fsync(fh.fileno())
         final = tmp.with_name(tmp.name[: -len(".tmp")])
@@ -249,6 +270,37 @@ class Resume:
         if self.outputs is not None and (self.root / LOG).exists():
             shutil.copyfile(self.root / LOG, self.outputs / LOG)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def checkpoint_manifest(folder: Path) -> dict[str, dict[str, Any]]:
+    """Size and sha256 of every file of a checkpoint folder but the manifest itself, by relative name."""
+    out = {}
+    for p in sorted(Path(folder).rglob("*")):
+        if p.is_file() and p.name != MANIFEST:
+            with open(p, "rb") as fh:
+                out[str(p.relative_to(folder))] = {"size": p.stat().st_size,
+                                                   "sha256": hashlib.file_digest(fh, "sha256").hexdigest()}
+    return out
+
+
+def verify_checkpoint(folder: Path) -> str | None:
+    """None when every file of the checkpoint matches its manifest, else what is wrong (one line)."""
+    try:
+        want = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return f"no {MANIFEST} (written by an older version, or the save was cut short)"
+    except (OSError, ValueError) as err:
+        return f"{MANIFEST} unreadable ({err})"
+    have = checkpoint_manifest(folder)
+    for name in sorted(set(want) | set(have)):
+        if name not in have:
+            return f"{name} is missing"
+        if name not in want:
+            return f"{name} is not in the manifest"
+        if have[name] != want[name]:
+            what = "size" if have[name]["size"] != want[name]["size"] else "content"
+            return f"{name}: {what} differs from its sha256 in {MANIFEST}"
+    return None
 
 
 def _link(src: Path, dst: Path) -> None:

@@ -261,10 +261,12 @@ class Loop:
 
     def restore(self) -> int:
         """Load the newest complete checkpoint (if any); return the last step it covers (0: start fresh)."""
-        ckpt = self.resume.latest() if self.resume is not None else None
+        ckpt, rejected = self.resume.latest_sound() if self.resume is not None else (None, [])
         if ckpt is None:
-            self.log({"start": 0}, fresh=True)
+            self.log({"start": 0, **({"rejected_checkpoints": rejected} if rejected else {})}, fresh=True)
             return 0
+        if rejected:
+            self.log({"rejected_checkpoints": rejected})
         from harness.training.checkpoint import load_rng, set_random_state
 
         state = json.loads((ckpt / "state.json").read_text())
