@@ -72,50 +72,118 @@ def read_gold(task, path: Path, language: str, split: str) -> list[dict]:
     return load_checked(task, split, language, path.parent, where)[0]
 
 
-def read_predictions(path: Path, kind: str) -> dict[str, Any] | list[Any]:
-    """``{id: prediction}`` when the file carries ids, else a list in example order."""
+class BadPredictions(click.ClickException):
+    """A predictions file that cannot be what it claims (a duplicate id, a shifted line, a value that is not a
+    label): one line naming the file and line."""
+
+
+def _no_duplicate_keys(path: Path):
+    def hook(pairs):
+        seen = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise BadPredictions(f"{path}: id {k!r} appears twice (the last copy would win); keep one per id")
+            seen.add(k)
+        return dict(pairs)
+    return hook
+
+
+def read_predictions(path: Path, kind: str) -> tuple[dict[str, Any] | list[Any], dict[str, int] | list[int]]:
+    """(``{id: prediction}`` when the file carries ids, else a list in example order; the line each one is on)."""
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".jsonl":
-        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+        rows, lines = [], []
+        for n, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except ValueError as err:
+                    raise BadPredictions(f"{path}:{n}: not a JSON line ({err})") from None
+                lines.append(n)
         if rows and isinstance(rows[0], dict) and "prediction" in rows[0]:
-            return {str(r["id"]): r["prediction"] for r in rows} if "id" in rows[0] else [r["prediction"] for r in rows]
-        return rows
+            if "id" not in rows[0]:
+                return [r.get("prediction") for r in rows], lines
+            out: dict[str, Any] = {}
+            where: dict[str, int] = {}
+            for r, n in zip(rows, lines):
+                if not isinstance(r, dict) or "id" not in r or "prediction" not in r:
+                    raise BadPredictions(f"{path}:{n}: not an {{\"id\", \"prediction\"}} object like line {lines[0]}")
+                i = str(r["id"])
+                if i in out:
+                    raise BadPredictions(f"{path}:{n}: id {i!r} repeats line {where[i]} (the last copy would win); "
+                                         "keep one prediction per id")
+                out[i], where[i] = r["prediction"], n
+            return out, where
+        return rows, lines
     if path.suffix == ".json":
-        data = json.loads(text)
-        return {str(k): v for k, v in data.items()} if isinstance(data, dict) else list(data)
+        data = json.loads(text, object_pairs_hook=_no_duplicate_keys(path))
+        if isinstance(data, dict):
+            return {str(k): v for k, v in data.items()}, {}
+        return list(data), []
     lines = text.replace("\r\n", "\n").split("\n")
     if kind == "generation":  # one hypothesis per line; an empty hypothesis is a line too
-        return lines[:-1] if lines and lines[-1] == "" else lines
+        kept = lines[:-1] if lines and lines[-1] == "" else lines
+        return kept, list(range(1, len(kept) + 1))
     if kind == "tagging":
-        sentences, current = [], []
-        for line in lines:
+        sentences, current, starts = [], [], []
+        for n, line in enumerate(lines, 1):
             if line.strip():
+                if not current:
+                    starts.append(n)
                 current.append(line.split("\t")[-1].strip())
             elif current:
                 sentences.append(current)
                 current = []
         if current:
             sentences.append(current)
-        return sentences
-    values = [line.strip() for line in lines if line.strip()]
-    return [int(v) for v in values] if kind == "multiple_choice" else values
+        return sentences, starts
+    last = max((n for n, line in enumerate(lines, 1) if line.strip()), default=0)
+    blank = next((n for n, line in enumerate(lines[:last], 1) if not line.strip()), None)
+    if blank is not None:  # a blank line between labels shifts every later one by a line
+        raise BadPredictions(f"{path}:{blank}: a blank line between predictions (every later line would pair with "
+                             "the wrong example); XTREME's layout is one prediction per line")
+    values, where = [], []
+    for n, line in enumerate(lines[:last], 1):
+        v = line.strip()
+        if kind == "multiple_choice":
+            try:
+                v = int(v)
+            except ValueError:
+                raise BadPredictions(f"{path}:{n}: {v!r} is not a choice index (an integer)") from None
+        values.append(v)
+        where.append(n)
+    return values, where
 
 
 def _first(ids: list[str], n: int = 3) -> str:
     return ", ".join(repr(i) for i in ids[:n]) + (", …" if len(ids) > n else "")
 
 
-def align(examples: list[dict], preds: dict[str, Any] | list[Any], kind: str, by_order: bool = False) -> list[Any]:
-    """Predictions in example order, matched by id (``by_order``: by position, ids ignored). Ids that do not
-    match are an error; a QA question without a prediction is ``None`` (unanswered: it scores 0)."""
+def align(examples: list[dict], preds: dict[str, Any] | list[Any], kind: str, by_order: bool = False,
+          lines: dict[str, int] | list[int] | None = None) -> tuple[list[Any], list[int | None]]:
+    """(Predictions in example order, the line of each), matched by id (``by_order``: by position). Ids that do
+    not match are an error; ``by_order`` is refused where the predictions' ids are gold ids at other positions; a
+    QA question without a prediction is ``None`` (unanswered: it scores 0)."""
+    gold = [str(e["id"]) for e in examples]
     if isinstance(preds, dict) and by_order:
-        preds = list(preds.values())
+        ids = list(preds)
+        wrong = [p for p, (i, g) in enumerate(zip(ids, gold)) if i != g]
+        if set(ids) & set(gold) and (wrong or len(ids) != len(gold)):
+            if wrong:
+                p = wrong[0]
+                why = f"position {p + 1} holds id {ids[p]!r}, gold has {gold[p]!r} there"
+            else:
+                why = f"{len(ids)} predictions for {len(gold)} examples"
+            raise click.ClickException(f"--match-by-order: the predictions carry gold ids that disagree with their "
+                                       f"positions ({why}); drop --match-by-order to match by id")
+        where = [lines.get(i) for i in ids] if isinstance(lines, dict) else [None] * len(ids)
+        preds, lines = list(preds.values()), where
     if isinstance(preds, list):
         if len(preds) != len(examples):
             raise click.ClickException(f"{len(preds)} predictions for {len(examples)} examples (matched by order)")
-        return preds
-    gold_ids = {str(e["id"]) for e in examples}
-    missing = [str(e["id"]) for e in examples if str(e["id"]) not in preds]
+        return preds, list(lines) if isinstance(lines, list) and len(lines) == len(preds) else [None] * len(preds)
+    gold_ids = set(gold)
+    missing = [g for g in gold if g not in preds]
     extra = [i for i in preds if i not in gold_ids]
     if extra or (missing and kind != "span_qa"):
         raise click.ClickException(
@@ -126,17 +194,61 @@ def align(examples: list[dict], preds: dict[str, Any] | list[Any], kind: str, by
     if missing:
         err_console.print(f"warning: {len(missing)} questions unanswered; they score 0 (first {_first(missing)})",
                           markup=False)
-    return [preds.get(str(e["id"])) for e in examples]
+    where = lines if isinstance(lines, dict) else {}
+    return [preds.get(g) for g in gold], [where.get(g) for g in gold]
 
 
 def task_predictions(task, path: Path, examples: list[dict], language: str, kind: str,
                      by_order: bool = False) -> list[Any]:
     """Predictions in example order: the task's ``read_predictions(path, examples, language)`` when it
     reads this file (XTREME's own layouts: BUCC pair lists, Tatoeba line indices, ...), else the generic readers
-    matched by id (``by_order``: by position)."""
+    matched by id (``by_order``: by position). Each prediction is checked against its example (the kind's
+    ``check_prediction``: a label of the task, a choice index in range, one tag per token)."""
+    from harness.core.registry import registry
+
     reader = task.read_predictions
     preds = reader(path, examples, language) if reader is not None else None
-    return preds if preds is not None else align(examples, read_predictions(path, kind), kind, by_order)
+    if preds is not None:
+        lines: list[int | None] = [None] * len(preds)
+    else:
+        values, where = read_predictions(path, kind)
+        preds, lines = align(examples, values, kind, by_order, where)
+    ttype = registry().task_type(kind)
+    bad = []
+    for i, (e, p) in enumerate(zip(examples, preds)):
+        problem = ttype.check_prediction(e, p, task.spec)
+        if problem is not None:
+            bad.append(f"{path}:{lines[i]}" if lines[i] else f"{path} (example {e.get('id')!r})")
+            if len(bad) == 1:
+                first = f"{bad[0]}: {problem}"
+    if bad:
+        raise BadPredictions(first + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""))
+    return preds
+
+
+GOLD_CHECKS = ("repeats the id", "has no 'id'", ": label ", ": tag ", " tokens but ")
+
+
+def check_gold(task, examples: list[dict], data: Path, language: str) -> None:
+    """The gold file is validated like a task's data (unique ids, labels and tags of the task) and must be in
+    ``language``: a file of another task or language is an error, never a score. Label-less files are left to
+    the scorer (its ``MissingGold`` message says where XTREME keeps the labels)."""
+    from harness.core.registry import registry
+
+    spec = task.spec
+    named = [e.get("language") for e in examples if isinstance(e, dict) and e.get("language")]
+    other = set(named) - {language}
+    if named and len(named) == len(examples) and language not in named:  # not one example in this language
+        fail(f"{data}: the examples are in {', '.join(sorted(map(str, other)))}, not {language!r}; give the "
+             "matching --language or file")
+    # Ids, labels and tags only: XTREME's label files (BUCC pair lists, XCOPA label lines, Mewsli-X rankings) hold
+    # the gold without the rest of the layout, and they are valid gold files.
+    problems = [p for p in registry().task_type(spec.kind).validate(examples, spec)
+                if "carries no gold" not in p.message and any(k in p.message for k in GOLD_CHECKS)]
+    if problems:
+        shown = "; ".join(p.message for p in problems[:3])
+        fail(f"{data} is not a valid {spec.name} gold file ({len(problems)} problem(s)): {shown}"
+             + ("; …" if len(problems) > 3 else ""))
 
 
 def _score_submission(benchmark: str, task_name: str | None, data: Path | None, predictions: Path,
@@ -194,7 +306,11 @@ def score(task_name: str | None, data: Path | None, predictions: Path, benchmark
     except UnknownName as err:
         fail(str(err))
     spec = task.spec
-    language = language or _infer_language(data, spec.languages)
+    named = _infer_language(data, spec.languages)
+    if language is not None and named is not None and named != language and not data.is_dir():
+        fail(f"--language {language}: the gold file {data.name} names {named!r}; give the file of {language!r} "
+             f"or --language {named}")
+    language = language or named
     if language is None:
         fail(f"--language: cannot infer it from {data.name}; give one of {', '.join(spec.languages)}")
     if language not in spec.languages:
@@ -202,6 +318,7 @@ def score(task_name: str | None, data: Path | None, predictions: Path, benchmark
     split = split or spec.eval_splits[0]
     try:
         examples = read_gold(task, data, language, split)
+        check_gold(task, examples, data, language)
         preds = task_predictions(task, predictions, examples, language, spec.kind, match_by_order)
         if spec.kind == "generation" and task.score is None:
             scores = ttype.score(examples, preds, spec, language, {"spm_model": spm_model, "spm_name": spm_name},

@@ -102,6 +102,11 @@ class TaskType:
         """Checks across a split's examples (e.g. gold ids that must exist); none by default."""
         return []
 
+    def check_prediction(self, example: dict, prediction: Any, spec) -> str | None:
+        """What is wrong with one prediction for ``example`` (None: nothing), checked by ``harness score``
+        before scoring: a value the task cannot have is an error, never a silent 0."""
+        return None
+
 
 def pad(rows: list[list[int]], value: int):
     """A ``(len(rows), longest row)`` long tensor holding ``rows`` right-padded with ``value``."""

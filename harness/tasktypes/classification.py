@@ -96,6 +96,11 @@ class ClassificationType(TaskType):
         golds = [e.get("label") for e in examples]
         return score_by_name(spec.metrics, golds, predictions, language=language)
 
+    def check_prediction(self, example: dict, prediction: Any, spec) -> str | None:
+        if spec.labels and prediction not in spec.labels:
+            return f"prediction {prediction!r} is not one of {', '.join(spec.labels)}"
+        return None
+
     def check_example(self, example: dict, spec) -> str | None:
         if not is_text(example.get("text_a")):
             return "no 'text_a' string"

@@ -134,6 +134,14 @@ class MultipleChoiceType(TaskType):
         golds = [e.get("label") for e in examples]
         return score_by_name(spec.metrics, golds, predictions, language=language)
 
+    def check_prediction(self, example: dict, prediction: Any, spec) -> str | None:
+        if isinstance(prediction, bool) or not isinstance(prediction, int) or prediction < 0:
+            return f"prediction {prediction!r} is not a choice index"
+        n = len(example.get("choices") or [])  # a label-only gold file (XCOPA's) lists no choices
+        if n and prediction >= n:
+            return f"prediction {prediction} is not a choice index in 0..{n - 1}"
+        return None
+
     def check_example(self, example: dict, spec) -> str | None:
         for key in ("context", "question"):
             if example.get(key) is not None and not is_text(example[key]):

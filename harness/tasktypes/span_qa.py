@@ -238,6 +238,11 @@ class SpanQAType(TaskType):
         answers = example.get("answers")
         return None if answers is None else list(answers.get("text") or [])
 
+    def check_prediction(self, example: dict, prediction: Any, spec) -> str | None:
+        if prediction is not None and not isinstance(prediction, str):
+            return f"prediction {prediction!r} is not an answer string"
+        return None
+
     def check_example(self, example: dict, spec) -> str | None:
         context, answers = example.get("context"), example.get("answers")
         if not is_text(context) or not context:

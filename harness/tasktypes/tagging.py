@@ -135,6 +135,14 @@ class TaggingType(TaskType):
     def gold(self, example: dict) -> Any:
         return example.get("tags")
 
+    def check_prediction(self, example: dict, prediction: Any, spec) -> str | None:
+        tokens = example.get("tokens") or []
+        if not isinstance(prediction, list) or len(prediction) != len(tokens):
+            got = len(prediction) if isinstance(prediction, list) else type(prediction).__name__
+            return f"{got} predicted tags for a sentence of {len(tokens)} tokens"
+        bad = [t for t in prediction if t not in spec.labels] if spec.labels else []
+        return f"tag {bad[0]!r} is not one of {', '.join(spec.labels)}" if bad else None
+
     def check_example(self, example: dict, spec) -> str | None:
         tokens, tags = example.get("tokens"), example.get("tags")
         if not isinstance(tokens, list) or not tokens or not all(is_text(t) for t in tokens):
