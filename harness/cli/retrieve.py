@@ -22,9 +22,12 @@ from harness.cli.console import console, emit_json, fail
 
 
 def _parse_value(text: str) -> Any:
-    import yaml
+    from harness.planning.config import ConfigError, load_yaml
 
-    return yaml.safe_load(text)
+    try:
+        return load_yaml(text, "option value")
+    except ConfigError as err:
+        fail(str(err))
 
 
 def _layers(text: str | None) -> list[int] | None:

@@ -53,6 +53,8 @@ def read_text(path: Path | str, task: str = "", how: str = "") -> str:
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         raise FormatError(f"{path}:{line}: not UTF-8 (byte 0x{raw[e.start]:02x}); re-save the file as UTF-8") from None
+    if text.startswith("\ufeff"):  # a byte-order mark (Excel, Notepad): not part of the first cell
+        text = text[1:]
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -99,36 +101,65 @@ def write_jsonl(path: Path | str, rows: Iterable[Any]) -> None:
 
 
 # ---- TSV -----------------------------------------------------------------------------------------------------
-def read_tsv(path: Path | str, task: str = "", how: str = "", quoting: int = csv.QUOTE_NONE,
-             columns: int | None = None) -> list[list[str]]:
-    """Rows of a headerless TSV (blank rows skipped), CRLF and LF alike.
-
-    ``quoting=csv.QUOTE_MINIMAL`` reads XTREME's files (written by ``csv.writer``: a field holding ``"`` is quoted);
-    the default keeps quotes literal (GLUE). ``columns``: every row must have at least that many cells.
-    """
-    path = Path(path)
-    reader = csv.reader(io.StringIO(read_text(path, task, how), newline=""), delimiter="\t", quoting=quoting)
+def _tsv_rows(path: Path, task: str, how: str, quoting: int, columns: int | None) -> list[tuple[int, list[str]]]:
+    """(line, cells) of every non-blank row. A quoted field never spans lines and a stray quote is never
+    swallowed: either would silently merge or change examples, so both are errors naming the line."""
+    reader = csv.reader(io.StringIO(read_text(path, task, how), newline=""), delimiter="\t", quoting=quoting,
+                        strict=quoting != csv.QUOTE_NONE)
     rows = []
-    for row in reader:
+    line = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as err:
+            raise FormatError(f"{path}:{line}: a quoted field runs on to line {reader.line_num} and breaks there "
+                              f"({err}): an unbalanced \"?") from None
+        first, line = line, reader.line_num + 1
         if not row or not any(cell.strip() for cell in row):
             continue
+        if reader.line_num != first:
+            raise FormatError(f"{path}:{first}: a quoted field runs on to line {reader.line_num} (an unbalanced \"?); "
+                              "XTREME's files hold one example per line")
         if columns is not None and len(row) < columns:
-            raise FormatError(f"{path}:{reader.line_num}: {len(row)} tab-separated columns, expected {columns}")
-        rows.append(row)
+            raise FormatError(f"{path}:{first}: {len(row)} tab-separated columns, expected {columns}")
+        rows.append((first, row))
     return rows
+
+
+def read_tsv(path: Path | str, task: str = "", how: str = "", quoting: int = csv.QUOTE_NONE,
+             columns: int | None = None) -> list[list[str]]:
+    """Rows of a headerless TSV (blank rows skipped), CRLF and LF alike, a UTF-8 byte-order mark dropped.
+
+    ``quoting=csv.QUOTE_MINIMAL`` reads XTREME's files (written by ``csv.writer``: a field holding ``"`` is quoted;
+    a quoted field that runs over a line end, or a stray quote, is a ``FormatError`` naming the line); the default
+    keeps quotes literal (GLUE). ``columns``: every row must have at least that many cells.
+    """
+    return [row for _, row in _tsv_rows(Path(path), task, how, quoting, columns)]
 
 
 def read_tsv_dicts(path: Path | str, task: str = "", how: str = "", required: Sequence[str] = ()) -> list[dict[str, str]]:
     """Rows of a TSV with a header line (GLUE layout) as dicts; quotes are literal. ``required``: header names
-    that must be present."""
-    rows = read_tsv(path, task, how)
+    that must be present, and every row must have a cell for each of them (a short row is a ``FormatError``
+    naming its line, never a ``KeyError`` later)."""
+    path = Path(path)
+    rows = _tsv_rows(path, task, how, csv.QUOTE_NONE, None)
     if not rows:
         return []
-    header = rows[0]
+    hline, header = rows[0]
     absent = [c for c in required if c not in header]
     if absent:
-        raise FormatError(f"{Path(path)}:1: header lacks column(s) {', '.join(absent)} (has {', '.join(header)})")
-    return [dict(zip(header, r)) for r in rows[1:]]
+        raise FormatError(f"{path}:{hline}: header lacks column(s) {', '.join(absent)} (has {', '.join(header)})")
+    need = max((header.index(c) for c in required), default=-1) + 1
+    out = []
+    for line, r in rows[1:]:
+        if len(r) < need:
+            lost = [c for c in required if header.index(c) >= len(r)]
+            raise FormatError(f"{path}:{line}: {len(r)} cells, no {', '.join(lost)} (the header has {len(header)} "
+                              "columns; a missing tab or a tab inside a field?)")
+        out.append(dict(zip(header, r)))
+    return out
 
 
 def write_tsv(path: Path | str, rows: Iterable[Sequence[Any]]) -> None:
