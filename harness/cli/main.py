@@ -240,7 +240,7 @@ def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: flo
         console.print(f"estimate: {est['basis']}", highlight=False, markup=False)
     else:
         console.print(
-            f"estimate: {est['seconds_to_run']:.0f} s of compute left (≈ {est['wall_seconds']:.0f} s wall with "
+            f"estimate: {'at least ' if est['nodes_unestimated'] else ''}{est['seconds_to_run']:.0f} s of compute left (≈ {est['wall_seconds']:.0f} s wall with "
             f"{plan.config.workers} worker(s)); reuse saves ≈ {est['saved_by_reuse_seconds']:.0f} s of "
             f"{est['seconds_without_reuse']:.0f} s ({est['basis']}"
             + (f"; {est['nodes_unestimated']} nodes without a timing)" if est["nodes_unestimated"] else ")"),
@@ -346,8 +346,9 @@ def matrix_status_cmd(config: str, as_json: bool) -> None:
     for f in st["failed"]:
         console.print("  [red]failed[/] " + escape(f"{f['label']}: {f['error']} (attempts: {f['attempts']})"),
                       highlight=False, soft_wrap=True)
-    if st["eta_s"] is not None and st["totals"]["done"] < st["totals"]["nodes"]:
-        console.print(f"ETA ≈ {st['eta_s']:.0f} s ({st['eta_basis']})", highlight=False, markup=False)
+    if st["totals"]["done"] < st["totals"]["nodes"]:
+        eta = f"≈ {st['eta_s']:.0f} s" if st["eta_s"] is not None else "unknown"
+        console.print(f"ETA {eta} ({st['eta_basis']})", highlight=False, markup=False)
     console.print(f"leaderboard: {st['leaderboard']} ({st['leaderboard_rows']} rows)", highlight=False,
                   markup=False)
 

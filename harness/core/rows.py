@@ -59,18 +59,32 @@ def library_versions() -> dict[str, str | None]:
     return out
 
 
-@functools.lru_cache(maxsize=1)
-def harness_git_sha() -> str | None:
-    """The git sha of the harness package itself: from its source checkout, else from pip's direct_url.json."""
-    here = Path(__file__).resolve().parent
+# What "-dirty" is about: the code that computes results (a rewritten leaderboard, a page or a submission folder in
+# the checkout is output, not a code change). Pathspecs from the top of the repository.
+CODE_PATHS = (":/harness", ":/plugins", ":/pyproject.toml")
+
+
+def checkout_sha(here: Path) -> str | None:
+    """``HEAD``'s sha of the git checkout holding ``here`` (``-dirty`` when :data:`CODE_PATHS` hold uncommitted
+    changes or new files); None outside a checkout."""
     try:
         out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
         if out.returncode == 0:
-            dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+            dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--", *CODE_PATHS],
                                    capture_output=True, text=True, timeout=5).stdout.strip()
             return out.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         pass
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def harness_git_sha() -> str | None:
+    """The git sha of the harness package itself: from its source checkout (:func:`checkout_sha`), else from
+    pip's direct_url.json."""
+    sha = checkout_sha(Path(__file__).resolve().parent)
+    if sha is not None:
+        return sha
     try:
         text = md.distribution("xlt-harness").read_text("direct_url.json")
         if text:

@@ -31,12 +31,11 @@ def stage_seconds(events: list[dict[str, Any]]) -> dict[tuple[str, str | None], 
 
 
 def estimate_seconds(node: Node, history: dict[tuple[str, str | None], list[float]]) -> float | None:
-    """Mean observed time of this stage for this model, else of this stage; None without history."""
+    """Mean observed time of this stage for this model; None without such history. Never another model's
+    timing: a tiny model's seconds say nothing about a 118M encoder's (an ETA of 7 s for minutes of work)."""
     model = node.params.get("model", {}).get("name") if isinstance(node.params.get("model"), dict) else None
-    for key in ((node.stage, model), (node.stage, None)):
-        if history.get(key):
-            return sum(history[key]) / len(history[key])
-    return None
+    times = history.get((node.stage, model)) if model is not None else None
+    return sum(times) / len(times) if times else None
 
 
 STATES = ("nodes", "done", "running", "interrupted", "failed", "skipped", "pending")
@@ -131,9 +130,12 @@ def matrix_status(plan: Plan, ctx: Context, workers: int = 1) -> dict[str, Any]:
             "ended": end.get("time") if end else None, "status": end.get("status") if end else None,
             "elapsed_s": round((end["time"] if end else now) - last_run["time"], 1),
         },
-        "eta_s": round(sum(known) / max(1, workers), 1) if known else (0.0 if not left else None),
-        "eta_basis": f"mean observed seconds per stage and model over {sum(len(v) for k, v in history.items() if k[1] is None)} "
-                     f"finished nodes, {max(1, workers)} worker(s)" if known else "no finished nodes to time yet",
+        # an ETA only when every node left has a timing of its own stage and model: else "unknown", not a number
+        "eta_s": (round(sum(known) / max(1, workers), 1) if len(known) == len(left) else None) if left else 0.0,
+        "eta_basis": (f"mean observed seconds per stage and model over {sum(len(v) for k, v in history.items() if k[1] is None)} "
+                      f"finished nodes, {max(1, workers)} worker(s)") if len(known) == len(left) else
+                     f"unknown: {len(left) - len(known)} of {len(left)} nodes left have no finished node of their "
+                     "stage and model to time them by",
         "last_event": mine[-1]["time"] if mine else None,
         "leaderboard": str(plan.leaderboard),
         "leaderboard_rows": len(read_jsonl(plan.leaderboard)) if plan.leaderboard.exists() else 0,
