@@ -22,7 +22,7 @@ from typing import Any
 from harness.planning.plan import Node, Plan
 from harness.run.context import Context
 from harness.store.events import log_event
-from harness.store.integrity import PRUNED, inputs, pruned_names, read_marker, stale_upstream
+from harness.store.integrity import PRUNED, inputs, read_marker, stale_upstream
 from harness.store.nodestore import is_done, node_lock, write_json_atomic
 
 WEIGHTS = (".safetensors",)
@@ -77,8 +77,9 @@ def _weights(ctx: Context, node: Node) -> tuple[Pruned, dict[str, Any]] | None:
         return None
     folder = ctx.node_dir(node.key)
     listed = (read_marker(folder) or {}).get("files") or {}
-    gone = pruned_names(folder)
-    names = [n for n in listed if n.endswith(WEIGHTS) and n not in gone and (folder / n).exists()]
+    # A file already in PRUNED but still on disk is what a prune killed between its record and the deletions
+    # left behind: it is deleted now (never kept for good).
+    names = [n for n in listed if n.endswith(WEIGHTS) and (folder / n).exists()]
     if not names:
         return None
     return (Pruned(node.key, node.label, node.stage, names, sum(listed[n]["size"] for n in names)),
