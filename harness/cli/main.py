@@ -279,6 +279,12 @@ def matrix_run(config: str, device: str | None, retry_failed: bool, executor: st
     from harness.run.progress import MatrixProgress
 
     plan = _load_plan(config, update_lock)
+    if (executor or plan.config.executor) == "local":  # the machine this run starts on runs the nodes
+        from harness.planning.runtime import check_machine
+
+        problems = check_machine(plan, device or plan.config.device, nproc or plan.config.nproc)
+        if problems:
+            fail("this machine cannot run the plan; nothing was run:\n  " + "\n  ".join(problems))
     try:
         executor_cls = registry().executor(executor or plan.config.executor)
         options = plan.config.executor_options if (executor or plan.config.executor) == plan.config.executor else {}

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.registry import registry
+from harness.planning.runtime import check_models
 from harness.planning.task_data import SYNTHETIC_MARK, _write_fixture
 from harness.toolkit.data import DataInvalid, DataMissing, SplitRef, load_checked, pinned_revision
 
@@ -202,10 +203,10 @@ def validate_plan(plan) -> None:
     raise one :class:`DataInvalid` listing the problems."""
     uses = planned_splits(plan)
     sources = _task_sources(plan)
-    problems = check_metrics(uses)
+    problems = check_metrics(uses) + check_models(plan)
     for name in sorted(uses):
         problems += _check_task(sources[name], uses[name], plan.output_dir)
     if problems:
         shown = "\n  ".join(problems[:MAX_SHOWN])
         more = f"\n  … and {len(problems) - MAX_SHOWN} more" if len(problems) > MAX_SHOWN else ""
-        raise DataInvalid(f"data validation found {len(problems)} problem(s); nothing was run:\n  {shown}{more}")
+        raise DataInvalid(f"validation found {len(problems)} problem(s); nothing was run:\n  {shown}{more}")
