@@ -164,6 +164,9 @@ def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, chec
             validate_plan(plan)
     except (ConfigError, UnknownName, SpecError, DataMissing, DataInvalid, LockError) as err:
         fail(str(err))
+    except OSError as err:  # a folder the config names cannot be created or read (permissions, a read-only disk)
+        fail(f"{err.filename or config}: {err.strerror or err}; check the paths in {config} (output_dir, cache_dir, "
+             "leaderboard, data) and their permissions")
     if not quiet:
         for note in dict.fromkeys(lock.notes):  # each once (a revision is looked up per task or model)
             err_console.print(f"lock: {escape(note)}", highlight=False, soft_wrap=True)

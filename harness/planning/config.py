@@ -345,9 +345,18 @@ def load_config(path: str | Path) -> tuple[MatrixConfig, Path]:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"config file {path} not found")
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder; give the YAML file of a matrix config (e.g. configs/quickstart.yaml)")
     if path.stat().st_size > MAX_CONFIG_BYTES:
         raise ConfigError(f"{path}: {path.stat().st_size} bytes; a config is at most {MAX_CONFIG_BYTES}")
-    raw = load_yaml(path.read_text(encoding="utf-8"), str(path))
+    raw_bytes = path.read_bytes()
+    try:
+        text = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw_bytes[: err.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 (byte 0x{raw_bytes[err.start]:02x}); save the config as UTF-8")\
+            from None
+    raw = load_yaml(text.removeprefix("\ufeff"), str(path))
     return parse_config(raw, str(path)), path.resolve().parent
 
 

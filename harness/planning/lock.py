@@ -89,14 +89,22 @@ class Lock:
         path = lock_path(config)
         lock = cls(path=path, update=update)
         if path.exists():
+            problem = None
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as err:
-                raise LockError(f"{path}: not a readable lock file ({err}); delete it or rerun with --update-lock") \
-                    from None
-            if not isinstance(data, dict) or data.get("lock_version") != LOCK_VERSION:
-                raise LockError(f"{path}: lock_version {data.get('lock_version') if isinstance(data, dict) else None!r}"
-                                f" is not {LOCK_VERSION}; delete it or rerun with --update-lock")
+                problem, data = f"not a readable lock file ({err})", None
+            if problem is None and (not isinstance(data, dict) or data.get("lock_version") != LOCK_VERSION):
+                problem = (f"lock_version {data.get('lock_version') if isinstance(data, dict) else None!r} is not "
+                           f"{LOCK_VERSION}")
+            if problem is not None:
+                if not update:
+                    raise LockError(f"{path}: {problem}; rerun with --update-lock (it keeps this file as "
+                                    f"{path.name}.bad and resolves every revision again)")
+                os.replace(path, path.with_name(path.name + ".bad"))  # kept for the user, never deleted
+                lock.notes.append(f"{path.name}: {problem}; kept as {path.name}.bad, every revision resolved again")
+                lock.changed = True
+                return lock
             lock.hub = dict(data.get("hub") or {})
             lock.local = dict(data.get("local") or {})
         return lock
