@@ -141,12 +141,16 @@ def write_jsonl_atomic(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        with jsonlines.Writer(fh, dumps=_dumps) as writer:
-            writer.write_all(rows)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            with jsonlines.Writer(fh, dumps=_dumps) as writer:
+                writer.write_all(rows)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, a NaN, a kill: the old file stays whole and no temp file is left
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def append_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:

@@ -88,3 +88,50 @@ def test_a_torn_leaderboard_line_is_refused_and_never_deleted(tmp_path):
     assert again.exit_code != 0 and f"line {len(lines)} is not JSON" in again.output
     assert "rows are safe in its node store" in again.output
     assert board.read_text(encoding="utf-8") == torn
+
+
+def test_a_training_node_is_done_only_with_its_weights(tmp_path, monkeypatch):
+    """Old code: a target training whose selection never saved weights (NaN scores) was marked DONE without
+    them, and --retry-failed could not recover it. Now such a node fails; after the cause is gone the rerun
+    (with --retry-failed) completes it."""
+    from harness.core import files
+    from harness.modeling import encoder
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "name": "w", "output_dir": str(tmp_path / "out"), "models": ["tiny-xlmr"], "device": "cpu",
+        "targets": [{"name": "xnli", "languages": ["en"]}], "data": {"xnli": "synthetic"},
+        "train": {"lr": 0.001, "batch_size": 8, "max_steps": 2, "max_length": 32}}))
+    real = encoder.save_weights
+
+    def forgetful(module, path, metadata=None):  # a stage that writes the encoder but not the heads
+        if path.name != files.HEADS:
+            real(module, path, metadata)
+
+    with monkeypatch.context() as m:
+        m.setattr(encoder, "save_weights", forgetful)
+        r = CliRunner().invoke(main, ["matrix", "run", str(cfg)])
+    assert r.exit_code == 1 and "finished without heads.safetensors" in " ".join(r.output.split()), r.output
+    assert not list((tmp_path / "out" / "cache" / "nodes").glob("*/DONE"))
+    r = CliRunner().invoke(main, ["matrix", "run", str(cfg), "--retry-failed"])
+    assert r.exit_code == 0, r.output
+
+
+def test_a_full_disk_while_writing_a_leaderboard_keeps_the_old_file_whole(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from harness.core import rows as rows_mod
+    from harness.core.rows import read_jsonl
+
+    path = tmp_path / "lb.jsonl"
+    write_jsonl_atomic(path, [{"a": 1}])
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(rows_mod.os, "fsync", full)
+    with pytest.raises(OSError, match="No space left"):
+        write_jsonl_atomic(path, [{"a": 2}, {"a": 3}])
+    assert read_jsonl(path, torn_tail=False) == [{"a": 1}]
+    assert sorted(os.listdir(tmp_path)) == ["lb.jsonl"]
