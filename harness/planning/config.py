@@ -11,7 +11,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.toolkit.data import SplitRef
-from harness.toolkit.yamlload import MAX_CONFIG_BYTES, StrictYAMLError, load_strict
+from harness.toolkit.formats import FormatError, read_text
+from harness.toolkit.yamlload import MAX_CONFIG_BYTES, StrictYAMLError, load_strict, yaml_error
 
 
 def did_you_mean(name: str, known) -> str:
@@ -328,8 +329,7 @@ def format_validation_error(err: ValidationError, source: str) -> str:
 
 def load_yaml(text: str, source: str = "<config>") -> Any:
     """Parse config text with :func:`~harness.toolkit.yamlload.load_strict` (safe: no Python objects, no code;
-    no duplicate keys, alias bombs or YAML 1.1 booleans); a problem is a
-    ``ConfigError`` naming the source and line."""
+    no duplicate keys, alias bombs or YAML 1.1 booleans); a problem is a ``ConfigError`` naming source and line."""
     if len(text.encode("utf-8")) > MAX_CONFIG_BYTES:
         raise ConfigError(f"{source}: {len(text.encode('utf-8'))} bytes; a config is at most {MAX_CONFIG_BYTES}")
     try:
@@ -349,24 +349,12 @@ def load_config(path: str | Path) -> tuple[MatrixConfig, Path]:
         raise ConfigError(f"{path} is a folder; give the YAML file of a matrix config (e.g. configs/quickstart.yaml)")
     if path.stat().st_size > MAX_CONFIG_BYTES:
         raise ConfigError(f"{path}: {path.stat().st_size} bytes; a config is at most {MAX_CONFIG_BYTES}")
-    raw_bytes = path.read_bytes()
     try:
-        text = raw_bytes.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = raw_bytes[: err.start].count(b"\n") + 1
-        raise ConfigError(f"{path}:{line}: not UTF-8 (byte 0x{raw_bytes[err.start]:02x}); save the config as UTF-8")\
-            from None
-    raw = load_yaml(text.removeprefix("\ufeff"), str(path))
+        text = read_text(path)  # UTF-8 (a bad byte is named with its line), byte-order mark dropped
+    except FormatError as err:
+        raise ConfigError(str(err)) from None
+    raw = load_yaml(text, str(path))
     return parse_config(raw, str(path)), path.resolve().parent
-
-
-def yaml_error(path: Path, err: yaml.YAMLError) -> str:
-    """``FILE:LINE:COLUMN: not valid YAML: problem (context)``, with 1-based line and column where YAML marks one."""
-    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
-    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
-    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-    context = getattr(err, "context", None)
-    return f"{where}: not valid YAML: {problem}" + (f" ({context})" if context else "")
 
 
 def parse_config(raw: Any, source: str = "<config>") -> MatrixConfig:

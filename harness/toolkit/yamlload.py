@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -80,3 +81,12 @@ StrictLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:tr
 def load_strict(text: str) -> Any:
     """The one YAML document in ``text``, loaded by :class:`StrictLoader` (a ``SafeLoader``: no Python objects)."""
     return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def yaml_error(path: Path, err: yaml.YAMLError) -> str:
+    """``FILE:LINE:COLUMN: not valid YAML: problem (context)``, with 1-based line and column where YAML marks one."""
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    context = getattr(err, "context", None)
+    return f"{where}: not valid YAML: {problem}" + (f" ({context})" if context else "")
