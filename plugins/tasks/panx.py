@@ -72,6 +72,9 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
 def _load_dir(split: str, language: str, data_dir: Path | None) -> list[dict]:
     check_split("panx", split, HF_SPLITS)
     if data_dir is None:
+        if language in XTREME_R_EXTRA:  # google/xtreme has PAN-X.* for XTREME's 40 languages only
+            raise DataMissing(f"panx: the hub copy google/xtreme has no PAN-X.{language} config ({language!r} is an "
+                              f"XTREME-R language); give a folder of XTREME-R's panx/{{split}}-{language}.tsv. {HOW}")
         rows = load_hf(SPEC.hf_dataset, f"PAN-X.{language}", HF_SPLITS[split], revision=SPEC.hf_revision)
         return tags_from_hub(rows, "ner_tags", language, split)
     d = Path(data_dir)
