@@ -184,7 +184,7 @@ def _needs_preflight(plan) -> bool:
         infos = p.get("tasks") or ([p["task"]] if "task" in p else [])
         if any(i["data"]["kind"] == "hub" for i in infos):
             return True
-        if node.stage == "evaluate" and "spbleu" in registry().task(p["task"]["name"]).spec.metrics:
+        if node.stage == "eval" and "spbleu" in registry().task(p["task"]["name"]).spec.metrics:
             return True
     return False
 

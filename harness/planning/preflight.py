@@ -91,7 +91,7 @@ def _reads(plan) -> tuple[dict[str, ModelSpec], list[tuple[dict, str, str]]]:
             spec = reg.task(p["task"]["name"]).spec
             add(p["task"], p["train_split"], spec.train_language)
             add(p["task"], p["select_split"], spec.train_language)
-        elif node.stage == "evaluate":
+        elif node.stage == "eval":
             for s in p["splits"]:
                 add(p["task"], s, p["language"])
     return models, list(reads.values())
@@ -201,6 +201,9 @@ def _check_dataset(api, key: tuple, tasks: list[str], listing: dict, report: Rep
     configs = _card_configs(api, ds, sha, files)
     if configs is not None:
         by_name = {c.get("config_name"): c for c in configs if isinstance(c, dict)}
+        if name is None and "default" not in by_name:  # datasets picks the card's default, or its only config
+            marked = [n for n, c in by_name.items() if c.get("default")]
+            name = marked[0] if marked else (next(iter(by_name)) if len(by_name) == 1 else None)
         conf = by_name.get(name or "default")
         if conf is None:
             report.problems.append(Problem(where, f"has no config {name or 'default'!r} at {sha} (configs: "
@@ -251,14 +254,14 @@ def _check_model(api, spec: ModelSpec, report: Report) -> None:
 def _check_spm(plan, offline: bool, report: Report, fetch: bool) -> None:
     """The FLORES-200 SentencePiece model, when a task of the plan scores spBLEU."""
     reg = registry()
-    tasks = sorted({n.params["task"]["name"] for n in plan.nodes.values() if n.stage == "evaluate"
+    tasks = sorted({n.params["task"]["name"] for n in plan.nodes.values() if n.stage == "eval"
                     and "spbleu" in reg.task(n.params["task"]["name"]).spec.metrics})
     if not tasks:
         return
     from harness.metrics.mt import SpmMissing, resolve_spm, sacrebleu_cache_model
 
     opt = next((n.params.get("options", {}).get("spm_model") for n in plan.nodes.values()
-                if n.stage == "evaluate" and n.params.get("options", {}).get("spm_model")), None)
+                if n.stage == "eval" and n.params.get("options", {}).get("spm_model")), None)
     where = f"FLORES-200 SentencePiece model (spBLEU of {', '.join(tasks)})"
     try:
         path, origin = resolve_spm(opt)

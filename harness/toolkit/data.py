@@ -126,7 +126,7 @@ FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
 def load_hf(dataset: str, name: str | None, split: str, revision: str | None = None,
-            data_files: str | None = None, **kw: Any):
+            data_files: Any = None, **kw: Any):
     """Load a split of a Hugging Face dataset (hub id or local folder/files) pinned at ``revision`` (or at the
     locked commit sha of a run, see :func:`pinned_revision`).
 
@@ -143,15 +143,17 @@ def load_hf(dataset: str, name: str | None, split: str, revision: str | None = N
                                      data_files=data_files))
         return []
     if pins is not None and dataset not in pins and not (revision and FULL_SHA.match(revision)) \
-            and not Path(dataset).exists():
+            and not Path(dataset).exists() and "/" in dataset:  # a hub id (not a packaged builder like "parquet")
         raise DataMissing(f"hub dataset {dataset} is read by the task's loader but not locked by the plan (it would "
                           f"be read at {revision or 'main'}); declare it in the task's hf_helpers so the lock file "
                           "pins it, or give a local folder of the task's files")
     try:
-        if data_files is not None:
+        if isinstance(data_files, str):
             rev = revision or "main"
             url = f"hf://datasets/{dataset}@{rev.replace('/', '%2F')}/{data_files}"
             return datasets.load_dataset("parquet", data_files={split: url}, split=split, **kw)
+        if data_files is not None:  # the caller's own files (a dict or list), passed through as before
+            kw["data_files"] = data_files
         return datasets.load_dataset(dataset, name, split=split, revision=revision, **kw)
     except OSError as err:  # offline, unreachable, or not on the hub: one line, not a traceback
         offline = " (HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0") else ""

@@ -68,7 +68,8 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
     name = f"{split}-context-{language}-question-{language}.json"
     return load_hub_or_folder(
         "mlqa", data_dir, how=HOW, what=f"{split!r} file for {language!r}",
-        hub=lambda: squad_from_hub(load_hf(SPEC.hf_dataset, None, HF_SPLITS[split], revision=SPEC.hf_revision,
+        hub=lambda: squad_from_hub(load_hf(SPEC.hf_dataset, f"MLQA.{language}.{language}", HF_SPLITS[split],
+                                           revision=SPEC.hf_revision,
                                            data_files=f"MLQA.{language}.{language}/{HF_SPLITS[split]}-*.parquet"),
                                    language),
         layouts=[((f"MLQA_V1/{split}/{name}", f"{split}/{name}", name),
