@@ -153,3 +153,11 @@ def hub_parquet(path: Path, features: Features, rows: list[dict]) -> Path:
     data = {name: [r[name] for r in rows] for name in features}
     datasets.Dataset.from_dict(data, features=features).to_parquet(str(path))
     return path
+
+# rajpurkar/squad, config plain_text, and google/xtreme's MLQA.<ctx>.<q> Parquet conversion. Sources: the SQuAD card's
+# dataset_info (id, title, context, question string; answers Sequence of text string, answer_start int32; splits
+# train, validation) and google/xtreme's xtreme.py, whose MLQA configs share the SQuAD features (title included; not
+# re-read at the pinned commit offline: the preflight and the first online load check it).
+SQUAD_V1 = Features({"id": Value("string"), "title": Value("string"), "context": Value("string"),
+                     "question": Value("string"), "answers": {"text": List(Value("string")),
+                                                              "answer_start": List(Value("int32"))}})

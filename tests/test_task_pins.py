@@ -6,7 +6,9 @@ import re
 from pathlib import Path
 
 SHA = re.compile(r"[0-9a-f]{40}")
-PINNED = {"tatoeba": "69e8f12da6e31d59addadda9a9c8a2e601a0e282", "siqa": "refs/convert/parquet"}
+PINNED = {"tatoeba": "69e8f12da6e31d59addadda9a9c8a2e601a0e282", "siqa": "refs/convert/parquet",
+          "mlqa": "68bd9e06bf4bbe671073c975ccd61d754e1bd3d6", "panx": "68bd9e06bf4bbe671073c975ccd61d754e1bd3d6",
+          "udpos": "68bd9e06bf4bbe671073c975ccd61d754e1bd3d6"}
 
 
 def test_builtin_hub_pins_are_full_shas_or_the_parquet_branch_and_the_readme_names_them(registry):

@@ -307,7 +307,7 @@ def test_hub_loaders_on_local_parquet(tmp_path, monkeypatch, registry):
     hub(("google-research-datasets/tydiqa", "secondary_task", "validation"), H.TYDIQA_GOLDP, qa)
     untitled = [{k: v for k, v in r.items() if k != "title"} for r in qa]  # XQuAD and MLQA have no title column
     hub(("google/xquad", "xquad.de", "validation"), H.XQUAD, untitled)
-    hub(("facebook/mlqa", "mlqa.zh.zh", "test"), H.MLQA, untitled)
+    hub(("google/xtreme", "MLQA.zh.zh", "test"), H.MLQA, untitled)
     hub(("google-research-datasets/paws-x", "ko", "test"), H.PAWSX,
         [{"id": 1, "sentence1": "a", "sentence2": "c", "label": 1}, {"id": 2, "sentence1": "b", "sentence2": "d",
                                                                      "label": 0},

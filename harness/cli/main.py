@@ -173,6 +173,36 @@ def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, chec
     return plan
 
 
+def _needs_preflight(plan) -> bool:
+    """Whether the plan reads anything the preflight checks (a hub model or dataset, or the FLORES SPM)."""
+    from pathlib import Path
+
+    from harness.core.registry import registry
+
+    for node in plan.nodes.values():
+        p = node.params
+        src = p["model"]["source"]
+        if not src.startswith(("local:", "/", "~", ".")) and not Path(src).expanduser().exists():
+            return True
+        infos = p.get("tasks") or ([p["task"]] if "task" in p else [])
+        if any(i["data"]["kind"] == "hub" for i in infos):
+            return True
+        if node.stage == "eval" and "spbleu" in registry().task(p["task"]["name"]).spec.metrics:
+            return True
+    return False
+
+
+def _validate(plan) -> None:
+    """Load and check every split the plan touches (``harness.planning.validate``); one line on failure."""
+    from harness.planning.validate import validate_plan
+    from harness.toolkit.data import DataInvalid, DataMissing
+
+    try:
+        validate_plan(plan)
+    except (DataMissing, DataInvalid) as err:
+        fail(str(err))
+
+
 def plan_summary(plan) -> dict[str, Any]:
     from harness.run.context import Context
     from harness.store.integrity import pruned_names
@@ -260,8 +290,25 @@ def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: flo
                   markup=False)
 
 
+@matrix.command("check")
+@click.argument("config", type=click.Path())
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--update-lock", is_flag=True,
+              help="resolve hub revisions again and move the lock file (CONFIG.lock.json) to them")
+def matrix_check(config: str, as_json: bool, update_lock: bool) -> None:
+    """Preflight: ask the hub whether every model, dataset config/split and auxiliary file the plan reads exists
+    at its locked revision; print every problem in one report (exit 1 if any)."""
+    from harness.cli.check import preflight
+
+    plan = _load_plan(config, update_lock, check_data=False)
+    if not preflight(plan, as_json=as_json):
+        sys.exit(1)
+
+
 @matrix.command("run")
 @click.argument("config", type=click.Path())
+@click.option("--offline", is_flag=True,
+              help="skip the online preflight (harness matrix check); also implied by HF_HUB_OFFLINE")
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 … (default: config's, else auto)")
 @click.option("--retry-failed/--no-retry-failed", default=False,
               help="rerun nodes that failed in an earlier run (default: report them again, skip their dependents)")
@@ -275,13 +322,19 @@ def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: flo
 @click.option("--prune", is_flag=True,
               help="delete each training's weights as soon as every node reading them finished (see matrix prune)")
 def matrix_run(config: str, device: str | None, retry_failed: bool, executor: str | None, nproc: int | None,
-               strategy: str | None, update_lock: bool, prune: bool) -> None:
+               strategy: str | None, update_lock: bool, prune: bool, offline: bool) -> None:
     """Run every node not yet cached, then write the leaderboard JSONL and print a summary."""
     from harness.core.registry import registry
     from harness.run.context import Context
     from harness.run.progress import MatrixProgress
 
-    plan = _load_plan(config, update_lock)
+    plan = _load_plan(config, update_lock, check_data=False)
+    if _needs_preflight(plan):  # what the hub must serve is checked before any data is loaded or node runs
+        from harness.cli.check import preflight
+
+        if not preflight(plan, offline=offline, quiet_ok=True):
+            sys.exit(1)
+    _validate(plan)
     if (executor or plan.config.executor) == "local":  # the machine this run starts on runs the nodes
         from harness.planning.runtime import check_machine
 

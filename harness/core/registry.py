@@ -253,6 +253,11 @@ class Registry:
                 if not isinstance(key, str) or not SAFE_NAME.fullmatch(key):
                     raise SpecError(f"{kind} name {key!r} is not a safe name: use 1-100 letters, digits, "
                                     "'.', '_', '+' or '-', starting with a letter or digit")
+                if kind == "model" and (obj.trust_remote_code or obj.options.get("allow_pickle_weights")
+                                        or obj.options.get("use_safetensors") is False):
+                    what = "trust_remote_code" if obj.trust_remote_code else "allow_pickle_weights"
+                    raise SpecError(f"model {key!r} turns on {what}: only the user opts in, per model, in the "
+                                    f"config (models: [{{name: {key}, {what}: true}}]); register it without")
                 if any(k == kind and n == key for k, n, _ in found):
                     raise SpecError(f"{kind} {key!r} is registered twice by this plugin")
                 found.append((kind, key, obj))

@@ -31,10 +31,11 @@ SCHEMA_VERSION = 2
 
 # Keys every row has (values may be null where they do not apply), in this order.
 ROW_KEYS = (
-    "schema_version", "model", "model_id", "model_revision", "model_source", "model_weights_sha256", "model_family",
+    "schema_version", "model", "model_id", "model_revision", "model_source", "model_weights_sha256", "model_weights_format",
+    "model_family",
     "model_params", "model_params_nonembed", "intermediate", "intermediate_tasks", "exemptions", "task",
     "task_version", "task_kind", "data_source", "data_location", "data_revision", "data_fingerprint",
-    "intermediate_data", "synthetic", "language", "split", "metric", "value", "seed", "direction", "variant", "lang_pair", "n",
+    "data_helpers", "intermediate_data", "synthetic", "language", "split", "metric", "value", "seed", "direction", "variant", "lang_pair", "n",
     "signature", "budget", "config_name", "config_hash", "node", "predictions", "predictions_sha256",
     "harness_version", "git_sha", "libraries", "created",
 )

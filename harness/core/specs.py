@@ -97,6 +97,9 @@ class TaskSpec:
     average: str = "unweighted"
     hf_dataset: str | None = None
     hf_revision: str | None = None
+    # other hub datasets the task's loader reads (English training sets, COPA, …): id -> revision (None: main),
+    # resolved to a commit sha through the lock file like ``hf_dataset`` and recorded in rows (``data_helpers``)
+    hf_helpers: dict[str, str | None] = field(default_factory=dict)
     data_help: str = ""
     description: str = ""
     citation: str = ""

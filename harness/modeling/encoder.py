@@ -20,6 +20,7 @@ from harness.core import files
 from harness.core.registry import registry
 from harness.core.specs import ModelSpec
 from harness.modeling.meta import describe  # noqa: F401  (re-exported: the meta-device description, cached)
+from harness.toolkit.weights import WeightsRefused, choose_weights, model_files, pickle_allowed  # noqa: F401
 
 ENCODER_FILE = files.ENCODER
 HEADS_FILE = files.HEADS
@@ -30,6 +31,7 @@ class Encoder:
     module: nn.Module
     tokenizer: Any
     hidden_size: int
+    weights_format: str | None = None  # "safetensors" | "pickle" | "random-init" (built from a config); rows record it
 
     @property
     def pad_id(self) -> int:
@@ -50,6 +52,9 @@ def load_encoder(spec: ModelSpec, seed: int = 0, checkpoint: Path | None = None)
     """Build the encoder of ``spec`` through its family; then load encoder weights from ``checkpoint``."""
     family = registry().family(spec.family)
     enc = family.load(spec, seed=seed)
+    if enc.weights_format is None:
+        enc.weights_format = getattr(enc.module, "harness_weights_format", None) or (
+            "random-init" if spec.source.startswith("local:") else None)
     if checkpoint is not None:
         load_weights(enc.module, Path(checkpoint) / ENCODER_FILE)
     return enc

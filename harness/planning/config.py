@@ -95,6 +95,9 @@ class ModelEntry(Strict):
     source: str | None = None
     revision: str | None = None
     trust_remote_code: bool | None = None
+    allow_pickle_weights: bool | None = Field(
+        None, description="load pickle weights (pytorch_model.bin) through torch.load(weights_only=True) when the "
+                          "pinned revision has no safetensors; off by default, only the config can turn it on")
     options: dict[str, Any] = Field(default_factory=dict)
     depth: int | None = Field(
         None, ge=1, description="keep only the first k transformer layers: a depth ablation of this model, named "
@@ -372,7 +375,7 @@ EXECUTION_FIELDS = {"output_dir", "cache_dir", "leaderboard", "executor", "execu
 
 
 # Entry fields added later: hashed only when set, so configs that do not use them keep their hash.
-NEW_ENTRY_FIELDS = {"models": ("depth",), "intermediate": ("train_split", "dev_split")}
+NEW_ENTRY_FIELDS = {"models": ("depth", "allow_pickle_weights"), "intermediate": ("train_split", "dev_split")}
 
 
 def config_hash(cfg: MatrixConfig) -> str:

@@ -117,10 +117,14 @@ def _model_spec(entry, reg) -> ModelSpec:
 
 def _named_spec(entry, reg) -> ModelSpec:
     overrides = {k: v for k, v in entry.model_dump().items()
-                 if k not in ("name", "train", "depth") and v not in (None, {})}
+                 if k not in ("name", "train", "depth", "allow_pickle_weights") and v not in (None, {})}
     if entry.name in reg.models:
         spec = reg.models[entry.name]
+        if entry.allow_pickle_weights:  # the user's opt-in, per model (a plugin cannot set it: see the registry)
+            overrides["options"] = {**(overrides.get("options") or spec.options), "allow_pickle_weights": True}
         return spec.with_overrides(**overrides) if overrides else spec
+    if entry.allow_pickle_weights:
+        overrides["options"] = {**(overrides.get("options") or {}), "allow_pickle_weights": True}
     family = reg.families.get(entry.family) if entry.family is not None else None
     needs_source = family is None or family.needs_source
     if entry.family is None or entry.source is None and needs_source:
@@ -128,7 +132,8 @@ def _named_spec(entry, reg) -> ModelSpec:
                           f"model.{did_you_mean(entry.name, reg.models)} Installed: {', '.join(sorted(reg.models))}.")
     reg.family(entry.family)
     return ModelSpec(name=entry.name, family=entry.family, source=entry.source or f"local:{entry.family}",
-                     revision=entry.revision, trust_remote_code=bool(entry.trust_remote_code), options=entry.options)
+                     revision=entry.revision, trust_remote_code=bool(entry.trust_remote_code),
+                     options=overrides.get("options") or entry.options)
 
 
 def _data_source(task: str, cfg: MatrixConfig, output_dir: Path, lock: Lock) -> dict[str, Any]:
@@ -146,7 +151,11 @@ def _data_source(task: str, cfg: MatrixConfig, output_dir: Path, lock: Lock) -> 
             raise ConfigError(f"data.{task}: task {task!r} has no hub dataset; give a folder of its files. {spec.data_help}")
         revision = lock.hub_revision("dataset", spec.hf_dataset, spec.hf_revision,
                                      fix=f"point data.{task} at a folder of its files")
-        return {"kind": "hub", "dataset": spec.hf_dataset, "revision": revision}
+        out = {"kind": "hub", "dataset": spec.hf_dataset, "revision": revision}
+        if spec.hf_helpers:  # only when the task has some: other tasks' node keys stay as they were
+            out["helpers"] = {h: lock.hub_revision("dataset", h, rev, fix=f"point data.{task} at a folder of its "
+                                                   "files") for h, rev in sorted(spec.hf_helpers.items())}
+        return out
     path = Path(where).expanduser().resolve()
     if not path.exists():
         raise ConfigError(f"data.{task}: folder {path} does not exist. {spec.data_help}")

@@ -47,8 +47,11 @@ def resolve_model(spec: ModelSpec, lock: Lock) -> tuple[ModelSpec, dict[str, Any
 
 def data_provenance(task: str, source: dict[str, Any], fingerprint: str) -> dict[str, Any]:
     """One task's data provenance: source kind, path or hub id, resolved revision, content fingerprint."""
-    return {"task": task, "source": source["kind"], "location": source.get("dataset") or source.get("path"),
-            "revision": source.get("revision"), "fingerprint": fingerprint}
+    out = {"task": task, "source": source["kind"], "location": source.get("dataset") or source.get("path"),
+           "revision": source.get("revision"), "fingerprint": fingerprint}
+    if source.get("helpers"):
+        out["helpers"] = [{"id": h, "revision": r} for h, r in sorted(source["helpers"].items())]
+    return out
 
 
 def row_fields(provenance: dict[str, Any] | None) -> dict[str, Any]:
@@ -60,6 +63,6 @@ def row_fields(provenance: dict[str, Any] | None) -> dict[str, Any]:
         "model_id": model["id"], "model_revision": model["revision"], "model_source": model["source"],
         "model_weights_sha256": model["weights_sha256"], "data_source": data["source"],
         "data_location": data["location"], "data_revision": data["revision"], "data_fingerprint": data["fingerprint"],
-        "intermediate_data": inter,
+        "data_helpers": data.get("helpers"), "intermediate_data": inter,
         "synthetic": any(d["source"] == "synthetic" for d in [data, *inter]),
     }

@@ -17,7 +17,7 @@ from typing import Any
 
 from harness.core.registry import registry
 from harness.planning.config import ConfigError
-from harness.toolkit.data import SplitRef, fingerprint_paths, load_checked, pinned_revision
+from harness.toolkit.data import SplitRef, fingerprint_paths, load_checked, pinned_source
 
 SYNTHETIC_MARK = "SYNTHETIC.md"
 
@@ -96,7 +96,7 @@ def load_split(task_info: dict[str, Any], split: str, language: str) -> list[dic
     prepare_data(source, task_info["name"])
     where = f"{task_info['name']} · split {ref.name} · language {language}"  # a broken file is named, never a bare IndexError
     if source["kind"] == "hub":  # exactly the revision the plan resolved (the lock file's)
-        with pinned_revision(source["dataset"], source.get("revision")):
+        with pinned_source(source):
             examples, _ = load_checked(task, ref.name, language, None, where)
     else:
         examples, _ = load_checked(task, ref.name, language, Path(source["path"]), where)

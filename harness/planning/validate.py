@@ -25,7 +25,7 @@ from typing import Any
 from harness.core.registry import registry
 from harness.planning.runtime import check_models
 from harness.planning.task_data import SYNTHETIC_MARK, _write_fixture
-from harness.toolkit.data import DataInvalid, DataMissing, SplitRef, load_checked, pinned_revision
+from harness.toolkit.data import DataInvalid, DataMissing, SplitRef, load_checked, pinned_source
 
 # Bump when the checks change, so verdicts of an older validator are not trusted.
 VALIDATOR_VERSION = "1"
@@ -131,7 +131,7 @@ def _data_dir(info: dict[str, Any]) -> Iterator[Path | None]:
     None for the hub (at the locked revision)."""
     source = info["data"]
     if source["kind"] == "hub":
-        with pinned_revision(source["dataset"], source.get("revision")):
+        with pinned_source(source):
             yield None
     elif source["kind"] == "synthetic" and not (Path(source["path"]) / SYNTHETIC_MARK).exists():
         with tempfile.TemporaryDirectory(prefix=f"xlt-validate-{info['name']}-") as tmp:

@@ -112,6 +112,7 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
             rows.append(make_row(
                 model=mspec.name, **{"model_id": mspec.source, "model_revision": mspec.revision,
                                      **row_fields(p.get("provenance"))},
+                model_weights_format=enc.weights_format,
                 model_family=mspec.family, model_params=meta.get("params"),
                 model_params_nonembed=meta.get("params_nonembed"), intermediate=p["intermediate"],
                 intermediate_tasks=p["intermediate_tasks"], exemptions=exemptions, task=spec.name,

@@ -93,13 +93,67 @@ def pinned_revision(dataset: str, revision: str | None) -> Iterator[None]:
         _PINNED.reset(token)
 
 
-def load_hf(dataset: str, name: str | None, split: str, revision: str | None = None, **kw: Any):
+@contextlib.contextmanager
+def pinned_source(source: dict[str, Any]) -> Iterator[None]:
+    """Pin a planned hub source: its dataset and every helper dataset (``source["helpers"]``) at their locked shas."""
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(pinned_revision(source["dataset"], source.get("revision")))
+        for helper, rev in (source.get("helpers") or {}).items():
+            stack.enter_context(pinned_revision(helper, rev))
+        yield
+
+
+class HubRead(dict):
+    """What a loader asked :func:`load_hf` for (dataset, name, split, revision, data_files); see :func:`recording_hub_reads`."""
+
+
+_RECORD: contextvars.ContextVar[list[HubRead] | None] = contextvars.ContextVar("hub_reads", default=None)
+
+
+@contextlib.contextmanager
+def recording_hub_reads() -> Iterator[list[HubRead]]:
+    """Within this block :func:`load_hf` reads nothing: it records each request and returns no rows (the preflight
+    learns which repo, config, split and files a task's loader needs without downloading them)."""
+    reads: list[HubRead] = []
+    token = _RECORD.set(reads)
+    try:
+        yield reads
+    finally:
+        _RECORD.reset(token)
+
+
+FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+def load_hf(dataset: str, name: str | None, split: str, revision: str | None = None,
+            data_files: Any = None, **kw: Any):
     """Load a split of a Hugging Face dataset (hub id or local folder/files) pinned at ``revision`` (or at the
-    locked commit sha of a run, see :func:`pinned_revision`)."""
+    locked commit sha of a run, see :func:`pinned_revision`).
+
+    ``data_files`` (a glob inside the repo, e.g. ``MLQA.de.de/validation-*.parquet``) reads those Parquet files of
+    the repo at the revision directly (``hf://datasets/ID@REV/GLOB``), never its loading script: the way to read
+    a converted commit of a repo whose script ``datasets`` >= 4 refuses. Inside a planned run (a pin is active) a
+    hub dataset that the plan did not lock is refused: declare it in the task's ``hf_helpers``."""
     import datasets
 
-    revision = (_PINNED.get() or {}).get(dataset, revision)
+    pins = _PINNED.get()
+    revision = (pins or {}).get(dataset, revision)
+    if _RECORD.get() is not None:
+        _RECORD.get().append(HubRead(dataset=dataset, name=name, split=split, revision=revision,
+                                     data_files=data_files))
+        return []
+    if pins is not None and dataset not in pins and not (revision and FULL_SHA.match(revision)) \
+            and not Path(dataset).exists() and "/" in dataset:  # a hub id (not a packaged builder like "parquet")
+        raise DataMissing(f"hub dataset {dataset} is read by the task's loader but not locked by the plan (it would "
+                          f"be read at {revision or 'main'}); declare it in the task's hf_helpers so the lock file "
+                          "pins it, or give a local folder of the task's files")
     try:
+        if isinstance(data_files, str):
+            rev = revision or "main"
+            url = f"hf://datasets/{dataset}@{rev.replace('/', '%2F')}/{data_files}"
+            return datasets.load_dataset("parquet", data_files={split: url}, split=split, **kw)
+        if data_files is not None:  # the caller's own files (a dict or list), passed through as before
+            kw["data_files"] = data_files
         return datasets.load_dataset(dataset, name, split=split, revision=revision, **kw)
     except OSError as err:  # offline, unreachable, or not on the hub: one line, not a traceback
         offline = " (HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0") else ""

@@ -38,11 +38,14 @@ def load(spec: ModelSpec, seed: int = 0):
     kw = {"trust_remote_code": bool(spec.trust_remote_code)}
     if spec.revision:
         kw["revision"] = spec.revision
+    from harness.api import choose_weights, model_files
+
+    fmt, wkw = choose_weights(spec, model_files(spec.source, spec.revision))
     torch.manual_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(spec.source, **kw)
-    module = AutoModelForCausalLM.from_pretrained(spec.source, use_safetensors=True, **kw)
+    module = AutoModelForCausalLM.from_pretrained(spec.source, **wkw, **kw)
     _mark(module, tokenizer)
-    return Encoder(module=module, tokenizer=tokenizer, hidden_size=_hidden(module.config))
+    return Encoder(module=module, tokenizer=tokenizer, hidden_size=_hidden(module.config), weights_format=fmt)
 
 
 def describe(spec: ModelSpec) -> dict:

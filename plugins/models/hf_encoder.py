@@ -1,8 +1,9 @@
 """Any Hugging Face encoder through transformers' Auto classes (XLM-R, mBERT, multilingual-E5, ...).
 
 A local folder or a hub id (pinned with ``revision``) both work: ``{name: mine, family: hf-encoder,
-source: /path/or/org/model}`` in a matrix config. Weights load as safetensors only and
-``trust_remote_code`` stays off unless the model entry sets it. A config's ``depth: k`` keeps the first k
+source: /path/or/org/model}`` in a matrix config. Weights load as safetensors; pickle weights
+(``pytorch_model.bin``) only through ``torch.load(weights_only=True)`` when the config's model entry sets
+``allow_pickle_weights: true``, and ``trust_remote_code`` stays off unless the model entry sets it. A config's ``depth: k`` keeps the first k
 transformer layers (``num_hidden_layers``; the later layers' weights are not loaded): a depth ablation.
 """
 
@@ -44,24 +45,25 @@ def load(spec: ModelSpec, seed: int = 0):
     import torch
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
+    from harness.api import choose_weights, model_files
+
+    fmt, wkw = choose_weights(spec, model_files(_source(spec), spec.revision))
     torch.manual_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(_source(spec), **_kwargs(spec))
     if not spec.options.get("depth"):
-        module = AutoModel.from_pretrained(
-            _source(spec), use_safetensors=spec.options.get("use_safetensors", True), **_kwargs(spec))
-        return _encoder(spec, module, tokenizer)
+        module = AutoModel.from_pretrained(_source(spec), **wkw, **_kwargs(spec))
+        return _encoder(spec, module, tokenizer, fmt)
     config = AutoConfig.from_pretrained(_source(spec), **_kwargs(spec))
     full = getattr(config, "num_hidden_layers", None)
     config = _truncate(config, spec)
     with _quiet_transformers():  # the dropped layers are expected to be left out: checked below, not printed
         module, info = AutoModel.from_pretrained(
-            _source(spec), use_safetensors=spec.options.get("use_safetensors", True), config=config,
-            output_loading_info=True, **_kwargs(spec))
+            _source(spec), config=config, output_loading_info=True, **wkw, **_kwargs(spec))
     _check_depth_load(spec, info, config.num_hidden_layers, full)
-    return _encoder(spec, module, tokenizer)
+    return _encoder(spec, module, tokenizer, fmt)
 
 
-def _encoder(spec: ModelSpec, module, tokenizer):
+def _encoder(spec: ModelSpec, module, tokenizer, weights_format: str | None = None):
     """The loaded model as an Encoder; ``options.pooling`` (``cls`` | ``mean``) is the pooling its sentence-level
     heads use unless a task or target sets one (multilingual-E5 declares ``mean``, the pooling it was trained with:
     its first position carries no sentence information below the last layers, see docs/real-offline.md)."""
@@ -72,7 +74,8 @@ def _encoder(spec: ModelSpec, module, tokenizer):
         if pooling not in POOLINGS:
             raise ValueError(f"model {spec.name!r}: options.pooling {pooling!r} is not one of {', '.join(POOLINGS)}")
         module.harness_pooling = pooling
-    return Encoder(module=module, tokenizer=tokenizer, hidden_size=int(module.config.hidden_size))
+    return Encoder(module=module, tokenizer=tokenizer, hidden_size=int(module.config.hidden_size),
+                   weights_format=weights_format)
 
 
 def _check_depth_load(spec: ModelSpec, info: dict, depth: int, full: int | None) -> None:

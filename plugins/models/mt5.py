@@ -7,7 +7,10 @@ tagging and span QA read the tokenizer's own template, ``pieces </s>`` and ``que
 (FLORES translation, kind ``generation``). An intermediate-trained checkpoint therefore feeds both. Set option
 ``encoder_only: true`` to load ``MT5EncoderModel`` instead (half the memory; no generation).
 
-Hub ids or local folders load through ``from_pretrained`` (safetensors only). Shapes and parameter counts come
+Hub ids or local folders load through ``from_pretrained``. ``google/mt5-*`` ``main`` holds only
+``pytorch_model.bin`` (pickle): each size is pinned (``PINS``) at the commit that holds ``model.safetensors`` — the
+safetensors converter's ``refs/pr/N`` branch — and ``mt5-xxl``, which has no converted branch, loads its pickle
+weights only when the config's model entry sets ``allow_pickle_weights: true`` (docs/hub-sources.md). Shapes and parameter counts come
 from the published configs (``published.py``) offline. mT5 does not tie its output projection to the input
 embedding; transformers 5 forces ``tie_word_embeddings=True`` in ``MT5Config`` (and unties when a checkpoint has
 both), so models built from a config are untied here to match the published architecture.
@@ -94,18 +97,19 @@ def load(spec: ModelSpec, seed: int = 0):
     import torch
     from transformers import AutoTokenizer, MT5EncoderModel, MT5ForConditionalGeneration
 
-    from harness.api import Encoder
+    from harness.api import Encoder, choose_weights, model_files
 
     kw = {k: v for k, v in {"revision": spec.revision, "trust_remote_code": spec.trust_remote_code}.items()
           if v is not None}
+    fmt, wkw = choose_weights(spec, model_files(spec.source, spec.revision))
     torch.manual_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(spec.source, **kw)
     if spec.options.get("encoder_only"):
-        module = MT5EncoderModel.from_pretrained(spec.source, use_safetensors=True, **kw)
+        module = MT5EncoderModel.from_pretrained(spec.source, **wkw, **kw)
     else:
-        module = seq2seq_encoder(MT5ForConditionalGeneration.from_pretrained(spec.source, use_safetensors=True, **kw))
+        module = seq2seq_encoder(MT5ForConditionalGeneration.from_pretrained(spec.source, **wkw, **kw))
     module.harness_pooling = "mean"  # no CLS token: pooled heads read the masked mean
-    return Encoder(module=module, tokenizer=tokenizer, hidden_size=int(module.config.d_model))
+    return Encoder(module=module, tokenizer=tokenizer, hidden_size=int(module.config.d_model), weights_format=fmt)
 
 
 def describe(spec: ModelSpec) -> dict:
@@ -198,11 +202,30 @@ def register_model_families(register) -> None:
                          description="tiny mT5 built locally; Unigram tokenizer trained on the fly (tests)"))
 
 
+# The commit each size is read at (docs/hub-sources.md has the tree pages): the safetensors converter's commit where
+# one exists. mt5-base's converted branch refs/pr/5 shows commit 78f6d82 on its tree page; its full sha was not
+# readable offline, so the branch is named and the lock file fixes the sha it resolves to (the preflight checks that
+# it starts with 78f6d82). mt5-xxl has no converted branch (refs/pr/3 only adds generation_config.json): main's
+# README commit, pickle weights only.
+PINS = {
+    "small": "6f9238ffa7de159b1245f899909bac7f40de53ae",  # SFconvertbot "Adding `safetensors` variant", model.safetensors
+    "base": "refs/pr/5",  # SFconvertbot branch, commit 78f6d82…, model.safetensors 2.33 GB
+    "large": "839af365b2edcc42e5872afa8c03418b76e96583",  # refs/pr/2, SFconvertbot, model.safetensors 4.92 GB
+    "xl": "2568b91ebe41c97510f5633ddb3f3bc5ae2f78c5",  # refs/pr/2, SFconvertbot, model.safetensors 15 GB
+    "xxl": "d4ac5e6d5125f8d30cba8763cd0ad71e5d34c17b",  # main "Update README.md (#1)": pytorch_model.bin only
+}
+EXPECTED_PREFIX = {"base": "78f6d82"}  # the commit the branch showed when it was audited
+
+
 @hookimpl
 def register_models(register) -> None:
     for size, published in (("small", "300M"), ("base", "580M"), ("large", "1.2B"), ("xl", "3.7B"), ("xxl", "13B")):
-        register(ModelSpec(f"mt5-{size}", family="mt5", source=f"google/mt5-{size}",
-                           description=f"mT5 {size}, {published} (Xue et al., 2021); encoder + seq2seq"))
+        options = {"expect_commit": EXPECTED_PREFIX[size]} if size in EXPECTED_PREFIX else {}
+        register(ModelSpec(f"mt5-{size}", family="mt5", source=f"google/mt5-{size}", revision=PINS[size],
+                           options=options,
+                           description=f"mT5 {size}, {published} (Xue et al., 2021); encoder + seq2seq"
+                                       + ("; pickle weights only: needs allow_pickle_weights: true" if size == "xxl"
+                                          else "")))
     register(ModelSpec("tiny-mt5", family="tiny-mt5", source="local:tiny-mt5",
                        options={"d_model": 32, "d_ff": 64, "layers": 2, "heads": 2, "d_kv": 16},
                        description="tiny mT5 architecture, d_model 32, 2+2 layers (tests)"))

@@ -8,7 +8,10 @@ Local layout under ``data_dir`` (the official ``MLQA_V1.zip``): ``MLQA_V1/{dev,t
 (``MLQA_V1/`` optional); English SQuAD v1.1 ``train-v1.1.json`` (or ``squad/``) for ``train``. Splits: ``train``
 (English SQuAD), ``dev`` and ``test`` (MLQA). XTREME's processed test copies have blanked answers
 (``{"answer_start": 0, "text": ""}``): those questions load with ``answers=None`` and scoring raises
-``MissingGold``. Hub: ``facebook/mlqa`` (config ``mlqa.{l}.{l}``, splits ``validation``/``test``).
+``MissingGold``. Hub: ``facebook/mlqa`` holds only a loading script (``mlqa.py``), which ``datasets`` >= 4 refuses;
+the same data is read from the Parquet conversion in ``google/xtreme`` (``MLQA.{l}.{l}/{validation,test}-*.parquet``,
+SQuAD columns) at the pinned commit ``XTREME_SHA`` — as Parquet files, not through that repo's own script, which
+that commit still holds (docs/hub-sources.md). English training: ``rajpurkar/squad`` (a helper dataset, locked).
 """
 
 from __future__ import annotations
@@ -32,13 +35,17 @@ from harness.api import (
 
 LANGUAGES = ("en", "es", "de", "ar", "hi", "vi", "zh")
 HOW = ("Get MLQA_V1.zip from github.com/facebookresearch/MLQA (dl.fbaipublicfiles.com/MLQA/MLQA_V1.zip) and "
-       "SQuAD v1.1 train for training, or leave data_dir unset for the hub copies facebook/mlqa, rajpurkar/squad.")
+       "SQuAD v1.1 train for training, or leave data_dir unset for the hub copies (google/xtreme's MLQA.{l}.{l} "
+       "Parquet files, rajpurkar/squad).")
 SQUAD_HF = "rajpurkar/squad"
+# google/xtreme "Add udpos.Yoruba data files": the last of the Parquet conversion commits, all MLQA.*.* configs in
+# place (https://huggingface.co/datasets/google/xtreme/commit/68bd9e06bf4bbe671073c975ccd61d754e1bd3d6)
+XTREME_SHA = "68bd9e06bf4bbe671073c975ccd61d754e1bd3d6"
 
 SPEC = TaskSpec(
     name="mlqa", kind="span_qa", roles=("target",), languages=LANGUAGES,
     metrics=("mlqa_f1", "mlqa_exact_match"), version="1", eval_splits=("test",), select_split="dev",
-    hf_dataset="facebook/mlqa", data_help=HOW,
+    hf_dataset="google/xtreme", hf_revision=XTREME_SHA, hf_helpers={SQUAD_HF: None}, data_help=HOW,
     description="Cross-lingual extractive QA; train on English SQuAD v1.1, test on MLQA (same-language pairs)",
     citation="Lewis et al. 2020, MLQA: Evaluating Cross-lingual Extractive Question Answering",
     license="CC BY-SA 3.0", defaults=dict(XTREME_RECIPE),
@@ -61,8 +68,10 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
     name = f"{split}-context-{language}-question-{language}.json"
     return load_hub_or_folder(
         "mlqa", data_dir, how=HOW, what=f"{split!r} file for {language!r}",
-        hub=lambda: squad_from_hub(load_hf(SPEC.hf_dataset, f"mlqa.{language}.{language}", HF_SPLITS[split],
-                                           revision=SPEC.hf_revision), language),
+        hub=lambda: squad_from_hub(load_hf(SPEC.hf_dataset, f"MLQA.{language}.{language}", HF_SPLITS[split],
+                                           revision=SPEC.hf_revision,
+                                           data_files=f"MLQA.{language}.{language}/{HF_SPLITS[split]}-*.parquet"),
+                                   language),
         layouts=[((f"MLQA_V1/{split}/{name}", f"{split}/{name}", name),
                   lambda p: read_squad_json(p, language, "mlqa", HOW, blank_is_missing=True))])
 

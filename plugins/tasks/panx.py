@@ -45,6 +45,10 @@ HOW = ("Get PAN-X through google-research/xtreme's download_data.sh (AmazonPhoto
        "or leave data_dir unset for the hub copy google/xtreme (PAN-X.{lang}).")
 
 SUBFOLDERS = ("xtreme",)  # tried when data_dir itself lacks the files
+# google/xtreme's last Parquet conversion commit ("Add udpos.Yoruba data files"): every PAN-X.<lang> folder is in
+# place, and so is the loading script xtreme.py that datasets >= 4 refuses, so the Parquet files are read directly
+# (docs/hub-sources.md)
+XTREME_SHA = "68bd9e06bf4bbe671073c975ccd61d754e1bd3d6"
 
 # The languages (and order) of google-research/xtreme evaluate.py's TASK2LANGS for each version.
 OFFICIAL_XTREME = tuple("ar,he,vi,id,jv,ms,tl,eu,ml,ta,te,af,nl,en,de,el,bn,hi,mr,ur,fa,fr,it,pt,es,bg,ru,ja,ka,ko,th,sw,yo,my,zh,kk,tr,et,fi,hu".split(","))
@@ -52,7 +56,8 @@ OFFICIAL_XTREME_R = OFFICIAL_XTREME + ("qu", "pl", "uk", "az", "lt", "pa", "gu",
 
 SPEC = TaskSpec(
     name="panx", kind="tagging", roles=("target",), languages=LANGUAGES, labels=LABELS,
-    metrics=("ner_seqeval_f1",), version="1", eval_splits=("test",), hf_dataset="google/xtreme", data_help=HOW,
+    metrics=("ner_seqeval_f1",), version="1", eval_splits=("test",), hf_dataset="google/xtreme",
+    hf_revision=XTREME_SHA, data_help=HOW,
     description="WikiANN NER (Rahimi splits); XTREME 40 languages + XTREME-R's 8 more",
     citation="Pan et al. 2017, Cross-lingual Name Tagging and Linking for 282 Languages; Rahimi et al. 2019",
     license="unknown (WikiANN); Wikipedia text CC BY-SA",
@@ -72,7 +77,11 @@ def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
 def _load_dir(split: str, language: str, data_dir: Path | None) -> list[dict]:
     check_split("panx", split, HF_SPLITS)
     if data_dir is None:
-        rows = load_hf(SPEC.hf_dataset, f"PAN-X.{language}", HF_SPLITS[split], revision=SPEC.hf_revision)
+        if language in XTREME_R_EXTRA:  # google/xtreme has PAN-X.* for XTREME's 40 languages only
+            raise DataMissing(f"panx: the hub copy google/xtreme has no PAN-X.{language} config ({language!r} is an "
+                              f"XTREME-R language); give a folder of XTREME-R's panx/{{split}}-{language}.tsv. {HOW}")
+        rows = load_hf(SPEC.hf_dataset, f"PAN-X.{language}", HF_SPLITS[split], revision=SPEC.hf_revision,
+                       data_files=f"PAN-X.{language}/{HF_SPLITS[split]}-*.parquet")
         return tags_from_hub(rows, "ner_tags", language, split)
     d = Path(data_dir)
     xtreme = d / f"{split}-{language}.tsv"

@@ -58,6 +58,9 @@ HOW = ("Get UD treebanks (universaldependencies.org; XTREME used v2.5, XTREME-R 
        "(udpos.<Language>, XTREME's 33 languages).")
 
 SUBFOLDERS = ("xtreme",)  # tried when data_dir itself lacks the files
+# google/xtreme "Add udpos.Yoruba data files", the last Parquet conversion commit: every udpos.<Language> folder in
+# place, and xtreme.py too, which datasets >= 4 refuses, so the Parquet files are read directly (docs/hub-sources.md)
+XTREME_SHA = "68bd9e06bf4bbe671073c975ccd61d754e1bd3d6"
 
 # The languages (and order) of google-research/xtreme evaluate.py's TASK2LANGS for each version.
 OFFICIAL_XTREME = tuple("af,ar,bg,de,el,en,es,et,eu,fa,fi,fr,he,hi,hu,id,it,ja,kk,ko,mr,nl,pt,ru,ta,te,th,tl,tr,ur,vi,yo,zh".split(","))
@@ -66,7 +69,8 @@ OFFICIAL_XTREME_R = OFFICIAL_XTREME + ("lt", "pl", "uk", "wo", "ro")
 SPEC = TaskSpec(
     name="udpos", kind="tagging", roles=("target",), languages=LANGUAGES, labels=LABELS,
     metrics=("pos_seqeval_f1", "pos_accuracy"), version="1", eval_splits=("test",), hf_dataset="google/xtreme",
-    data_help=HOW, description="UD part-of-speech tagging; XTREME 33 languages + XTREME-R's 5 more",
+    hf_revision=XTREME_SHA, data_help=HOW,
+    description="UD part-of-speech tagging; XTREME 33 languages + XTREME-R's 5 more",
     citation="Nivre et al. 2020, Universal Dependencies v2; Hu et al. 2020, XTREME",
     license="per treebank (mostly CC BY-SA)",
     defaults={"lr": 2e-5, "batch_size": 32, "max_length": 128, "epochs": 10},
@@ -93,7 +97,8 @@ def _load_dir(split: str, language: str, data_dir: Path | None) -> list[dict]:
         if language not in HF_NAMES:
             raise DataMissing(f"udpos: the hub copy google/xtreme has no UD-POS data for {language!r} (XTREME-R "
                               f"language); give a folder of UD v2.7 .conllu files. {HOW}")
-        rows = load_hf(SPEC.hf_dataset, f"udpos.{HF_NAMES[language]}", HF_SPLITS[split], revision=SPEC.hf_revision)
+        rows = load_hf(SPEC.hf_dataset, f"udpos.{HF_NAMES[language]}", HF_SPLITS[split], revision=SPEC.hf_revision,
+                       data_files=f"udpos.{HF_NAMES[language]}/{HF_SPLITS[split]}-*.parquet")
         return tags_from_hub(rows, "pos_tags", language, split)
     d = Path(data_dir)
     xtreme = d / f"{split}-{language}.tsv"

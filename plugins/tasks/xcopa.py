@@ -51,7 +51,8 @@ SUBFOLDERS = ("xtreme-r", "xtreme")  # tried when data_dir itself lacks the file
 
 SPEC = TaskSpec(
     name="xcopa", kind="multiple_choice", roles=("target",), languages=LANGUAGES,
-    metrics=("accuracy",), version="1", eval_splits=("test",), hf_dataset="cambridgeltl/xcopa", data_help=HOW,
+    metrics=("accuracy",), version="1", eval_splits=("test",), hf_dataset="cambridgeltl/xcopa",
+    hf_helpers={COPA_HF: None}, data_help=HOW,
     description="Causal commonsense MC; train on English COPA (XTREME-R: after SIQA), test in 11 languages",
     citation="Ponti et al. 2020, XCOPA: A Multilingual Dataset for Causal Commonsense Reasoning",
     license="CC BY 4.0 (XCOPA); BSD-2-Clause (COPA)",

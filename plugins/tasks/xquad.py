@@ -36,7 +36,7 @@ SQUAD_HF = "rajpurkar/squad"
 SPEC = TaskSpec(
     name="xquad", kind="span_qa", roles=("target",), languages=LANGUAGES,
     metrics=("squad_v1_f1", "squad_v1_exact_match"), version="1", eval_splits=("test",), select_split="dev",
-    hf_dataset="google/xquad", data_help=HOW,
+    hf_dataset="google/xquad", hf_helpers={SQUAD_HF: None}, data_help=HOW,
     description="Cross-lingual extractive QA; train on English SQuAD v1.1, test on XQuAD in 11 languages",
     citation="Artetxe et al. 2020, On the Cross-lingual Transferability of Monolingual Representations",
     license="CC BY-SA 4.0", defaults=dict(XTREME_RECIPE),
