@@ -6,9 +6,86 @@ report says what could not be checked and only the local checks count).
 
 from __future__ import annotations
 
+import sys
+
+import click
 from rich.markup import escape
 
-from harness.cli.console import console, emit_json, err_console
+from harness.cli.console import console, emit_json, err_console, fail, warn_broken
+
+
+def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, check_data: bool = True):
+    """Validate the config and build its plan; hub revisions come from (and new ones go to) its lock file.
+    ``check_data``: load and check every split the plan touches (``harness.planning.validate``) before anything runs."""
+    from harness.core.registry import UnknownName
+    from harness.core.specs import SpecError
+    from harness.planning.config import ConfigError, load_config
+    from harness.planning.lock import Lock, LockError
+    from harness.planning.plan import build_plan
+    from harness.toolkit.data import DataInvalid, DataMissing
+
+    warn_broken()
+    try:
+        cfg, _ = load_config(config)
+        lock = Lock.for_config(config, update=update_lock)
+        plan = build_plan(cfg, lock=lock)
+        lock.save()
+        if check_data:
+            from harness.planning.validate import validate_plan
+
+            validate_plan(plan)
+    except (ConfigError, UnknownName, SpecError, DataMissing, DataInvalid, LockError) as err:
+        fail(str(err))
+    except OSError as err:  # a folder the config names cannot be created or read (permissions, a read-only disk)
+        fail(f"{err.filename or config}: {err.strerror or err}; check the paths in {config} (output_dir, cache_dir, "
+             "leaderboard, data) and their permissions")
+    if not quiet:
+        for note in dict.fromkeys(lock.notes):  # each once (a revision is looked up per task or model)
+            err_console.print(f"lock: {escape(note)}", highlight=False, soft_wrap=True)
+    return plan
+
+
+@click.command("check")
+@click.argument("config", type=click.Path())
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--update-lock", is_flag=True,
+              help="resolve hub revisions again and move the lock file (CONFIG.lock.json) to them")
+def matrix_check(config: str, as_json: bool, update_lock: bool) -> None:
+    """Preflight: ask the hub whether every model, dataset config/split and auxiliary file the plan reads exists
+    at its locked revision; print every problem in one report (exit 1 if any)."""
+    plan = _load_plan(config, update_lock, check_data=False)
+    if not preflight(plan, as_json=as_json):
+        sys.exit(1)
+
+
+def needs_preflight(plan) -> bool:
+    """Whether the plan reads anything the preflight checks (a hub model or dataset, or the FLORES SPM)."""
+    from pathlib import Path
+
+    from harness.core.registry import registry
+
+    for node in plan.nodes.values():
+        p = node.params
+        src = p["model"]["source"]
+        if not src.startswith(("local:", "/", "~", ".")) and not Path(src).expanduser().exists():
+            return True
+        infos = p.get("tasks") or ([p["task"]] if "task" in p else [])
+        if any(i["data"]["kind"] == "hub" for i in infos):
+            return True
+        if node.stage == "eval" and "spbleu" in registry().task(p["task"]["name"]).spec.metrics:
+            return True
+    return False
+
+
+def validate_or_fail(plan) -> None:
+    """Load and check every split the plan touches (``harness.planning.validate``); one line on failure."""
+    from harness.planning.validate import validate_plan
+    from harness.toolkit.data import DataInvalid, DataMissing
+
+    try:
+        validate_plan(plan)
+    except (DataMissing, DataInvalid) as err:
+        fail(str(err))
 
 
 def preflight(plan, offline: bool = False, as_json: bool = False, quiet_ok: bool = False) -> bool:
@@ -33,3 +110,12 @@ def preflight(plan, offline: bool = False, as_json: bool = False, quiet_ok: bool
         console.print(f"preflight: {len(report.checked)} hub read(s) checked, no problem"
                       + (f", {len(report.unchecked)} not checked" if report.unchecked else ""), highlight=False)
     return report.ok
+
+
+def machine_or_fail(plan, device: str, nproc: int | None) -> None:
+    """Refuse, in one report, a local run this machine cannot do (:func:`harness.planning.runtime.check_machine`)."""
+    from harness.planning.runtime import check_machine
+
+    problems = check_machine(plan, device, nproc)
+    if problems:
+        fail("this machine cannot run the plan; nothing was run:\n  " + "\n  ".join(problems))

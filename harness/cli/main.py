@@ -12,6 +12,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness import __version__
+from harness.cli.check import (  # noqa: F401
+    _load_plan,
+    machine_or_fail,
+    matrix_check,
+    needs_preflight,
+    preflight,
+    validate_or_fail,
+)
 from harness.cli.console import console, emit_json, err_console, esc, fail, warn_broken  # noqa: F401 - re-exported
 
 # Command groups that live in their own modules, imported only when invoked (keeps start-up fast).
@@ -142,67 +150,6 @@ def matrix() -> None:
     """Plan and run a models × intermediate × targets × languages × seeds matrix."""
 
 
-def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, check_data: bool = True):
-    """Validate the config and build its plan; hub revisions come from (and new ones go to) its lock file.
-    ``check_data``: load and check every split the plan touches (``harness.planning.validate``) before anything runs."""
-    from harness.core.registry import UnknownName
-    from harness.core.specs import SpecError
-    from harness.planning.config import ConfigError, load_config
-    from harness.planning.lock import Lock, LockError
-    from harness.planning.plan import build_plan
-    from harness.toolkit.data import DataInvalid, DataMissing
-
-    warn_broken()
-    try:
-        cfg, _ = load_config(config)
-        lock = Lock.for_config(config, update=update_lock)
-        plan = build_plan(cfg, lock=lock)
-        lock.save()
-        if check_data:
-            from harness.planning.validate import validate_plan
-
-            validate_plan(plan)
-    except (ConfigError, UnknownName, SpecError, DataMissing, DataInvalid, LockError) as err:
-        fail(str(err))
-    except OSError as err:  # a folder the config names cannot be created or read (permissions, a read-only disk)
-        fail(f"{err.filename or config}: {err.strerror or err}; check the paths in {config} (output_dir, cache_dir, "
-             "leaderboard, data) and their permissions")
-    if not quiet:
-        for note in dict.fromkeys(lock.notes):  # each once (a revision is looked up per task or model)
-            err_console.print(f"lock: {escape(note)}", highlight=False, soft_wrap=True)
-    return plan
-
-
-def _needs_preflight(plan) -> bool:
-    """Whether the plan reads anything the preflight checks (a hub model or dataset, or the FLORES SPM)."""
-    from pathlib import Path
-
-    from harness.core.registry import registry
-
-    for node in plan.nodes.values():
-        p = node.params
-        src = p["model"]["source"]
-        if not src.startswith(("local:", "/", "~", ".")) and not Path(src).expanduser().exists():
-            return True
-        infos = p.get("tasks") or ([p["task"]] if "task" in p else [])
-        if any(i["data"]["kind"] == "hub" for i in infos):
-            return True
-        if node.stage == "eval" and "spbleu" in registry().task(p["task"]["name"]).spec.metrics:
-            return True
-    return False
-
-
-def _validate(plan) -> None:
-    """Load and check every split the plan touches (``harness.planning.validate``); one line on failure."""
-    from harness.planning.validate import validate_plan
-    from harness.toolkit.data import DataInvalid, DataMissing
-
-    try:
-        validate_plan(plan)
-    except (DataMissing, DataInvalid) as err:
-        fail(str(err))
-
-
 def plan_summary(plan) -> dict[str, Any]:
     from harness.run.context import Context
     from harness.store.integrity import pruned_names
@@ -290,19 +237,7 @@ def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: flo
                   markup=False)
 
 
-@matrix.command("check")
-@click.argument("config", type=click.Path())
-@click.option("--json", "as_json", is_flag=True)
-@click.option("--update-lock", is_flag=True,
-              help="resolve hub revisions again and move the lock file (CONFIG.lock.json) to them")
-def matrix_check(config: str, as_json: bool, update_lock: bool) -> None:
-    """Preflight: ask the hub whether every model, dataset config/split and auxiliary file the plan reads exists
-    at its locked revision; print every problem in one report (exit 1 if any)."""
-    from harness.cli.check import preflight
-
-    plan = _load_plan(config, update_lock, check_data=False)
-    if not preflight(plan, as_json=as_json):
-        sys.exit(1)
+matrix.add_command(matrix_check, "check")  # harness.cli.check: the online preflight
 
 
 @matrix.command("run")
@@ -329,18 +264,11 @@ def matrix_run(config: str, device: str | None, retry_failed: bool, executor: st
     from harness.run.progress import MatrixProgress
 
     plan = _load_plan(config, update_lock, check_data=False)
-    if _needs_preflight(plan):  # what the hub must serve is checked before any data is loaded or node runs
-        from harness.cli.check import preflight
-
-        if not preflight(plan, offline=offline, quiet_ok=True):
-            sys.exit(1)
-    _validate(plan)
+    if needs_preflight(plan) and not preflight(plan, offline=offline, quiet_ok=True):
+        sys.exit(1)  # what the hub must serve is checked before any data is loaded or any node runs
+    validate_or_fail(plan)
     if (executor or plan.config.executor) == "local":  # the machine this run starts on runs the nodes
-        from harness.planning.runtime import check_machine
-
-        problems = check_machine(plan, device or plan.config.device, nproc or plan.config.nproc)
-        if problems:
-            fail("this machine cannot run the plan; nothing was run:\n  " + "\n  ".join(problems))
+        machine_or_fail(plan, device or plan.config.device, nproc or plan.config.nproc)
     try:
         executor_cls = registry().executor(executor or plan.config.executor)
         options = plan.config.executor_options if (executor or plan.config.executor) == plan.config.executor else {}
