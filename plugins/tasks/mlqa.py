@@ -37,6 +37,7 @@ SQUAD_HF = "rajpurkar/squad"
 
 SPEC = TaskSpec(
     name="mlqa", kind="span_qa", roles=("target",), languages=LANGUAGES,
+    parallel="items",  # MLQA: n-way parallel; a question keeps its id in every language it appears in (Lewis et al. 2020)
     metrics=("mlqa_f1", "mlqa_exact_match"), version="1", eval_splits=("test",), select_split="dev",
     hf_dataset="facebook/mlqa", data_help=HOW,
     description="Cross-lingual extractive QA; train on English SQuAD v1.1, test on MLQA (same-language pairs)",
