@@ -30,7 +30,7 @@ import numpy as np
 
 from harness.results.aggregate import canonical_task, task_table
 from harness.results.axis import axis_of, position
-from harness.results.bootstrap import Scored, interval, paired_replicates, scored
+from harness.results.bootstrap import Scored, interval, languages_like_these, paired_replicates, scored
 from harness.results.languages import is_english
 from harness.toolkit.units import fmt_params  # noqa: F401  (re-exported: figures, html and the CLI import it here)
 
@@ -64,6 +64,19 @@ def report_metric(task: str, metrics: list[str]) -> str:
             if m in metrics:
                 return m
     return metrics[0]
+
+
+def task_parallel(task: str) -> str:
+    """The task's ``parallel`` declaration (``TaskSpec.parallel``) from the installed plugins; ``""`` when the
+    task is not installed (its items are then resampled per language)."""
+    from harness.core.registry import registry
+
+    tasks = registry().tasks
+    norm = lambda x: x.lower().replace("-", "").replace("_", "")  # noqa: E731
+    for t in tasks.values():
+        if norm(task) in {norm(t.spec.name), *(norm(a) for a in t.spec.aliases)}:
+            return t.spec.parallel
+    return ""
 
 
 def _rng(seed: int, key: tuple) -> np.random.Generator:
@@ -129,12 +142,13 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
             so: dict[tuple, Scored] = {(s, lang): scored(inter_rows[(s, lang)]) for s in seeds_o for lang in langs}
             per_lang_b = {lang: mean(sb[(s, lang)].value for s in seeds_b) for lang in langs}
             per_lang_o = {lang: mean(so[(s, lang)].value for s in seeds_o) for lang in langs}
-            reps, method = paired_replicates(sb, so, langs, n_boot, _rng(seed, (*key, inter)))
+            parallel = task_parallel(cell["task"])
+            reps, method = paired_replicates(sb, so, langs, n_boot, _rng(seed, (*key, inter)), parallel=parallel)
             rec: dict[str, Any] = {**cell, "model_params": params.get(cell["model"]),
                                    "model_group": groups.get(cell["model"]), "intermediate": inter,
                                    "axis": axis_of(next(iter(base_rows.values()))),
                                    "synthetic": synthetic[(key, inter)] or synthetic[(key, baseline)],
-                                   "baseline": baseline, "seeds": seeds_o, "baseline_seeds": seeds_b,
+                                   "parallel": parallel, "baseline": baseline, "seeds": seeds_o, "baseline_seeds": seeds_b,
                                    "languages": langs, "method": method, "n_boot": n_boot, "level": level,
                                    "bootstrap_seed": seed}
             group_reps: dict[str, np.ndarray] = {}
@@ -151,6 +165,13 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
                               "se": float(np.std(g_reps, ddof=1)) if n_boot > 1 else None,
                               "per_seed": {str(s): mean(so[(s, lang)].value - sb[(s, lang)].value for lang in gl)
                                            for s in common}}
+                if group == "xx" and len(gl) >= 2:
+                    pop = languages_like_these([reps[lang][1] - reps[lang][0] for lang in gl],
+                                               _rng(seed, (*key, inter, "languages")))
+                    plo, phi = interval(pop, level)
+                    rec[group]["languages_like_these"] = {
+                        "lo": plo, "hi": phi, "method": f"{method}; then the {len(gl)} languages drawn with "
+                        "replacement: an interval for languages like these, not these languages"}
             rec["transfer_ratio"] = _ratio(rec, group_reps, level)
             rec["per_language"] = {lang: per_lang_o[lang] - per_lang_b[lang] for lang in langs}
             skipped = sorted({c.note for c in [*sb.values(), *so.values()] if c.note})
