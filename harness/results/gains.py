@@ -28,10 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from harness.results.aggregate import canonical_task, task_table
+from harness.results.aggregate import canonical_task, in_split, task_table
 from harness.results.axis import axis_of, position
 from harness.results.bootstrap import Scored, interval, languages_like_these, paired_replicates, scored
 from harness.results.languages import is_english
+from harness.results.multiplicity import apply_family, bootstrap_p
 from harness.toolkit.units import fmt_params  # noqa: F401  (re-exported: figures, html and the CLI import it here)
 
 CELL_KEYS = ("model", "task", "split", "metric", "direction", "variant", "lang_pair")
@@ -91,8 +92,12 @@ def _group_mean(values: dict[str, float], langs: list[str]) -> float | None:
 # why: one recipe read top to bottom (pair cells, resample, record, fit trends); its steps share the paired
 # bootstrap state, and splitting them would only pass that state between helpers.
 def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: dict[str, str] | None = None,
-          n_boot: int = 1000, seed: int = 0, level: float = 0.95, baseline: str = "none") -> dict[str, Any]:
-    """Gain records (see module docstring) and trends for every cell with a baseline; plus notes on skips."""
+          n_boot: int = 1000, seed: int = 0, level: float = 0.95, baseline: str = "none",
+          family: dict[str, set[str]] | None = None) -> dict[str, Any]:
+    """Gain records (see module docstring) and trends for every cell with a baseline; plus notes on skips.
+
+    Every gain carries its bootstrap p-value and the Holm / Benjamini–Hochberg adjusted ones over the report's
+    family (:mod:`harness.results.multiplicity`; ``family`` narrows it); ``verdict`` follows the Holm result."""
     notes: list[str] = []
     by_task_metrics: dict[str, list[str]] = defaultdict(list)
     for r in rows:
@@ -105,7 +110,7 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
     groups: dict[str, str] = {}
     synthetic: dict[tuple, bool] = defaultdict(bool)
     for r in rows:
-        if split is not None and r.get("split") != split and not str(r.get("split", "")).startswith(f"{split}["):
+        if split is not None and (r.get("split") is None or not in_split(r, split)):
             continue
         if r["metric"] != chosen_metric[r["task"]] or r.get("language") == "avg":
             continue
@@ -163,6 +168,7 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
                 common = [s for s in seeds_b if s in seeds_o]
                 rec[group] = {"baseline": base_v, "score": inter_v, "gain": inter_v - base_v, "lo": lo, "hi": hi,
                               "se": float(np.std(g_reps, ddof=1)) if n_boot > 1 else None,
+                              "p": bootstrap_p(g_reps, inter_v - base_v),
                               "per_seed": {str(s): mean(so[(s, lang)].value - sb[(s, lang)].value for lang in gl)
                                            for s in common}}
                 if group == "xx" and len(gl) >= 2:
@@ -182,7 +188,8 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
         str(records[i]["task"]), str(records[i]["metric"]), str(records[i]["model_group"]),
         records[i]["model_params"] or 0, records[i]["model"], records[i]["intermediate"]))
     records, replicates = [records[i] for i in order], {k: replicates[i] for k, i in enumerate(order)}
-    return {"gains": records, "trends": trends(records, replicates, level), "notes": notes,
+    fam = apply_family(records, level, family)
+    return {"gains": records, "family": fam, "trends": trends(records, replicates, level), "notes": notes,
             "published": published_gains(rows, baseline),
             "metrics": chosen_metric, "split": split, "n_boot": n_boot, "seed": seed, "level": level}
 
