@@ -13,7 +13,8 @@ import pytest
 
 from harness.metrics import METRICS
 from harness.metrics.ranking import apply_threshold, best_threshold
-from harness.results.bootstrap import _replicates, scored
+from harness.results.bootstrap import _replicates as _by_weights
+from harness.results.bootstrap import _weights, scored
 
 GOLD = ["t0", "t1", "t2", "t3"]
 TATOEBA = [{"fwd": "t0", "bwd": "t0"}, {"fwd": "t1", "bwd": "x"}, {"fwd": "x", "bwd": "t2"}, {"fwd": "t3", "bwd": "y"}]
@@ -61,6 +62,11 @@ def _expanded(picks):
             cands.append((f"{s}#{k}", t, sc))
         gold += [(f"{s}#{k}", x) for x in g]
     return cands, gold
+
+
+def _replicates(cell, idx):
+    """The replicates for drawn example indices (B, n), as multiplicities."""
+    return _by_weights(cell, _weights(np.asarray(idx), len(cell.ids)))
 
 
 def test_bucc_oracle_f1_resampled_equals_the_metric_on_the_spelled_out_resample(tmp_path):

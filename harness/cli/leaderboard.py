@@ -51,20 +51,25 @@ def _json_rows(data):
 
 @leaderboard.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--split", default="test", show_default=True, help="split to score (test, dev …)")
+@click.option("--split", default="auto", show_default=True,
+              help="split to score (test, dev …; auto: each task's own eval split, FLORES devtest; all: every split)")
 @click.option("--view", type=click.Choice(["all", "xx"]), default="all", show_default=True,
               help="benchmark scores over all languages (official) or English excluded (xx)")
+@click.option("--config", "config", default=None, help="only rows of this config (config_name)")
+@click.option("--config-sha", "config_sha", default=None, help="only rows of this config hash (a prefix is enough)")
 @click.option("--json", "as_json", is_flag=True, help="print task and benchmark scores as JSON")
-def aggregate(files: tuple[str, ...], split: str, view: str, as_json: bool) -> None:
+def aggregate(files: tuple[str, ...], split: str, view: str, config: str | None, config_sha: str | None,
+              as_json: bool) -> None:
     """Task scores (en, xx = non-English mean, all) and the XTREME / XTREME-R scores, each labelled."""
     from rich.table import Table
 
-    from harness.cli.console import console, emit_json, esc
+    from harness.cli.console import console, emit_json, esc, fail
     from harness.results.aggregate import benchmark_scores, task_scores
     from harness.results.gains import fmt_params
 
-    rows = _load(files)
-    tasks, benches = task_scores(rows, split=split), benchmark_scores(rows, split=split, view=view)
+    rows = _select(_load(files), config, config_sha)
+    chosen = None if split == "all" else split
+    tasks, benches = task_scores(rows, split=chosen), benchmark_scores(rows, split=chosen, view=view)
     if as_json:
         emit_json({"split": split, "view": view, "tasks": tasks, "benchmarks": benches})
         return
@@ -75,6 +80,10 @@ def aggregate(files: tuple[str, ...], split: str, view: str, as_json: bool) -> N
         for metric, m in rec["metrics"].items():
             table.add_row(*esc(rec["model"], fmt_params(rec["model_params"]), rec["intermediate"], rec["task"],
                                metric, fmt(m.get("en")), fmt(m.get("xx")), fmt(m.get("all")), len(m["languages"])))
+    if not tasks:
+        present = sorted({str(r.get("split")) for r in rows})
+        fail(f"no rows at split {split!r}; the files hold split(s) {', '.join(present) or 'none'}: pass --split "
+             f"{present[0] if present else 'test'} (or --split all)")
     console.print(table)
     table = Table("model", "intermediate", "score", "value", "coverage", "protocol", title="benchmark scores")
     for b in benches:
@@ -84,9 +93,10 @@ def aggregate(files: tuple[str, ...], split: str, view: str, as_json: bool) -> N
     console.print(table)
 
 
-def _report(files, split, metric, n_boot, seed, level):
+def _report(files, split, metric, n_boot, seed, level, family=(), config=None, config_sha=None):
     from harness.cli.console import fail
     from harness.results.gains import gains
+    from harness.results.multiplicity import parse_family
 
     metrics = {}
     for m in metric:
@@ -98,18 +108,29 @@ def _report(files, split, metric, n_boot, seed, level):
         fail(f"--n-boot {n_boot}: must be at least 1")
     if not 0 < level < 1:
         fail(f"--level {level}: must be between 0 and 1, e.g. 0.95")
-    rows = _load(files)
+    try:
+        fam = parse_family(family)
+    except ValueError as err:
+        fail(str(err))
+    rows = _select(_load(files), config, config_sha)
     return rows, gains(rows, split=None if split == "all" else split, metrics=metrics, n_boot=n_boot, seed=seed,
-                       level=level)
+                       level=level, family=fam)
 
 
 _report_options = [
-    click.option("--split", default="test", show_default=True,
-                 help="split whose gains are reported ('all': every split, each in its own cell)"),
+    click.option("--split", default="auto", show_default=True,
+                 help="split whose gains are reported (auto: each task's own eval split, FLORES devtest; 'all': "
+                      "every split, each in its own cell)"),
     click.option("--metric", multiple=True, help="TASK=METRIC to report a task on another metric (repeatable)"),
     click.option("--n-boot", default=1000, show_default=True, help="bootstrap replicates"),
     click.option("--seed", default=0, show_default=True, help="bootstrap seed (same seed, same intervals)"),
     click.option("--level", default=0.95, show_default=True, help="confidence level of the intervals"),
+    click.option("--family", multiple=True,
+                 help="narrow the multiplicity family to a pre-registered set: KEY=VALUE[,VALUE] with KEY model, "
+                      "task, metric, intermediate, group (en/xx), split or model_group (repeatable, all must hold)"),
+    click.option("--config", "config", default=None,
+                 help="only rows of this config (config_name): a file holding several configs' runs"),
+    click.option("--config-sha", "config_sha", default=None, help="only rows of this config hash (a prefix is enough)"),
 ]
 
 
@@ -125,7 +146,8 @@ def _with_report_options(fn):
 @click.option("--figures", "figures_dir", default=None, type=click.Path(), help="also write the figures here")
 @click.option("--json", "as_json", is_flag=True, help="print gains and trends as JSON")
 def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: int, seed: int, level: float,
-           figures_dir: str | None, as_json: bool) -> None:
+           family: tuple[str, ...], config: str | None, config_sha: str | None, figures_dir: str | None,
+           as_json: bool) -> None:
     """The scale table: gain of each intermediate over none per model size, English vs cross-lingual."""
     from rich.table import Table
 
@@ -133,7 +155,7 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
     from harness.results.gains import fmt_gain, fmt_params, fmt_ratio
     from harness.results.leaderboard import SYNTHETIC_TITLE
 
-    _, rep = _report(files, split, metric, n_boot, seed, level)
+    _, rep = _report(files, split, metric, n_boot, seed, level, family, config, config_sha)
     written = []
     if figures_dir:
         from harness.results.figures import all_figures
@@ -168,6 +190,7 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
         console.print("no gains: the rows hold no intermediate setting beside a 'none' baseline", markup=False)
     if one_method:
         console.print(f"intervals: {methods[0]}", highlight=False, markup=False)
+    _print_multiplicity(rep, pct)
     for t in rep["trends"]:
         mark = " (synthetic)" if t.get("synthetic") else ""
         points = "depths" if str(t.get("axis", "")).startswith("depth") else "sizes"
@@ -192,18 +215,56 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
         console.print(f"figures: {len(written)} files in {figures_dir}", highlight=False, markup=False)
 
 
+def _print_multiplicity(rep: dict, pct: str) -> None:
+    """The family, and raw / Holm / BH p-values with the verdict (which follows Holm) per comparison."""
+    from rich.table import Table
+
+    from harness.cli.console import console, esc
+    from harness.results.gains import fmt_gain
+
+    fam = rep.get("family") or {}
+    if not fam.get("size"):
+        return
+    table = Table(*esc("model", "task", "metric", "intermediate", "group", f"gain [{pct} CI]", "p raw", "p Holm",
+                       "p BH", "verdict (Holm)"),
+                  title=esc(f"multiplicity: family of {fam['description']}; alpha {fam['alpha']:.3g}")[0])
+    fmt = lambda v: "-" if v is None else f"{v:.3g}"  # noqa: E731
+    for g in rep["gains"]:
+        for group in ("en", "xx"):
+            c = g.get(group)
+            if c is None or c.get("p") is None:
+                continue
+            metric = g["metric"] + ("" if c.get("higher_is_better", True) else " (lower is better)")
+            table.add_row(*esc(g["model"], g["task"], metric, g["intermediate"], group, fmt_gain(c), fmt(c["p"]),
+                               fmt(c.get("p_holm")), fmt(c.get("p_bh")), c.get("verdict", "-")))
+    console.print(table)
+
+
+def _select(rows: list[dict], config: str | None, config_sha: str | None) -> list[dict]:
+    """Rows of one config when asked; else refuse a file whose configs measured the same thing twice."""
+    from harness.cli.console import fail
+    from harness.results.leaderboard import ConfigMix, check_configs_apart, select_config
+
+    try:
+        rows = select_config(rows, config, config_sha)
+        check_configs_apart(rows)
+    except (ConfigMix, ValueError) as err:
+        fail(str(err))
+    return rows
+
+
 @leaderboard.command("html")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--out", "out_dir", required=True, type=click.Path(), help="folder for index.html and figures/")
 @_with_report_options
 @click.option("--title", default="xlt-harness leaderboard", show_default=True)
 def html_cmd(files: tuple[str, ...], out_dir: str, split: str, metric: tuple[str, ...], n_boot: int, seed: int,
-             level: float, title: str) -> None:
+             level: float, family: tuple[str, ...], config: str | None, config_sha: str | None, title: str) -> None:
     """A static page (sortable tables, figures, provenance of every row) that opens from the file system."""
     from harness.cli.console import console
     from harness.results.html import build
 
-    rows, rep = _report(files, split, metric, n_boot, seed, level)
+    rows, rep = _report(files, split, metric, n_boot, seed, level, family, config, config_sha)
     page = build(rows, rep, out_dir, title=title, sources=list(files))
     console.print(f"wrote {page} (open it as file://{page.resolve()})", highlight=False, markup=False)
 

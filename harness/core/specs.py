@@ -15,6 +15,11 @@ from typing import Any
 
 ROLES = ("intermediate", "target")
 AVERAGES = ("unweighted", "size_weighted")
+# How a task's test sets relate across languages (``TaskSpec.parallel``): ``""`` each language has its own items;
+# ``items``: the same items translated into every language (an item's id, with the language code removed, is
+# the same in every language: the bootstrap resamples items jointly across languages); ``english-side``: every
+# language pairs its own sentences with English ones, which are not one shared set (resampled per language).
+PARALLEL = ("", "items", "english-side")
 # How a task's predictions are written in a benchmark's submission folder (one file per language):
 # ``label``: one prediction per line (a list is tab-joined); ``tags``: one tag per line, a blank line between
 # sentences; ``json``: ``{example id: prediction}`` (QA answers, ranked candidate ids); ``line_index``: per query
@@ -79,7 +84,8 @@ class TaskSpec:
     ``languages`` are the evaluation languages (``train_language`` is where training and checkpoint selection
     happen); ``metrics[0]`` is the main score; ``average`` says how languages are averaged (XTREME:
     unweighted, English reported apart); ``hf_dataset``/``hf_revision`` name the hub copy, ``data_help`` says
-    where users get the official files. ``benchmarks`` says which benchmark scores include the task and how
+    where users get the official files. ``parallel`` says whether the test sets are translations of one
+    another (:data:`PARALLEL`; a fact of the benchmark, from its paper). ``benchmarks`` says which benchmark scores include the task and how
     (:class:`BenchmarkEntry`); ``aliases`` are other names rows may give the task (published or older rows).
     """
 
@@ -107,8 +113,11 @@ class TaskSpec:
     defaults: dict[str, Any] = field(default_factory=dict)
     benchmarks: dict[str, BenchmarkEntry] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
+    parallel: str = ""
 
     def __post_init__(self) -> None:
+        if self.parallel not in PARALLEL:
+            raise SpecError(f"task {self.name!r}: parallel {self.parallel!r} is not one of {PARALLEL}")
         if not isinstance(self.kind, str) or not self.kind:
             raise SpecError(f"task {self.name!r}: name its kind (a registered task type, see `harness plugins`)")
         bad = [r for r in self.roles if r not in ROLES]

@@ -161,18 +161,41 @@ def _metric_rows(rows: list[dict], metric: str) -> list[dict]:
     return _pick(chosen, "variant", (None,)) or chosen
 
 
+AUTO_SPLIT = "auto"
+
+
+def eval_split(task: str) -> str:
+    """The split a task is scored on: the first of its plugin's ``eval_splits`` (FLORES: ``devtest``), else
+    ``test``."""
+    from harness.core.registry import registry
+
+    for t in registry().tasks.values():
+        if _norm(task) in {_norm(t.spec.name), *(_norm(a) for a in t.spec.aliases)}:
+            return t.spec.eval_splits[0] if t.spec.eval_splits else "test"
+    return "test"
+
+
+def in_split(row: dict, split: str | None) -> bool:
+    """Whether a row belongs to ``split`` (None: every split; ``auto``: its task's own eval split)."""
+    if split is None:
+        return True
+    want = eval_split(row["task"]) if split == AUTO_SPLIT else split
+    got = row.get("split")
+    return got in (want, None) or str(got or "").startswith(f"{want}[")
+
+
 def task_scores(rows: list[dict], split: str | None = "test") -> list[dict[str, Any]]:
     """One record per (system, task): per-language means and the ``en``/``xx``/``all`` views, per metric.
 
     Rows of a task in no benchmark are scored too, on their first metric, so nothing is dropped silently;
-    ``benchmark`` membership is then empty. ``split=None`` keeps every split.
+    ``benchmark`` membership is then empty. ``split=None`` keeps every split; ``split="auto"`` scores each task
+    on its own eval split (``test``; FLORES ``devtest``).
     """
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in rows:
         if r.get("variant") in NOT_ZERO_SHOT:
             continue
-        if split is not None and r.get("split") not in (split, None) and not str(r.get("split", "")).startswith(
-                f"{split}["):
+        if not in_split(r, split):
             continue
         groups[(*system_key(r), r["task"])].append(r)
     table = task_table()

@@ -9,16 +9,25 @@ calling it one example at a time averages back to the value). Every path is chec
 when none reproduces it (or the file is missing or altered) only seeds are resampled, and the interval says so in
 its ``method``.
 
-One replicate: draw the seeds with replacement (paired: the same seed indices for both systems), and for every
-language draw its example indices with replacement (paired: the same indices for both systems and every seed,
-since they are evaluated on the same test set). Draws happen in a fixed order (seeds, then languages sorted),
-from ``numpy.random.default_rng(seed)``, so a given input and seed always give the same interval.
+One replicate (hierarchical: seeds, then items): draw the seeds with replacement (paired: the same seed indices
+for both systems); then the items. When the task declares its test sets parallel (``TaskSpec.parallel ==
+"items"``: XNLI, PAWS-X, XQuAD, MLQA, FLORES), the items are drawn once from the union of item keys (the
+example id with the language code removed) and every language takes the draws of its own items, so the
+cross-language mean sees the items' shared difficulty; otherwise each language (sorted) draws its own
+examples. Either way the same draw serves both systems and every seed (paired). The seed level is corrected
+for its small sample: the deviation of the resampled seed mean from the all-seed mean is scaled by
+√(n/(n−1)), which makes its variance the unbiased one (plain resampling gives (n−1)/n of it: half with 2
+seeds); with fewer than 3 seeds the method says the seed component is uncertain, with 1 that it is not
+covered. Draws happen in that fixed order from ``numpy.random.default_rng(seed)``, so a given input and seed
+always give the same interval; the ``method`` string says what was resampled.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,71 +136,149 @@ def scored(row: dict[str, Any], tolerance: float = 1e-6) -> Scored:
 
 # --- the paired bootstrap ----------------------------------------------------------------------------------
 
-def _replicates(cell: Scored, idx: np.ndarray) -> np.ndarray:
-    """(B,) metric values of one evaluation under the example index matrix ``idx`` (B, n)."""
+def item_key(item_id: Any, codes: set[str]) -> str:
+    """An example id with its language codes removed (``test-de-3`` → ``test-3``): what names one item of a
+    parallel test set in every language."""
+    parts = [t for t in re.split(r"[-:/]", str(item_id)) if t.lower() not in codes]
+    return "-".join(parts)
+
+
+def _weights(idx: np.ndarray, n: int) -> np.ndarray:
+    """(B, n) multiplicities of the example indices drawn in ``idx`` (B, m)."""
+    b = idx.shape[0]
+    flat = (np.arange(b)[:, None] * n + idx).ravel()
+    return np.bincount(flat, minlength=b * n).reshape(b, n).astype(np.float64)
+
+
+def _replicates(cell: Scored, w: np.ndarray) -> np.ndarray:
+    """(B,) metric values of one evaluation under example multiplicities ``w`` (B, n)."""
     if cell.vector is not None:
-        return cell.vector[idx].mean(axis=1)
+        total = w.sum(axis=1)
+        return np.where(total > 0, (w @ cell.vector) / np.where(total > 0, total, 1.0), cell.value)
     if cell.counts is not None:
-        return np.asarray(cell.aggregate(cell.counts[idx].sum(axis=1)), dtype=np.float64)
+        return np.asarray(cell.aggregate(w @ cell.counts), dtype=np.float64)
     if cell.resampler is not None:
-        weights = np.zeros((idx.shape[0], len(cell.ids)))
-        np.add.at(weights, (np.arange(idx.shape[0])[:, None], idx), 1.0)
-        return cell.resampler.values(weights)
+        return np.asarray(cell.resampler.values(w), dtype=np.float64)
     if cell.metric_fn is not None:
-        out = np.empty(idx.shape[0])
-        for b, row in enumerate(idx):
-            out[b] = cell.metric_fn([cell.golds[i] for i in row], [cell.preds[i] for i in row])
+        out = np.empty(w.shape[0])
+        for b, row in enumerate(w.astype(np.int64)):
+            picked = np.repeat(np.arange(row.size), row)
+            out[b] = (cell.metric_fn([cell.golds[i] for i in picked], [cell.preds[i] for i in picked])
+                      if picked.size else cell.value)
         return out
-    return np.full(idx.shape[0], cell.value)
+    return np.full(w.shape[0], cell.value)
 
 
+def _usable(c: Scored) -> bool:
+    return c.vector is not None or c.counts is not None or c.metric_fn is not None or c.resampler is not None
+
+
+def seed_scale(n_seeds: int) -> float:
+    """The small-sample correction of the seed level: resampling n seeds gives (n−1)/n of the unbiased variance
+    of their mean, so each replicate's seed deviation is scaled by √(n/(n−1)) (1 with one seed)."""
+    return math.sqrt(n_seeds / (n_seeds - 1)) if n_seeds >= 2 else 1.0
+
+
+def _seed_mean(reps: np.ndarray, pick: np.ndarray, scale: float) -> np.ndarray:
+    every = reps.mean(axis=1)
+    return every + scale * (np.take_along_axis(reps, pick, axis=1).mean(axis=1) - every)
+
+
+# why: the draw order is the documented contract (seeds, then items joint or per language); keeping it in one
+# function keeps that order readable and checkable against the module docstring.
 def paired_replicates(base: dict[tuple, Scored], other: dict[tuple, Scored], languages: list[str],
-                      n_boot: int, rng: np.random.Generator) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], str]:
+                      n_boot: int, rng: np.random.Generator, *, parallel: str = "",
+                      seed_correction: bool = True) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], str]:
     """Bootstrap replicates per language of both systems' seed-mean score, paired over seeds and examples.
 
     ``base``/``other`` map ``(seed, language)`` to :class:`Scored`. Returns ``({language: (base_reps,
     other_reps)}, method)`` with replicate arrays of shape ``(n_boot,)``; one seed draw serves every language.
+    ``parallel="items"`` (the task's declaration): items are drawn once for all languages, matched by
+    :func:`item_key`; ``seed_correction`` scales the seed level by :func:`seed_scale`.
     """
     seeds_b = sorted({s for s, _ in base}, key=str)
     seeds_o = sorted({s for s, _ in other}, key=str)
     paired_seeds = seeds_b == seeds_o
     pick_b = rng.integers(0, len(seeds_b), size=(n_boot, len(seeds_b)))
     pick_o = pick_b if paired_seeds else rng.integers(0, len(seeds_o), size=(n_boot, len(seeds_o)))
-    total = resampled = 0
+    scale_b = seed_scale(len(seeds_b)) if seed_correction else 1.0
+    scale_o = seed_scale(len(seeds_o)) if seed_correction else 1.0
+    langs = sorted(languages)
+    cells_of = {lang: ([base[(s, lang)] for s in seeds_b], [other[(s, lang)] for s in seeds_o]) for lang in langs}
+    total = sum(len(b) + len(o) for b, o in cells_of.values())
+    resampled = sum(_usable(c) for b, o in cells_of.values() for c in (*b, *o))
+
+    shared_ids: dict[str, list] = {}   # language -> the one id list every evaluation of it shares
     unpaired_examples = False
-    out = {}
-    for lang in sorted(languages):
-        cells_b = [base[(s, lang)] for s in seeds_b]
-        cells_o = [other[(s, lang)] for s in seeds_o]
-        cells = cells_b + cells_o
-        total += len(cells)
-        resampled += sum(c.vector is not None or c.counts is not None or c.metric_fn is not None
-                         or c.resampler is not None for c in cells)
-        with_ids = [c for c in cells if c.ids is not None]
+    for lang, (cb, co) in cells_of.items():
+        with_ids = [c for c in (*cb, *co) if c.ids is not None]
         if with_ids and all(c.ids == with_ids[0].ids for c in with_ids):
-            n = len(with_ids[0].ids)
-            idx = rng.integers(0, n, size=(n_boot, n))
-            reps_b = np.stack([_replicates(c, idx) for c in cells_b], axis=1)   # (B, seeds)
-            reps_o = np.stack([_replicates(c, idx) for c in cells_o], axis=1)
+            shared_ids[lang] = with_ids[0].ids
+        elif with_ids:
+            unpaired_examples = True
+
+    weights: dict[str, np.ndarray] = {}
+    joint = ""
+    if parallel == "items" and len(shared_ids) >= 2:
+        keys = {lang: [item_key(i, {lang.lower()}) for i in ids] for lang, ids in shared_ids.items()}
+        union = sorted({k for ks in keys.values() for k in ks})
+        if len(union) < sum(len(set(ks)) for ks in keys.values()):   # some item is in two languages or more
+            where = {k: j for j, k in enumerate(union)}
+            full = _weights(rng.integers(0, len(union), size=(n_boot, len(union))), len(union))
+            weights = {lang: full[:, [where[k] for k in ks]] for lang, ks in keys.items()}
+            joint = (f"items jointly across {len(weights)} languages (parallel test sets, {len(union)} items"
+                     + ("" if all(len(ks) == len(union) for ks in keys.values()) else ", not all in every language")
+                     + ")")
+        else:
+            joint = "examples per language (declared parallel, but no item id is shared between languages)"
+    out = {}
+    for lang in langs:
+        cb, co = cells_of[lang]
+        if lang in weights:
+            w = weights[lang]
+            reps_b = np.stack([_replicates(c, w) for c in cb], axis=1)   # (B, seeds)
+            reps_o = np.stack([_replicates(c, w) for c in co], axis=1)
+        elif lang in shared_ids:
+            n = len(shared_ids[lang])
+            w = _weights(rng.integers(0, n, size=(n_boot, n)), n)
+            reps_b = np.stack([_replicates(c, w) for c in cb], axis=1)
+            reps_o = np.stack([_replicates(c, w) for c in co], axis=1)
         else:  # different example sets: resample each evaluation on its own
-            unpaired_examples = unpaired_examples or bool(with_ids)
 
             def own(c: Scored) -> np.ndarray:
                 if c.ids is None:
                     return np.full(n_boot, c.value)
-                return _replicates(c, rng.integers(0, len(c.ids), size=(n_boot, len(c.ids))))
-            reps_b = np.stack([own(c) for c in cells_b], axis=1)
-            reps_o = np.stack([own(c) for c in cells_o], axis=1)
-        out[lang] = (np.take_along_axis(reps_b, pick_b, axis=1).mean(axis=1),
-                     np.take_along_axis(reps_o, pick_o, axis=1).mean(axis=1))
-    n_seeds = f"{len(seeds_b)} seed{'s' if len(seeds_b) != 1 else ''}{'' if paired_seeds else ', unpaired'}"
+                m = len(c.ids)
+                return _replicates(c, _weights(rng.integers(0, m, size=(n_boot, m)), m))
+            reps_b = np.stack([own(c) for c in cb], axis=1)
+            reps_o = np.stack([own(c) for c in co], axis=1)
+        out[lang] = (_seed_mean(reps_b, pick_b, scale_b), _seed_mean(reps_o, pick_o, scale_o))
+    n = len(seeds_b)
+    seeds = f"{n} seed{'s' if n != 1 else ''}{'' if paired_seeds else ', unpaired'}"
+    if n == 1 and len(seeds_o) == 1:
+        seeds += "; training-seed variance not covered"
+    elif seed_correction:
+        seeds += "; seed spread ×√(n/(n−1))"
+        if min(n, len(seeds_o)) < 3:
+            seeds += ", seed component uncertain with < 3 seeds"
     if resampled == 0:
-        method = f"seeds only ({n_seeds}; no usable predictions)"
-    else:
-        examples = "examples" if resampled == total else f"examples ({resampled}/{total} evaluations)"
-        method = f"paired: seeds ({n_seeds}) × {examples}" + (
-            " (example sets differ: unpaired)" if unpaired_examples else "")
-    return out, method
+        return out, f"seeds only ({seeds}; no usable predictions)"
+    examples = joint or ("examples per language" + (" (the test sets are not parallel)" if not parallel else
+                                                   " (the English sides differ between languages)"
+                                                   if parallel == "english-side" else ""))
+    if resampled != total:
+        examples += f" ({resampled}/{total} evaluations)"
+    return out, f"paired: seeds ({seeds}), then {examples}" + (
+        " (example sets differ: unpaired)" if unpaired_examples else "")
+
+
+def languages_like_these(per_language: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """(B,) replicates of the mean over languages with the languages drawn with replacement too: an interval for
+    "languages like these" rather than "these languages". ``per_language``: each language's (B,) gain
+    replicates."""
+    stack = np.stack(per_language, axis=0)               # (L, B)
+    pick = rng.integers(0, stack.shape[0], size=(stack.shape[1], stack.shape[0]))  # (B, L)
+    return stack[pick.T, np.arange(stack.shape[1])[None, :]].mean(axis=0)
 
 
 def interval(reps: np.ndarray, level: float = 0.95) -> tuple[float, float]:

@@ -28,10 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from harness.results.aggregate import canonical_task, task_table
+from harness.results.aggregate import canonical_task, in_split, task_table
 from harness.results.axis import axis_of, position
-from harness.results.bootstrap import Scored, interval, paired_replicates, scored
+from harness.results.bootstrap import Scored, interval, languages_like_these, paired_replicates, scored
 from harness.results.languages import is_english
+from harness.results.multiplicity import apply_family, bootstrap_p
 from harness.toolkit.units import fmt_params  # noqa: F401  (re-exported: figures, html and the CLI import it here)
 
 CELL_KEYS = ("model", "task", "split", "metric", "direction", "variant", "lang_pair")
@@ -66,6 +67,19 @@ def report_metric(task: str, metrics: list[str]) -> str:
     return metrics[0]
 
 
+def task_parallel(task: str) -> str:
+    """The task's ``parallel`` declaration (``TaskSpec.parallel``) from the installed plugins; ``""`` when the
+    task is not installed (its items are then resampled per language)."""
+    from harness.core.registry import registry
+
+    tasks = registry().tasks
+    norm = lambda x: x.lower().replace("-", "").replace("_", "")  # noqa: E731
+    for t in tasks.values():
+        if norm(task) in {norm(t.spec.name), *(norm(a) for a in t.spec.aliases)}:
+            return t.spec.parallel
+    return ""
+
+
 def _rng(seed: int, key: tuple) -> np.random.Generator:
     digest = hashlib.sha256(repr(key).encode()).digest()
     return np.random.default_rng([seed, int.from_bytes(digest[:8], "little")])
@@ -78,8 +92,12 @@ def _group_mean(values: dict[str, float], langs: list[str]) -> float | None:
 # why: one recipe read top to bottom (pair cells, resample, record, fit trends); its steps share the paired
 # bootstrap state, and splitting them would only pass that state between helpers.
 def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: dict[str, str] | None = None,
-          n_boot: int = 1000, seed: int = 0, level: float = 0.95, baseline: str = "none") -> dict[str, Any]:
-    """Gain records (see module docstring) and trends for every cell with a baseline; plus notes on skips."""
+          n_boot: int = 1000, seed: int = 0, level: float = 0.95, baseline: str = "none",
+          family: dict[str, set[str]] | None = None) -> dict[str, Any]:
+    """Gain records (see module docstring) and trends for every cell with a baseline; plus notes on skips.
+
+    Every gain carries its bootstrap p-value and the Holm / Benjamini–Hochberg adjusted ones over the report's
+    family (:mod:`harness.results.multiplicity`; ``family`` narrows it); ``verdict`` follows the Holm result."""
     notes: list[str] = []
     by_task_metrics: dict[str, list[str]] = defaultdict(list)
     for r in rows:
@@ -92,7 +110,7 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
     groups: dict[str, str] = {}
     synthetic: dict[tuple, bool] = defaultdict(bool)
     for r in rows:
-        if split is not None and r.get("split") != split and not str(r.get("split", "")).startswith(f"{split}["):
+        if split is not None and (r.get("split") is None or not in_split(r, split)):
             continue
         if r["metric"] != chosen_metric[r["task"]] or r.get("language") == "avg":
             continue
@@ -129,12 +147,13 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
             so: dict[tuple, Scored] = {(s, lang): scored(inter_rows[(s, lang)]) for s in seeds_o for lang in langs}
             per_lang_b = {lang: mean(sb[(s, lang)].value for s in seeds_b) for lang in langs}
             per_lang_o = {lang: mean(so[(s, lang)].value for s in seeds_o) for lang in langs}
-            reps, method = paired_replicates(sb, so, langs, n_boot, _rng(seed, (*key, inter)))
+            parallel = task_parallel(cell["task"])
+            reps, method = paired_replicates(sb, so, langs, n_boot, _rng(seed, (*key, inter)), parallel=parallel)
             rec: dict[str, Any] = {**cell, "model_params": params.get(cell["model"]),
                                    "model_group": groups.get(cell["model"]), "intermediate": inter,
                                    "axis": axis_of(next(iter(base_rows.values()))),
                                    "synthetic": synthetic[(key, inter)] or synthetic[(key, baseline)],
-                                   "baseline": baseline, "seeds": seeds_o, "baseline_seeds": seeds_b,
+                                   "parallel": parallel, "baseline": baseline, "seeds": seeds_o, "baseline_seeds": seeds_b,
                                    "languages": langs, "method": method, "n_boot": n_boot, "level": level,
                                    "bootstrap_seed": seed}
             group_reps: dict[str, np.ndarray] = {}
@@ -149,8 +168,16 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
                 common = [s for s in seeds_b if s in seeds_o]
                 rec[group] = {"baseline": base_v, "score": inter_v, "gain": inter_v - base_v, "lo": lo, "hi": hi,
                               "se": float(np.std(g_reps, ddof=1)) if n_boot > 1 else None,
+                              "p": bootstrap_p(g_reps, inter_v - base_v),
                               "per_seed": {str(s): mean(so[(s, lang)].value - sb[(s, lang)].value for lang in gl)
                                            for s in common}}
+                if group == "xx" and len(gl) >= 2:
+                    pop = languages_like_these([reps[lang][1] - reps[lang][0] for lang in gl],
+                                               _rng(seed, (*key, inter, "languages")))
+                    plo, phi = interval(pop, level)
+                    rec[group]["languages_like_these"] = {
+                        "lo": plo, "hi": phi, "method": f"{method}; then the {len(gl)} languages drawn with "
+                        "replacement: an interval for languages like these, not these languages"}
             rec["transfer_ratio"] = _ratio(rec, group_reps, level)
             rec["per_language"] = {lang: per_lang_o[lang] - per_lang_b[lang] for lang in langs}
             skipped = sorted({c.note for c in [*sb.values(), *so.values()] if c.note})
@@ -161,7 +188,8 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
         str(records[i]["task"]), str(records[i]["metric"]), str(records[i]["model_group"]),
         records[i]["model_params"] or 0, records[i]["model"], records[i]["intermediate"]))
     records, replicates = [records[i] for i in order], {k: replicates[i] for k, i in enumerate(order)}
-    return {"gains": records, "trends": trends(records, replicates, level), "notes": notes,
+    fam = apply_family(records, level, family)
+    return {"gains": records, "family": fam, "trends": trends(records, replicates, level), "notes": notes,
             "published": published_gains(rows, baseline),
             "metrics": chosen_metric, "split": split, "n_boot": n_boot, "seed": seed, "level": level}
 

@@ -44,6 +44,53 @@ def load_rows(*paths: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
+class ConfigMix(ValueError):
+    """Rows of several configs measure the same thing: averaging them would mix two studies."""
+
+
+MEASUREMENT_KEYS = ("model", "intermediate", "task", "split", "metric", "language", "lang_pair", "seed", "direction",
+                    "variant")
+
+
+def config_of(row: dict[str, Any]) -> tuple[str | None, str | None]:
+    return row.get("config_name"), row.get("config_hash")
+
+
+def select_config(rows: list[dict[str, Any]], config: str | None = None,
+                  config_sha: str | None = None) -> list[dict[str, Any]]:
+    """The rows of one config (by ``config_name`` and/or a ``config_hash`` prefix); published rows (with a
+    ``source``) are kept. Nothing matching is an error listing the configs present."""
+    if config is None and config_sha is None:
+        return rows
+    keep = [r for r in rows if r.get("source") or (
+        (config is None or r.get("config_name") == config)
+        and (config_sha is None or str(r.get("config_hash") or "").startswith(config_sha)))]
+    if not any(not r.get("source") for r in keep):
+        present = sorted({f"{n} ({str(h or '')[:12]})" for n, h in map(config_of, rows)}, key=str)
+        raise ValueError(f"no rows of config {config or ''}{' sha ' + config_sha if config_sha else ''}; the files "
+                         f"hold: {', '.join(present) or 'none'}")
+    return keep
+
+
+def check_configs_apart(rows: list[dict[str, Any]]) -> None:
+    """Refuse rows where two configs measured the same (model, intermediate, task, split, metric, language, seed,
+    …): reports would average them together. Configs that measured different things share a file freely."""
+    seen: dict[tuple, set] = defaultdict(set)
+    for r in rows:
+        if r.get("source"):
+            continue
+        key = tuple(r.get(k) or ("none" if k == "intermediate" else None) for k in MEASUREMENT_KEYS)
+        seen[key].add(config_of(r))
+    clash = [(k, v) for k, v in seen.items() if len(v) > 1]
+    if not clash:
+        return
+    key, configs = clash[0]
+    what = " / ".join(f"{k} {v}" for k, v in zip(MEASUREMENT_KEYS, key) if v is not None)
+    names = ", ".join(f"{n!r} (sha {str(h or '-')[:12]})" for n, h in sorted(configs, key=str))
+    raise ConfigMix(f"{len(clash)} measurements are in more than one config, e.g. {what}: {names}; their rows "
+                    "would be averaged together. Select one with --config NAME or --config-sha HASH")
+
+
 def without_source(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows without the loader's private ``_file`` key (for printing or writing them)."""
     return [{k: v for k, v in r.items() if k != SOURCE_KEY} for r in rows]

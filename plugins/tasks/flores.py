@@ -54,6 +54,7 @@ HOW = ("Get flores200_dataset.tar.gz from facebookresearch/flores (flores200 REA
 
 SPEC = TaskSpec(
     name="flores", kind="generation", roles=("target",), languages=LANGUAGES, metrics=("spbleu", "chrf++"),
+    parallel="items",  # FLORES-200: the same sentences in every language, line i parallel (NLLB Team 2022)
     train_language=ENGLISH, train_split="dev", select_split="dev", eval_splits=("devtest",),
     average="unweighted", data_help=HOW, version="2",
     defaults={"lr": 5e-4, "batch_size": 16, "epochs": 3.0, "warmup_ratio": 0.1, "weight_decay": 0.0},

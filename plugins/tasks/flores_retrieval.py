@@ -28,6 +28,7 @@ HOW = "Get the FLORES-200 release (github.com/facebookresearch/flores, flores200
 
 SPEC = TaskSpec(
     name="flores-retrieval", kind="retrieval", roles=("target",), languages=LANGUAGES, train_language="en",
+    parallel="items",  # FLORES-200: line i parallel across languages (NLLB Team 2022)
     metrics=("flores_xsim_error_margin_ratio_src2tgt", "flores_xsim_error_cosine_src2tgt",
              "flores_xsim_error_margin_ratio_tgt2src", "flores_xsim_error_cosine_tgt2src"),
     version="1", eval_splits=("devtest",), select_split="dev", data_help=HOW,

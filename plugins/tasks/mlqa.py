@@ -44,6 +44,7 @@ XTREME_SHA = "68bd9e06bf4bbe671073c975ccd61d754e1bd3d6"
 
 SPEC = TaskSpec(
     name="mlqa", kind="span_qa", roles=("target",), languages=LANGUAGES,
+    parallel="items",  # MLQA: n-way parallel; a question keeps its id in every language it appears in (Lewis et al. 2020)
     metrics=("mlqa_f1", "mlqa_exact_match"), version="1", eval_splits=("test",), select_split="dev",
     hf_dataset="google/xtreme", hf_revision=XTREME_SHA, hf_helpers={SQUAD_HF: None}, data_help=HOW,
     description="Cross-lingual extractive QA; train on English SQuAD v1.1, test on MLQA (same-language pairs)",

@@ -41,6 +41,7 @@ HOW = ("Get XTREME's processed XNLI (google-research/xtreme, scripts/download_da
 
 SPEC = TaskSpec(
     name="xnli", kind="classification", roles=("target",), languages=LANGUAGES, labels=LABELS,
+    parallel="items",  # XNLI test: 5,010 English pairs translated into 14 languages (Conneau et al. 2018)
     metrics=("accuracy",), version="1", eval_splits=("test",), hf_dataset="facebook/xnli",
     data_help=HOW, description="Cross-lingual NLI; train on English MultiNLI, test in 15 languages",
     citation="Conneau et al. 2018, XNLI: Evaluating Cross-lingual Sentence Representations", license="CC BY-NC 4.0",
