@@ -213,7 +213,26 @@ def language_families(report: dict[str, Any], out_dir: Path) -> list[Path]:
     return written
 
 
+MANIFEST = ".figures.json"  # the names of the files the last call of all_figures wrote into a folder
+
+
+def read_figure_manifest(out_dir: str | Path) -> list[str]:
+    """Names of the figures an earlier :func:`all_figures` wrote into ``out_dir`` (the only files it replaces)."""
+    import json
+
+    try:
+        names = json.loads((Path(out_dir) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [n for n in names if isinstance(n, str) and "/" not in n and n != MANIFEST] if isinstance(names, list) else []
+
+
 def all_figures(report: dict[str, Any], out_dir: str | Path) -> list[Path]:
-    """Every figure of the report, PNG and SVG, into ``out_dir``."""
+    """Every figure of the report, PNG and SVG, into ``out_dir`` (their names recorded in :data:`MANIFEST`)."""
+    import json
+
     out = Path(out_dir)
-    return gain_vs_params(report, out) + heatmaps(report, out) + language_families(report, out)
+    made = gain_vs_params(report, out) + heatmaps(report, out) + language_families(report, out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MANIFEST).write_text(json.dumps(sorted(p.name for p in made)), encoding="utf-8")
+    return made

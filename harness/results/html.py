@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import html
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 from harness.results.aggregate import benchmark_scores, task_scores
-from harness.results.figures import all_figures
+from harness.results.figures import all_figures, read_figure_manifest
 from harness.results.gains import fmt_gain, fmt_params, fmt_ratio
 from harness.results.leaderboard import SOURCE_KEY, SYNTHETIC_TITLE
 
@@ -100,8 +99,9 @@ def build(rows: list[dict[str, Any]], report: dict[str, Any], out_dir: str | Pat
     """Write ``out_dir/index.html`` and ``out_dir/figures/``; returns the page's path."""
     out = Path(out_dir)
     figdir = out / "figures"
-    if figdir.exists():
-        shutil.rmtree(figdir)
+    if figdir.exists():  # only the figures an earlier page wrote (figures.MANIFEST lists them), never a user's file
+        for name in read_figure_manifest(figdir):
+            (figdir / name).unlink(missing_ok=True)
     figures = [p for p in all_figures(report, figdir) if p.suffix == ".png"]
     parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
              f"<style>{_CSS}</style><script>{_JS}</script></head><body>", f"<h1>{html.escape(title)}</h1>"]

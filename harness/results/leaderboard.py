@@ -17,6 +17,7 @@ from harness.toolkit.units import fmt_params
 
 SOURCE_KEY = "_file"  # each loaded row remembers the leaderboard file it came from (predictions are relative to it)
 REQUIRED_KEYS = ("model", "task", "metric", "value", "language")
+SET_KEYS = ("model", "task", "value")  # not null in any row of any schema version (schema 1 rows lack a metric)
 
 if TYPE_CHECKING:
     from harness.planning.plan import Plan
@@ -35,10 +36,11 @@ def load_rows(*paths: str | Path) -> list[dict[str, Any]]:
         path = Path(p)
         if not path.exists():
             raise FileNotFoundError(f"leaderboard file {path} not found; `harness matrix run CONFIG` writes one")
-        for row in map(upgrade_row, read_jsonl(path, torn_tail=False)):
-            for key in REQUIRED_KEYS:
-                if key not in row:
-                    raise ValueError(f"{path}: a row lacks the required key {key!r}")
+        for line, row in enumerate(map(upgrade_row, read_jsonl(path, torn_tail=False)), 1):
+            for key in SET_KEYS:
+                if row.get(key) is None:  # upgrade_row fills unknown keys with null: these must be set
+                    raise ValueError(f"{path}: row {line} has no {key!r}; not a leaderboard row (rows are what "
+                                     "`harness matrix run` writes)")
             row[SOURCE_KEY] = str(path.resolve())
             rows.append(row)
     return rows

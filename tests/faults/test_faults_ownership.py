@@ -66,3 +66,27 @@ def test_synthetic_data_is_written_into_an_empty_folder_and_reused(tmp_path):
     before = sorted(p.name for p in folder.rglob("*"))
     prepare_data({"kind": "synthetic", "path": str(folder)}, "xnli")  # ours: kept as it is
     assert sorted(p.name for p in folder.rglob("*")) == before
+
+
+def test_leaderboard_html_replaces_only_its_own_figures(tmp_path):
+    """Old code: ``leaderboard html --out site`` removed the whole ``site/figures/`` folder, a user's files too."""
+    from harness.results.figures import MANIFEST
+    from harness.results.gains import gains
+    from harness.results.html import build
+
+    mine = tmp_path / "site" / "figures" / "my-diagram.png"
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(b"mine")
+    old = tmp_path / "site" / "figures" / "gain_vs_params.png"  # what an earlier page wrote
+    old.write_bytes(b"old figure")
+    (mine.parent / MANIFEST).write_text('["gain_vs_params.png"]')
+    build([], gains([]), tmp_path / "site")
+    assert mine.read_bytes() == b"mine" and not (old.exists() and old.read_bytes() == b"old figure")
+
+
+def test_a_file_that_is_not_a_leaderboard_row_is_one_line(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"a": 1}\n')
+    for cmd in ("show", "report", "aggregate"):
+        r = CliRunner().invoke(main, ["leaderboard", cmd, str(path)])
+        assert r.exit_code != 0 and "row 1 has no" in r.output and "Traceback" not in r.output, (cmd, r.output)
