@@ -29,8 +29,8 @@ def test_user_files_in_tmp_and_heartbeats_survive_runs(tmp_path):
            "device": "cpu", "targets": [{"name": "xnli", "languages": ["en"]}], "data": {"xnli": "synthetic"},
            "train": {"lr": 0.001, "batch_size": 8, "max_steps": 2, "max_length": 48}}
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
-    for _ in range(2):  # a run and a cached rerun
-        r = CliRunner().invoke(main, ["matrix", "run", str(tmp_path / "c.yaml")])
+    for cmd in (["run"], ["run"], ["prune"], ["run", "--prune"]):  # a run, a cached rerun, prunes
+        r = CliRunner().invoke(main, ["matrix", *cmd, str(tmp_path / "c.yaml")])
         assert r.exit_code == 0, r.output
         assert notes.read_text() == "chapter 1" and foreign.exists()
     assert not mine.exists() and not dead.exists()
