@@ -121,24 +121,33 @@ HP = {"grad_accum": 2, "max_steps": 10, "epochs": 1, "warmup_ratio": 0.2, "weigh
       "lr": 2e-3, "max_grad_norm": 1.0, "precision": "fp32", "checkpoint_every": f"{EVERY} steps", "eval_every": 2}
 
 
+def train_tiny(tmp_path: Path, root: Path, n_tasks: int = 1, stop_at: int | None = None):
+    """Train :func:`_tiny_setup` with resume folder ``root``, requesting a stop at step ``stop_at``; returns the
+    summary and a copy of the final weights."""
+    import torch
+
+    from harness.training.loop import train
+
+    model, tasks, pad = _tiny_setup(n_tasks)
+
+    def progress(info):
+        if info["step"] == stop_at:
+            request_stop("test")
+
+    resume = Resume(root, HP["checkpoint_every"], outputs=tmp_path / f"work-{root.name}")
+    summary = train(model, tasks, HP, torch.device("cpu"), 0, pad, progress=progress, resume=resume,
+                    sampling="uniform", select=lambda m: -abs(float(next(m.heads.parameters()).detach().sum())))
+    return summary, {k: v.clone() for k, v in model.state_dict().items()}
+
+
 @pytest.mark.parametrize("n_tasks", [1, 2])
 def test_graceful_stop_then_resume_is_bit_identical_in_process(tmp_path, n_tasks):
     """request_stop() at step 5 → checkpoint + Preempted; a fresh model resumes at 6 and ends bit-identical."""
     import torch
 
-    from harness.training.loop import train
 
     def run(root, stop_at=None):
-        model, tasks, pad = _tiny_setup(n_tasks)
-
-        def progress(info):
-            if info["step"] == stop_at:
-                request_stop("test")
-
-        resume = Resume(root, HP["checkpoint_every"], outputs=tmp_path / f"work-{root.name}")
-        summary = train(model, tasks, HP, torch.device("cpu"), 0, pad, progress=progress, resume=resume,
-                        sampling="uniform", select=lambda m: -abs(float(next(m.heads.parameters()).detach().sum())))
-        return summary, {k: v.clone() for k, v in model.state_dict().items()}
+        return train_tiny(tmp_path, root, n_tasks, stop_at)
 
     clear_stop()
     reference, ref_weights = run(tmp_path / "ref")

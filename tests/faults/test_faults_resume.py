@@ -8,27 +8,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_resume import HP, _tiny_setup
+from test_resume import train_tiny
 
-from harness.run.stop import Preempted, clear_stop, request_stop
+from harness.run.stop import Preempted, clear_stop
 from harness.training.checkpoint import MANIFEST, Resume, verify_checkpoint
 
 
 def _run(tmp_path, root, stop_at=None):
-    import torch
-
-    from harness.training.loop import train
-
-    model, tasks, pad = _tiny_setup(1)
-
-    def progress(info):
-        if info["step"] == stop_at:
-            request_stop("test")
-
-    resume = Resume(root, HP["checkpoint_every"], outputs=tmp_path / f"work-{root.name}")
-    summary = train(model, tasks, HP, torch.device("cpu"), 0, pad, progress=progress, resume=resume,
-                    sampling="uniform", select=lambda m: -abs(float(next(m.heads.parameters()).detach().sum())))
-    return summary, {k: v.clone() for k, v in model.state_dict().items()}
+    return train_tiny(tmp_path, root, 1, stop_at)
 
 
 def _flip(path, at=None):
