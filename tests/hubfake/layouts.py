@@ -19,6 +19,10 @@ STANDIN = "0" * 33  # padding after a 7-hex prefix that was all the tree page sh
 MT5_BASE_MAIN = "2eb15465c5dd7f72a8f7984306ad05ebc3dd1e1f"  # huggingface.co/google/mt5-base/tree/2eb1546… (7 commits)
 MT5_BASE_PR5 = "78f6d82" + STANDIN  # huggingface.co/google/mt5-base/tree/refs%2Fpr%2F5 (commit 78f6d82, SFconvertbot)
 MT5_SMALL = "6f9238ffa7de159b1245f899909bac7f40de53ae"  # huggingface.co/google/mt5-small/tree/6f9238f…
+MT5_LARGE_PR2 = "839af365b2edcc42e5872afa8c03418b76e96583"  # huggingface.co/google/mt5-large/tree/refs%2Fpr%2F2
+MT5_LARGE_MAIN = "fec3088c" + "0" * 32  # a main-line commit (pickle only); only the prefix was readable
+MT5_XL_PR2 = "2568b91ebe41c97510f5633ddb3f3bc5ae2f78c5"  # huggingface.co/google/mt5-xl/tree/2568b91e… (refs/pr/2)
+MT5_XL_MAIN = "1" * 40  # stand-in: the main sha of google/mt5-xl was not read offline (pickle only, like its peers)
 MT5_XXL = "d4ac5e6d5125f8d30cba8763cd0ad71e5d34c17b"  # huggingface.co/google/mt5-xxl/tree/d4ac5e6… (pickle only)
 XTREME = "68bd9e06bf4bbe671073c975ccd61d754e1bd3d6"  # huggingface.co/datasets/google/xtreme/commit/68bd9e0…
 MLQA_SCRIPT = "397ed406c1a7902140303e7faf60fff35b58d285"  # facebook/mlqa: the revision lighteval pins (script repo)
@@ -131,6 +135,12 @@ def repos(tmp: Path) -> list[Repo]:
                     "/tree/refs%2Fpr%2F5"),
         Repo("model", "google/mt5-small", {"main": MT5_SMALL}, {MT5_SMALL: base_pr},
              source="https://huggingface.co/google/mt5-small/tree/6f9238ffa7de159b1245f899909bac7f40de53ae"),
+        Repo("model", "google/mt5-large", {"main": MT5_LARGE_MAIN, "refs/pr/2": MT5_LARGE_PR2},
+             {MT5_LARGE_MAIN: base_main, MT5_LARGE_PR2: base_pr},
+             source="https://huggingface.co/google/mt5-large/tree/refs%2Fpr%2F2 (/commits/839af365…/model.safetensors)"),
+        Repo("model", "google/mt5-xl", {"main": MT5_XL_MAIN, "refs/pr/2": MT5_XL_PR2},
+             {MT5_XL_MAIN: base_main, MT5_XL_PR2: base_pr},
+             source="https://huggingface.co/google/mt5-xl/tree/2568b91ebe41c97510f5633ddb3f3bc5ae2f78c5"),
         Repo("model", "google/mt5-xxl", {"main": MT5_XXL}, {MT5_XXL: xxl},
              source="https://huggingface.co/google/mt5-xxl/tree/d4ac5e6d5125f8d30cba8763cd0ad71e5d34c17b"),
         Repo("dataset", "google/xtreme", {"main": XTREME},
