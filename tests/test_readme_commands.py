@@ -43,7 +43,15 @@ def test_the_block_has_every_public_command():
 
 
 @pytest.mark.slow
-def test_readme_commands_work_on_the_quickstart_output(quickstart_root):
+def test_readme_commands_work_on_the_quickstart_output(quickstart_root, monkeypatch):
+    from hubfake import FakeHub
+    from huggingface_hub import constants
+
+    hub = FakeHub().start()  # `leaderboard push|pull` talk to a loopback fake of the Hub (tests/hubfake)
+    monkeypatch.setattr(constants, "ENDPOINT", hub.url)
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", hub.url + "/{repo_id}/resolve/{revision}/{filename}")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(quickstart_root / ".hub-cache"))
     runner = CliRunner()
     here = os.getcwd()
     os.chdir(quickstart_root)
@@ -59,7 +67,10 @@ def test_readme_commands_work_on_the_quickstart_output(quickstart_root):
                 assert "synthetic" in res.output
             if args[0] == "score":
                 assert "accuracy" in res.output
+        assert (quickstart_root / "pulled.jsonl").read_bytes() == (
+            quickstart_root / "leaderboards" / "quickstart.jsonl").read_bytes()  # push → pull: the same rows
         assert (quickstart_root / "site" / "index.html").exists()
         assert "synthetic" in (quickstart_root / "site" / "index.html").read_text()
     finally:
         os.chdir(here)
+        hub.stop()

@@ -303,3 +303,9 @@ def export(files: tuple[str, ...], fmt: str, out_dir: str, split: str, model: st
                       f"{result['out']}/{s['folder']}{missing}", highlight=False, markup=False)
     if with_labels:
         console.print(f"gold labels: {result['out']}/labels", highlight=False, markup=False)
+
+
+from harness.cli.leaderboard_hub import pull_cmd, push_cmd  # noqa: E402 - rows to and from a Hub dataset repo
+
+leaderboard.add_command(push_cmd)
+leaderboard.add_command(pull_cmd)

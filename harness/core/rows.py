@@ -135,6 +135,7 @@ def upgrade_row(row: dict[str, Any]) -> dict[str, Any]:
 # One JSON object per line, keys in insertion order, non-ASCII kept (the layout of every committed leaderboard);
 # NaN and infinities are refused (they are not JSON: a row holding one would break every reader).
 _dumps = functools.partial(json.dumps, ensure_ascii=False, allow_nan=False)
+dumps_row = _dumps  # one row as its leaderboard line (no newline)
 
 
 def write_jsonl_atomic(path: Path, rows: Iterable[dict[str, Any]]) -> None:

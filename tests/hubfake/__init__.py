@@ -10,6 +10,12 @@ bodies are tiny stand-ins in the real schema, built by the layout. Endpoints (re
 - ``GET /api/{models|datasets}/{repo}[/revision/{rev}]`` → ``{id, sha, siblings, ...}``
 - ``GET /api/{models|datasets}/{repo}/tree/{rev}[/{path}]`` (``recursive``) → ``[{type, path, size, oid}]``
 - ``POST /api/{models|datasets}/{repo}/paths-info/{rev}`` (form ``paths``) → the same records
+- ``POST /api/repos/create`` (json ``{name, organization, type}``) → ``{url}``; 409 ``{error, url}`` when it
+  exists (``hf_api.py`` ``create_repo`` reads ``url`` from the 409 body under ``exist_ok``)
+- ``POST /api/{models|datasets}/{repo}/preupload/{rev}`` → every file ``regular`` (no LFS/Xet), with its oid
+- ``POST /api/{models|datasets}/{repo}/commit/{rev}`` (ndjson: a ``header`` line, then ``file`` lines with base64
+  ``content``, or ``deletedFile``) → ``{commitUrl, commitOid}``: a new commit on that branch (read from
+  ``_commit_api.py`` ``_fetch_upload_modes``, ``_prepare_commit_payload``, ``_send_commit``)
 - ``HEAD|GET /{repo}/resolve/{rev}/{path}`` and ``/datasets/{repo}/resolve/{rev}/{path}`` with ``X-Repo-Commit``,
   ``ETag`` and ``Content-Length`` (no ``X-Xet-*`` headers: the clients fall back to a plain HTTP download)
 
@@ -51,6 +57,7 @@ class Repo:
 class FakeHub:
     repos: dict[tuple[str, str], Repo] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    commits_made: list[tuple[str, str]] = field(default_factory=list)
     url: str = ""
     _server: ThreadingHTTPServer | None = None
 
@@ -120,9 +127,17 @@ class FakeHub:
         raw = split.path.strip("/").split("/")
         query = parse_qs(split.query)
         form: dict[str, list[str]] = {}
+        body = b""
         if method == "POST":
             length = int(h.headers.get("Content-Length") or 0)
-            form = parse_qs(h.rfile.read(length).decode())
+            body = h.rfile.read(length)
+            if "json" not in (h.headers.get("Content-Type") or ""):
+                form = parse_qs(body.decode())
+        if raw[:3] == ["api", "repos", "create"]:
+            return self._create(h, method, json.loads(body or b"{}"))
+        if raw[0] == "api" and len(raw) > 3 and raw[1] in ("models", "datasets") and (
+                "preupload" in raw or "commit" in raw) and method == "POST":
+            return self._write(h, method, raw[1][:-1], raw[2:], body)
         if raw[0] == "api" and len(raw) > 2 and raw[1] in ("models", "datasets"):
             return self._api(h, method, raw[1][:-1], raw[2:], query, form)
         kind = "model"
@@ -199,3 +214,55 @@ class FakeHub:
                     out.append({"type": "directory", "path": p, "oid": hashlib.sha1(p.encode()).hexdigest()})
             return self._json(h, method, out)
         return self._error(h, method, "RepoNotFound", f"unknown endpoint {op}")
+
+    # --- writes: create a repo, preupload, commit ---------------------------------------------------------------
+    def _create(self, h, method: str, payload: dict) -> None:
+        kind = payload.get("type") or "model"
+        repo_id = "/".join(p for p in (payload.get("organization"), payload["name"]) if p)
+        prefix = "" if kind == "model" else f"/{kind}s"
+        if (kind, repo_id) in self.repos:  # the 409 body carries the url too: create_repo(exist_ok=True) reads it
+            body = json.dumps({"error": f"You already created this {kind} repo",
+                               "url": f"{self.url}{prefix}/{repo_id}"}).encode()
+            return self._send(h, method, 409, body, {"Content-Type": "application/json"})
+        empty = hashlib.sha1(f"{kind}/{repo_id}".encode()).hexdigest()
+        self.add(Repo(kind, repo_id, {"main": empty}, {empty: {}}, source="created through the fake's API"))
+        return self._json(h, method, {"url": f"{self.url}{prefix}/{repo_id}"})
+
+    def _write(self, h, method: str, kind: str, parts: list[str], body: bytes) -> None:
+        import base64
+
+        repo, rest = self._repo(kind, parts)
+        if repo is None:
+            return self._error(h, method, "RepoNotFound", f"{kind} repository {'/'.join(parts[:2])} not found")
+        op, branch = rest[0], unquote("/".join(rest[1:]))
+        sha = repo.resolve(branch)
+        if sha is None:
+            return self._error(h, method, "RevisionNotFound", f"revision {branch} of {repo.repo_id} not found")
+        files = repo.commits[sha]
+        if op == "preupload":
+            wanted = json.loads(body)["files"]
+            return self._json(h, method, {"files": [
+                {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False,
+                 "oid": _git_oid(files[f["path"]]) if f["path"] in files else None} for f in wanted]})
+        new = dict(files)
+        for line in body.decode().splitlines():
+            item = json.loads(line)
+            if item["key"] == "file":
+                new[item["value"]["path"]] = base64.b64decode(item["value"]["content"])
+            elif item["key"] == "deletedFile":
+                new.pop(item["value"]["path"], None)
+        commit = hashlib.sha1(sha.encode() + json.dumps(sorted((p, hashlib.sha256(b).hexdigest())
+                                                              for p, b in new.items())).encode()).hexdigest()
+        repo.commits[commit] = new
+        if branch in repo.commits:  # the Hub commits onto branches only
+            return self._error(h, method, "RevisionNotFound", f"{branch} is a commit, not a branch")
+        repo.refs[branch] = commit
+        self.commits_made.append((repo.repo_id, commit))
+        prefix = "" if kind == "model" else f"/{kind}s"
+        return self._json(h, method, {"commitUrl": f"{self.url}{prefix}/{repo.repo_id}/commit/{commit}",
+                                      "commitOid": commit, "pullRequestUrl": None})
+
+
+def _git_oid(body: bytes) -> str:
+    """The git blob sha1 the Hub reports as a regular file's oid (what the client compares to skip a no-op)."""
+    return hashlib.sha1(b"blob %d\0" % len(body) + body).hexdigest()
