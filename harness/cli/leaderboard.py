@@ -113,8 +113,13 @@ def _report(files, split, metric, n_boot, seed, level, family=(), config=None, c
     except ValueError as err:
         fail(str(err))
     rows = _select(_load(files), config, config_sha)
-    return rows, gains(rows, split=None if split == "all" else split, metrics=metrics, n_boot=n_boot, seed=seed,
-                       level=level, family=fam)
+    from harness.results.pack import PackError
+
+    try:
+        return rows, gains(rows, split=None if split == "all" else split, metrics=metrics, n_boot=n_boot, seed=seed,
+                           level=level, family=fam)
+    except PackError as err:
+        fail(str(err))
 
 
 _report_options = [
@@ -152,7 +157,7 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
     from rich.table import Table
 
     from harness.cli.console import console, emit_json, esc
-    from harness.results.gains import fmt_gain, fmt_params, fmt_ratio
+    from harness.results.gains import fmt_gain, fmt_params, fmt_ratio, metric_label
     from harness.results.leaderboard import SYNTHETIC_TITLE
 
     _, rep = _report(files, split, metric, n_boot, seed, level, family, config, config_sha)
@@ -177,8 +182,10 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
                                             f"{n_boot} replicates, seed {seed}; xx = mean over non-English "
                                             "languages)")[0])
     for g in rep["gains"]:
-        table.add_row(*esc(g.get("model_group") or "-", g["model"], fmt_params(g["model_params"]), g["task"],
-                           g["metric"], g["intermediate"], len(g["seeds"]), fmt_gain(g["en"]), fmt_gain(g["xx"]),
+        size = fmt_params(g["model_params"]) + (f" ({fmt_params(g['model_params_nonembed'])} non-emb.)"
+                                                if g.get("model_params_nonembed") else "")
+        table.add_row(*esc(g.get("model_group") or "-", g["model"], size, g["task"], metric_label(g),
+                           g["intermediate"], len(g["seeds"]), fmt_gain(g["en"], g), fmt_gain(g["xx"], g),
                            fmt_ratio(g["transfer_ratio"]),
                            *(["synthetic" if g.get("synthetic") else ""] if any_synthetic else []),
                            *([] if one_method else [g["method"]])))
@@ -220,7 +227,7 @@ def _print_multiplicity(rep: dict, pct: str) -> None:
     from rich.table import Table
 
     from harness.cli.console import console, esc
-    from harness.results.gains import fmt_gain
+    from harness.results.gains import fmt_gain, metric_label
 
     fam = rep.get("family") or {}
     if not fam.get("size"):
@@ -234,7 +241,7 @@ def _print_multiplicity(rep: dict, pct: str) -> None:
             c = g.get(group)
             if c is None or c.get("p") is None:
                 continue
-            metric = g["metric"] + ("" if c.get("higher_is_better", True) else " (lower is better)")
+            metric = metric_label(g)
             table.add_row(*esc(g["model"], g["task"], metric, g["intermediate"], group, fmt_gain(c), fmt(c["p"]),
                                fmt(c.get("p_holm")), fmt(c.get("p_bh")), c.get("verdict", "-")))
     console.print(table)
@@ -258,14 +265,21 @@ def _select(rows: list[dict], config: str | None, config_sha: str | None) -> lis
 @click.option("--out", "out_dir", required=True, type=click.Path(), help="folder for index.html and figures/")
 @_with_report_options
 @click.option("--title", default="xlt-harness leaderboard", show_default=True)
+@click.option("--config-file", "config_file", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="the study's config (YAML): its notes: (and learning rates rows lack) go into the caveats")
 def html_cmd(files: tuple[str, ...], out_dir: str, split: str, metric: tuple[str, ...], n_boot: int, seed: int,
-             level: float, family: tuple[str, ...], config: str | None, config_sha: str | None, title: str) -> None:
+             level: float, family: tuple[str, ...], config: str | None, config_sha: str | None, title: str,
+             config_file: str | None) -> None:
     """A static page (sortable tables, figures, provenance of every row) that opens from the file system."""
-    from harness.cli.console import console
+    from harness.cli.console import console, fail
+    from harness.planning.config import ConfigError
     from harness.results.html import build
 
     rows, rep = _report(files, split, metric, n_boot, seed, level, family, config, config_sha)
-    page = build(rows, rep, out_dir, title=title, sources=list(files))
+    try:
+        page = build(rows, rep, out_dir, title=title, sources=list(files), config_file=config_file)
+    except ConfigError as err:
+        fail(str(err))
     console.print(f"wrote {page} (open it as file://{page.resolve()})", highlight=False, markup=False)
 
 
@@ -287,12 +301,13 @@ def export(files: tuple[str, ...], fmt: str, out_dir: str, split: str, model: st
     from harness.cli.console import console, emit_json, fail
     from harness.results.export import ExportError
     from harness.results.export import export as run_export
+    from harness.results.pack import PackError
 
     rows = _load(files)
     try:
         result = run_export(rows, out_dir, fmt=fmt, split=split, model=model, intermediate=intermediate, seed=seed,
                             allow_synthetic=allow_synthetic, labels=with_labels)
-    except ExportError as err:
+    except (ExportError, PackError) as err:
         fail(str(err))
     if as_json:
         emit_json(result)
@@ -303,3 +318,26 @@ def export(files: tuple[str, ...], fmt: str, out_dir: str, split: str, model: st
                       f"{result['out']}/{s['folder']}{missing}", highlight=False, markup=False)
     if with_labels:
         console.print(f"gold labels: {result['out']}/labels", highlight=False, markup=False)
+
+
+@leaderboard.command()
+@click.argument("file", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="print what was packed as JSON")
+def pack(file: str, as_json: bool) -> None:
+    """Pack the per-example predictions the intervals need into FILE.pack.tar.xz (entries named by sha256)."""
+    from harness.cli.console import console, emit_json, fail
+    from harness.results.pack import PackError, write_pack
+
+    try:
+        result = write_pack(file, _load((file,)))
+    except PackError as err:
+        fail(str(err))
+    if as_json:
+        emit_json(result)
+        return
+    mib = lambda n: f"{n / 2**20:.2f} MiB"  # noqa: E731
+    console.print(f"packed {result['entries']} predictions files ({result['rows']} rows, {mib(result['raw_bytes'])}) "
+                  f"into {result['pack']}: {mib(result['bytes'])}", highlight=False, markup=False)
+    if result["missing"]:
+        console.print(f"{len(result['missing'])} rows' predictions are not on this machine and not packed "
+                      f"(their intervals will say so), e.g. {result['missing'][0]}", highlight=False, markup=False)
