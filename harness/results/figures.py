@@ -147,7 +147,8 @@ def gain_vs_params(report: dict[str, Any], out_dir: Path) -> list[Path]:
         level = f"{100 * report.get('level', 0.95):g}%"
         synthetic = " · SYNTHETIC data" if any(r.get("synthetic") for r in recs) else ""
         what = "model size" if axis["log"] else axis["label"]
-        fig.suptitle(f"{key[0]}: gain of intermediate training vs {what}, one line per model family "
+        fig.suptitle(f"{key[0]}: gain of intermediate training vs {what}, one line per model family with "
+                     f"{MIN_FIT_POINTS}+ {'sizes' if axis['log'] else 'depths'} "
                      f"(dots: seeds; bars: {level} bootstrap){synthetic}", fontsize=10)
         stem = "gain_vs_params" if axis["log"] else "gain_vs_depth"
         written += _save(fig, out_dir, f"{stem}-{_slug(key[0])}-{_slug(key[1])}")
