@@ -157,8 +157,10 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
     from rich.table import Table
 
     from harness.cli.console import console, emit_json, esc
-    from harness.results.gains import fmt_gain, fmt_params, fmt_ratio, metric_label
+    from harness.results.gains import fmt_gain, fmt_params, fmt_ratio, metric_label, missing_marker
     from harness.results.leaderboard import SYNTHETIC_TITLE
+
+    mark = lambda g: " †" if g.get("predictions_missing") else ""  # noqa: E731
 
     _, rep = _report(files, split, metric, n_boot, seed, level, family, config, config_sha)
     written = []
@@ -185,7 +187,7 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
         size = fmt_params(g["model_params"]) + (f" ({fmt_params(g['model_params_nonembed'])} non-emb.)"
                                                 if g.get("model_params_nonembed") else "")
         table.add_row(*esc(g.get("model_group") or "-", g["model"], size, g["task"], metric_label(g),
-                           g["intermediate"], len(g["seeds"]), fmt_gain(g["en"], g), fmt_gain(g["xx"], g),
+                           g["intermediate"], len(g["seeds"]), fmt_gain(g["en"]) + mark(g), fmt_gain(g["xx"]) + mark(g),
                            fmt_ratio(g["transfer_ratio"]),
                            *(["synthetic" if g.get("synthetic") else ""] if any_synthetic else []),
                            *([] if one_method else [g["method"]])))
@@ -197,6 +199,12 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
         console.print("no gains: the rows hold no intermediate setting beside a 'none' baseline", markup=False)
     if one_method:
         console.print(f"intervals: {methods[0]}", highlight=False, markup=False)
+    lacking = [g for g in rep["gains"] if g.get("predictions_missing")]
+    if lacking:
+        console.print(f"† {len(lacking)} of {len(rep['gains'])} cells lack predictions for some evaluations (not on "
+                      "disk, not in the pack): those vary by seeds only, so the interval is too narrow; e.g. "
+                      f"{lacking[0]['model']} {lacking[0]['task']} {lacking[0]['intermediate']}:"
+                      f"{missing_marker(lacking[0])}", highlight=False, markup=False)
     _print_multiplicity(rep, pct)
     for t in rep["trends"]:
         mark = " (synthetic)" if t.get("synthetic") else ""
