@@ -67,6 +67,19 @@ def test_page_scores_every_split_each_labelled(demo, tmp_path):
     assert {t["split"] for t in table(page, "gains")} == {"test"}
 
 
+def test_html_command_shows_every_split_by_default(demo, tmp_path):
+    import json
+
+    path, rows = demo
+    board = path.parent / "two-splits.jsonl"  # beside the demo: the predictions paths stay valid
+    board.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "_file"}) + "\n" for r in rows))
+    res = CliRunner().invoke(main, ["leaderboard", "html", str(board), "--out", str(tmp_path / "site"),
+                                    "--n-boot", "20"])
+    assert res.exit_code == 0, res.output
+    assert {(t["task"], t["split"]) for t in table(tmp_path / "site" / "index.html", "tasks")} == {
+        ("xnli", "test"), ("xquad", "test"), ("panx", "dev[0:3]")}
+
+
 def test_caveats_from_config_notes_and_rows(tmp_path):
     depth = {"layers": 4, "of": "me5", "of_layers": 12, "axis": "depth (layers of me5)"}
     rows = [_row(model="me5@L4", intermediate=i, task=t, metric=m, language="en", value=1.0, seed=s, depth=depth,

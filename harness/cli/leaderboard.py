@@ -123,9 +123,6 @@ def _report(files, split, metric, n_boot, seed, level, family=(), config=None, c
 
 
 _report_options = [
-    click.option("--split", default="auto", show_default=True,
-                 help="split whose gains are reported (auto: each task's own eval split, FLORES devtest; 'all': "
-                      "every split, each in its own cell)"),
     click.option("--metric", multiple=True, help="TASK=METRIC to report a task on another metric (repeatable)"),
     click.option("--n-boot", default=1000, show_default=True, help="bootstrap replicates"),
     click.option("--seed", default=0, show_default=True, help="bootstrap seed (same seed, same intervals)"),
@@ -139,15 +136,23 @@ _report_options = [
 ]
 
 
-def _with_report_options(fn):
-    for opt in reversed(_report_options):
-        fn = opt(fn)
-    return fn
+def _with_report_options(split: str = "auto"):
+    """The report's options; ``split`` is the default of ``--split`` (the page shows every split by default)."""
+    split_option = click.option(
+        "--split", default=split, show_default=True,
+        help="split whose gains and scores are reported (auto: each task's own eval split, FLORES devtest; 'all': "
+             "every split, each in its own cell)")
+
+    def wrap(fn):
+        for opt in reversed([split_option, *_report_options]):
+            fn = opt(fn)
+        return fn
+    return wrap
 
 
 @leaderboard.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@_with_report_options
+@_with_report_options()
 @click.option("--figures", "figures_dir", default=None, type=click.Path(), help="also write the figures here")
 @click.option("--json", "as_json", is_flag=True, help="print gains and trends as JSON")
 def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: int, seed: int, level: float,
@@ -271,7 +276,7 @@ def _select(rows: list[dict], config: str | None, config_sha: str | None) -> lis
 @leaderboard.command("html")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--out", "out_dir", required=True, type=click.Path(), help="folder for index.html and figures/")
-@_with_report_options
+@_with_report_options(split="all")
 @click.option("--title", default="xlt-harness leaderboard", show_default=True)
 @click.option("--config-file", "config_file", default=None, type=click.Path(exists=True, dir_okay=False),
               help="the study's config (YAML): its notes: (and learning rates rows lack) go into the caveats")
