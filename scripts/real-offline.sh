@@ -12,4 +12,5 @@ export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_
 "$HARNESS" matrix run examples/real-offline.yaml
 "$HARNESS" leaderboard report leaderboards/real-offline.jsonl --split all --metric bucc2018=bucc_f1_margin_oracle
 "$HARNESS" leaderboard html leaderboards/real-offline.jsonl --split all --metric bucc2018=bucc_f1_margin_oracle --out leaderboards/real-offline-report \
+  --config-file examples/real-offline.yaml \
   --title "Real study: intermediate training x depth of multilingual-e5-small (CPU, real samples)"

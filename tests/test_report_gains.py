@@ -33,8 +33,11 @@ def test_deltas_and_transfer_ratios_exact(demo):
     assert small["en"]["gain"] == pytest.approx(20.0) and small["xx"]["gain"] == pytest.approx(15.0)
     assert large["en"]["gain"] == pytest.approx(10.0) and large["xx"]["gain"] == pytest.approx(20.0)
     assert small["en"]["baseline"] == pytest.approx(60.0) and small["xx"]["baseline"] == pytest.approx(35.0)
-    assert small["transfer_ratio"]["value"] == pytest.approx(0.75)
-    assert large["transfer_ratio"]["value"] == pytest.approx(2.0)
+    # both English intervals reach 0 ([0, 50] and [0, 30]: no replicate can lose, some gain nothing), so the
+    # ratios are undefined; their point values stay in the record only
+    assert small["transfer_ratio"]["point"] == pytest.approx(0.75) and small["transfer_ratio"]["value"] is None
+    assert large["transfer_ratio"]["point"] == pytest.approx(2.0) and large["transfer_ratio"]["value"] is None
+    assert large["transfer_ratio"]["note"] == "undefined: the English gain's 95% interval [+0.00, +30.00] includes 0"
     # raw points: per-seed gains; small xx seed 1: (50+30)/2 - (40+20)/2 = 10, seed 2: (70+50)/2 - (40+40)/2 = 20
     assert small["xx"]["per_seed"] == {"1": pytest.approx(10.0), "2": pytest.approx(20.0)}
     assert small["per_language"] == {"de": pytest.approx(20.0), "en": pytest.approx(20.0), "sw": pytest.approx(10.0)}

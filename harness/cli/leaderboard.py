@@ -113,14 +113,16 @@ def _report(files, split, metric, n_boot, seed, level, family=(), config=None, c
     except ValueError as err:
         fail(str(err))
     rows = _select(_load(files), config, config_sha)
-    return rows, gains(rows, split=None if split == "all" else split, metrics=metrics, n_boot=n_boot, seed=seed,
-                       level=level, family=fam)
+    from harness.results.pack import PackError
+
+    try:
+        return rows, gains(rows, split=None if split == "all" else split, metrics=metrics, n_boot=n_boot, seed=seed,
+                           level=level, family=fam)
+    except PackError as err:
+        fail(str(err))
 
 
 _report_options = [
-    click.option("--split", default="auto", show_default=True,
-                 help="split whose gains are reported (auto: each task's own eval split, FLORES devtest; 'all': "
-                      "every split, each in its own cell)"),
     click.option("--metric", multiple=True, help="TASK=METRIC to report a task on another metric (repeatable)"),
     click.option("--n-boot", default=1000, show_default=True, help="bootstrap replicates"),
     click.option("--seed", default=0, show_default=True, help="bootstrap seed (same seed, same intervals)"),
@@ -134,15 +136,23 @@ _report_options = [
 ]
 
 
-def _with_report_options(fn):
-    for opt in reversed(_report_options):
-        fn = opt(fn)
-    return fn
+def _with_report_options(split: str = "auto"):
+    """The report's options; ``split`` is the default of ``--split`` (the page shows every split by default)."""
+    split_option = click.option(
+        "--split", default=split, show_default=True,
+        help="split whose gains and scores are reported (auto: each task's own eval split, FLORES devtest; 'all': "
+             "every split, each in its own cell)")
+
+    def wrap(fn):
+        for opt in reversed([split_option, *_report_options]):
+            fn = opt(fn)
+        return fn
+    return wrap
 
 
 @leaderboard.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@_with_report_options
+@_with_report_options()
 @click.option("--figures", "figures_dir", default=None, type=click.Path(), help="also write the figures here")
 @click.option("--json", "as_json", is_flag=True, help="print gains and trends as JSON")
 def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: int, seed: int, level: float,
@@ -152,8 +162,10 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
     from rich.table import Table
 
     from harness.cli.console import console, emit_json, esc
-    from harness.results.gains import fmt_gain, fmt_params, fmt_ratio
+    from harness.results.gains import fmt_gain, fmt_params, fmt_ratio, metric_label, missing_marker
     from harness.results.leaderboard import SYNTHETIC_TITLE
+
+    mark = lambda g: " †" if g.get("predictions_missing") else ""  # noqa: E731
 
     _, rep = _report(files, split, metric, n_boot, seed, level, family, config, config_sha)
     written = []
@@ -177,8 +189,10 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
                                             f"{n_boot} replicates, seed {seed}; xx = mean over non-English "
                                             "languages)")[0])
     for g in rep["gains"]:
-        table.add_row(*esc(g.get("model_group") or "-", g["model"], fmt_params(g["model_params"]), g["task"],
-                           g["metric"], g["intermediate"], len(g["seeds"]), fmt_gain(g["en"]), fmt_gain(g["xx"]),
+        size = fmt_params(g["model_params"]) + (f" ({fmt_params(g['model_params_nonembed'])} non-emb.)"
+                                                if g.get("model_params_nonembed") else "")
+        table.add_row(*esc(g.get("model_group") or "-", g["model"], size, g["task"], metric_label(g),
+                           g["intermediate"], len(g["seeds"]), fmt_gain(g["en"]) + mark(g), fmt_gain(g["xx"]) + mark(g),
                            fmt_ratio(g["transfer_ratio"]),
                            *(["synthetic" if g.get("synthetic") else ""] if any_synthetic else []),
                            *([] if one_method else [g["method"]])))
@@ -190,6 +204,12 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
         console.print("no gains: the rows hold no intermediate setting beside a 'none' baseline", markup=False)
     if one_method:
         console.print(f"intervals: {methods[0]}", highlight=False, markup=False)
+    lacking = [g for g in rep["gains"] if g.get("predictions_missing")]
+    if lacking:
+        console.print(f"† {len(lacking)} of {len(rep['gains'])} cells lack predictions for some evaluations (not on "
+                      "disk, not in the pack): those vary by seeds only, so the interval is too narrow; e.g. "
+                      f"{lacking[0]['model']} {lacking[0]['task']} {lacking[0]['intermediate']}:"
+                      f"{missing_marker(lacking[0])}", highlight=False, markup=False)
     _print_multiplicity(rep, pct)
     for t in rep["trends"]:
         mark = " (synthetic)" if t.get("synthetic") else ""
@@ -220,7 +240,7 @@ def _print_multiplicity(rep: dict, pct: str) -> None:
     from rich.table import Table
 
     from harness.cli.console import console, esc
-    from harness.results.gains import fmt_gain
+    from harness.results.gains import fmt_gain, metric_label
 
     fam = rep.get("family") or {}
     if not fam.get("size"):
@@ -234,7 +254,7 @@ def _print_multiplicity(rep: dict, pct: str) -> None:
             c = g.get(group)
             if c is None or c.get("p") is None:
                 continue
-            metric = g["metric"] + ("" if c.get("higher_is_better", True) else " (lower is better)")
+            metric = metric_label(g)
             table.add_row(*esc(g["model"], g["task"], metric, g["intermediate"], group, fmt_gain(c), fmt(c["p"]),
                                fmt(c.get("p_holm")), fmt(c.get("p_bh")), c.get("verdict", "-")))
     console.print(table)
@@ -256,16 +276,23 @@ def _select(rows: list[dict], config: str | None, config_sha: str | None) -> lis
 @leaderboard.command("html")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--out", "out_dir", required=True, type=click.Path(), help="folder for index.html and figures/")
-@_with_report_options
+@_with_report_options(split="all")
 @click.option("--title", default="xlt-harness leaderboard", show_default=True)
+@click.option("--config-file", "config_file", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="the study's config (YAML): its notes: (and learning rates rows lack) go into the caveats")
 def html_cmd(files: tuple[str, ...], out_dir: str, split: str, metric: tuple[str, ...], n_boot: int, seed: int,
-             level: float, family: tuple[str, ...], config: str | None, config_sha: str | None, title: str) -> None:
+             level: float, family: tuple[str, ...], config: str | None, config_sha: str | None, title: str,
+             config_file: str | None) -> None:
     """A static page (sortable tables, figures, provenance of every row) that opens from the file system."""
-    from harness.cli.console import console
+    from harness.cli.console import console, fail
+    from harness.planning.config import ConfigError
     from harness.results.html import build
 
     rows, rep = _report(files, split, metric, n_boot, seed, level, family, config, config_sha)
-    page = build(rows, rep, out_dir, title=title, sources=list(files))
+    try:
+        page = build(rows, rep, out_dir, title=title, sources=list(files), config_file=config_file)
+    except ConfigError as err:
+        fail(str(err))
     console.print(f"wrote {page} (open it as file://{page.resolve()})", highlight=False, markup=False)
 
 
@@ -287,12 +314,13 @@ def export(files: tuple[str, ...], fmt: str, out_dir: str, split: str, model: st
     from harness.cli.console import console, emit_json, fail
     from harness.results.export import ExportError
     from harness.results.export import export as run_export
+    from harness.results.pack import PackError
 
     rows = _load(files)
     try:
         result = run_export(rows, out_dir, fmt=fmt, split=split, model=model, intermediate=intermediate, seed=seed,
                             allow_synthetic=allow_synthetic, labels=with_labels)
-    except ExportError as err:
+    except (ExportError, PackError) as err:
         fail(str(err))
     if as_json:
         emit_json(result)
@@ -303,6 +331,29 @@ def export(files: tuple[str, ...], fmt: str, out_dir: str, split: str, model: st
                       f"{result['out']}/{s['folder']}{missing}", highlight=False, markup=False)
     if with_labels:
         console.print(f"gold labels: {result['out']}/labels", highlight=False, markup=False)
+
+
+@leaderboard.command()
+@click.argument("file", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="print what was packed as JSON")
+def pack(file: str, as_json: bool) -> None:
+    """Pack the per-example predictions the intervals need into FILE.pack.tar.xz (entries named by sha256)."""
+    from harness.cli.console import console, emit_json, fail
+    from harness.results.pack import PackError, write_pack
+
+    try:
+        result = write_pack(file, _load((file,)))
+    except PackError as err:
+        fail(str(err))
+    if as_json:
+        emit_json(result)
+        return
+    mib = lambda n: f"{n / 2**20:.2f} MiB"  # noqa: E731
+    console.print(f"packed {result['entries']} predictions files ({result['rows']} rows, {mib(result['raw_bytes'])}) "
+                  f"into {result['pack']}: {mib(result['bytes'])}", highlight=False, markup=False)
+    if result["missing"]:
+        console.print(f"{len(result['missing'])} rows' predictions are not on this machine and not packed "
+                      f"(their intervals will say so), e.g. {result['missing'][0]}", highlight=False, markup=False)
 
 
 from harness.cli.leaderboard_hub import pull_cmd, push_cmd  # noqa: E402 - rows to and from a Hub dataset repo

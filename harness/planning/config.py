@@ -230,6 +230,7 @@ class MatrixConfig(Strict):
     gpu_memory_gb: float | None = Field(
         None, gt=0, description="memory of one GPU; `harness matrix plan` warns when a training node will not fit"
     )
+    notes: list[str] = Field(default_factory=list, description="caveats the study's page shows (not hashed)")
 
     @field_validator("models", "intermediate", "targets", mode="before")
     @classmethod
@@ -369,9 +370,9 @@ def parse_config(raw: Any, source: str = "<config>") -> MatrixConfig:
         raise ConfigError(format_validation_error(err, source)) from None
 
 
-# Where and how a matrix runs does not change what it computes: left out of the config hash.
+# Where and how a matrix runs, and its notes, do not change what it computes: left out of the config hash.
 EXECUTION_FIELDS = {"output_dir", "cache_dir", "leaderboard", "executor", "executor_options", "workers", "device",
-                    "nproc", "strategy", "gpu_memory_gb", "threads"}
+                    "nproc", "strategy", "gpu_memory_gb", "threads", "notes"}
 
 
 # Entry fields added later: hashed only when set, so configs that do not use them keep their hash.

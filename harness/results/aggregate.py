@@ -187,8 +187,8 @@ def in_split(row: dict, split: str | None) -> bool:
 def task_scores(rows: list[dict], split: str | None = "test") -> list[dict[str, Any]]:
     """One record per (system, task): per-language means and the ``en``/``xx``/``all`` views, per metric.
 
-    Rows of a task in no benchmark are scored too, on their first metric, so nothing is dropped silently;
-    ``benchmark`` membership is then empty. ``split=None`` keeps every split; ``split="auto"`` scores each task
+    Rows of a task in no benchmark, or with none of its benchmark's metrics (BUCC's oracle-threshold F1), are
+    scored too, on their first metric, so nothing is dropped silently; they count in no benchmark score. ``split=None`` keeps every split; ``split="auto"`` scores each task
     on its own eval split (``test``; FLORES ``devtest``).
     """
     groups: dict[tuple, list[dict]] = defaultdict(list)
@@ -206,9 +206,12 @@ def task_scores(rows: list[dict], split: str | None = "test") -> list[dict[str, 
         rec: dict[str, Any] = {"model": model, "intermediate": inter, "task": task, "canonical": canon,
                                "model_params": next((r.get("model_params") for r in rs if r.get("model_params")),
                                                     None),
+                               "model_params_nonembed": next((r.get("model_params_nonembed") for r in rs
+                                                              if r.get("model_params_nonembed")), None),
+                               "splits": sorted({str(r.get("split")) for r in rs}),
                                "category": spec.category if spec else None, "metrics": {}}
-        if spec is None:
-            first = rs[0]["metric"]
+        if spec is None or not {r["metric"] for r in rs} & set(spec.metrics):  # none of a benchmark's metrics:
+            first = rs[0]["metric"]                                               # shown, never in its score
             chosen = [r for r in rs if r["metric"] == first and not r.get("direction") and not r.get("variant")]
             chosen = chosen or [r for r in rs if r["metric"] == first]
             per_lang = language_means(chosen)
@@ -276,6 +279,8 @@ def benchmark_scores(rows: list[dict], split: str | None = "test", view: str = "
             entry["scores"][bench] = {
                 "label": info["label"] + ("" if view == "all" else f" [{view} view]"),
                 "value": score, "tasks": values, "missing": missing, "complete": not missing,
+                "splits": {t: by_task[t]["splits"] for t in values},
+                "not_counted": {t: sorted(by_task[t]["metrics"]) for t in tasks if t in by_task and t not in values},
                 "status": "complete" if not missing else (f"partial ({len(values)}/{len(tasks)} tasks)"
                                                           if values else "no tasks"),
             }

@@ -5,9 +5,10 @@ its sha256. How a metric resamples is read from its :class:`harness.core.specs.M
 (built-in or a plugin's): per-example scores (the value is their mean: example indices are resampled), per-example
 counts with an ``aggregate`` (micro F1: the counts are summed over each resample), a ``resample`` of its own
 (BUCC: the threshold re-chosen on each resample), or else the corpus scorer re-scores each resample (used when
-calling it one example at a time averages back to the value). Every path is checked against the row's value;
-when none reproduces it (or the file is missing or altered) only seeds are resampled, and the interval says so in
-its ``method``.
+calling it one example at a time averages back to the value). The predictions are the row's own file, or when it
+is missing or changed, its entry in the leaderboard's predictions pack (:mod:`harness.results.pack`). Every path is
+checked against the row's value; when none reproduces it (or the predictions are missing or altered) only seeds are
+resampled, and the interval says so in its ``method`` (``PREDICTIONS MISSING for k/n evaluations``).
 
 One replicate (hierarchical: seeds, then items): draw the seeds with replacement (paired: the same seed indices
 for both systems); then the items. When the task declares its test sets parallel (``TaskSpec.parallel ==
@@ -29,12 +30,11 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from harness.results.leaderboard import SOURCE_KEY
+from harness.results.pack import pack_entry, predictions_path  # noqa: F401  (predictions_path: re-exported)
 
 
 @dataclass
@@ -51,29 +51,29 @@ class Scored:
     preds: list | None = None
     metric_fn: Any = None
     note: str | None = None
-
-
-def predictions_path(row: dict[str, Any]) -> Path | None:
-    rel = row.get("predictions")
-    if not rel:
-        return None
-    p = Path(rel)
-    if not p.is_absolute() and row.get(SOURCE_KEY):
-        p = Path(row[SOURCE_KEY]).parent / p
-    return p
+    missing: bool = False                 # no predictions to read (not on disk, not in the pack)
 
 
 def load_predictions(row: dict[str, Any]) -> tuple[list[dict] | None, str | None]:
-    """The row's predictions (``id``, ``prediction``, ``gold`` per line) or None with the reason."""
+    """The row's predictions (``id``, ``prediction``, ``gold`` per line) or None with the reason: its own file when
+    present and unchanged, else its entry in the leaderboard's predictions pack (:mod:`harness.results.pack`;
+    an entry that does not match its sha256 raises ``PackError``)."""
     path = predictions_path(row)
-    if path is None:
-        return None, "row has no predictions file"
-    if not path.exists():
-        return None, f"predictions file {path} is missing"
-    data = path.read_bytes()
     want = row.get("predictions_sha256")
-    if want and hashlib.sha256(data).hexdigest() != want:
-        return None, f"predictions file {path} does not match the row's sha256 (changed since the run)"
+    if path is None and not want:
+        return None, "row has no predictions file"
+    data, why = None, []
+    if path is not None and path.exists():
+        data = path.read_bytes()
+        if want and hashlib.sha256(data).hexdigest() != want:
+            why.append(f"predictions file {path} does not match the row's sha256 (changed since the run)")
+            data = None
+    else:
+        why.append(f"predictions file {path} is missing" if path is not None else "row has no predictions file")
+    if data is None:
+        data, not_packed = pack_entry(row)
+        if data is None:
+            return None, "; ".join([*why, str(not_packed)])
     out = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
     return out, None
 
@@ -83,7 +83,7 @@ def scored(row: dict[str, Any], tolerance: float = 1e-6) -> Scored:
     value = float(row["value"])
     preds, why = load_predictions(row)
     if preds is None:
-        return Scored(value, note=why)
+        return Scored(value, note=why, missing=True)
     metric = row["metric"]
     golds = [p.get("gold") for p in preds]
     predictions = [p.get("prediction") for p in preds]
@@ -261,15 +261,18 @@ def paired_replicates(base: dict[tuple, Scored], other: dict[tuple, Scored], lan
         seeds += "; seed spread ×√(n/(n−1))"
         if min(n, len(seeds_o)) < 3:
             seeds += ", seed component uncertain with < 3 seeds"
+    missing = sum(c.missing for b, o in cells_of.values() for c in (*b, *o))
+    lacking = (f"; PREDICTIONS MISSING for {missing}/{total} evaluations (not on disk, not in the pack): those vary "
+               "by seeds only, the interval is too narrow" if missing else "")
     if resampled == 0:
-        return out, f"seeds only ({seeds}; no usable predictions)"
+        return out, f"seeds only ({seeds}; no usable predictions){lacking}"
     examples = joint or ("examples per language" + (" (the test sets are not parallel)" if not parallel else
                                                    " (the English sides differ between languages)"
                                                    if parallel == "english-side" else ""))
     if resampled != total:
         examples += f" ({resampled}/{total} evaluations)"
     return out, f"paired: seeds ({seeds}), then {examples}" + (
-        " (example sets differ: unpaired)" if unpaired_examples else "")
+        " (example sets differ: unpaired)" if unpaired_examples else "") + lacking
 
 
 def languages_like_these(per_language: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:

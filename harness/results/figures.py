@@ -2,8 +2,10 @@
 
 - ``gain_vs_params-TASK``: gain over ``none`` against parameter count (log axis), English and cross-lingual
   panels; the raw per-seed gains as dots, the per-size mean with its bootstrap interval, and one fitted trend line
-  per model group (a family's ladder; a marker per group), never one line across families.
-- ``heatmap-MODEL``: cross-lingual gain of every intermediate × target task for one model size.
+  per model group (a family's ladder; a marker per group), never one line across families. A line and its band
+  are drawn through :data:`MIN_FIT_POINTS` sizes or more only: through two points any line fits exactly.
+- ``heatmap-MODEL``: cross-lingual gain of every intermediate × target task for one model size; every model's map
+  shares one colour scale (the largest gain in any of them), so equal colours are equal gains.
 - ``languages-TASK-METRIC-INTERMEDIATE``: per-language gains (a bar per model size) grouped by language family.
 
 Files are deterministic for a given input (no timestamps, fixed SVG ids).
@@ -67,6 +69,14 @@ def _save(fig, out_dir: Path, stem: str) -> list[Path]:
     return paths
 
 
+MIN_FIT_POINTS = 3  # fewer sizes: the trend's slope is in the table, no line or band on the figure
+
+
+def draws_fit(trend: dict[str, Any] | None) -> bool:
+    """Whether a trend's fitted line and band are drawn: a slope, through at least :data:`MIN_FIT_POINTS` sizes."""
+    return bool(trend and trend.get("slope") is not None and trend.get("n_sizes", 0) >= MIN_FIT_POINTS)
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.-]+", "_", str(text)).strip("_") or "x"
 
@@ -111,9 +121,11 @@ def gain_vs_params(report: dict[str, Any], out_dir: Path) -> list[Path]:
                     ys = np.array([r[group]["gain"] for r in pts])
                     err = np.array([[r[group]["gain"] - r[group]["lo"] for r in pts],
                                     [r[group]["hi"] - r[group]["gain"] for r in pts]])
-                    ax.errorbar(xs, ys, yerr=err, fmt=markers[mgroup], color=colors[inter], capsize=3, label=label)
                     t = trend_of.get((*key[:5], inter, pts[0].get("model_group"), key[5], group))
-                    if not (t and t["slope"] is not None):
+                    if t and not draws_fit(t) and t.get("n_sizes", 0) > 1:
+                        label += f" ({t['n_sizes']} {'sizes' if axis['log'] else 'depths'}: no line)"
+                    ax.errorbar(xs, ys, yerr=err, fmt=markers[mgroup], color=colors[inter], capsize=3, label=label)
+                    if not draws_fit(t):
                         continue
                     lo_x, hi_x = min(p["x"] for p in t["points"]), max(p["x"] for p in t["points"])
                     gx = np.geomspace(lo_x, hi_x, 50) if axis["log"] else np.linspace(lo_x, hi_x, 50)
@@ -129,12 +141,14 @@ def gain_vs_params(report: dict[str, Any], out_dir: Path) -> list[Path]:
                 ax.set_xscale("log")
             ax.set_xlabel(axis["label"])
             ax.set_title(title)
-            ax.legend(fontsize=7, loc="best")
+            if ax.get_legend_handles_labels()[0]:  # an empty panel (no English rows): no legend
+                ax.legend(fontsize=7, loc="best")
         axes[0].set_ylabel(f"gain over none ({key[1]}, points)")
         level = f"{100 * report.get('level', 0.95):g}%"
         synthetic = " · SYNTHETIC data" if any(r.get("synthetic") for r in recs) else ""
         what = "model size" if axis["log"] else axis["label"]
-        fig.suptitle(f"{key[0]}: gain of intermediate training vs {what}, one line per model family "
+        fig.suptitle(f"{key[0]}: gain of intermediate training vs {what}, one line per model family with "
+                     f"{MIN_FIT_POINTS}+ {'sizes' if axis['log'] else 'depths'} "
                      f"(dots: seeds; bars: {level} bootstrap){synthetic}", fontsize=10)
         stem = "gain_vs_params" if axis["log"] else "gain_vs_depth"
         written += _save(fig, out_dir, f"{stem}-{_slug(key[0])}-{_slug(key[1])}")
@@ -151,6 +165,8 @@ def heatmaps(report: dict[str, Any], out_dir: Path, group: str = "xx") -> list[P
     for rec in report["gains"]:
         if rec.get(group):
             by_model[rec["model"]].append(rec)
+    cells = [r[group]["gain"] for recs in by_model.values() for r in recs]
+    lim = max((abs(v) for v in cells if v == v), default=0.0) or 1.0  # one scale for every model's map
     written = []
     for model, recs in sorted(by_model.items(), key=lambda kv: (kv[1][0].get("model_params") or 0, kv[0])):
         inters = sorted({r["intermediate"] for r in recs})
@@ -158,7 +174,6 @@ def heatmaps(report: dict[str, Any], out_dir: Path, group: str = "xx") -> list[P
         grid = np.full((len(inters), len(targets)), np.nan)
         for r in recs:
             grid[inters.index(r["intermediate"]), targets.index(f"{r['task']}·{r['metric']}")] = r[group]["gain"]
-        lim = float(np.nanmax(np.abs(grid))) or 1.0
         fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(targets), 1.2 + 0.6 * len(inters)))
         im = ax.imshow(grid, cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
         ax.set_xticks(range(len(targets)), targets, rotation=30, ha="right")

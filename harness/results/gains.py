@@ -5,8 +5,11 @@ For every (model, target task, split, metric, direction, variant) cell and every
 
 - ``en`` gain: English score(intermediate) − score(none); ``xx`` gain: the same on the unweighted mean over the
   non-English languages (zero-shot transfer). Scores are means over seeds; point estimates use the row values.
+  A gain is an improvement: for a lower-is-better metric (``Metric.higher_is_better`` false, an error rate) it is
+  score(none) − score(intermediate), so a positive gain always means the intermediate task helped;
 - a paired bootstrap interval for each gain (over seeds and examples; :mod:`harness.results.bootstrap`);
-- the transfer ratio ``xx gain / en gain`` with its bootstrap interval (undefined when the English gain is 0);
+- the transfer ratio ``xx gain / en gain`` with its bootstrap interval (undefined when the English gain's interval
+  includes 0: a ratio over a gain that may be 0 has no meaning);
 - per-language gains and per-seed gains (the raw points the figures draw).
 
 Then, per (task, metric, intermediate, en|xx) and model group (``model_group``: one ladder of one model family,
@@ -32,7 +35,7 @@ from harness.results.aggregate import canonical_task, in_split, task_table
 from harness.results.axis import axis_of, position
 from harness.results.bootstrap import Scored, interval, languages_like_these, paired_replicates, scored
 from harness.results.languages import is_english
-from harness.results.multiplicity import apply_family, bootstrap_p
+from harness.results.multiplicity import apply_family, bootstrap_p, higher_is_better
 from harness.toolkit.units import fmt_params  # noqa: F401  (re-exported: figures, html and the CLI import it here)
 
 CELL_KEYS = ("model", "task", "split", "metric", "direction", "variant", "lang_pair")
@@ -107,6 +110,7 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
 
     cells: dict[tuple, dict[str, dict[tuple, dict]]] = defaultdict(lambda: defaultdict(dict))
     params: dict[str, int | None] = {}
+    nonembed: dict[str, int | None] = {}
     groups: dict[str, str] = {}
     synthetic: dict[tuple, bool] = defaultdict(bool)
     for r in rows:
@@ -118,6 +122,8 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
         cells[key][r.get("intermediate") or "none"][(r.get("seed"), r["language"])] = r
         if r.get("model_params"):
             params[r["model"]] = r["model_params"]
+        if r.get("model_params_nonembed"):
+            nonembed[r["model"]] = r["model_params_nonembed"]
         groups.setdefault(r["model"], model_group(r))
         synthetic[(key, r.get("intermediate") or "none")] |= bool(r.get("synthetic"))
 
@@ -149,7 +155,12 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
             per_lang_o = {lang: mean(so[(s, lang)].value for s in seeds_o) for lang in langs}
             parallel = task_parallel(cell["task"])
             reps, method = paired_replicates(sb, so, langs, n_boot, _rng(seed, (*key, inter)), parallel=parallel)
+            sign = 1.0 if higher_is_better(cell["metric"]) else -1.0  # gains are improvements (see module doc)
             rec: dict[str, Any] = {**cell, "model_params": params.get(cell["model"]),
+                                   "model_params_nonembed": nonembed.get(cell["model"]),
+                                   "higher_is_better": sign > 0, "gain_is_improvement": True,
+                                   "predictions_missing": sum(c.missing for c in [*sb.values(), *so.values()]),
+                                   "evaluations": len(sb) + len(so),
                                    "model_group": groups.get(cell["model"]), "intermediate": inter,
                                    "axis": axis_of(next(iter(base_rows.values()))),
                                    "synthetic": synthetic[(key, inter)] or synthetic[(key, baseline)],
@@ -162,24 +173,25 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
                     rec[group] = None
                     continue
                 base_v, inter_v = _group_mean(per_lang_b, gl), _group_mean(per_lang_o, gl)
-                g_reps = np.mean([reps[lang][1] - reps[lang][0] for lang in gl], axis=0)
+                diffs = [sign * (reps[lang][1] - reps[lang][0]) for lang in gl]
+                g_reps = np.mean(diffs, axis=0)
                 group_reps[group] = g_reps
                 lo, hi = interval(g_reps, level)
                 common = [s for s in seeds_b if s in seeds_o]
-                rec[group] = {"baseline": base_v, "score": inter_v, "gain": inter_v - base_v, "lo": lo, "hi": hi,
+                gain = sign * (inter_v - base_v)
+                rec[group] = {"baseline": base_v, "score": inter_v, "gain": gain, "lo": lo, "hi": hi,
                               "se": float(np.std(g_reps, ddof=1)) if n_boot > 1 else None,
-                              "p": bootstrap_p(g_reps, inter_v - base_v),
-                              "per_seed": {str(s): mean(so[(s, lang)].value - sb[(s, lang)].value for lang in gl)
-                                           for s in common}}
+                              "p": bootstrap_p(g_reps, gain),
+                              "per_seed": {str(s): sign * mean(so[(s, lang)].value - sb[(s, lang)].value
+                                                               for lang in gl) for s in common}}
                 if group == "xx" and len(gl) >= 2:
-                    pop = languages_like_these([reps[lang][1] - reps[lang][0] for lang in gl],
-                                               _rng(seed, (*key, inter, "languages")))
+                    pop = languages_like_these(diffs, _rng(seed, (*key, inter, "languages")))
                     plo, phi = interval(pop, level)
                     rec[group]["languages_like_these"] = {
                         "lo": plo, "hi": phi, "method": f"{method}; then the {len(gl)} languages drawn with "
                         "replacement: an interval for languages like these, not these languages"}
             rec["transfer_ratio"] = _ratio(rec, group_reps, level)
-            rec["per_language"] = {lang: per_lang_o[lang] - per_lang_b[lang] for lang in langs}
+            rec["per_language"] = {lang: sign * (per_lang_o[lang] - per_lang_b[lang]) for lang in langs}
             skipped = sorted({c.note for c in [*sb.values(), *so.values()] if c.note})
             rec["bootstrap_notes"] = skipped
             replicates[len(records)] = group_reps
@@ -220,14 +232,16 @@ def _ratio(rec: dict[str, Any], reps: dict[str, np.ndarray], level: float) -> di
     en, xx = rec["en"]["gain"], rec["xx"]["gain"]
     if en == 0:
         return {"value": None, "lo": None, "hi": None, "note": "undefined: the English gain is 0"}
+    lo_en, hi_en = rec["en"]["lo"], rec["en"]["hi"]
+    if lo_en <= 0 <= hi_en:  # the denominator may be 0: no ratio, whatever its point estimate
+        return {"value": None, "lo": None, "hi": None, "point": xx / en,  # point: for the record, never shown
+                "note": f"undefined: the English gain's {100 * level:g}% interval [{lo_en:+.2f}, {hi_en:+.2f}] "
+                        "includes 0"}
     r = reps["en"]
     ok = r != 0
     ratios = reps["xx"][ok] / r[ok]
     lo, hi = interval(ratios, level) if ratios.size else (None, None)
-    note = None
-    if rec["en"]["lo"] <= 0 <= rec["en"]["hi"]:
-        note = "unstable: the English gain's interval includes 0"
-    return {"value": xx / en, "lo": lo, "hi": hi, "note": note}
+    return {"value": xx / en, "lo": lo, "hi": hi, "point": xx / en, "note": None}
 
 
 def _ols(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -314,10 +328,25 @@ def trends(records: list[dict[str, Any]], replicates: dict[int, dict[str, np.nda
     return out
 
 
-def fmt_gain(g: dict[str, Any] | None) -> str:
+def fmt_gain(g: dict[str, Any] | None, rec: dict[str, Any] | None = None) -> str:
+    """``+1.50 [-0.20, +3.10]``; with the gain record ``rec``, marked when some of its predictions are missing."""
     if g is None:
         return "-"
-    return f"{g['gain']:+.2f} [{g['lo']:+.2f}, {g['hi']:+.2f}]"
+    text = f"{g['gain']:+.2f} [{g['lo']:+.2f}, {g['hi']:+.2f}]"
+    return text + missing_marker(rec) if rec else text
+
+
+def missing_marker(rec: dict[str, Any]) -> str:
+    """`` (predictions missing: k/n evaluations seeds only)`` for a gain whose interval lacks some predictions."""
+    k = rec.get("predictions_missing") or 0
+    return f" (predictions missing: {k}/{rec.get('evaluations')} evaluations seeds only)" if k else ""
+
+
+def metric_label(rec: dict[str, Any]) -> str:
+    """The metric's name, with ``(lower is better; gain = none − it)`` for a lower-is-better metric."""
+    if rec.get("higher_is_better", True):
+        return str(rec["metric"])
+    return f"{rec['metric']} (lower is better; gain = {rec.get('baseline', 'none')} − it)"
 
 
 def fmt_ratio(r: dict[str, Any] | None) -> str:

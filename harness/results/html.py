@@ -12,9 +12,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.results.aggregate import benchmark_scores, task_scores
+from harness.results.caveats import caveats
 from harness.results.figures import all_figures, read_figure_manifest
-from harness.results.gains import fmt_gain, fmt_params, fmt_ratio
+from harness.results.gains import fmt_gain, fmt_ratio, metric_label
+from harness.results.html_parts import SIZE_HEAD, benchmark_section, size_cells, splits_of, task_section
+from harness.results.html_parts import cell as _cell
+from harness.results.html_parts import table as _table
 from harness.results.leaderboard import SOURCE_KEY, SYNTHETIC_TITLE
 
 _CSS = """
@@ -31,6 +34,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .figures{display:flex;flex-wrap:wrap;gap:.5rem}figure{margin:.5rem;max-width:100%}
 figure img{max-width:min(46rem,100%);height:auto;border:1px solid #eee}
 code{font-size:.78rem}details summary{cursor:pointer;margin:.5rem 0}
+.caveats{background:#f4f6fb;border:1px solid #c9d3e6;padding:.2rem .9rem;font-size:.88rem}
 """
 
 _JS = """
@@ -49,54 +53,25 @@ document.addEventListener('DOMContentLoaded',()=>{document.querySelectorAll('tab
 """
 
 
-def _cell(value: Any, sort: Any = None) -> str:
-    if isinstance(value, float):
-        text, sort = f"{value:.2f}", value if sort is None else sort
-    else:
-        text = "-" if value is None else str(value)
-    cls = ' class="num"' if isinstance(sort, (int, float)) and not isinstance(sort, bool) else ""
-    attr = f' data-sort="{html.escape(str(sort))}"' if sort is not None else ""
-    return f"<td{cls}{attr}>{html.escape(text)}</td>"
+def _gain_cells(g: dict | None, rec: dict) -> list[str]:
+    return [_cell(fmt_gain(g, rec), g["gain"] if g else None)]
 
 
-def _table(table_id: str, header: list[str], body: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    rows = "\n".join("<tr>" + "".join(cells) + "</tr>" for cells in body)
-    return (f'<div class="wide"><table class="sortable" id="{table_id}"><thead><tr>{head}</tr></thead>\n'
-            f"<tbody>\n{rows}\n</tbody></table></div>")
-
-
-def _gain_cells(g: dict | None) -> list[str]:
-    return [_cell(fmt_gain(g), g["gain"] if g else None)]
-
-
-def _benchmarks(rows: list[dict[str, Any]], synthetic: set, data_cell, data_head: list[str]) -> str:
-    """Benchmark scores, each beside its coverage: complete ones in the table, partial ones folded away."""
-    complete, partial = [], []
-    for b in benchmark_scores(rows):
-        flag = any(k[0] == b["model"] and k[1] == (b.get("intermediate") or "none") for k in synthetic)
-        for name, s in b["scores"].items():
-            if s["value"] is None:
-                continue
-            line = [_cell(b["model"]), _cell(b["intermediate"]), _cell(name), _cell(s["value"]),
-                    _cell(s["status"]), _cell(s["label"]), *data_cell(flag)]
-            (complete if s["status"] == "complete" else partial).append(line)
-    head = ["model", "intermediate", "score", "value", "coverage", "protocol", *data_head]
-    out = ["<h2>Benchmark scores</h2><p class=note>A benchmark score averages every task of the benchmark; "
-           "one over fewer tasks is partial and not comparable with published scores.</p>"]
-    out.append(_table("benchmarks", head, complete) if complete else
-               "<p class=note>No complete benchmark score: the rows do not cover every task of a benchmark.</p>")
-    if partial:
-        out.append(f"<details><summary>{len(partial)} partial benchmark scores (over some of the tasks only; "
-                   f"not comparable)</summary>{_table('benchmarks-partial', head, partial)}</details>")
-    return "\n".join(out)
+def _caveats(items: list[str]) -> str:
+    if not items:
+        return ""
+    lis = "".join(f"<li>{html.escape(c)}</li>" for c in items)
+    return f'<div class="caveats"><h2>Caveats</h2><ul>{lis}</ul></div>'
 
 
 # why: the page is written top to bottom in reading order (sections, tables, figures); splitting it would scatter
 # one document's layout over helpers.
 def build(rows: list[dict[str, Any]], report: dict[str, Any], out_dir: str | Path, *,
-          title: str = "xlt-harness leaderboard", sources: list[str] | None = None) -> Path:
-    """Write ``out_dir/index.html`` and ``out_dir/figures/``; returns the page's path."""
+          title: str = "xlt-harness leaderboard", sources: list[str] | None = None,
+          config_file: str | Path | None = None) -> Path:
+    """Write ``out_dir/index.html`` and ``out_dir/figures/``; returns the page's path. Task and benchmark scores
+    follow the report's split (``report["split"]``; None: every split, each on its own); ``config_file``: the
+    study's config, whose ``notes:`` (and learning rates, where rows lack them) the caveats show."""
     out = Path(out_dir)
     figdir = out / "figures"
     if figdir.exists():  # only the figures an earlier page wrote (figures.MANIFEST lists them), never a user's file
@@ -106,14 +81,22 @@ def build(rows: list[dict[str, Any]], report: dict[str, Any], out_dir: str | Pat
     parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
              f"<style>{_CSS}</style><script>{_JS}</script></head><body>", f"<h1>{html.escape(title)}</h1>"]
     if sources:
-        parts.append('<p class="note">from ' + ", ".join(f"<code>{html.escape(s)}</code>" for s in sources) + "</p>")
+        parts.append('<p class="note">from ' + ", ".join(f"<code>{html.escape(s)}</code>" for s in sources)
+                     + f"; splits: {html.escape(', '.join(splits_of(rows)) or '-')}"
+                     + f" (shown: {html.escape(report.get('split') or 'every split, each on its own')})</p>")
     synthetic = {(r["model"], r.get("intermediate") or "none", r["task"]) for r in rows if r.get("synthetic")}
     if synthetic:
         parts.append(f'<p class="synthetic"><strong>{html.escape(SYNTHETIC_TITLE)}.</strong> Rows, gains and scores '
                      "computed from synthetic data say <em>synthetic</em> in their <em>data</em> column.</p>")
 
+    parts.append(_caveats(caveats(rows, config_file)))
+
     def data_cell(flag: bool) -> list[str]:
         return [_cell("synthetic" if flag else "")] if synthetic else []
+
+    def flagged(rec: dict[str, Any]) -> bool:  # a task record, or a system's (any of its tasks)
+        return any(k[0] == rec["model"] and k[1] == (rec.get("intermediate") or "none")
+                   and ("task" not in rec or k[2] == rec["task"]) for k in synthetic)
 
     data_head = ["data"] if synthetic else []
 
@@ -125,17 +108,19 @@ def build(rows: list[dict[str, Any]], report: dict[str, Any], out_dir: str | Pat
                  "<p class=note>Gains in metric "
                  f"points, {level} paired bootstrap intervals ({report['n_boot']} replicates, seed "
                  f"{report['seed']}); en = English, xx = unweighted mean of the other languages; transfer ratio = "
-                 "xx gain / en gain (* = unstable: the English gain's interval includes 0).</p>")
+                 "xx gain / en gain (undefined when the English gain's interval includes 0). A gain is an "
+                 "improvement: for a lower-is-better metric it is the baseline minus the score.</p>")
     body = []
     for g in report["gains"]:
         ratio = g["transfer_ratio"]
-        body.append([_cell(g["model"]), _cell(fmt_params(g["model_params"]), g["model_params"] or 0),
-                     _cell(g.get("model_group")), _cell(g["task"]), _cell(g["metric"]), _cell(g["intermediate"]),
-                     _cell(len(g["seeds"]), len(g["seeds"])), *_gain_cells(g["en"]), *_gain_cells(g["xx"]),
+        body.append([_cell(g["model"]), *size_cells(g["model_params"], g.get("model_params_nonembed")),
+                     _cell(g.get("model_group")), _cell(g["task"]), _cell(g.get("split")), _cell(metric_label(g)),
+                     _cell(g["intermediate"]), _cell(len(g["seeds"]), len(g["seeds"])), *_gain_cells(g["en"], g),
+                     *_gain_cells(g["xx"], g),
                      _cell(fmt_ratio(ratio), ratio["value"] if ratio and ratio["value"] is not None else None),
                      *data_cell(bool(g.get("synthetic"))), _cell(g["method"])])
-    parts.append(_table("gains", ["model", "params", "model group", "task", "metric", "intermediate", "seeds",
-                                  "en gain [CI]", "xx gain [CI]", "transfer ratio [CI]", *data_head,
+    parts.append(_table("gains", ["model", *SIZE_HEAD, "model group", "task", "split", "metric", "intermediate",
+                                  "seeds", "en gain [CI]", "xx gain [CI]", "transfer ratio [CI]", *data_head,
                                   "interval method"], body))
     if report["trends"]:
         parts.append(f"<h2>Trend of the gain along {html.escape(axis_title(report['trends']))}</h2><p class=note>"
@@ -158,20 +143,10 @@ def build(rows: list[dict[str, Any]], report: dict[str, Any], out_dir: str | Pat
         parts.append(_table("published", ["model", "task", "metric", "intermediate", "score", "baseline", "gain",
                                           "baseline from"], body))
 
-    # scores
-    parts.append("<h2>Task scores</h2><p class=note>Per language: mean over seeds; then unweighted means: en, xx "
-                 "(English excluded) and all (English included, the official XTREME protocol).</p>")
-    body = []
-    for rec in task_scores(rows):
-        for metric, m in rec["metrics"].items():
-            flag = (rec["model"], rec.get("intermediate") or "none", rec["task"]) in synthetic
-            body.append([_cell(rec["model"]), _cell(fmt_params(rec["model_params"]), rec["model_params"] or 0),
-                         _cell(rec["intermediate"]), _cell(rec["task"]), _cell(metric), _cell(m.get("en")),
-                         _cell(m.get("xx")), _cell(m.get("all")), _cell(len(m["languages"]), len(m["languages"])),
-                         *data_cell(flag)])
-    parts.append(_table("tasks", ["model", "params", "intermediate", "task", "metric", "en", "xx", "all",
-                                  "languages", *data_head], body))
-    parts.append(_benchmarks(rows, synthetic, data_cell, data_head))
+    # scores: the report's split, or every split present (each on its own)
+    split = report.get("split", "test")
+    parts.append(task_section(rows, split, flagged, data_cell, data_head))
+    parts.append(benchmark_section(rows, split, flagged, data_cell, data_head))
 
     # figures
     parts.append('<h2>Figures</h2><div class="figures">')

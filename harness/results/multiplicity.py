@@ -70,7 +70,8 @@ def parse_family(specs: tuple[str, ...] | list[str]) -> dict[str, set[str]]:
     return out
 
 
-def _higher_is_better(metric: str) -> bool:
+def higher_is_better(metric: str) -> bool:
+    """The metric's ``Metric.higher_is_better`` from the registry (True for a metric no plugin registers)."""
     from harness.core.registry import registry
 
     record = registry().metrics.get(metric)
@@ -99,7 +100,7 @@ def apply_family(records: list[dict[str, Any]], level: float, family: dict[str, 
             g = rec.get(group)
             if g is None or g.get("p") is None:
                 continue
-            g["higher_is_better"] = _higher_is_better(rec["metric"])
+            g["higher_is_better"] = higher_is_better(rec["metric"])
             facts = {**{k: str(rec.get(k)) for k in FAMILY_KEYS if k != "group"}, "group": group}
             g["in_family"] = all(facts.get(k) in vals for k, vals in family.items())
             if g["in_family"]:
@@ -115,8 +116,9 @@ def apply_family(records: list[dict[str, Any]], level: float, family: dict[str, 
                 continue
             g.setdefault("p_holm", None)
             g.setdefault("p_bh", None)
-            g["verdict"] = verdict(g["gain"], g["p_holm"], alpha, g["higher_is_better"])
-            g["verdict_bh"] = verdict(g["gain"], g["p_bh"], alpha, g["higher_is_better"], how="BH")
+            up = True if rec.get("gain_is_improvement") else g["higher_is_better"]  # gains.py: + is better
+            g["verdict"] = verdict(g["gain"], g["p_holm"], alpha, up)
+            g["verdict_bh"] = verdict(g["gain"], g["p_bh"], alpha, up, how="BH")
     cells = {tuple(str(rec.get(k)) for k in ("model", "task", "metric", "intermediate", "split"))
              for rec, _ in members}
     groups = sorted({group for _, group in members})

@@ -34,7 +34,8 @@ def _trained_budget(trained_dir: Path) -> dict[str, Any]:
     thp = json.loads((trained_dir / files.CONFIG).read_text())["hp"]
     budget = {"target_steps": summary["steps"], "best_step": summary["best_step"],
               "target_steps_per_epoch": summary["steps_per_epoch"],
-              "target_epochs": thp["epochs"] if not thp["max_steps"] else None, "target_max_steps": thp["max_steps"]}
+              "target_epochs": thp["epochs"] if not thp["max_steps"] else None, "target_max_steps": thp["max_steps"],
+              "target_lr": thp.get("lr")}
     if summary.get("resumed"):  # resumed after a kill or preemption: from which steps, and whether exactly
         budget["target_resumed"] = summary["resumed"]
     if summary.get("nproc_note"):  # asked for several processes, trained in one (see launchable)

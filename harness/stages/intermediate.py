@@ -94,7 +94,8 @@ def intermediate_budget(node_dir: Path) -> dict[str, Any]:
     hp = config["hp"][config["tasks"][0]["name"]]
     return {"intermediate_steps": summary["steps"], "intermediate_steps_per_epoch": summary["steps_per_epoch"],
             "intermediate_epochs": hp["epochs"] if not hp["max_steps"] else None,
-            "intermediate_max_steps": hp["max_steps"], "intermediate_task_steps": summary.get("task_steps"),
+            "intermediate_max_steps": hp["max_steps"], "intermediate_lr": hp.get("lr"),
+            "intermediate_task_steps": summary.get("task_steps"),
             "intermediate_n_train": summary.get("n_train"), "intermediate_dev": summary.get("dev"),
             **({"intermediate_resumed": summary["resumed"]} if summary.get("resumed") else {})}
 
