@@ -123,3 +123,27 @@ def test_the_cli_pushes_and_pulls_through_hf_endpoint(tmp_path):
         assert "offline" in p.stderr and "HF_HUB_OFFLINE" in p.stderr
     finally:
         fake.stop()
+
+
+def test_the_predictions_pack_travels_with_its_rows_and_the_pulled_intervals_are_the_same(hub, tmp_path):
+    """push FILE + FILE.pack.tar.xz, pull into another folder without any predictions file: the report's
+    intervals there equal the ones computed from the files (the pack, not a seeds-only fallback)."""
+    from fixtures_report import write_demo
+
+    from harness.results.gains import gains
+    from harness.results.hubsync import pull, push
+    from harness.results.leaderboard import load_rows
+    from harness.results.pack import pack_path, write_pack
+
+    path = write_demo(tmp_path / "lab")
+    before = gains(load_rows(path), n_boot=200, seed=0)["gains"]
+    write_pack(path, load_rows(path))
+    res = push(path, "lab/packs", allow_synthetic=True)
+    assert res.pack == f"results/{path.name}.pack.tar.xz" and res.added == 48
+    assert push(path, "lab/packs", allow_synthetic=True).commit == res.commit  # nothing new: no commit
+    away = tmp_path / "elsewhere" / path.name
+    got = pull(away, "lab/packs")
+    assert got.pack == res.pack and pack_path(away).is_file()
+    after = gains(load_rows(away), n_boot=200, seed=0)["gains"]
+    assert all(g["predictions_missing"] == 0 for g in after)
+    assert json.dumps(after, sort_keys=True) == json.dumps(before, sort_keys=True)

@@ -150,3 +150,35 @@ def write_pack(leaderboard: str | Path, rows: list[dict[str, Any]], preset: int 
     os.replace(tmp, out)
     return {"pack": str(out), "bytes": out.stat().st_size, "raw_bytes": sum(map(len, entries.values())),
             "entries": len(entries), "rows": sum(map(len, serves.values())), "missing": missing}
+
+
+def merged_pack_bytes(*packs: str | Path, leaderboard: str = "", preset: int = 6) -> bytes | None:
+    """One deterministic pack holding every entry of ``packs`` (a missing path is skipped; None when none
+    exists). Each entry is re-hashed: bytes that do not match their name are refused naming the pack."""
+    entries: dict[str, bytes] = {}
+    serves: dict[str, set[str]] = {}
+    found = False
+    for path in packs:
+        if not Path(path).is_file():
+            continue
+        found = True
+        got = read_pack(path)
+        rows = json.loads(got.get(MANIFEST, b"{}") or b"{}").get("entries", {})
+        for name, data in got.items():
+            if name == MANIFEST:
+                continue
+            if _sha(data) != name:
+                raise PackError(f"{path}: entry {name[:16]}… does not match its sha256: damaged pack, refusing it")
+            entries[name] = data
+            serves.setdefault(name, set()).update(rows.get(name, {}).get("rows", []))
+    if not found:
+        return None
+    manifest = json.dumps({"format": FORMAT, "leaderboard": leaderboard,
+                           "entries": {k: {"bytes": len(v), "rows": sorted(serves[k])} for k, v in sorted(entries.items())},
+                           "missing": []}, indent=1, sort_keys=True).encode("utf-8")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:xz", preset=preset, format=tarfile.USTAR_FORMAT) as tar:
+        tar.addfile(_tarinfo(MANIFEST, len(manifest)), io.BytesIO(manifest))
+        for name, data in sorted(entries.items()):
+            tar.addfile(_tarinfo(name, len(data)), io.BytesIO(data))
+    return buf.getvalue()
