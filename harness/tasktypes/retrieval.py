@@ -190,7 +190,8 @@ class RetrievalType(TaskType):
         """The xtreme-r target stage: dual-encoder fine-tuning through the shared training loop."""
         from harness.tasktypes.retrieval_train import fit_dual_encoder
 
-        return fit_dual_encoder(params, work, spec, encoder, device, progress=progress, resume=resume)
+        _, opts, _ = resolve_options(spec, params, encoder=encoder)
+        return fit_dual_encoder(params, work, spec, encoder, device, opts, progress=progress, resume=resume)
 
     def build_head(self, spec, hidden_size: int):
         """The dual encoder's learned logit scale (the eval stage loads the trained one)."""

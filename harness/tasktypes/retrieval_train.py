@@ -131,19 +131,18 @@ def dev_loss(model, name: str, objective: PairObjective, features: list[dict], b
 
 
 # why: one recipe read top to bottom (English pairs → features → the shared loop → selected weights and files).
-def fit_dual_encoder(params: dict[str, Any], work: Path, spec, encoder, device: torch.device,
+def fit_dual_encoder(params: dict[str, Any], work: Path, spec, encoder, device: torch.device, opts: Any,
                      progress=None, resume=None) -> dict[str, Any]:
-    """Fine-tune ``encoder`` as a dual encoder on the task's English pairs; keep the lowest-dev-loss step."""
+    """Fine-tune ``encoder`` as a dual encoder on the task's English pairs, embedding with the retrieval options
+    ``opts`` (:class:`~harness.search.embed.EmbedOptions`); keep the lowest-dev-loss step."""
     from harness.core import files
     from harness.modeling.encoder import TaskModel, save_weights
     from harness.planning.task_data import load_split
-    from harness.tasktypes.retrieval import resolve_options
     from harness.toolkit.data import guard_zero_shot
     from harness.training.loop import TrainTask, train
 
     hp, lang = params["hp"], spec.train_language
     recipe = finetune_options(spec.defaults, spec.name)
-    _, opts, _ = resolve_options(spec, params, encoder=encoder)
     train_ex = load_split(params["task"], params["train_split"], lang)
     guard_zero_shot(train_ex, lang, spec.name, purpose="target training")
     select_ex = load_split(params["task"], params["select_split"], lang)
