@@ -178,12 +178,17 @@ class RetrievalType(TaskType):
     def trains(self, family, options: dict[str, Any] | None = None) -> bool:
         """Whether a target node fine-tunes first: ``options`` (the task's defaults with the target's options over
         them) select the ``xtreme-r`` regime, which needs the task's fine-tune recipe."""
+        from harness.planning.config import ConfigError
         from harness.tasktypes.retrieval_train import finetune_options, regime_of
 
         options = options or {}
-        if regime_of(options) != "xtreme-r":
-            return False
-        finetune_options(options, "this task")  # a task without English training pairs is refused at plan time
+        protocol = (options.get("retrieval") or {}).get("protocol")
+        try:
+            if regime_of(options) != "xtreme-r":
+                return False
+            finetune_options(options, f"a {protocol} retrieval target")  # no English training pairs: refused here
+        except ValueError as err:
+            raise ConfigError(f"targets: {err}") from None
         return True
 
     def fit(self, params, work, spec, encoder, device, progress=None, resume=None) -> dict[str, Any]:
