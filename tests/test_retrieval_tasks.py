@@ -28,7 +28,8 @@ def test_tasks_registered_as_retrieval():
     for name in TASKS:
         spec = reg.task(name).spec
         assert spec.kind == "retrieval" and reg.task(name).score is not None
-    assert reg.task_type("retrieval").trainable is False
+    ttype = reg.task_type("retrieval")  # trains (a target node) only under retrieval_regime xtreme-r
+    assert [ttype.trains(None, reg.task(name).spec.defaults) for name in TASKS] == [False, False, True, True, False]
     assert reg.model("multilingual-e5-small").family == "hf-encoder"
 
 

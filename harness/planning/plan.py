@@ -1,9 +1,10 @@
 """From a validated config to a DAG of nodes, each keyed by a hash of everything upstream that affects it.
 
 Stages: ``intermediate`` (model, intermediate setting, seed) → ``target`` (…, target task) → ``eval`` (…,
-language). Retrieval targets have no ``target`` node: their ``eval`` reads the intermediate checkpoint (or the
-pretrained model). Identical nodes, within one matrix or across matrices sharing a cache, get the same key.
-Node params are plain JSON so that any executor (local, Ray, SLURM) can ship them.
+language). Training-free retrieval targets have no ``target`` node: their ``eval`` reads the intermediate checkpoint
+(or the pretrained model); under ``retrieval_regime: xtreme-r`` a ``target`` node fine-tunes a dual encoder first.
+Identical nodes, within one matrix or across matrices sharing a cache, get the same key. Node params
+are plain JSON so that any executor (local, Ray, SLURM) can ship them.
 """
 
 from __future__ import annotations
@@ -300,9 +301,10 @@ def build_plan(cfg: MatrixConfig, lock: Lock | None = None) -> Plan:
                         "upstream": inter_key, "task": task_info(target.name), "options": target.options,
                     }
                     train_key = None
-                    trains = getattr(ttype, "trains", None)  # e.g. generation: not for prompted families
+                    trains = getattr(ttype, "trains", None)  # generation: not for prompted families; retrieval:
+                    # only under retrieval_regime xtreme-r (the options as the stages see them: over the task's defaults)
                     if getattr(ttype, "trainable", True) and (
-                            trains is None or trains(reg.family(model.family), target.options)):
+                            trains is None or trains(reg.family(model.family), {**spec.defaults, **target.options})):
                         hp = resolve_hp(spec.defaults, cfg.train, cfg.target_train, model_hp, target.train)
                         params = {
                             **common, "hp": hp, "train_split": target.train_split or spec.train_split,

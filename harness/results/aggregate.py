@@ -114,6 +114,22 @@ def benchmark_tasks(benchmark: str) -> list[str]:
 
 # Row variants that are not zero-shot transfer: kept out of task and benchmark scores.
 NOT_ZERO_SHOT = ("translate-train", "translate-train-all", "translate-test")
+# A retrieval row measured without the fine-tune its benchmark's protocol has (LAReQA, Mewsli-X under XTREME-R):
+# used only where no fine-tuned row exists, and then named in the benchmark score's label.
+PROBE = "training-free"
+
+
+def _regime_variant(row: dict[str, Any]) -> dict[str, Any]:
+    """A run's row of a task whose default regime is ``xtreme-r`` but that carries no ``retrieval_regime`` (written
+    before fine-tuning existed, so training-free) gets the ``training-free`` variant; other rows are unchanged."""
+    if row.get("retrieval_regime") is not None or row.get("variant") or row.get("source"):
+        return row
+    from harness.core.registry import registry
+
+    task = registry().tasks.get(row.get("task") or "")
+    if task is None or task.spec.defaults.get("retrieval_regime") != "xtreme-r":
+        return row
+    return {**row, "variant": PROBE}
 
 
 def system_key(row: dict[str, Any]) -> tuple:
@@ -197,7 +213,7 @@ def task_scores(rows: list[dict], split: str | None = "test") -> list[dict[str, 
             continue
         if not in_split(r, split):
             continue
-        groups[(*system_key(r), r["task"])].append(r)
+        groups[(*system_key(r), r["task"])].append(_regime_variant(r))
     table = task_table()
     out = []
     for (model, inter, task), rs in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
@@ -276,8 +292,12 @@ def benchmark_scores(rows: list[dict], split: str | None = "test", view: str = "
             values = {t: v for t, v in values.items() if v is not None}
             missing = [t for t in tasks if t not in values]
             score = mean(values.values()) if values else None
+            probes = [t for t in values if any(m.get("variant") == PROBE for m in by_task[t]["metrics"].values())]
+            probe_note = (f"; {', '.join(probes)} {PROBE}, not the {info['tasks_of']} fine-tune protocol"
+                          if probes else "")
             entry["scores"][bench] = {
-                "label": info["label"] + ("" if view == "all" else f" [{view} view]"),
+                "label": info["label"] + probe_note + ("" if view == "all" else f" [{view} view]"),
+                "training_free": probes,
                 "value": score, "tasks": values, "missing": missing, "complete": not missing,
                 "splits": {t: by_task[t]["splits"] for t in values},
                 "not_counted": {t: sorted(by_task[t]["metrics"]) for t in tasks if t in by_task and t not in values},

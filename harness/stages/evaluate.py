@@ -125,6 +125,8 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
                 budget=budget, config_name=ctx.config_name, config_hash=ctx.config_hash, node=node.key,
                 predictions=str(Path("nodes") / node.key / pred_path.name), predictions_sha256=digest,
                 **({"generation": gen} if gen else {}),
+                **{k: (v.extra or {})[k] for k in ("retrieval_regime", "retrieval_finetune")
+                   if (v.extra or {}).get(k) is not None},
                 **({"depth": mspec.options["depth"]} if mspec.options.get("depth") else {}),
             ))
     write_jsonl_atomic(work / files.ROWS, rows)

@@ -1,4 +1,11 @@
-"""Retrieval (kind ``retrieval``): no head and no target training; embed with the encoder, search, score.
+"""Retrieval (kind ``retrieval``): embed with the encoder, search, score; optionally fine-tune first.
+
+``retrieval_regime`` (a target option over the task's default) says what the encoder is: ``training-free`` (the
+pretrained or intermediate-trained encoder as is; no target node) or ``xtreme-r`` (a target node first fine-tunes it
+as a dual encoder on the task's English pairs, :mod:`harness.tasktypes.retrieval_train`). Every row records the
+regime (``retrieval_regime``, and ``regime:`` in its signature) and, for ``xtreme-r``, the fine-tune recipe
+(``retrieval_finetune``). A training-free row of a task whose default is ``xtreme-r`` has the variant
+``training-free`` (a labelled probe, never the benchmark's protocol).
 
 A retrieval task declares its protocol and knob defaults in ``spec.defaults["retrieval"]``; a matrix target's
 ``options`` (and the model's ``options["retrieval"]``, e.g. multilingual-E5's prefixes) override them, in the
@@ -18,6 +25,8 @@ Example layouts by protocol (what the task loaders return):
   Prediction (sources only): ``{"target": id | None, "score": margin score, "dev_threshold": float | None}``.
 - ``qa`` (LAReQA, Mewsli-X): ``{"id", "side": "query"|"candidate", "text", "gold": [candidate ids]}``.
   Prediction (queries only): the ``top_k`` candidate ids, best first.
+- training pairs (the ``train``/selection splits of an ``xtreme-r`` task): ``{"id", "language", "query",
+  "candidate"}``.
 
 Symmetric protocols (bitext, mining) embed both sides as queries (the model's ``doc_prefix`` is replaced by
 ``query_prefix``) unless ``symmetric: false`` or the target (or ``harness retrieve --doc-prefix``) sets
@@ -32,6 +41,7 @@ from typing import Any
 from harness.core.tasktype import Problem, TaskType, is_text
 
 PROTOCOLS = ("bitext", "mining", "qa")
+REGIME_KEYS = ("retrieval_regime", "retrieval_finetune")  # target options read by the regime, not by embedding
 PROTOCOL_KEYS = {
     "bitext": {"k", "margin", "search", "symmetric"},
     "mining": {"k", "margin", "retrieval", "search", "symmetric", "threshold_split"},
@@ -59,7 +69,7 @@ def resolve_options(spec, params: dict[str, Any] | None = None, overrides: dict[
                          f"{', '.join(PROTOCOLS)}")
     params = params or {}
     model_conf = dict(((params.get("model") or {}).get("options") or {}).get("retrieval", {}))
-    target_conf = dict(params.get("options") or {})
+    target_conf = {k: v for k, v in (params.get("options") or {}).items() if k not in REGIME_KEYS}
     merged = {**PROTOCOL_DEFAULTS[protocol], **task_conf, **model_conf, **target_conf, **(overrides or {})}
     if encoder is not None:
         merged["pooling"] = resolve_pooling(merged.get("pooling"), encoder.module, default="mean")
@@ -163,7 +173,36 @@ PREDICT = {"bitext": _bitext, "mining": _mining, "qa": _qa}
 
 class RetrievalType(TaskType):
     kind = "retrieval"
-    trainable = False
+    trainable = True  # only under retrieval_regime xtreme-r (``trains``)
+
+    def trains(self, family, options: dict[str, Any] | None = None) -> bool:
+        """Whether a target node fine-tunes first: ``options`` (the task's defaults with the target's options over
+        them) select the ``xtreme-r`` regime, which needs the task's fine-tune recipe."""
+        from harness.planning.config import ConfigError
+        from harness.tasktypes.retrieval_train import finetune_options, regime_of
+
+        options = options or {}
+        protocol = (options.get("retrieval") or {}).get("protocol")
+        try:
+            if regime_of(options) != "xtreme-r":
+                return False
+            finetune_options(options, f"a {protocol} retrieval target")  # no English training pairs: refused here
+        except ValueError as err:
+            raise ConfigError(f"targets: {err}") from None
+        return True
+
+    def fit(self, params, work, spec, encoder, device, progress=None, resume=None) -> dict[str, Any]:
+        """The xtreme-r target stage: dual-encoder fine-tuning through the shared training loop."""
+        from harness.tasktypes.retrieval_train import fit_dual_encoder
+
+        _, opts, _ = resolve_options(spec, params, encoder=encoder)
+        return fit_dual_encoder(params, work, spec, encoder, device, opts, progress=progress, resume=resume)
+
+    def build_head(self, spec, hidden_size: int):
+        """The dual encoder's learned logit scale (the eval stage loads the trained one)."""
+        from harness.tasktypes.retrieval_train import LogitScale, finetune_options
+
+        return LogitScale(finetune_options(spec.defaults, spec.name)["logit_scale"])
 
     def gold(self, example: dict) -> Any:
         return example["id"] if "source" in example and "target" in example else example.get("gold")
@@ -219,18 +258,27 @@ class RetrievalType(TaskType):
         from harness.core.rows import signature
         from harness.metrics import IMPLEMENTATION, Value
         from harness.search.embed import n_layers_of
+        from harness.tasktypes.retrieval_train import finetune_record, finetune_signature, regime_of
 
         n_layers = n_layers_of(encoder)
+        regime = regime_of(spec.defaults)
+        recipe = finetune_record((params or {}).get("trained_dir"), spec.defaults) if regime == "xtreme-r" else None
+        probe = regime == "training-free" and regime_of(task.spec.defaults) == "xtreme-r"
         out = {}
         for name, v in scores.items():
             v = v if isinstance(v, Value) else Value(float(v))
             sig = signature(name, spec.name, spec.version, IMPLEMENTATION.get(name),
-                            **signature_fields(opts, proto, n_layers))
-            out[name] = replace(v, signature=sig)
+                            **signature_fields(opts, proto, n_layers), regime=regime,
+                            finetune=finetune_signature(recipe))
+            extra = {**(v.extra or {}), "retrieval_regime": regime, "retrieval_finetune": recipe}
+            out[name] = replace(v, signature=sig, extra=extra, variant="training-free" if probe else v.variant)
         return preds, out
 
     def check_example(self, example: dict, spec) -> str | None:
         protocol = (spec.defaults.get("retrieval") or {}).get("protocol")
+        if "side" not in example and ("query" in example or "candidate" in example):  # an English training pair
+            bad = [k for k in ("query", "candidate") if not is_text(example.get(k)) or not example[k].strip()]
+            return f"training pair without a {bad[0]!r} string" if bad else None
         if protocol == "bitext":
             bad = [k for k in ("source", "target") if not is_text(example.get(k))]
             return f"no {bad[0]!r} string" if bad else None

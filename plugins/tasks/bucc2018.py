@@ -55,7 +55,8 @@ SPEC = TaskSpec(
     eval_splits=("test",), select_split="dev", data_help=HOW,
     description="Parallel sentence mining (margin k=4, 1:1); F1 with the dev-chosen threshold",
     citation="Zweigenbaum, Sharoff & Rapp 2018, Overview of the Third BUCC Shared Task", license="see BUCC 2018 terms",
-    defaults={"retrieval": {"protocol": "mining", "max_length": 128, "pooling": "mean"}},
+    defaults={"retrieval": {"protocol": "mining", "max_length": 128, "pooling": "mean"},
+              "retrieval_regime": "training-free"},  # as XTREME and Phang et al.: no task training
     benchmarks={"xtreme": BenchmarkEntry("retrieval", ("bucc_f1_margin_dev_threshold", "bucc_f1", "f1"), position=8,
                                           export=ExportLayout("mined_pairs"))},
     aliases=("bucc",),

@@ -9,6 +9,14 @@ Local layout (``get-mewsli-x.sh`` output, ``mewsli_x/output/dataset/``) under ``
 - ``candidate_set_entities.jsonl``: ``{"entity_id", "title", "description", "description_language",
   "sentence_spans", ...}`` — the fixed ~1M-entity candidate set shared by every language.
 
+- ``wikipedia_pairs-{train,dev}.jsonl``: English Wikipedia mention–entity pairs, ``{"contextual_mention":
+  {"context": {...}, "mention": {"example_id", "mention_span", "entity_id"}}, "entity": {"entity_id",
+  "description", ...}}``: splits ``train`` and ``wikipedia_dev`` (checkpoint selection), the English training pairs
+  of ``retrieval_regime: xtreme-r`` (the default), written like the test queries and candidates below. The
+  defaults are XTREME-R's ``train_mewslix.sh`` (mBERT block): lr 2e-5, 2 epochs, 64 pairs per forward × grad-acc 4
+  (batch 256), no warm-up, no weight decay, 64 tokens, logit scale initialised to 100.
+  ``retrieval_regime: training-free`` embeds with the encoder as is (a labelled probe).
+
 Queries are the mentions of articles in one language, written ``"{mention}: {sentence}"`` with the sentence of
 the article that contains the mention (the whole text when no span covers it); candidates are entity
 descriptions. One gold entity per mention; score ``mewslix_map_at_20`` (with one relevant item AP@20 is the
@@ -43,11 +51,17 @@ HOW = ("Run get-mewsli-x.sh from google-research/google-research dense_represent
 
 SPEC = TaskSpec(
     name="mewslix", kind="retrieval", roles=("target",), languages=LANGUAGES, train_language="en",
-    metrics=("mewslix_map_at_20",), version="1", eval_splits=("test",), select_split="dev", data_help=HOW,
+    metrics=("mewslix_map_at_20",), version="1", eval_splits=("test",), select_split="wikipedia_dev", data_help=HOW,
     description="Entity retrieval: WikiNews mention in context -> entity description (any language); mAP@20",
     citation="Ruder et al. 2021, XTREME-R: Towards More Challenging and Nuanced Multilingual Evaluation",
     license="CC BY 4.0 (text from WikiNews/Wikipedia)",
-    defaults={"retrieval": {"protocol": "qa", "max_length": 128, "pooling": "mean"}},
+    defaults={"retrieval": {"protocol": "qa", "max_length": 128, "pooling": "mean"},
+              "retrieval_regime": "xtreme-r",
+              "retrieval_finetune": {"data": "Mewsli-X English Wikipedia pairs (wikipedia_pairs-train.jsonl; "
+                                             "wikipedia_pairs-dev.jsonl selects)",
+                                     "max_query_length": 64, "logit_scale": 100.0},
+              "lr": 2e-5, "epochs": 2.0, "batch_size": 256, "grad_accum": 4, "warmup_ratio": 0.0,
+              "weight_decay": 0.0, "max_length": 64},
     benchmarks={"xtreme-r": BenchmarkEntry("retrieval", ("mewslix_map_at_20", "map_at_20", "map@20", "mAP@20"),
                                            position=9, export=ExportLayout("json", "test-{language}.json"))},
     aliases=("mewsli-x", "mewsli_x"),
@@ -60,19 +74,41 @@ def _jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
 
 
-def _sentence(text: str, spans: list[list[int]], start: int) -> str:
-    for a, b in spans:
+def _sentence(text: str, spans: list, start: int) -> str:
+    """The sentence holding ``start``; spans are ``{"start", "end"}`` (the release's schema) or ``[start, end]``."""
+    for span in spans:
+        a, b = (span["start"], span["end"]) if isinstance(span, dict) else span
         if a <= start < b:
             return text[a:b]
     return text
+
+
+PAIR_FILES = {"train": "wikipedia_pairs-train.jsonl", "wikipedia_dev": "wikipedia_pairs-dev.jsonl"}
+
+
+def wikipedia_pairs(path: Path) -> list[dict]:
+    """English (mention in context → entity description) training pairs, written as the test queries are."""
+    pairs = []
+    for rec in _jsonl(path):
+        cm, entity = rec["contextual_mention"], rec["entity"]
+        ctx, m = cm["context"], cm["mention"]
+        span = m["mention_span"]
+        sent = _sentence(ctx["text"], ctx.get("sentence_spans") or [], span["start"])
+        pairs.append({"id": m["example_id"], "language": ctx.get("language", "en"), "query": f"{span['text']}: {sent}",
+                      "candidate": entity["description"]})
+    return pairs
 
 
 def load(split: str, language: str, data_dir: Path | None = None) -> list[dict]:
     if data_dir is None:
         raise DataMissing(f"mewslix: give a folder with the dataset files. {HOW}")
     data_dir = Path(data_dir)
+    if split in PAIR_FILES:
+        if language != "en":
+            raise DataMissing(f"mewslix: split {split!r} (Wikipedia pairs) is English only, not {language!r}")
+        return wikipedia_pairs(data_dir / PAIR_FILES[split])
     if split not in ("dev", "test"):
-        raise DataMissing(f"mewslix: split {split!r} is not 'dev' or 'test'")
+        raise DataMissing(f"mewslix: split {split!r} is not 'dev' or 'test' (English pairs: 'train', 'wikipedia_dev')")
     queries = []
     for doc in _jsonl(data_dir / f"wikinews_mentions-{split}.jsonl"):
         ctx = doc["context"]
@@ -159,6 +195,19 @@ def fixture(data_dir: Path) -> None:
                          "mentions": mentions})
         (data_dir / f"wikinews_mentions-{split}.jsonl").write_text(
             "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
+    for split, shift in (("train", 0), ("dev", 4)):  # English Wikipedia pairs: "the noun is adj" -> its entity
+        pairs = []
+        for i, noun in enumerate(en["nouns"]):
+            text = en["not"].format(n=noun, a=en["adjs"][(i + shift + 1) % 8])
+            start = text.index(noun)
+            pairs.append({"contextual_mention": {
+                "context": {"document_id": f"en-wiki-{i}", "document_url": "", "document_title": "synthetic",
+                            "language": "en", "text": text, "sentence_spans": [{"start": 0, "end": len(text)}]},
+                "mention": {"example_id": f"wiki-{split}-{i}", "entity_id": f"Q{100 + i}",
+                            "mention_span": {"text": noun, "start": start, "end": start + len(noun)}}},
+                "entity": entities[i]})
+        (data_dir / f"wikipedia_pairs-{split}.jsonl").write_text(
+            "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in pairs), encoding="utf-8")
     (data_dir / "candidate_set_entities.jsonl").write_text(
         "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entities), encoding="utf-8")
     (data_dir / "SYNTHETIC.md").write_text(f"# {SYNTHETIC_NOTE}\nLayout: Mewsli-X dataset/*.jsonl.\n")

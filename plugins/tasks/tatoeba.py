@@ -63,7 +63,8 @@ SPEC = TaskSpec(
     data_help=HOW, description="Bitext retrieval xx<->en (nearest neighbour, cosine); accuracy per direction",
     citation="Artetxe & Schwenk 2019, Massively Multilingual Sentence Embeddings for Zero-Shot Cross-Lingual "
              "Transfer and Beyond", license="CC BY 2.0 FR (Tatoeba)",
-    defaults={"retrieval": {"protocol": "bitext", "max_length": 128, "pooling": "mean"}},
+    defaults={"retrieval": {"protocol": "bitext", "max_length": 128, "pooling": "mean"},
+              "retrieval_regime": "training-free"},  # as XTREME and Phang et al.: no task training
     benchmarks={"xtreme": BenchmarkEntry("retrieval", ("tatoeba_accuracy_xx2en", "accuracy", "tatoeba_accuracy"),
                                           position=9, export=ExportLayout("line_index", languages=OFFICIAL_XTREME)),
                 "xtreme-r": BenchmarkEntry("retrieval", ("tatoeba_accuracy_xx2en", "accuracy", "tatoeba_accuracy"),
