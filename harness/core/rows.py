@@ -42,8 +42,9 @@ ROW_KEYS = (
 
 # Keys a row has only where they apply (absent otherwise): ``generation`` = decoding, prompt template and k,
 # truncation counts and training source of a generation task (see harness.tasktypes.generation); ``depth`` = a
-# depth ablation's ``{layers, of, of_layers, axis}`` (harness.core.specs.depth_ablation: the report's x-axis).
-OPTIONAL_ROW_KEYS = ("generation", "depth")
+# depth ablation's ``{layers, of, of_layers, axis}`` (harness.core.specs.depth_ablation: the report's x-axis);
+# ``seeds_plan`` = ``{seeds, stopped, record}`` of a ``matrix run --until-resolved`` (harness.results.seeds_plan).
+OPTIONAL_ROW_KEYS = ("generation", "depth", "seeds_plan")
 
 # The libraries a score can depend on (seqeval is only a test reference: scoring uses harness.metrics).
 LIBRARIES = ("torch", "transformers", "tokenizers", "datasets", "sacrebleu", "faiss-cpu", "numpy")
