@@ -89,8 +89,9 @@ def decide_plan(plan: Plan, *, max_seeds: int, width: float, adjust: str, n_boot
     """The decisions (:func:`harness.results.seeds_plan.decide`) on this config's rows of the leaderboard, with
     the report's defaults (each task's own eval split, bootstrap seed 0)."""
     from harness.results.gains import gains
+    from harness.results.leaderboard import load_rows
 
-    rows = [r for r in read_jsonl(plan.leaderboard) if r.get("config_name") == plan.config.name]
+    rows = [r for r in load_rows(plan.leaderboard) if r.get("config_name") == plan.config.name]
     report = gains(rows, split="auto", n_boot=n_boot, seed=0, level=level)
     return sp.decide(report, max_seeds=max_seeds, width=width, adjust=adjust)
 

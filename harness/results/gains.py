@@ -159,7 +159,8 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
                                    "synthetic": synthetic[(key, inter)] or synthetic[(key, baseline)],
                                    "parallel": parallel, "baseline": baseline, "seeds": seeds_o, "baseline_seeds": seeds_b,
                                    "languages": langs, "method": method, "n_boot": n_boot, "level": level,
-                                   "bootstrap_seed": seed}
+                                   "bootstrap_seed": seed, "seeds_plan": next(
+                                       (r["seeds_plan"] for r in inter_rows.values() if r.get("seeds_plan")), None)}
             group_reps: dict[str, np.ndarray] = {}
             for group, gl in (("en", en), ("xx", xx)):
                 if not gl:
