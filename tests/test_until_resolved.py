@@ -9,13 +9,12 @@ third seed and stops at ``max seeds``, the planted MNLI keeps its two (``resolve
 from __future__ import annotations
 
 import json
-import re
-import shlex
 from pathlib import Path
 
 import pytest
 import yaml
 from click.testing import CliRunner
+from test_readme_commands import readme_until_resolved
 
 from harness.cli.main import main
 from harness.core.rows import read_jsonl
@@ -111,18 +110,6 @@ def test_a_setting_is_paired_on_its_own_seeds_when_the_baseline_has_more(tmp_pat
     rec = next(g for g in gains(rows + extra, n_boot=50)["gains"] if g["model"] == "demo-small")
     assert rec["baseline_seeds"] == rec["seeds"] == [1, 2] and "unpaired" not in rec["method"]
     assert (round(rec["en"]["gain"], 6), round(rec["xx"]["gain"], 6)) == (20.0, 15.0)  # the fixture's hand values
-
-
-def readme_until_resolved() -> list[str]:
-    """The ``--until-resolved`` command of the README's "Using it" section, as words after ``harness``."""
-    text = (REPO / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("## Using it"):]
-    lines = [ln for block in re.findall(r"```bash\n(.*?)```", section, re.S) for ln in block.splitlines()
-             if "--until-resolved" in ln]
-    assert lines, "README 'Using it': no --until-resolved command"
-    args = shlex.split(re.sub(r"\s+#\s.*$", "", lines[0]))
-    assert args[0] == "harness"
-    return args[1:]
 
 
 @pytest.mark.slow
