@@ -59,6 +59,14 @@ def plan_summary(plan) -> dict[str, Any]:
     }
 
 
+def with_recorded_seeds(plan, config: str):
+    """The plan plus the seeds an earlier ``matrix run --until-resolved`` of this config recorded."""
+    from harness.orchestration.adaptive import recorded_plan
+    from harness.planning.lock import Lock
+
+    return recorded_plan(plan, Lock.for_config(config))
+
+
 @matrix.command("plan")
 @click.argument("config", type=click.Path())
 @click.option("--json", "as_json", is_flag=True)
@@ -71,7 +79,7 @@ def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: flo
     """Show the DAG: node counts per stage, what is cached, what checkpoint reuse saves."""
     from harness.modeling.memory import plan_warnings
 
-    plan = _load_plan(config, update_lock)
+    plan = with_recorded_seeds(_load_plan(config, update_lock), config)
     summary = plan_summary(plan)
     summary["memory_warnings"] = plan_warnings(plan, gpu_memory_gb)
     for line in summary["memory_warnings"]:
