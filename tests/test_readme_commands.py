@@ -42,6 +42,26 @@ def test_the_block_has_every_public_command():
     assert {"plugins", "models", "tasks", "matrix", "leaderboard", "score"} <= names
 
 
+def readme_until_resolved() -> list[str]:
+    """The ``--until-resolved`` command of the README's "Using it" section, as words after ``harness``."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Using it"):]
+    lines = [ln for block in re.findall(r"```bash\n(.*?)```", section, re.S) for ln in block.splitlines()
+             if "--until-resolved" in ln]
+    assert lines, "README 'Using it': no --until-resolved command"
+    args = shlex.split(re.sub(r"\s+#\s.*$", "", lines[0]))
+    assert args[0] == "harness"
+    return args[1:]
+
+
+def test_the_until_resolved_command_parses():
+    """Its options exist as written (tests/test_until_resolved.py runs it on a one-size copy of the quickstart)."""
+    args = readme_until_resolved()
+    assert args[:3] == ["matrix", "run", "configs/quickstart.yaml"] and "--max-seeds" in args
+    res = CliRunner().invoke(main, [*args, "--help"])
+    assert res.exit_code == 0 and "--until-resolved" in res.output, res.output
+
+
 @pytest.mark.slow
 def test_readme_commands_work_on_the_quickstart_output(quickstart_root, monkeypatch):
     from hubfake import FakeHub

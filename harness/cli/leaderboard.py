@@ -224,6 +224,10 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
                           highlight=False, markup=False)
     for note in rep["notes"]:
         console.print(f"note: {note}", highlight=False, markup=False)
+    for g in rep["gains"]:  # matrix run --until-resolved: how many seeds each cell got and why it stopped
+        if g.get("seeds_plan"):
+            console.print(f"seeds {g['model']} {g['task']} {g['intermediate']}: {g['seeds_plan']['seeds']} seeds, "
+                          f"stopped: {g['seeds_plan']['stopped']}", highlight=False, markup=False)
     if rep["published"]:
         table = Table("model", "task", "metric", "intermediate", "published", "baseline", "gain", "baseline from",
                       title="published gains over none (point estimates; mean over all languages incl. English)")

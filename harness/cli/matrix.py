@@ -59,6 +59,14 @@ def plan_summary(plan) -> dict[str, Any]:
     }
 
 
+def with_recorded_seeds(plan, config: str):
+    """The plan plus the seeds an earlier ``matrix run --until-resolved`` of this config recorded."""
+    from harness.orchestration.adaptive import recorded_plan
+    from harness.planning.lock import Lock
+
+    return recorded_plan(plan, Lock.for_config(config))
+
+
 @matrix.command("plan")
 @click.argument("config", type=click.Path())
 @click.option("--json", "as_json", is_flag=True)
@@ -71,7 +79,7 @@ def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: flo
     """Show the DAG: node counts per stage, what is cached, what checkpoint reuse saves."""
     from harness.modeling.memory import plan_warnings
 
-    plan = _load_plan(config, update_lock)
+    plan = with_recorded_seeds(_load_plan(config, update_lock), config)
     summary = plan_summary(plan)
     summary["memory_warnings"] = plan_warnings(plan, gpu_memory_gb)
     for line in summary["memory_warnings"]:
@@ -131,14 +139,28 @@ matrix.add_command(matrix_check, "check")  # harness.cli.check: the online prefl
               help="resolve hub revisions again and move the lock file (CONFIG.lock.json) to them")
 @click.option("--prune", is_flag=True,
               help="delete each training's weights as soon as every node reading them finished (see matrix prune)")
+@click.option("--until-resolved", is_flag=True,
+              help="after the config's seeds, add seeds to the gain cells whose adjusted interval includes 0, "
+                   "round by round (OUTPUT_DIR/seeds_plan.json records why each cell stopped)")
+@click.option("--max-seeds", type=click.IntRange(min=1), default=10, show_default=True,
+              help="--until-resolved: most seeds per cell")
+@click.option("--width", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="--until-resolved: an interval at most this wide (metric points) stops its cell too")
+@click.option("--adjust", type=click.Choice(["holm", "bh", "none"]), default="holm", show_default=True,
+              help="--until-resolved: the multiplicity adjustment of the intervals (the report's verdicts: holm)")
 def matrix_run(config: str, device: str | None, retry_failed: bool, executor: str | None, nproc: int | None,
-               strategy: str | None, update_lock: bool, prune: bool, offline: bool) -> None:
+               strategy: str | None, update_lock: bool, prune: bool, offline: bool, until_resolved: bool,
+               max_seeds: int, width: float, adjust: str) -> None:
     """Run every node not yet cached, then write the leaderboard JSONL and print a summary."""
     from harness.core.registry import registry
+    from harness.orchestration.adaptive import recorded_plan, stamp_leaderboard, summary_lines
+    from harness.planning.lock import Lock
     from harness.run.context import Context
     from harness.run.progress import MatrixProgress
 
     plan = _load_plan(config, update_lock, check_data=False)
+    lock = Lock.for_config(config)  # as _load_plan left it: the extended plans resolve what the plan resolved
+    base_plan, plan = plan, recorded_plan(plan, lock)  # the seeds an earlier --until-resolved added
     if needs_preflight(plan) and not preflight(plan, offline=offline, quiet_ok=True):
         sys.exit(1)  # what the hub must serve is checked before any data is loaded or any node runs
     validate_or_fail(plan)
@@ -147,24 +169,40 @@ def matrix_run(config: str, device: str | None, retry_failed: bool, executor: st
     try:
         executor_cls = registry().executor(executor or plan.config.executor)
         options = plan.config.executor_options if (executor or plan.config.executor) == plan.config.executor else {}
-        executor_obj = executor_cls(workers=plan.config.workers, **options)
+        executor_cls(workers=plan.config.workers, **options)
     except (KeyError, ValueError) as err:
         fail(str(err))
-    with MatrixProgress(console, plan) as progress:
-        ctx = Context(cache_dir=plan.cache_dir, device=device or plan.config.device,
-                      config_name=plan.config.name, config_hash=plan.config_hash, progress=progress.update,
-                      nproc=nproc or plan.config.nproc, strategy=strategy or plan.config.strategy,
-                      threads=getattr(plan.config, "threads", None), prune=prune)
-        from harness.core.rows import DamagedFile
-        from harness.orchestration.scheduler import run_plan
 
-        try:
-            outcome = run_plan(plan, ctx, executor_obj, retry_failed=retry_failed)
-        except DamagedFile as err:  # the leaderboard file: refused, left as it is, named with its line
-            fail(str(err))
+    def run_round(plan):
+        with MatrixProgress(console, plan) as progress:
+            ctx = Context(cache_dir=plan.cache_dir, device=device or plan.config.device,
+                          config_name=plan.config.name, config_hash=plan.config_hash, progress=progress.update,
+                          nproc=nproc or plan.config.nproc, strategy=strategy or plan.config.strategy,
+                          threads=getattr(plan.config, "threads", None), prune=prune)
+            from harness.core.rows import DamagedFile
+            from harness.orchestration.scheduler import run_plan
+
+            try:
+                return run_plan(plan, ctx, executor_cls(workers=plan.config.workers, **options),
+                                retry_failed=retry_failed)
+            except DamagedFile as err:  # the leaderboard file: refused, left as it is, named with its line
+                fail(str(err))
+
+    record = None
+    if until_resolved:
+        from harness.orchestration.adaptive import until_resolved as adapt
+
+        result = adapt(base_plan, lock, run_round, max_seeds=max_seeds, width=width, adjust=adjust,
+                       echo=lambda line: console.print(line, highlight=False, markup=False))
+        outcome, record, plan = result.outcome, result.record, result.plan
+    else:
+        outcome = run_round(plan)
+        stamp_leaderboard(plan)
     from harness.results.leaderboard import print_summary
 
     print_summary(console, plan.leaderboard)
+    for line in summary_lines(record, plan.output_dir / "seeds_plan.json") if record else []:
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
     console.print(f"nodes: {len(outcome.done)} ran, {len(outcome.cached)} cached, {len(outcome.failed)} failed, "
                   f"{len(outcome.skipped)} skipped → {plan.leaderboard}", highlight=False, markup=False)
     for key, error in outcome.failed.items():

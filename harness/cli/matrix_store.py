@@ -8,7 +8,7 @@ from rich.table import Table
 
 from harness.cli.check import _load_plan
 from harness.cli.console import console, emit_json, esc
-from harness.cli.matrix import matrix
+from harness.cli.matrix import matrix, with_recorded_seeds
 
 
 @matrix.command("status")
@@ -20,6 +20,7 @@ def matrix_status_cmd(config: str, as_json: bool) -> None:
     from harness.store.status import matrix_status
 
     plan = _load_plan(config, quiet=True, check_data=False)
+    plan = with_recorded_seeds(plan, config)
     st = matrix_status(plan, Context(cache_dir=plan.cache_dir), workers=plan.config.workers)
     if as_json:
         emit_json(st)
@@ -65,6 +66,7 @@ def matrix_prune_cmd(config: str, dry_run: bool, as_json: bool) -> None:
     from harness.store.prune import prune
 
     plan = _load_plan(config, quiet=True, check_data=False)
+    plan = with_recorded_seeds(plan, config)
     entries = prune(plan, Context(cache_dir=plan.cache_dir), dry_run=dry_run)
     if as_json:
         emit_json({"dry_run": dry_run, "nodes": [e.to_json() for e in entries]})

@@ -44,8 +44,9 @@ ROW_KEYS = (
 # truncation counts and training source of a generation task (see harness.tasktypes.generation); ``depth`` = a
 # depth ablation's ``{layers, of, of_layers, axis}`` (harness.core.specs.depth_ablation: the report's x-axis);
 # ``retrieval_regime`` (``training-free`` | ``xtreme-r``) and, for xtreme-r, ``retrieval_finetune`` (the dual-encoder
-# fine-tune recipe) on every retrieval row (harness.tasktypes.retrieval_train).
-OPTIONAL_ROW_KEYS = ("generation", "depth", "retrieval_regime", "retrieval_finetune")
+# fine-tune recipe) on every retrieval row (harness.tasktypes.retrieval_train);
+# ``seeds_plan`` = ``{seeds, stopped, record}`` of a ``matrix run --until-resolved`` (harness.results.seeds_plan).
+OPTIONAL_ROW_KEYS = ("generation", "depth", "retrieval_regime", "retrieval_finetune", "seeds_plan")
 
 # The libraries a score can depend on (seqeval is only a test reference: scoring uses harness.metrics).
 LIBRARIES = ("torch", "transformers", "tokenizers", "datasets", "sacrebleu", "faiss-cpu", "numpy")

@@ -99,6 +99,8 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
           family: dict[str, set[str]] | None = None) -> dict[str, Any]:
     """Gain records (see module docstring) and trends for every cell with a baseline; plus notes on skips.
 
+    When the baseline has seeds an intermediate setting lacks (``--until-resolved`` gave them to another
+    setting), that setting is compared on its own seeds only, paired.
     Every gain carries its bootstrap p-value and the Holm / Benjamini–Hochberg adjusted ones over the report's
     family (:mod:`harness.results.multiplicity`; ``family`` narrows it); ``verdict`` follows the Holm result."""
     notes: list[str] = []
@@ -142,6 +144,8 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
             # keep only (seed, language) pairs complete for every seed of each system
             seeds_b = sorted({s for s, _ in base_rows}, key=str)
             seeds_o = sorted({s for s, _ in inter_rows}, key=str)
+            if set(seeds_o) < set(seeds_b):  # the baseline has more seeds (adaptive seeds): pair on these
+                seeds_b = seeds_o
             langs = [lang for lang in langs if all((s, lang) in base_rows for s in seeds_b)
                      and all((s, lang) in inter_rows for s in seeds_o)]
             if not langs:
@@ -166,7 +170,8 @@ def gains(rows: list[dict[str, Any]], *, split: str | None = "test", metrics: di
                                    "synthetic": synthetic[(key, inter)] or synthetic[(key, baseline)],
                                    "parallel": parallel, "baseline": baseline, "seeds": seeds_o, "baseline_seeds": seeds_b,
                                    "languages": langs, "method": method, "n_boot": n_boot, "level": level,
-                                   "bootstrap_seed": seed}
+                                   "bootstrap_seed": seed, "seeds_plan": next(
+                                       (r["seeds_plan"] for r in inter_rows.values() if r.get("seeds_plan")), None)}
             group_reps: dict[str, np.ndarray] = {}
             for group, gl in (("en", en), ("xx", xx)):
                 if not gl:
