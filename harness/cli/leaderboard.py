@@ -211,6 +211,17 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
                       f"{lacking[0]['model']} {lacking[0]['task']} {lacking[0]['intermediate']}:"
                       f"{missing_marker(lacking[0])}", highlight=False, markup=False)
     _print_multiplicity(rep, pct)
+    _print_notes(rep)
+    if written:
+        console.print(f"figures: {len(written)} files in {figures_dir}", highlight=False, markup=False)
+
+
+def _print_notes(rep: dict) -> None:
+    """Trends, transfer-ratio notes, report notes, adaptive-seed decisions and published gains, in that order."""
+    from rich.table import Table
+
+    from harness.cli.console import console, esc
+
     for t in rep["trends"]:
         mark = " (synthetic)" if t.get("synthetic") else ""
         points = "depths" if str(t.get("axis", "")).startswith("depth") else "sizes"
@@ -235,8 +246,6 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
             table.add_row(*esc(g["model"], g["task"], g["metric"], g["intermediate"], f"{g['score']:.1f}",
                                f"{g['baseline']:.1f}", f"{g['gain']:+.1f}", g["baseline_source"]))
         console.print(table)
-    if written:
-        console.print(f"figures: {len(written)} files in {figures_dir}", highlight=False, markup=False)
 
 
 def _print_multiplicity(rep: dict, pct: str) -> None:
