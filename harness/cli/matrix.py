@@ -67,12 +67,21 @@ def plan_summary(plan) -> dict[str, Any]:
               help="memory of one GPU (default: the config's gpu_memory_gb); warn for training nodes that won't fit")
 @click.option("--update-lock", is_flag=True,
               help="resolve hub revisions again and move the lock file (CONFIG.lock.json) to them")
-def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: float | None, update_lock: bool) -> None:
-    """Show the DAG: node counts per stage, what is cached, what checkpoint reuse saves."""
+@click.option("--device-kind", default=None,
+              help="device of the cost estimate: cpu, a100, h100-sxm, h100-pcie, h200, l40s, v100 "
+                   "(default: cpu when the config's device is cpu, else h100-sxm)")
+def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: float | None, update_lock: bool,
+                device_kind: str | None) -> None:
+    """Show the DAG: node counts per stage, what is cached, what checkpoint reuse saves, and its cost."""
+    from harness.cli.plan_view import plan_cost_summary, print_cost
     from harness.modeling.memory import plan_warnings
+    from harness.planning.cost import DEVICES
 
+    if device_kind is not None and device_kind not in DEVICES:
+        fail(f"--device-kind {device_kind!r} is not one of {', '.join(DEVICES)}")
     plan = _load_plan(config, update_lock)
     summary = plan_summary(plan)
+    summary["cost"] = plan_cost_summary(plan, device_kind)
     summary["memory_warnings"] = plan_warnings(plan, gpu_memory_gb)
     for line in summary["memory_warnings"]:
         err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
@@ -108,6 +117,7 @@ def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: flo
         for n in plan.nodes.values():
             console.print(f"  {n.key}  {n.stage:<12} {n.label}  ← {', '.join(n.deps) or '-'}", highlight=False,
                           markup=False, soft_wrap=True)
+    print_cost(console, summary["cost"])
     console.print(f"cache: {summary['cache_dir']}\nleaderboard: {summary['leaderboard']}", highlight=False,
                   markup=False)
 

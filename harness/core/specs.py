@@ -114,6 +114,10 @@ class TaskSpec:
     benchmarks: dict[str, BenchmarkEntry] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
     parallel: str = ""
+    # Declared size, for cost estimates before any data is downloaded (``harness.planning.cost``): examples per
+    # split name (per language for evaluation splits), and the mean tokens of one example (None: unknown).
+    sizes: dict[str, int] = field(default_factory=dict)
+    mean_tokens: int | None = None
 
     def __post_init__(self) -> None:
         if self.parallel not in PARALLEL:
