@@ -115,7 +115,9 @@ class TaskSpec:
     aliases: tuple[str, ...] = ()
     parallel: str = ""
     # Declared size, for cost estimates before any data is downloaded (``harness.planning.cost``): examples per
-    # split name (per language for evaluation splits), and the mean tokens of one example (None: unknown).
+    # split name (per language for evaluation splits), and the mean tokens the model encodes for one example (all
+    # its choices for multiple choice; None: unknown). Built-in tasks cite their sizes; their mean tokens are
+    # approximate (mean words per example in the source paper x ~1.3 subword tokens), not measured.
     sizes: dict[str, int] = field(default_factory=dict)
     mean_tokens: int | None = None
 
