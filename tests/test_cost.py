@@ -83,7 +83,8 @@ EVAL_FLOPS = 2 * N * 5000 * 40
 
 
 def _h100(flops: float, steps: int, tflops: float = 989.0) -> float:
-    return 30 + 4 * P / 2e9 + steps * 48 * P / 3350e9 + flops / (tflops * 1e12 * 0.30)
+    start = 30 if steps else 5  # a training node's start-up, an evaluation node's (both assumed)
+    return start + 4 * P / 2e9 + steps * 48 * P / 3350e9 + flops / (tflops * 1e12 * 0.30)
 
 
 def test_hand_computed_gpu_cost_and_disk(fake, tmp_path):

@@ -20,6 +20,10 @@ from harness.cli.check import (
 from harness.cli.console import console, emit_json, err_console, esc, fail
 
 
+MODELS_AS_HELP = ("tiny: every model replaced by a tiny stand-in of its family and every task's data by its synthetic "
+                  "data, on CPU, in OUTPUT_DIR-tiny-standins (rows name the stand-in: TINY-standin-for-MODEL)")
+
+
 @click.group()
 def matrix() -> None:
     """Plan and run a models × intermediate × targets × languages × seeds matrix."""
@@ -70,8 +74,12 @@ def plan_summary(plan) -> dict[str, Any]:
 @click.option("--device-kind", default=None,
               help="device of the cost estimate: cpu, a100, h100-sxm, h100-pcie, h200, l40s, v100 "
                    "(default: cpu when the config's device is cpu, else h100-sxm)")
+@click.option("--before-download", is_flag=True,
+              help="plan before the data is here: offline, hub revisions not locked yet are planned as 'unlocked' "
+                   "and missing data folders are costed from the tasks' declared sizes (no lock written)")
+@click.option("--models-as", type=click.Choice(["tiny"]), default=None, help=MODELS_AS_HELP)
 def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: float | None, update_lock: bool,
-                device_kind: str | None) -> None:
+                device_kind: str | None, before_download: bool, models_as: str | None) -> None:
     """Show the DAG: node counts per stage, what is cached, what checkpoint reuse saves, and its cost."""
     from harness.cli.plan_view import plan_cost_summary, print_cost
     from harness.modeling.memory import plan_warnings
@@ -79,8 +87,9 @@ def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: flo
 
     if device_kind is not None and device_kind not in DEVICES:
         fail(f"--device-kind {device_kind!r} is not one of {', '.join(DEVICES)}")
-    plan = _load_plan(config, update_lock)
+    plan = _load_plan(config, update_lock, before_download=before_download, models_as=models_as)
     summary = plan_summary(plan)
+    summary["provisional"] = before_download
     summary["cost"] = plan_cost_summary(plan, device_kind)
     summary["memory_warnings"] = plan_warnings(plan, gpu_memory_gb)
     for line in summary["memory_warnings"]:
@@ -141,14 +150,15 @@ matrix.add_command(matrix_check, "check")  # harness.cli.check: the online prefl
               help="resolve hub revisions again and move the lock file (CONFIG.lock.json) to them")
 @click.option("--prune", is_flag=True,
               help="delete each training's weights as soon as every node reading them finished (see matrix prune)")
+@click.option("--models-as", type=click.Choice(["tiny"]), default=None, help=MODELS_AS_HELP)
 def matrix_run(config: str, device: str | None, retry_failed: bool, executor: str | None, nproc: int | None,
-               strategy: str | None, update_lock: bool, prune: bool, offline: bool) -> None:
+               strategy: str | None, update_lock: bool, prune: bool, offline: bool, models_as: str | None) -> None:
     """Run every node not yet cached, then write the leaderboard JSONL and print a summary."""
     from harness.core.registry import registry
     from harness.run.context import Context
     from harness.run.progress import MatrixProgress
 
-    plan = _load_plan(config, update_lock, check_data=False)
+    plan = _load_plan(config, update_lock, check_data=False, models_as=models_as)
     if needs_preflight(plan) and not preflight(plan, offline=offline, quiet_ok=True):
         sys.exit(1)  # what the hub must serve is checked before any data is loaded or any node runs
     validate_or_fail(plan)

@@ -35,7 +35,8 @@ from harness.toolkit.data import SplitRef
 __all__ = ["ASSUMED_MFU", "CPU_MEASURED", "DEVICES", "Counts", "NodeCost", "kind_of", "node_work", "plan_cost"]
 
 ASSUMED_MFU = 0.30  # of the rated bf16 peak, for fine-tuning encoders with eager attention (assumed, not measured)
-GPU_NODE_SECONDS = 30.0  # start-up of one node on a GPU: process, imports, data (assumed)
+GPU_NODE_SECONDS = 30.0  # start-up of one training node on a GPU: process, imports, data (assumed)
+GPU_EVAL_NODE_SECONDS = 5.0  # start-up of one evaluation node, in a worker already running (assumed)
 GPU_LOAD_BYTES_PER_S = 2e9  # reading weights from local disk (assumed)
 PREDICTION_BYTES = 200  # one predictions line (measured on the tiny configs: 150-250 bytes)
 OPTIMIZER_BYTES = 48  # AdamW reads and writes ~48 bytes per parameter per step (fp32 weights, grads, 2 moments)
@@ -209,7 +210,8 @@ def node_seconds(node, flops: float, steps: int, params: int, device: Device, np
     tflops = device.peak_tflops if _precision(node) != "fp32" else device.fp32_tflops
     rate = tflops * 1e12 * ASSUMED_MFU * max(1, nproc if training else 1)
     optimizer = steps * OPTIMIZER_BYTES * params / max(1, nproc) / ((device.bandwidth_gbs or 1000.0) * 1e9)
-    return GPU_NODE_SECONDS + 4 * params / GPU_LOAD_BYTES_PER_S + optimizer + flops / rate
+    start = GPU_NODE_SECONDS if training else GPU_EVAL_NODE_SECONDS
+    return start + 4 * params / GPU_LOAD_BYTES_PER_S + optimizer + flops / rate
 
 
 @dataclass

@@ -157,6 +157,9 @@ def _data_source(task: str, cfg: MatrixConfig, output_dir: Path, lock: Lock) -> 
                                                    "files") for h, rev in sorted(spec.hf_helpers.items())}
         return out
     path = Path(where).expanduser().resolve()
+    if not path.exists() and lock.provisional:  # matrix plan --before-download: costed from declared sizes
+        lock.notes.append(f"data.{task}: folder {path} does not exist yet; costed from the task's declared sizes")
+        return {"kind": "local", "path": str(path), "missing": True}
     if not path.exists():
         raise ConfigError(f"data.{task}: folder {path} does not exist. {spec.data_help}")
     return {"kind": "local", "path": str(path)}

@@ -1,0 +1,68 @@
+"""``--models-as tiny``: the same matrix with every model replaced by a tiny stand-in of its family and every
+task's data by the task's synthetic smoke data, so a study's pilot runs end to end on a CPU (CI) before any GPU
+time is spent. Its results are never mistaken for real ones: each stand-in is named
+``TINY-standin-for-MODEL`` in every row, every row is ``synthetic`` (the data is), and the matrix writes into its
+own folder (``OUTPUT_DIR-tiny-standins``) under its own name (``NAME-tiny-standins``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.core.registry import registry
+from harness.planning.config import MatrixConfig, parse_config
+
+MODES = ("tiny",)
+# Stand-ins by model name prefix, most specific first (XL/XXL are pre-LN: tiny-xlmr-xl has that architecture).
+TINY_BY_PREFIX = (("xlm-roberta-xxl", "tiny-xlmr-xl"), ("xlm-roberta-xl", "tiny-xlmr-xl"),
+                  ("xlm-roberta-large", "tiny-xlmr-large"), ("xlm-roberta", "tiny-xlmr"), ("mt5", "tiny-mt5"),
+                  ("mbert", "tiny-mbert"))
+TINY_BY_FAMILY = {"mt5": "tiny-mt5", "causal-lm": "tiny-causal-lm", "hf-encoder": "tiny-xlmr"}
+SUFFIX = "-tiny-standins"
+CPU_HP = {"precision": "fp32", "gradient_checkpointing": False, "grad_accum": 1}  # what a CPU runs
+
+
+def tiny_for(name: str, family: str | None) -> str:
+    """The registered tiny model that stands in for model ``name`` (of ``family``)."""
+    for prefix, tiny in TINY_BY_PREFIX:
+        if name.startswith(prefix):
+            return tiny
+    return TINY_BY_FAMILY.get(family or "", "tiny-xlmr")
+
+
+def _model(entry: dict[str, Any]) -> dict[str, Any]:
+    reg = registry()
+    name = entry["name"]
+    family = entry.get("family") or (reg.models[name].family if name in reg.models else None)
+    if name in reg.models and name.startswith("tiny-"):
+        return {"name": name}  # already tiny
+    tiny = reg.model(tiny_for(name, family))
+    return {"name": f"{tiny.name}-standin-for-{name}", "family": tiny.family, "source": tiny.source,
+            "options": dict(tiny.options), **({"depth": entry["depth"]} if entry.get("depth") else {})}
+
+
+def _hp(hp: dict[str, Any] | None) -> dict[str, Any]:
+    out = {k: v for k, v in (hp or {}).items() if v is not None}
+    return {**out, **{k: v for k, v in CPU_HP.items() if k in out or k == "precision"}}
+
+
+def with_models_as(cfg: MatrixConfig, mode: str) -> MatrixConfig:
+    """``cfg`` with tiny stand-ins for its models and synthetic data for its tasks (``mode``: one of :data:`MODES`)."""
+    if mode not in MODES:
+        raise ValueError(f"--models-as {mode!r} is not one of {', '.join(MODES)}")
+    raw = cfg.model_dump(exclude_none=True)
+    tasks = {t["name"] for t in raw["targets"]}
+    for entry in raw.get("intermediate") or []:
+        tasks.update(entry.get("tasks") or ([] if entry["name"] == "none" else [entry["name"]]))
+    raw.update(
+        name=cfg.name + SUFFIX, output_dir=cfg.output_dir.rstrip("/") + SUFFIX, device="cpu", nproc=1,
+        executor="local", executor_options={}, models=[_model(m) for m in raw["models"]],
+        data={t: "synthetic" for t in sorted(tasks) if t in registry().tasks},
+        train=_hp(raw.get("train")), intermediate_train=_hp(raw.get("intermediate_train")),
+        target_train=_hp(raw.get("target_train")),
+    )
+    for key in ("cache_dir", "leaderboard", "gpu_memory_gb"):
+        raw.pop(key, None)
+    for t in raw["targets"]:
+        if t.get("train"):
+            t["train"] = _hp(t["train"])
+    return parse_config(raw)
