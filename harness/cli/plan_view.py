@@ -61,7 +61,7 @@ def plan_cost_summary(plan, device_kind: str | None = None) -> dict[str, Any]:
 
 
 def _hours(v: float | None, known: float) -> str:
-    return "unknown" if v is None else f"{v:,.2f}"
+    return "unknown" if v is None else (f"{v:,.2f}" if v >= 0.1 or v == 0 else f"{v:.2g}")
 
 
 def print_cost(console, cost: dict[str, Any]) -> None:

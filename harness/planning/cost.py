@@ -275,7 +275,7 @@ def _stage_json(s: _Stage, name: str, per: int, scale: dict[str, float], dev: De
         throughput, basis = "calibrated", (f"measured on {dev.name}: finished nodes in this cache "
                                            f"(measured/estimated {scale[name]:.2f})")
     elif dev.peak_tflops is None:
-        throughput, basis = "measured", f"measured {dev.name} throughput ({dev.source})"
+        throughput, basis = "measured", f"measured on {dev.name} (benchmarks/cost_calibrate.py)"
     else:
         throughput, basis = "assumed", f"assumed MFU {ASSUMED_MFU:.0%} of the rated {dev.name} peak"
     return {"nodes": s.nodes, "unknown_nodes": s.unknown, "why_unknown": s.why[:3],

@@ -19,6 +19,7 @@ TINY_BY_PREFIX = (("xlm-roberta-xxl", "tiny-xlmr-xl"), ("xlm-roberta-xl", "tiny-
 TINY_BY_FAMILY = {"mt5": "tiny-mt5", "causal-lm": "tiny-causal-lm", "hf-encoder": "tiny-xlmr"}
 SUFFIX = "-tiny-standins"
 CPU_HP = {"precision": "fp32", "gradient_checkpointing": False, "grad_accum": 1}  # what a CPU runs
+TINY_MAX_LENGTH = 128  # the tiny models' positions (130, two reserved)
 
 
 def tiny_for(name: str, family: str | None) -> str:
@@ -40,9 +41,35 @@ def _model(entry: dict[str, Any]) -> dict[str, Any]:
             "options": dict(tiny.options), **({"depth": entry["depth"]} if entry.get("depth") else {})}
 
 
-def _hp(hp: dict[str, Any] | None) -> dict[str, Any]:
+def _hp(hp: dict[str, Any] | None, top: bool = False) -> dict[str, Any]:
     out = {k: v for k, v in (hp or {}).items() if v is not None}
-    return {**out, **{k: v for k, v in CPU_HP.items() if k in out or k == "precision"}}
+    out = {**out, **{k: v for k, v in CPU_HP.items() if k in out or k == "precision"}}
+    if top or "max_length" in out:  # the top level caps every task default too (QA's 384)
+        out["max_length"] = min(int(out.get("max_length") or TINY_MAX_LENGTH), TINY_MAX_LENGTH)
+    return out
+
+
+def synthetic_languages(task: str, languages: list[str], splits: list[str]) -> list[str]:
+    """Those of ``languages`` for which the task's synthetic data holds every split in ``splits`` (a fixture
+    writes a few languages, not all a benchmark has)."""
+    import tempfile
+    from pathlib import Path
+
+    from harness.toolkit.data import DataMissing, SplitRef
+
+    t = registry().task(task)
+    with tempfile.TemporaryDirectory(prefix=f"xlt-standin-{task}-") as tmp:
+        folder = Path(tmp) / task
+        t.fixture(data_dir=folder)
+        out = []
+        for lang in languages:
+            try:
+                for split in splits:
+                    t.load(split=SplitRef.parse(split).name, language=lang, data_dir=folder)
+            except (DataMissing, FileNotFoundError, KeyError, ValueError):
+                continue
+            out.append(lang)
+    return out
 
 
 def with_models_as(cfg: MatrixConfig, mode: str) -> MatrixConfig:
@@ -57,7 +84,7 @@ def with_models_as(cfg: MatrixConfig, mode: str) -> MatrixConfig:
         name=cfg.name + SUFFIX, output_dir=cfg.output_dir.rstrip("/") + SUFFIX, device="cpu", nproc=1,
         executor="local", executor_options={}, models=[_model(m) for m in raw["models"]],
         data={t: "synthetic" for t in sorted(tasks) if t in registry().tasks},
-        train=_hp(raw.get("train")), intermediate_train=_hp(raw.get("intermediate_train")),
+        train=_hp(raw.get("train"), top=True), intermediate_train=_hp(raw.get("intermediate_train")),
         target_train=_hp(raw.get("target_train")),
     )
     for key in ("cache_dir", "leaderboard", "gpu_memory_gb"):
@@ -65,4 +92,8 @@ def with_models_as(cfg: MatrixConfig, mode: str) -> MatrixConfig:
     for t in raw["targets"]:
         if t.get("train"):
             t["train"] = _hp(t["train"])
+        spec = registry().task(t["name"]).spec
+        wanted = list(t.get("languages") or spec.languages)
+        t["languages"] = synthetic_languages(t["name"], wanted, list(t.get("eval_splits") or spec.eval_splits)) or [
+            spec.train_language]
     return parse_config(raw)
