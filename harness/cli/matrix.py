@@ -19,7 +19,6 @@ from harness.cli.check import (
 )
 from harness.cli.console import console, emit_json, err_console, esc, fail
 
-
 MODELS_AS_HELP = ("tiny: every model replaced by a tiny stand-in of its family and every task's data by its synthetic "
                   "data, on CPU, in OUTPUT_DIR-tiny-standins (rows name the stand-in: TINY-standin-for-MODEL)")
 
@@ -108,6 +107,10 @@ def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: flo
         f"{r['intermediate_trainings_without_reuse']} cells; {r['target_trainings_with_reuse']} target trainings "
         f"serve {r['target_trainings_without_reuse']} language evaluations"
     )
+    if before_download:
+        console.print("provisional (--before-download): revisions not locked yet and missing data folders are "
+                      "planned from the tasks' declared sizes; node keys are not final, nothing was written",
+                      highlight=False, markup=False)
     est = summary["estimate"]
     if est["seconds_to_run"] is None:
         console.print(f"estimate: {est['basis']}", highlight=False, markup=False)
