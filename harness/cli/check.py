@@ -34,7 +34,10 @@ def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, chec
         if models_as:
             from harness.planning.standins import with_models_as
 
-            cfg = with_models_as(cfg, models_as)
+            try:
+                cfg = with_models_as(cfg, models_as)
+            except ValueError as err:  # a model no plugin names a stand-in for
+                fail(str(err))
         lock = Lock() if models_as else Lock.for_config(config, update=update_lock)
         lock.provisional = before_download
         plan = build_plan(cfg, lock=lock)

@@ -241,6 +241,9 @@ class ModelSpec:
     vocab: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    # The registered tiny model of the same architecture that replaces this one under `--models-as tiny`
+    # (harness.planning.standins); None: a model of the same family that names one lends its own.
+    stand_in: str | None = None
 
     def with_overrides(self, **changes: Any) -> ModelSpec:
         data = {k: getattr(self, k) for k in self.__dataclass_fields__}

@@ -268,7 +268,7 @@ def build_plan(cfg: MatrixConfig, lock: Lock | None = None) -> Plan:
         return node.key
 
     for model, model_entry, mprov in zip(models, cfg.models, model_prov):
-        model_data = asdict(model)
+        model_data = {k: v for k, v in asdict(model).items() if k != "stand_in"}  # not part of any node key
         model_hp = model_entry.train
         for seed in cfg.seeds:
             for inter in cfg.intermediate:

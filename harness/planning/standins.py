@@ -1,8 +1,8 @@
 """``--models-as tiny``: the same matrix with every model replaced by a tiny stand-in of its family and every
 task's data by the task's synthetic smoke data, so a study's pilot runs end to end on a CPU (CI) before any GPU
-time is spent. Its results are never mistaken for real ones: each stand-in is named
-``TINY-standin-for-MODEL`` in every row, every row is ``synthetic`` (the data is), and the matrix writes into its
-own folder (``OUTPUT_DIR-tiny-standins``) under its own name (``NAME-tiny-standins``)."""
+time is spent. Its results are never mistaken for real ones: each stand-in is named ``TINY-standin-for-MODEL``
+in every row (TINY: the model's ``ModelSpec.stand_in``), every row is ``synthetic`` (the data is), and the matrix
+writes into its own folder (``OUTPUT_DIR-tiny-standins``) under its own name (``NAME-tiny-standins``)."""
 
 from __future__ import annotations
 
@@ -12,30 +12,30 @@ from harness.core.registry import registry
 from harness.planning.config import MatrixConfig, parse_config
 
 MODES = ("tiny",)
-# Stand-ins by model name prefix, most specific first (XL/XXL are pre-LN: tiny-xlmr-xl has that architecture).
-TINY_BY_PREFIX = (("xlm-roberta-xxl", "tiny-xlmr-xl"), ("xlm-roberta-xl", "tiny-xlmr-xl"),
-                  ("xlm-roberta-large", "tiny-xlmr-large"), ("xlm-roberta", "tiny-xlmr"), ("mt5", "tiny-mt5"),
-                  ("mbert", "tiny-mbert"))
-TINY_BY_FAMILY = {"mt5": "tiny-mt5", "causal-lm": "tiny-causal-lm", "hf-encoder": "tiny-xlmr"}
 SUFFIX = "-tiny-standins"
 CPU_HP = {"precision": "fp32", "gradient_checkpointing": False, "grad_accum": 1}  # what a CPU runs
 TINY_MAX_LENGTH = 128  # the tiny models' positions (130, two reserved)
 
 
 def tiny_for(name: str, family: str | None) -> str:
-    """The registered tiny model that stands in for model ``name`` (of ``family``)."""
-    for prefix, tiny in TINY_BY_PREFIX:
-        if name.startswith(prefix):
-            return tiny
-    return TINY_BY_FAMILY.get(family or "", "tiny-xlmr")
+    """The registered tiny model that stands in for model ``name`` (of ``family``): the model's own
+    ``ModelSpec.stand_in``, else that of the first registered model of the same family that names one."""
+    reg = registry()
+    if name in reg.models and reg.models[name].stand_in:
+        return str(reg.models[name].stand_in)
+    for spec in reg.models.values():
+        if spec.family == family and spec.stand_in:
+            return str(spec.stand_in)
+    raise ValueError(f"--models-as tiny: no tiny stand-in for model {name!r} (family {family!r}); a plugin names "
+                     "one with ModelSpec.stand_in")
 
 
 def _model(entry: dict[str, Any]) -> dict[str, Any]:
     reg = registry()
     name = entry["name"]
     family = entry.get("family") or (reg.models[name].family if name in reg.models else None)
-    if name in reg.models and name.startswith("tiny-"):
-        return {"name": name}  # already tiny
+    if name in reg.models and reg.models[name].source.startswith("local:"):
+        return {"name": name}  # a locally built (tiny) model already
     tiny = reg.model(tiny_for(name, family))
     return {"name": f"{tiny.name}-standin-for-{name}", "family": tiny.family, "source": tiny.source,
             "options": dict(tiny.options), **({"depth": entry["depth"]} if entry.get("depth") else {})}
