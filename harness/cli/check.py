@@ -14,9 +14,13 @@ from rich.markup import escape
 from harness.cli.console import console, emit_json, err_console, fail, warn_broken
 
 
-def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, check_data: bool = True):
+def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, check_data: bool = True,
+               before_download: bool = False, models_as: str | None = None):
     """Validate the config and build its plan; hub revisions come from (and new ones go to) its lock file.
-    ``check_data``: load and check every split the plan touches (``harness.planning.validate``) before anything runs."""
+    ``check_data``: load and check every split the plan touches (``harness.planning.validate``) before anything runs.
+    ``before_download``: offline revisions not locked yet and missing data folders are planned provisionally
+    (nothing saved, no data checked; ``matrix plan --before-download``). ``models_as``: ``tiny`` plans the same
+    matrix with tiny stand-in models on synthetic data (``harness.planning.standins``), with no lock file."""
     from harness.core.registry import UnknownName
     from harness.core.specs import SpecError
     from harness.planning.config import ConfigError, load_config
@@ -27,10 +31,18 @@ def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, chec
     warn_broken()
     try:
         cfg, _ = load_config(config)
-        lock = Lock.for_config(config, update=update_lock)
+        if models_as:
+            from harness.planning.standins import with_models_as
+
+            try:
+                cfg = with_models_as(cfg, models_as)
+            except ValueError as err:  # a model no plugin names a stand-in for
+                fail(str(err))
+        lock = Lock() if models_as else Lock.for_config(config, update=update_lock)
+        lock.provisional = before_download
         plan = build_plan(cfg, lock=lock)
         lock.save()
-        if check_data:
+        if check_data and not before_download:
             from harness.planning.validate import validate_plan
 
             validate_plan(plan)

@@ -19,6 +19,9 @@ from harness.cli.check import (
 )
 from harness.cli.console import console, emit_json, err_console, esc, fail
 
+MODELS_AS_HELP = ("tiny: every model replaced by a tiny stand-in of its family and every task's data by its synthetic "
+                  "data, on CPU, in OUTPUT_DIR-tiny-standins (rows name the stand-in: TINY-standin-for-MODEL)")
+
 
 @click.group()
 def matrix() -> None:
@@ -75,12 +78,27 @@ def with_recorded_seeds(plan, config: str):
               help="memory of one GPU (default: the config's gpu_memory_gb); warn for training nodes that won't fit")
 @click.option("--update-lock", is_flag=True,
               help="resolve hub revisions again and move the lock file (CONFIG.lock.json) to them")
-def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: float | None, update_lock: bool) -> None:
-    """Show the DAG: node counts per stage, what is cached, what checkpoint reuse saves."""
+@click.option("--device-kind", default=None,
+              help="device of the cost estimate: cpu, a100, h100-sxm, h100-pcie, h200, l40s, v100 "
+                   "(default: cpu when the config's device is cpu, else h100-sxm)")
+@click.option("--before-download", is_flag=True,
+              help="plan before the data is here: offline, hub revisions not locked yet are planned as 'unlocked' "
+                   "and missing data folders are costed from the tasks' declared sizes (no lock written)")
+@click.option("--models-as", type=click.Choice(["tiny"]), default=None, help=MODELS_AS_HELP)
+def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: float | None, update_lock: bool,
+                device_kind: str | None, before_download: bool, models_as: str | None) -> None:
+    """Show the DAG: node counts per stage, what is cached, what checkpoint reuse saves, and its cost."""
+    from harness.cli.plan_view import plan_cost_summary, print_cost
     from harness.modeling.memory import plan_warnings
+    from harness.planning.cost import DEVICES
 
-    plan = with_recorded_seeds(_load_plan(config, update_lock), config)
+    if device_kind is not None and device_kind not in DEVICES:
+        fail(f"--device-kind {device_kind!r} is not one of {', '.join(DEVICES)}")
+    plan = with_recorded_seeds(_load_plan(config, update_lock, before_download=before_download, models_as=models_as),
+                               config)
     summary = plan_summary(plan)
+    summary["provisional"] = before_download
+    summary["cost"] = plan_cost_summary(plan, device_kind)
     summary["memory_warnings"] = plan_warnings(plan, gpu_memory_gb)
     for line in summary["memory_warnings"]:
         err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
@@ -98,6 +116,10 @@ def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: flo
         f"{r['intermediate_trainings_without_reuse']} cells; {r['target_trainings_with_reuse']} target trainings "
         f"serve {r['target_trainings_without_reuse']} language evaluations"
     )
+    if before_download:
+        console.print("provisional (--before-download): revisions not locked yet and missing data folders are "
+                      "planned from the tasks' declared sizes; node keys are not final, nothing was written",
+                      highlight=False, markup=False)
     est = summary["estimate"]
     if est["seconds_to_run"] is None:
         console.print(f"estimate: {est['basis']}", highlight=False, markup=False)
@@ -116,6 +138,7 @@ def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: flo
         for n in plan.nodes.values():
             console.print(f"  {n.key}  {n.stage:<12} {n.label}  ← {', '.join(n.deps) or '-'}", highlight=False,
                           markup=False, soft_wrap=True)
+    print_cost(console, summary["cost"])
     console.print(f"cache: {summary['cache_dir']}\nleaderboard: {summary['leaderboard']}", highlight=False,
                   markup=False)
 
@@ -148,9 +171,10 @@ matrix.add_command(matrix_check, "check")  # harness.cli.check: the online prefl
               help="--until-resolved: an interval at most this wide (metric points) stops its cell too")
 @click.option("--adjust", type=click.Choice(["holm", "bh", "none"]), default="holm", show_default=True,
               help="--until-resolved: the multiplicity adjustment of the intervals (the report's verdicts: holm)")
+@click.option("--models-as", type=click.Choice(["tiny"]), default=None, help=MODELS_AS_HELP)
 def matrix_run(config: str, device: str | None, retry_failed: bool, executor: str | None, nproc: int | None,
                strategy: str | None, update_lock: bool, prune: bool, offline: bool, until_resolved: bool,
-               max_seeds: int, width: float, adjust: str) -> None:
+               max_seeds: int, width: float, adjust: str, models_as: str | None) -> None:
     """Run every node not yet cached, then write the leaderboard JSONL and print a summary."""
     from harness.core.registry import registry
     from harness.orchestration.adaptive import recorded_plan, stamp_leaderboard, summary_lines
@@ -158,7 +182,7 @@ def matrix_run(config: str, device: str | None, retry_failed: bool, executor: st
     from harness.run.context import Context
     from harness.run.progress import MatrixProgress
 
-    plan = _load_plan(config, update_lock, check_data=False)
+    plan = _load_plan(config, update_lock, check_data=False, models_as=models_as)
     lock = Lock.for_config(config)  # as _load_plan left it: the extended plans resolve what the plan resolved
     base_plan, plan = plan, recorded_plan(plan, lock)  # the seeds an earlier --until-resolved added
     if needs_preflight(plan) and not preflight(plan, offline=offline, quiet_ok=True):

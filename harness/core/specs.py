@@ -114,6 +114,12 @@ class TaskSpec:
     benchmarks: dict[str, BenchmarkEntry] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
     parallel: str = ""
+    # Declared size, for cost estimates before any data is downloaded (``harness.planning.cost``): examples per
+    # split name (per language for evaluation splits), and the mean tokens the model encodes for one example (all
+    # its choices for multiple choice; None: unknown). Built-in tasks cite their sizes; their mean tokens are
+    # approximate (mean words per example in the source paper x ~1.3 subword tokens), not measured.
+    sizes: dict[str, int] = field(default_factory=dict)
+    mean_tokens: int | None = None
 
     def __post_init__(self) -> None:
         if self.parallel not in PARALLEL:
@@ -235,6 +241,9 @@ class ModelSpec:
     vocab: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    # The registered tiny model of the same architecture that replaces this one under `--models-as tiny`
+    # (harness.planning.standins); None: a model of the same family that names one lends its own.
+    stand_in: str | None = None
 
     def with_overrides(self, **changes: Any) -> ModelSpec:
         data = {k: getattr(self, k) for k in self.__dataclass_fields__}

@@ -29,6 +29,18 @@ class UpstreamMissing(RuntimeError):
     """A node was asked to run before all its upstream nodes finished."""
 
 
+def device_kind(device: str) -> str | None:
+    """The cost table's kind (``harness.planning.cost_devices``) of the device this node ran on: its ``finish``
+    event carries it, so ``matrix plan`` calibrates an estimate only on nodes that ran on the same kind."""
+    from harness.planning.cost_devices import kind_of
+
+    if str(device) == "cpu":
+        return "cpu"
+    import torch
+
+    if str(device).startswith(("cuda", "auto")) and torch.cuda.is_available():
+        return kind_of(torch.cuda.get_device_name())
+    return "cpu" if str(device) == "auto" else None
 
 def run_node(node: Node, ctx: Context) -> dict[str, Any]:
     """Run one node unless the cache has it; atomic: the node folder appears complete or not at all.
@@ -97,7 +109,7 @@ def run_node(node: Node, ctx: Context) -> dict[str, Any]:
             shutil.rmtree(work, ignore_errors=True)
             raise
         failed_path(ctx, node.key).unlink(missing_ok=True)
-        log_event(ctx, node, "finish", seconds=summary["seconds"])
+        log_event(ctx, node, "finish", seconds=summary["seconds"], device_kind=device_kind(ctx.device))
     return summary
 
 

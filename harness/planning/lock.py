@@ -82,6 +82,9 @@ class Lock:
     local: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # what was locked, reused or moved (shown to the user)
     changed: bool = False
+    # `matrix plan --before-download`: offline, a revision not locked yet is "unlocked" (node keys provisional)
+    # instead of an error, and nothing is saved; `matrix run` never plans this way.
+    provisional: bool = False
 
     @classmethod
     def for_config(cls, config: str | Path, update: bool = False) -> Lock:
@@ -128,6 +131,9 @@ class Lock:
             self.notes.append(f"{kind} {repo_id}@{want}: using locked revision {entry['sha']} ({self.name})")
             return str(entry["sha"])
         where = f"{kind} {repo_id}@{want}"
+        if hub_offline() and self.provisional:
+            self.notes.append(f"{where}: not locked yet (offline): planned as 'unlocked', node keys provisional")
+            return "unlocked"
         if hub_offline():
             raise LockError(f"{where}: no locked revision in {self.name} and the hub is offline (HF_HUB_OFFLINE=1); "
                             f"run `harness matrix plan CONFIG` once online to lock it, or {fix}")
@@ -189,7 +195,7 @@ class Lock:
 
     def save(self) -> bool:
         """Write the lock (atomically) if anything was added or moved; True if written."""
-        if self.path is None or not self.changed:
+        if self.path is None or not self.changed or self.provisional:
             return False
         data = {"lock_version": LOCK_VERSION,
                 "note": "written by xlt-harness: the hub revisions and local files this config resolved to; "

@@ -158,6 +158,9 @@ def _data_source(task: str, cfg: MatrixConfig, output_dir: Path, lock: Lock) -> 
                                                    "files") for h, rev in sorted(spec.hf_helpers.items())}
         return out
     path = Path(where).expanduser().resolve()
+    if not path.exists() and lock.provisional:  # matrix plan --before-download: costed from declared sizes
+        lock.notes.append(f"data.{task}: folder {path} does not exist yet; costed from the task's declared sizes")
+        return {"kind": "local", "path": str(path), "missing": True}
     if not path.exists():
         raise ConfigError(f"data.{task}: folder {path} does not exist. {spec.data_help}")
     return {"kind": "local", "path": str(path)}
@@ -266,7 +269,7 @@ def build_plan(cfg: MatrixConfig, lock: Lock | None = None) -> Plan:
         return node.key
 
     for model, model_entry, mprov in zip(models, cfg.models, model_prov):
-        model_data = asdict(model)
+        model_data = {k: v for k, v in asdict(model).items() if k != "stand_in"}  # not part of any node key
         model_hp = model_entry.train
         for seed in cfg.seeds:
             for inter in cfg.intermediate:

@@ -82,6 +82,8 @@ def source_fingerprint(source: dict[str, Any], task: str) -> str:
     """The identity of a task's data (part of every node key), computed without writing into the output folder."""
     if source["kind"] == "hub":
         return f"hub:{source['dataset']}@{source['revision'] or 'main'}"
+    if source.get("missing"):  # matrix plan --before-download only
+        return f"missing:{source['path']}"
     path = Path(source["path"])
     if source["kind"] == "synthetic" and not (path / SYNTHETIC_MARK).exists():
         return "sha256:" + _synthetic_fingerprint(task, registry().task(task).spec.version)

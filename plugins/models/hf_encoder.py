@@ -129,11 +129,11 @@ def register_model_families(register) -> None:
 
 @hookimpl
 def register_models(register) -> None:
-    register(ModelSpec("xlm-roberta-base", family="hf-encoder", source="FacebookAI/xlm-roberta-base",
+    register(ModelSpec("xlm-roberta-base", family="hf-encoder", stand_in="tiny-xlmr", source="FacebookAI/xlm-roberta-base",
                        revision="e73636d4f797dec63c3081bb6ed5c7b0bb3f2089",
                        params=278_043_648, layers=12, hidden=768, vocab=250_002,
                        description="XLM-R base (Conneau et al., 2020)"))
-    register(ModelSpec("xlm-roberta-large", family="hf-encoder", source="FacebookAI/xlm-roberta-large",
+    register(ModelSpec("xlm-roberta-large", family="hf-encoder", stand_in="tiny-xlmr-large", source="FacebookAI/xlm-roberta-large",
                        revision="c23d21b0620b635a76227c604d44e43a9f0ee389",
                        params=559_890_432, layers=24, hidden=1024, vocab=250_002,
                        description="XLM-R large (Conneau et al., 2020)"))

@@ -95,7 +95,7 @@ def register_model_families(register) -> None:
 
 @hookimpl
 def register_models(register) -> None:
-    register(ModelSpec("mbert", family="hf-encoder", source="google-bert/bert-base-multilingual-cased",
+    register(ModelSpec("mbert", family="hf-encoder", stand_in="tiny-mbert", source="google-bert/bert-base-multilingual-cased",
                        revision="3f076fdb1ab68d5b2880cb87a0886f315b8146f8",
                        layers=12, hidden=768, vocab=119_547,
                        description="multilingual BERT, cased, 104 languages (Devlin et al., 2019)"))

@@ -221,7 +221,7 @@ EXPECTED_PREFIX = {"base": "78f6d82"}  # the commit the branch showed when it wa
 def register_models(register) -> None:
     for size, published in (("small", "300M"), ("base", "580M"), ("large", "1.2B"), ("xl", "3.7B"), ("xxl", "13B")):
         options = {"expect_commit": EXPECTED_PREFIX[size]} if size in EXPECTED_PREFIX else {}
-        register(ModelSpec(f"mt5-{size}", family="mt5", source=f"google/mt5-{size}", revision=PINS[size],
+        register(ModelSpec(f"mt5-{size}", family="mt5", stand_in="tiny-mt5", source=f"google/mt5-{size}", revision=PINS[size],
                            options=options,
                            description=f"mT5 {size}, {published} (Xue et al., 2021); encoder + seq2seq"
                                        + ("; pickle weights only: needs allow_pickle_weights: true" if size == "xxl"

@@ -58,10 +58,10 @@ def register_model_families(register) -> None:
 
 @hookimpl
 def register_models(register) -> None:
-    register(ModelSpec("xlm-roberta-xl", family="hf-encoder", source="facebook/xlm-roberta-xl",
+    register(ModelSpec("xlm-roberta-xl", family="hf-encoder", stand_in="tiny-xlmr-xl", source="facebook/xlm-roberta-xl",
                        layers=36, hidden=2560, vocab=250_880,
                        description="XLM-R XL, 3.5B, pre-LayerNorm (Goyal et al., 2021)"))
-    register(ModelSpec("xlm-roberta-xxl", family="hf-encoder", source="facebook/xlm-roberta-xxl",
+    register(ModelSpec("xlm-roberta-xxl", family="hf-encoder", stand_in="tiny-xlmr-xl", source="facebook/xlm-roberta-xxl",
                        layers=48, hidden=4096, vocab=250_880,
                        description="XLM-R XXL, 10.7B, pre-LayerNorm (Goyal et al., 2021)"))
     register(ModelSpec("tiny-xlmr-xl", family="tiny-xlmr-xl", source="local:tiny-xlmr-xl",

@@ -47,6 +47,7 @@ HOW_PLUS = ("anli_plus reads DATA_DIR/anli, DATA_DIR/mnli and DATA_DIR/snli, eac
 
 SPEC = TaskSpec(
     name="anli", kind="classification", roles=("intermediate",), languages=("en",), labels=LABELS,
+    sizes={"train": 162865, "dev": 3200, "test": 3200}, mean_tokens=90,  # cost before download: Nie et al. 2020: R1-R3 train 16,946 + 45,460 + 100,459, dev/test 1,000 + 1,000 + 1,200
     metrics=("accuracy",), version="1", eval_splits=("dev",), select_split="dev", hf_dataset="facebook/anli",
     data_help=HOW, description="Adversarial NLI, rounds 1-3 (English)",
     citation="Nie et al. 2020, Adversarial NLI: A New Benchmark for Natural Language Understanding",
@@ -54,6 +55,7 @@ SPEC = TaskSpec(
 )
 SPEC_PLUS = TaskSpec(
     name="anli_plus", kind="classification", roles=("intermediate",), languages=("en",), labels=LABELS,
+    sizes={"train": 1105719, "dev": 3200, "test": 3200}, mean_tokens=45,  # cost before download: ANLI R1-R3 162,865 + MNLI 392,702 + SNLI 550,152 train (Phang et al. 2020)
     metrics=("accuracy",), version="1", eval_splits=("dev",), select_split="dev", hf_dataset="facebook/anli",
     data_help=HOW_PLUS, description="ANLI+: ANLI R1-R3 + MNLI + SNLI training data, one NLI head (Phang et al. 2020)",
     citation="Phang et al. 2020, English Intermediate-Task Training Improves Zero-Shot Cross-Lingual Transfer Too",

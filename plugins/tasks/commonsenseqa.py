@@ -22,6 +22,7 @@ HOW = ("Get the CommonsenseQA v1.11 random split (tau-nlp.org/commonsenseqa: tra
 
 SPEC = TaskSpec(
     name="commonsenseqa", kind="multiple_choice", roles=("intermediate",), languages=("en",), metrics=("accuracy",),
+    sizes={"train": 9741, "dev": 1221, "test": 1140}, mean_tokens=100,  # cost before download: tau/commonsense_qa card (Talmor et al. 2019); mean tokens: all 5 choices
     version="1", eval_splits=("dev",), select_split="dev", hf_dataset="tau/commonsense_qa", data_help=HOW,
     description="Commonsense question answering over ConceptNet concepts (English, 5 choices)",
     citation="Talmor et al. 2019, CommonsenseQA: A Question Answering Challenge Targeting Commonsense Knowledge",

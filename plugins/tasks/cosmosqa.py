@@ -19,6 +19,7 @@ HOW = ("Get train.csv/valid.csv/test.jsonl from github.com/wilburOne/cosmosqa (d
 
 SPEC = TaskSpec(
     name="cosmosqa", kind="multiple_choice", roles=("intermediate",), languages=("en",), metrics=("accuracy",),
+    sizes={"train": 25262, "valid": 2985, "test": 6963}, mean_tokens=440,  # cost before download: allenai/cosmos_qa card (Huang et al. 2019); mean tokens: all 4 answers
     version="1", eval_splits=("valid",), select_split="valid", hf_dataset="allenai/cosmos_qa", data_help=HOW,
     description="Commonsense reading comprehension over personal narratives (English, 4 choices)",
     citation="Huang et al. 2019, Cosmos QA: Machine Reading Comprehension with Contextual Commonsense Reasoning",

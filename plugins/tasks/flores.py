@@ -54,6 +54,7 @@ HOW = ("Get flores200_dataset.tar.gz from facebookresearch/flores (flores200 REA
 
 SPEC = TaskSpec(
     name="flores", kind="generation", roles=("target",), languages=LANGUAGES, metrics=("spbleu", "chrf++"),
+    sizes={"dev": 1994, "devtest": 2024}, mean_tokens=35,  # cost before download: FLORES-200 (NLLB Team 2022): 997 dev / 1,012 devtest sentences per language, both directions
     parallel="items",  # FLORES-200: the same sentences in every language, line i parallel (NLLB Team 2022)
     train_language=ENGLISH, train_split="dev", select_split="dev", eval_splits=("devtest",),
     average="unweighted", data_help=HOW, version="2",

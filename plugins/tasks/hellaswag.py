@@ -21,6 +21,7 @@ HOW = ("Get hellaswag_{train,val,test}.jsonl from github.com/rowanz/hellaswag (d
 
 SPEC = TaskSpec(
     name="hellaswag", kind="multiple_choice", roles=("intermediate",), languages=("en",), metrics=("accuracy",),
+    sizes={"train": 39905, "val": 10042, "test": 10003}, mean_tokens=240,  # cost before download: Rowan/hellaswag card (Zellers et al. 2019); mean tokens: all 4 endings
     version="1", eval_splits=("val",), select_split="val", hf_dataset="Rowan/hellaswag", data_help=HOW,
     description="Commonsense sentence completion over ActivityNet/WikiHow (English, 4 choices)",
     citation="Zellers et al. 2019, HellaSwag: Can a Machine Really Finish Your Sentence?", license="MIT",

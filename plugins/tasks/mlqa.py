@@ -44,6 +44,7 @@ XTREME_SHA = "68bd9e06bf4bbe671073c975ccd61d754e1bd3d6"
 
 SPEC = TaskSpec(
     name="mlqa", kind="span_qa", roles=("target",), languages=LANGUAGES,
+    sizes={"train": 87599, "dev": 1000, "test": 5500}, mean_tokens=200,  # cost before download: XTREME Table 1 (Hu et al. 2020): test 4,517-11,590 per language; dev 500-1,148 (Lewis et al. 2020)
     parallel="items",  # MLQA: n-way parallel; a question keeps its id in every language it appears in (Lewis et al. 2020)
     metrics=("mlqa_f1", "mlqa_exact_match"), version="1", eval_splits=("test",), select_split="dev",
     hf_dataset="google/xtreme", hf_revision=XTREME_SHA, hf_helpers={SQUAD_HF: None}, data_help=HOW,

@@ -26,6 +26,7 @@ HOW = "Get GLUE's MNLI (gluebenchmark.com, MNLI.zip) or leave data_dir unset to 
 
 SPEC = TaskSpec(
     name="mnli", kind="classification", roles=("intermediate",), languages=("en",), labels=LABELS,
+    sizes={"train": 392702, "dev_matched": 9815, "dev_mismatched": 9832}, mean_tokens=40,  # cost before download: GLUE / MultiNLI card (Williams et al. 2018)
     metrics=("accuracy",), version="1", eval_splits=("dev_matched",), select_split="dev_matched",
     hf_dataset="nyu-mll/glue", data_help=HOW, description="Multi-genre NLI (English)",
     citation="Williams et al. 2018, A Broad-Coverage Challenge Corpus for Sentence Understanding through Inference",

@@ -19,6 +19,7 @@ HOW = "Get GLUE's QQP (gluebenchmark.com, QQP-clean.zip) or leave data_dir unset
 
 SPEC = TaskSpec(
     name="qqp", kind="classification", roles=("intermediate",), languages=("en",), labels=LABELS,
+    sizes={"train": 363846, "dev": 40430}, mean_tokens=30,  # cost before download: GLUE card (Wang et al. 2019)
     metrics=("accuracy",), version="1", eval_splits=("dev",), select_split="dev", hf_dataset="nyu-mll/glue",
     data_help=HOW, description="Are two Quora questions paraphrases? (English)",
     citation="Iyer et al. 2017, First Quora Dataset Release: Question Pairs", license="Quora Terms of Service",

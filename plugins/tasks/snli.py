@@ -35,6 +35,7 @@ HOW = ("Get SNLI 1.0 (nlp.stanford.edu/projects/snli/snli_1.0.zip) or leave data
 
 SPEC = TaskSpec(
     name="snli", kind="classification", roles=("intermediate",), languages=("en",), labels=LABELS,
+    sizes={"train": 550152, "dev": 10000, "test": 10000}, mean_tokens=25,  # cost before download: stanfordnlp/snli card (Bowman et al. 2015)
     metrics=("accuracy",), version="1", eval_splits=("dev",), select_split="dev", hf_dataset="stanfordnlp/snli",
     data_help=HOW, description="Stanford NLI over image captions (English)",
     citation="Bowman et al. 2015, A large annotated corpus for learning natural language inference",

@@ -23,6 +23,7 @@ HOW = ("Get train-v2.0.json / dev-v2.0.json from rajpurkar.github.io/SQuAD-explo
 
 SPEC = TaskSpec(
     name="squad_v2", kind="span_qa", roles=("intermediate",), languages=("en",),
+    sizes={"train": 130319, "dev": 11873}, mean_tokens=180,  # cost before download: rajpurkar/squad_v2 card (Rajpurkar et al. 2018)
     metrics=("squad_v2_f1", "squad_v2_exact_match"), version="1", eval_splits=("dev",), select_split="dev",
     hf_dataset="rajpurkar/squad_v2", data_help=HOW, description="Extractive QA over Wikipedia with unanswerable questions",
     citation="Rajpurkar et al. 2018, Know What You Don't Know: Unanswerable Questions for SQuAD",

@@ -60,6 +60,7 @@ SUBFOLDERS = ("opencompass-goldp-dev", "xtreme")  # tried beside data_dir itself
 
 SPEC = TaskSpec(
     name="tydiqa", kind="span_qa", roles=("target",), languages=LANGUAGES,
+    sizes={"train": 3696, "dev": 1000, "test": 1000}, mean_tokens=250,  # cost before download: XTREME Table 1 (Hu et al. 2020): train 3,696, dev/test 323-2,719 per language, 1,000 typical
     metrics=("squad_v1_f1", "squad_v1_exact_match"), version="1", eval_splits=("test",), select_split="dev",
     hf_dataset="google-research-datasets/tydiqa", data_help=HOW,
     description="TyDiQA-GoldP: train on English GoldP train, test on GoldP dev in 9 languages",

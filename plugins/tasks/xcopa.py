@@ -51,6 +51,7 @@ SUBFOLDERS = ("xtreme-r", "xtreme")  # tried when data_dir itself lacks the file
 
 SPEC = TaskSpec(
     name="xcopa", kind="multiple_choice", roles=("target",), languages=LANGUAGES,
+    sizes={"train": 400, "dev": 100, "test": 500}, mean_tokens=40,  # cost before download: COPA train/val (SuperGLUE card), XCOPA val/test per language (Ponti et al. 2020); mean tokens: both choices
     metrics=("accuracy",), version="1", eval_splits=("test",), hf_dataset="cambridgeltl/xcopa",
     hf_helpers={COPA_HF: None}, data_help=HOW,
     description="Causal commonsense MC; train on English COPA (XTREME-R: after SIQA), test in 11 languages",
