@@ -51,7 +51,10 @@ HOW = ("Run get-mewsli-x.sh from google-research/google-research dense_represent
 
 SPEC = TaskSpec(
     name="mewslix", kind="retrieval", roles=("target",), languages=LANGUAGES, train_language="en",
-    sizes={"dev": 1000, "test": 1000}, mean_tokens=64,  # cost before download: XTREME-R Table 1 (Ruder et al. 2021): test 428-1,482 mentions per language; the ~1M-entity candidate set is not counted
+    # cost before download (mewsli-x.md, google-research@47071fb, release mewsli-x_20220518_6): English Wikipedia
+    # pairs 167,719 train / 14,051 dev (the xtreme-r fine-tune); WikiNews mentions 2,991 dev / 14,624 test over 11
+    # languages (~272 / ~1,330 per language); the 1,003,893-entity candidate set is not counted
+    sizes={"train": 167719, "wikipedia_dev": 14051, "dev": 272, "test": 1330}, mean_tokens=64,
     metrics=("mewslix_map_at_20",), version="1", eval_splits=("test",), select_split="wikipedia_dev", data_help=HOW,
     description="Entity retrieval: WikiNews mention in context -> entity description (any language); mAP@20",
     citation="Ruder et al. 2021, XTREME-R: Towards More Challenging and Nuanced Multilingual Evaluation",
