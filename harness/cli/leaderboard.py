@@ -271,9 +271,11 @@ def html_cmd(files: tuple[str, ...], out_dir: str, split: str, metric: tuple[str
 
 @leaderboard.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["xtreme-r", "xtreme"]), default="xtreme-r", show_default=True)
-@click.option("--out", "out_dir", required=True, type=click.Path(), help="submission folder to write")
-@click.option("--split", default="test", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["xtreme-r", "xtreme", "parquet"]), default="xtreme-r",
+              show_default=True, help="a benchmark's submission folders, or every row as one typed Parquet file")
+@click.option("--out", "out_dir", required=True, type=click.Path(),
+              help="submission folder to write (parquet: the .parquet file)")
+@click.option("--split", default=None, help="split to export (default: test; parquet: every split)")
 @click.option("--model", default=None, help="export only this model (default: every model)")
 @click.option("--intermediate", default=None, help="export only this intermediate setting (default: all)")
 @click.option("--seed", default=None, help="export only this seed (default: all)")
@@ -283,19 +285,36 @@ def html_cmd(files: tuple[str, ...], out_dir: str, split: str, metric: tuple[str
 @click.option("--json", "as_json", is_flag=True, help="print what was written as JSON")
 def export(files: tuple[str, ...], fmt: str, out_dir: str, split: str, model: str | None,
            intermediate: str | None, seed: str | None, allow_synthetic: bool, with_labels: bool, as_json: bool) -> None:
-    """Submission folders in the XTREME-R (or XTREME) layout, one per (model, intermediate, seed)."""
+    """Submission folders in the XTREME-R (or XTREME) layout, one per (model, intermediate, seed); or, with
+    ``--format parquet``, the rows (those --split/--model/--intermediate/--seed select) as one Parquet file."""
     from harness.cli.console import console, emit_json, fail
-    from harness.results.export import ExportError
+    from harness.results.export import ExportError, export_parquet, select_systems
     from harness.results.export import export as run_export
 
     rows = _load(files)
     try:
-        result = run_export(rows, out_dir, fmt=fmt, split=split, model=model, intermediate=intermediate, seed=seed,
-                            allow_synthetic=allow_synthetic, labels=with_labels)
+        if fmt == "parquet":
+            if with_labels:
+                raise ExportError("--labels: gold label folders belong to submissions (--format xtreme-r or "
+                                  "xtreme), not to a Parquet file of rows")
+            if split is not None:
+                present = sorted({str(r.get("split")) for r in rows})
+                rows = [r for r in rows if r.get("split") == split]
+                if not rows:
+                    raise ExportError(f"--split {split}: no rows of that split; the files hold {', '.join(present)}")
+            keep = {id(r) for group in select_systems(rows, model, intermediate, seed).values() for r in group}
+            result = export_parquet([r for r in rows if id(r) in keep], out_dir)  # in the files' row order
+        else:
+            result = run_export(rows, out_dir, fmt=fmt, split=split or "test", model=model,
+                                intermediate=intermediate, seed=seed, allow_synthetic=allow_synthetic,
+                                labels=with_labels)
     except ExportError as err:
         fail(str(err))
     if as_json:
         emit_json(result)
+        return
+    if fmt == "parquet":
+        console.print(f"parquet: {result['rows']} rows in {result['out']}", highlight=False, markup=False)
         return
     for s in result["systems"]:
         missing = f"; tasks without predictions: {', '.join(s['missing'])}" if s["missing"] else ""

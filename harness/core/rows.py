@@ -45,6 +45,16 @@ ROW_KEYS = (
 # depth ablation's ``{layers, of, of_layers, axis}`` (harness.core.specs.depth_ablation: the report's x-axis).
 OPTIONAL_ROW_KEYS = ("generation", "depth")
 
+# The type of each row key (the Parquet export's column types, :mod:`harness.core.rows_parquet`): ``str``,
+# ``int``, ``float``, ``bool``, ``str_list``, or ``json`` for nested values (dicts, lists of dicts), kept exactly.
+ROW_TYPES: dict[str, str] = {
+    **{k: "str" for k in ROW_KEYS},
+    **dict.fromkeys(("schema_version", "model_params", "model_params_nonembed", "seed", "n"), "int"),
+    "value": "float", "synthetic": "bool", "intermediate_tasks": "str_list", "exemptions": "str_list",
+    **dict.fromkeys(("model_weights_sha256", "data_helpers", "intermediate_data", "budget", "libraries"), "json"),
+    **dict.fromkeys(OPTIONAL_ROW_KEYS, "json"),
+}
+
 # The libraries a score can depend on (seqeval is only a test reference: scoring uses harness.metrics).
 LIBRARIES = ("torch", "transformers", "tokenizers", "datasets", "sacrebleu", "faiss-cpu", "numpy")
 
@@ -174,6 +184,16 @@ def append_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
 
 class DamagedFile(ValueError):
     """A JSONL file with a line that is not JSON; the message names the file, the line and what to do."""
+
+
+def read_rows(path: Path | str) -> list[dict[str, Any]]:
+    """Rows of a leaderboard file, JSONL or Parquet (by the ``.parquet`` suffix): the one place that tells the
+    formats apart. A damaged file is a :class:`DamagedFile` naming it."""
+    if Path(path).suffix.lower() == ".parquet":
+        from harness.core.rows_parquet import read_parquet
+
+        return read_parquet(Path(path))
+    return read_jsonl(Path(path), torn_tail=False)
 
 
 def read_jsonl(path: Path, torn_tail: bool = True) -> list[dict[str, Any]]:

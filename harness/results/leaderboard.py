@@ -1,4 +1,4 @@
-"""Reading leaderboard JSONL and printing it (the report, aggregate and HTML views build on this)."""
+"""Reading leaderboard files (JSONL or Parquet) and printing them (the report, aggregate and HTML views build on this)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.core import files
-from harness.core.rows import DamagedFile, read_jsonl, upgrade_row
+from harness.core.rows import DamagedFile, read_jsonl, read_rows, upgrade_row
 from harness.toolkit.units import fmt_params
 
 SOURCE_KEY = "_file"  # each loaded row remembers the leaderboard file it came from (predictions are relative to it)
@@ -29,14 +29,15 @@ SYNTHETIC_TITLE = "SYNTHETIC smoke data: these numbers test the pipeline and the
 def load_rows(*paths: str | Path) -> list[dict[str, Any]]:
     """Rows of every leaderboard file, each tagged with the absolute path of its file under ``_file``.
 
-    The one row loader: a missing file or a row without a required key is a clear error naming the file.
+    The one row loader, for JSONL and Parquet files alike (:func:`harness.core.rows.read_rows` tells them apart by
+    the ``.parquet`` suffix): a missing file or a row without a required key is a clear error naming the file.
     """
     rows: list[dict[str, Any]] = []
     for p in paths:
         path = Path(p)
         if not path.exists():
             raise FileNotFoundError(f"leaderboard file {path} not found; `harness matrix run CONFIG` writes one")
-        for line, row in enumerate(map(upgrade_row, read_jsonl(path, torn_tail=False)), 1):
+        for line, row in enumerate(map(upgrade_row, read_rows(path)), 1):
             for key in SET_KEYS:
                 if row.get(key) is None:  # upgrade_row fills unknown keys with null: these must be set
                     raise ValueError(f"{path}: row {line} has no {key!r}; not a leaderboard row (rows are what "
