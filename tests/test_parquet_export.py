@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli.main import main
-from harness.core.rows import ROW_KEYS, DamagedFile, read_jsonl, read_rows, upgrade_row
+from harness.core.rowfiles import read_rows
+from harness.core.rows import ROW_KEYS, DamagedFile, read_jsonl, upgrade_row
 from harness.core.rows_parquet import read_parquet, write_parquet
 from harness.results.leaderboard import SOURCE_KEY, load_rows
 

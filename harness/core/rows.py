@@ -186,16 +186,6 @@ class DamagedFile(ValueError):
     """A JSONL file with a line that is not JSON; the message names the file, the line and what to do."""
 
 
-def read_rows(path: Path | str) -> list[dict[str, Any]]:
-    """Rows of a leaderboard file, JSONL or Parquet (by the ``.parquet`` suffix): the one place that tells the
-    formats apart. A damaged file is a :class:`DamagedFile` naming it."""
-    if Path(path).suffix.lower() == ".parquet":
-        from harness.core.rows_parquet import read_parquet
-
-        return read_parquet(Path(path))
-    return read_jsonl(Path(path), torn_tail=False)
-
-
 def read_jsonl(path: Path, torn_tail: bool = True) -> list[dict[str, Any]]:
     """Rows of a JSONL file. A malformed line is an error naming the file and line, except, with ``torn_tail``, an
     unterminated last line (an append-only log whose writer was killed mid-line), which is ignored. Files the

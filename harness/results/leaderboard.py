@@ -12,7 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.core import files
-from harness.core.rows import DamagedFile, read_jsonl, read_rows, upgrade_row
+from harness.core.rowfiles import read_rows
+from harness.core.rows import DamagedFile, read_jsonl, upgrade_row
 from harness.toolkit.units import fmt_params
 
 SOURCE_KEY = "_file"  # each loaded row remembers the leaderboard file it came from (predictions are relative to it)
@@ -29,7 +30,7 @@ SYNTHETIC_TITLE = "SYNTHETIC smoke data: these numbers test the pipeline and the
 def load_rows(*paths: str | Path) -> list[dict[str, Any]]:
     """Rows of every leaderboard file, each tagged with the absolute path of its file under ``_file``.
 
-    The one row loader, for JSONL and Parquet files alike (:func:`harness.core.rows.read_rows` tells them apart by
+    The one row loader, for JSONL and Parquet files alike (:func:`harness.core.rowfiles.read_rows` tells them apart by
     the ``.parquet`` suffix): a missing file or a row without a required key is a clear error naming the file.
     """
     rows: list[dict[str, Any]] = []
