@@ -13,10 +13,15 @@ from rich.markup import escape
 
 from harness.cli.console import console, emit_json, err_console, fail, warn_broken
 
+SET_HELP = ("override one config value, e.g. --set train.lr=2e-5 or --set models.0.train.lr=1e-3 (YAML value; "
+            "repeatable, applied in order before validation)")
 
-def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, check_data: bool = True):
-    """Validate the config and build its plan; hub revisions come from (and new ones go to) its lock file.
-    ``check_data``: load and check every split the plan touches (``harness.planning.validate``) before anything runs."""
+
+def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, check_data: bool = True,
+               overrides: tuple[str, ...] = ()):
+    """Validate the config (``--set`` ``overrides`` applied) and build its plan; hub revisions come from (and new
+    ones go to) its lock file, which also records the overrides. ``check_data``: load and check every split the
+    plan touches (``harness.planning.validate``) before anything runs."""
     from harness.core.registry import UnknownName
     from harness.core.specs import SpecError
     from harness.planning.config import ConfigError, load_config
@@ -26,9 +31,10 @@ def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, chec
 
     warn_broken()
     try:
-        cfg, _ = load_config(config)
+        cfg, _ = load_config(config, overrides)
         lock = Lock.for_config(config, update=update_lock)
         plan = build_plan(cfg, lock=lock)
+        lock.record_overrides(list(overrides), plan.config_hash)
         lock.save()
         if check_data:
             from harness.planning.validate import validate_plan
@@ -50,10 +56,11 @@ def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, chec
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--update-lock", is_flag=True,
               help="resolve hub revisions again and move the lock file (CONFIG.lock.json) to them")
-def matrix_check(config: str, as_json: bool, update_lock: bool) -> None:
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help=SET_HELP)
+def matrix_check(config: str, as_json: bool, update_lock: bool, overrides: tuple[str, ...]) -> None:
     """Preflight: ask the hub whether every model, dataset config/split and auxiliary file the plan reads exists
     at its locked revision; print every problem in one report (exit 1 if any)."""
-    plan = _load_plan(config, update_lock, check_data=False)
+    plan = _load_plan(config, update_lock, check_data=False, overrides=overrides)
     if not preflight(plan, as_json=as_json):
         sys.exit(1)
 

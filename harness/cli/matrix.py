@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.check import (
+    SET_HELP,
     _load_plan,
     machine_or_fail,
     matrix_check,
@@ -67,11 +68,13 @@ def plan_summary(plan) -> dict[str, Any]:
               help="memory of one GPU (default: the config's gpu_memory_gb); warn for training nodes that won't fit")
 @click.option("--update-lock", is_flag=True,
               help="resolve hub revisions again and move the lock file (CONFIG.lock.json) to them")
-def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: float | None, update_lock: bool) -> None:
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help=SET_HELP)
+def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: float | None, update_lock: bool,
+                overrides: tuple[str, ...]) -> None:
     """Show the DAG: node counts per stage, what is cached, what checkpoint reuse saves."""
     from harness.modeling.memory import plan_warnings
 
-    plan = _load_plan(config, update_lock)
+    plan = _load_plan(config, update_lock, overrides=overrides)
     summary = plan_summary(plan)
     summary["memory_warnings"] = plan_warnings(plan, gpu_memory_gb)
     for line in summary["memory_warnings"]:
@@ -131,14 +134,17 @@ matrix.add_command(matrix_check, "check")  # harness.cli.check: the online prefl
               help="resolve hub revisions again and move the lock file (CONFIG.lock.json) to them")
 @click.option("--prune", is_flag=True,
               help="delete each training's weights as soon as every node reading them finished (see matrix prune)")
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help=SET_HELP)
 def matrix_run(config: str, device: str | None, retry_failed: bool, executor: str | None, nproc: int | None,
-               strategy: str | None, update_lock: bool, prune: bool, offline: bool) -> None:
-    """Run every node not yet cached, then write the leaderboard JSONL and print a summary."""
+               strategy: str | None, update_lock: bool, prune: bool, offline: bool, overrides: tuple[str, ...]) -> None:
+    """Run every node not yet cached, then write the leaderboard JSONL and print a summary (the config it ran,
+    overrides applied, is copied to OUTPUT_DIR/config.yaml)."""
     from harness.core.registry import registry
+    from harness.planning.overrides import write_config_copy
     from harness.run.context import Context
     from harness.run.progress import MatrixProgress
 
-    plan = _load_plan(config, update_lock, check_data=False)
+    plan = _load_plan(config, update_lock, check_data=False, overrides=overrides)
     if needs_preflight(plan) and not preflight(plan, offline=offline, quiet_ok=True):
         sys.exit(1)  # what the hub must serve is checked before any data is loaded or any node runs
     validate_or_fail(plan)
@@ -150,6 +156,7 @@ def matrix_run(config: str, device: str | None, retry_failed: bool, executor: st
         executor_obj = executor_cls(workers=plan.config.workers, **options)
     except (KeyError, ValueError) as err:
         fail(str(err))
+    write_config_copy(plan.config, plan.config_hash, config, overrides, plan.output_dir)
     with MatrixProgress(console, plan) as progress:
         ctx = Context(cache_dir=plan.cache_dir, device=device or plan.config.device,
                       config_name=plan.config.name, config_hash=plan.config_hash, progress=progress.update,

@@ -53,7 +53,7 @@ def parse_override(text: str) -> Override:
     try:
         value = load_strict(raw) if raw.strip() else None
     except yaml.YAMLError as err:
-        reason = str(err).replace("\n", " ")
+        reason = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise OverrideError(f"--set {text!r}: {raw!r} is not a YAML value ({reason}); quote a string, write a list "
                             "as [a, b]") from None
     return Override(path, value, text)
