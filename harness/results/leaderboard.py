@@ -95,6 +95,42 @@ def check_configs_apart(rows: list[dict[str, Any]]) -> None:
                     "would be averaged together. Select one with --config NAME or --config-sha HASH")
 
 
+def select_languages(rows: list[dict[str, Any]], languages: list[str]) -> list[dict[str, Any]]:
+    """The rows of ``languages`` (none given: every row), each in a task's own code or its ISO 639-3 / FLORES-200
+    form (``jpn``, ``jpn_Jpan`` for ``ja``); a code that names no language of any task in the rows is an error
+    naming each task's languages."""
+    from harness.core.languages import UnknownLanguage, resolve_language
+
+    if not languages:
+        return rows
+    by_task: dict[str, list[str]] = defaultdict(list)
+    for r in rows:
+        if r["language"] not in by_task[r["task"]]:
+            by_task[r["task"]].append(r["language"])
+    keep = set()
+    for given in languages:
+        found = [(task, resolve_language(given, langs, task, "--languages"))
+                 for task, langs in by_task.items() if _names_one(given, langs, task)]
+        if not found:
+            raise UnknownLanguage(f"--languages: {given!r} is not a language of these rows; they hold "
+                                  + "; ".join(f"{t}: {', '.join(ls)}" for t, ls in by_task.items())
+                                  + " (codes as the task writes them, or their ISO 639-3 / FLORES-200 forms)")
+        keep.update(found)
+    return [r for r in rows if (r["task"], r["language"]) in keep]
+
+
+def _names_one(given: str, languages: list[str], task: str) -> bool:
+    from harness.core.languages import AmbiguousLanguage, UnknownLanguage, resolve_language
+
+    try:
+        resolve_language(given, languages, task, "--languages")
+    except AmbiguousLanguage:
+        raise
+    except UnknownLanguage:
+        return False
+    return True
+
+
 def without_source(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows without the loader's private ``_file`` key (for printing or writing them)."""
     return [{k: v for k, v in r.items() if k != SOURCE_KEY} for r in rows]
