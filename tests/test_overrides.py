@@ -144,3 +144,15 @@ def test_run_with_overrides_writes_its_hash_into_rows_and_the_config_copy(tmp_pa
     rows = read_jsonl(tmp_path / "out" / "leaderboard.jsonl")
     assert {r["config_hash"] for r in rows} == {config_hash(cfg)} != {config_hash(load_config(path)[0])}
     assert "# overrides: --set train.lr=0.002" in (tmp_path / "out" / "config.yaml").read_text()
+
+
+def test_models_take_their_own_learning_rate_in_the_yaml_and_by_set(tmp_path):
+    from harness.planning.plan import build_plan
+
+    cfg, _ = load_config(_config(tmp_path, {**TINY, "models": [{"name": "tiny-xlmr", "train": {"lr": 1.0e-3}},
+                                                               {"name": "tiny-xlmr-large", "train": {"lr": 2.0e-5}}]}))
+    lrs = {n.params["model"]["name"]: n.params["hp"]["lr"] for n in build_plan(cfg).by_stage("target")}
+    assert lrs == {"tiny-xlmr": 1e-3, "tiny-xlmr-large": 2e-5}
+    cfg, _ = load_config(_config(tmp_path), ("models.1.train.lr=2e-5",))  # train.lr 0.001 for the other model
+    lrs = {n.params["model"]["name"]: n.params["hp"]["lr"] for n in build_plan(cfg).by_stage("target")}
+    assert lrs == {"tiny-xlmr": 1e-3, "tiny-xlmr-large": 2e-5}
