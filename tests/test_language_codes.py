@@ -14,11 +14,11 @@ from xlt_harness_plugins.tasks.flores import LANGUAGES as FLORES_LANGUAGES
 
 from harness.cli.main import main
 from harness.core.languages import (
-    FLORES_CODES,
+    ISO_CODES,
     MACRO,
     AmbiguousLanguage,
     UnknownLanguage,
-    flores_code,
+    iso_code,
     resolve_language,
     same_language,
 )
@@ -31,16 +31,16 @@ PAWSX = ("en", "de", "es", "fr", "ja", "ko", "zh")
 
 
 def test_every_code_in_the_table_is_a_flores200_code():
-    assert set(FLORES_CODES.values()) <= set(FLORES_LANGUAGES)
-    assert len(set(FLORES_CODES.values())) == len(FLORES_CODES)  # one FLORES-200 language per benchmark code
-    assert FLORES_CODES["ja"] == "jpn_Jpan" and FLORES_CODES["zh"] == "zho_Hans" and FLORES_CODES["sw"] == "swh_Latn"
-    assert set(MACRO) <= set(FLORES_CODES)
+    assert set(ISO_CODES.values()) <= set(FLORES_LANGUAGES)
+    assert len(set(ISO_CODES.values())) == len(ISO_CODES)  # one FLORES-200 language per benchmark code
+    assert ISO_CODES["ja"] == "jpn_Jpan" and ISO_CODES["zh"] == "zho_Hans" and ISO_CODES["sw"] == "swh_Latn"
+    assert set(MACRO) <= set(ISO_CODES)
 
 
 def test_every_two_letter_language_of_a_builtin_task_is_in_the_table():
     codes = {lang for t in registry().tasks.values() for lang in t.spec.languages if re.fullmatch(r"[a-z]{2}", lang)}
-    assert sorted(codes - set(FLORES_CODES)) == []
-    assert flores_code("deu_Latn") == "deu_Latn" and flores_code("multi") is None
+    assert sorted(codes - set(ISO_CODES)) == []
+    assert iso_code("deu_Latn") == "deu_Latn" and iso_code("multi") is None
 
 
 @pytest.mark.parametrize("given", ["ja", "jpn", "jpn_Jpan", "JPN", "jpn-jpan"])

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 # benchmark (ISO 639-1) code -> FLORES-200 code (ISO 639-3 + ISO 15924 script); tests check every value against
 # the FLORES-200 codes of the flores plugin and every two-letter language of a built-in task against the keys.
-FLORES_CODES: dict[str, str] = {
+ISO_CODES: dict[str, str] = {
     "af": "afr_Latn", "ar": "arb_Arab", "az": "azj_Latn", "bg": "bul_Cyrl", "bn": "ben_Beng", "de": "deu_Latn",
     "el": "ell_Grek", "en": "eng_Latn", "es": "spa_Latn", "et": "est_Latn", "eu": "eus_Latn", "fa": "pes_Arab",
     "fi": "fin_Latn", "fr": "fra_Latn", "gu": "guj_Gujr", "he": "heb_Hebr", "hi": "hin_Deva", "ht": "hat_Latn",
@@ -33,8 +33,8 @@ FLORES_CODES: dict[str, str] = {
 # benchmark code -> the ISO 639-3 code of its macrolanguage, where FLORES-200 names an individual language
 MACRO: dict[str, str] = {"ar": "ara", "az": "aze", "fa": "fas", "ms": "msa", "qu": "que", "sw": "swa"}
 
-FLORES_RE = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
-_BENCHMARK = {flores: code for code, flores in FLORES_CODES.items()}
+ISO_RE = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
+_BENCHMARK = {iso: code for code, iso in ISO_CODES.items()}
 
 
 class UnknownLanguage(ValueError):
@@ -45,18 +45,18 @@ class AmbiguousLanguage(UnknownLanguage):
     """A code that names several of a task's languages (``zho`` for ``zho_Hans`` and ``zho_Hant``)."""
 
 
-def flores_code(code: str) -> str | None:
+def iso_code(code: str) -> str | None:
     """The ISO 639-3 + script (FLORES-200) code of a task's language code: ``ja`` → ``jpn_Jpan``; a FLORES-200 code
     is its own; None when the table does not know the code."""
-    if FLORES_RE.match(code):
+    if ISO_RE.match(code):
         return code
-    return FLORES_CODES.get(code)
+    return ISO_CODES.get(code)
 
 
 def spellings(code: str) -> set[str]:
     """Every spelling (lower case, ``_``) that means the task language ``code``: ``ja`` → {ja, jpn, jpn_jpan}."""
     out = {code.lower().replace("-", "_")}
-    full = flores_code(code)
+    full = iso_code(code)
     if full is not None:
         out |= {full.lower(), full.split("_")[0]}
         bench = _BENCHMARK.get(full)
@@ -90,7 +90,7 @@ def resolve_language(given: str, languages: Sequence[str], task: str, where: str
 
 def same_language(a: str, b: str) -> bool:
     """Whether two codes name the same language (``ja`` and ``jpn_Jpan``; ``zh`` and ``zho_Hant`` do not)."""
-    fa, fb = flores_code(a), flores_code(b)
+    fa, fb = iso_code(a), iso_code(b)
     if fa is not None and fb is not None:
         return fa == fb
     return _norm(a) in spellings(b) or _norm(b) in spellings(a)
