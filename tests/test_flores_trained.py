@@ -31,7 +31,7 @@ def write_pair(root: Path, n_dev: int, n_devtest: int, seed: int = 0) -> None:
             (root / split / f"{code}.{split}").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def test_every_iso_code_has_a_name_and_prompts_carry_names(tmp_path, registry):
+def test_every_flores_code_has_a_name_and_prompts_carry_names(tmp_path, registry):
     assert set(flores.LANGUAGES) <= set(NAMES) and len(NAMES) == 205
     assert NAMES["eng_Latn"] == "English" and NAMES["zho_Hant"] == "Chinese (Traditional)"
     assert NAMES["xho_Latn"] == "Xhosa" and NAMES["ace_Arab"] == "Acehnese (Arabic script)"
