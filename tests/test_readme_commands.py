@@ -87,6 +87,15 @@ def test_readme_commands_work_on_the_quickstart_output(quickstart_root, monkeypa
                 assert "synthetic" in res.output
             if args[0] == "score":
                 assert "accuracy" in res.output
+            if args[:2] == ["matrix", "plan"] and "--set" in args:  # recorded in the lock, with its own hash
+                lock = json.loads((quickstart_root / "configs" / "quickstart.lock.json").read_text())
+                assert lock["overrides"]["set"] == [a for a in args[3:] if a != "--set"]
+            if args[:2] == ["leaderboard", "export"] and "parquet" in args:
+                from harness.core.rowfiles import read_rows
+
+                assert len(read_rows(quickstart_root / args[args.index("--out") + 1])) == 48
+            if args[:2] == ["leaderboard", "report"] and "--languages" in args:
+                assert "xx gain" in res.output and "synthetic" in res.output
         assert (quickstart_root / "pulled.jsonl").read_bytes() == (
             quickstart_root / "leaderboards" / "quickstart.jsonl").read_bytes()  # push → pull: the same rows
         assert (quickstart_root / "site" / "index.html").exists()

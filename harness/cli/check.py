@@ -13,10 +13,14 @@ from rich.markup import escape
 
 from harness.cli.console import console, emit_json, err_console, fail, warn_broken
 
+SET_HELP = ("override one config value, e.g. --set train.lr=2e-5 or --set models.0.train.lr=1e-3 (YAML value; "
+            "repeatable, applied in order before validation)")
+
 
 def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, check_data: bool = True,
-               before_download: bool = False, models_as: str | None = None):
-    """Validate the config and build its plan; hub revisions come from (and new ones go to) its lock file.
+               before_download: bool = False, models_as: str | None = None, overrides: tuple[str, ...] = ()):
+    """Validate the config (``--set`` ``overrides`` applied) and build its plan; hub revisions come from (and new
+    ones go to) its lock file, which also records the overrides.
     ``check_data``: load and check every split the plan touches (``harness.planning.validate``) before anything runs.
     ``before_download``: offline revisions not locked yet and missing data folders are planned provisionally
     (nothing saved, no data checked; ``matrix plan --before-download``). ``models_as``: ``tiny`` plans the same
@@ -30,7 +34,7 @@ def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, chec
 
     warn_broken()
     try:
-        cfg, _ = load_config(config)
+        cfg, _ = load_config(config, overrides)
         if models_as:
             from harness.planning.standins import with_models_as
 
@@ -41,6 +45,7 @@ def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, chec
         lock = Lock() if models_as else Lock.for_config(config, update=update_lock)
         lock.provisional = before_download
         plan = build_plan(cfg, lock=lock)
+        lock.record_overrides(list(overrides), plan.config_hash)
         lock.save()
         if check_data and not before_download:
             from harness.planning.validate import validate_plan
@@ -62,10 +67,11 @@ def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, chec
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--update-lock", is_flag=True,
               help="resolve hub revisions again and move the lock file (CONFIG.lock.json) to them")
-def matrix_check(config: str, as_json: bool, update_lock: bool) -> None:
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help=SET_HELP)
+def matrix_check(config: str, as_json: bool, update_lock: bool, overrides: tuple[str, ...]) -> None:
     """Preflight: ask the hub whether every model, dataset config/split and auxiliary file the plan reads exists
     at its locked revision; print every problem in one report (exit 1 if any)."""
-    plan = _load_plan(config, update_lock, check_data=False)
+    plan = _load_plan(config, update_lock, check_data=False, overrides=overrides)
     if not preflight(plan, as_json=as_json):
         sys.exit(1)
 

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import click
 
+LANGUAGES_HELP = ("only rows of these languages, comma-separated, in the task's codes or their ISO 639-3 / "
+                  "FLORES-200 forms (ja, jpn, jpn_Jpan); English counts only when listed")
+
+
+def _languages(text: str | None) -> list[str]:
+    return [s.strip() for s in text.split(",") if s.strip()] if text else []
+
 
 @click.group()
 def leaderboard() -> None:
@@ -57,9 +64,10 @@ def _json_rows(data):
               help="benchmark scores over all languages (official) or English excluded (xx)")
 @click.option("--config", "config", default=None, help="only rows of this config (config_name)")
 @click.option("--config-sha", "config_sha", default=None, help="only rows of this config hash (a prefix is enough)")
+@click.option("--languages", default=None, help=LANGUAGES_HELP)
 @click.option("--json", "as_json", is_flag=True, help="print task and benchmark scores as JSON")
 def aggregate(files: tuple[str, ...], split: str, view: str, config: str | None, config_sha: str | None,
-              as_json: bool) -> None:
+              languages: str | None, as_json: bool) -> None:
     """Task scores (en, xx = non-English mean, all) and the XTREME / XTREME-R scores, each labelled."""
     from rich.table import Table
 
@@ -67,7 +75,7 @@ def aggregate(files: tuple[str, ...], split: str, view: str, config: str | None,
     from harness.results.aggregate import benchmark_scores, task_scores
     from harness.results.gains import fmt_params
 
-    rows = _select(_load(files), config, config_sha)
+    rows = _select(_load(files), config, config_sha, languages)
     chosen = None if split == "all" else split
     tasks, benches = task_scores(rows, split=chosen), benchmark_scores(rows, split=chosen, view=view)
     if as_json:
@@ -93,7 +101,7 @@ def aggregate(files: tuple[str, ...], split: str, view: str, config: str | None,
     console.print(table)
 
 
-def _report(files, split, metric, n_boot, seed, level, family=(), config=None, config_sha=None):
+def _report(files, split, metric, n_boot, seed, level, family=(), config=None, config_sha=None, languages=None):
     from harness.cli.console import fail
     from harness.results.gains import gains
     from harness.results.multiplicity import parse_family
@@ -112,7 +120,7 @@ def _report(files, split, metric, n_boot, seed, level, family=(), config=None, c
         fam = parse_family(family)
     except ValueError as err:
         fail(str(err))
-    rows = _select(_load(files), config, config_sha)
+    rows = _select(_load(files), config, config_sha, languages)
     from harness.results.pack import PackError
 
     try:
@@ -133,6 +141,7 @@ _report_options = [
     click.option("--config", "config", default=None,
                  help="only rows of this config (config_name): a file holding several configs' runs"),
     click.option("--config-sha", "config_sha", default=None, help="only rows of this config hash (a prefix is enough)"),
+    click.option("--languages", default=None, help=LANGUAGES_HELP),
 ]
 
 
@@ -156,8 +165,8 @@ def _with_report_options(split: str = "auto"):
 @click.option("--figures", "figures_dir", default=None, type=click.Path(), help="also write the figures here")
 @click.option("--json", "as_json", is_flag=True, help="print gains and trends as JSON")
 def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: int, seed: int, level: float,
-           family: tuple[str, ...], config: str | None, config_sha: str | None, figures_dir: str | None,
-           as_json: bool) -> None:
+           family: tuple[str, ...], config: str | None, config_sha: str | None, languages: str | None,
+           figures_dir: str | None, as_json: bool) -> None:
     """The scale table: gain of each intermediate over none per model size, English vs cross-lingual."""
     from rich.table import Table
 
@@ -167,7 +176,7 @@ def report(files: tuple[str, ...], split: str, metric: tuple[str, ...], n_boot: 
 
     mark = lambda g: " †" if g.get("predictions_missing") else ""  # noqa: E731
 
-    _, rep = _report(files, split, metric, n_boot, seed, level, family, config, config_sha)
+    _, rep = _report(files, split, metric, n_boot, seed, level, family, config, config_sha, languages)
     written = []
     if figures_dir:
         from harness.results.figures import all_figures
@@ -273,13 +282,14 @@ def _print_multiplicity(rep: dict, pct: str) -> None:
     console.print(table)
 
 
-def _select(rows: list[dict], config: str | None, config_sha: str | None) -> list[dict]:
-    """Rows of one config when asked; else refuse a file whose configs measured the same thing twice."""
+def _select(rows: list[dict], config: str | None, config_sha: str | None, languages: str | None = None) -> list[dict]:
+    """Rows of one config (and languages) when asked; else refuse a file whose configs measured the same thing
+    twice."""
     from harness.cli.console import fail
-    from harness.results.leaderboard import ConfigMix, check_configs_apart, select_config
+    from harness.results.leaderboard import ConfigMix, check_configs_apart, select_config, select_languages
 
     try:
-        rows = select_config(rows, config, config_sha)
+        rows = select_languages(select_config(rows, config, config_sha), _languages(languages))
         check_configs_apart(rows)
     except (ConfigMix, ValueError) as err:
         fail(str(err))
@@ -294,14 +304,14 @@ def _select(rows: list[dict], config: str | None, config_sha: str | None) -> lis
 @click.option("--config-file", "config_file", default=None, type=click.Path(exists=True, dir_okay=False),
               help="the study's config (YAML): its notes: (and learning rates rows lack) go into the caveats")
 def html_cmd(files: tuple[str, ...], out_dir: str, split: str, metric: tuple[str, ...], n_boot: int, seed: int,
-             level: float, family: tuple[str, ...], config: str | None, config_sha: str | None, title: str,
-             config_file: str | None) -> None:
+             level: float, family: tuple[str, ...], config: str | None, config_sha: str | None,
+             languages: str | None, title: str, config_file: str | None) -> None:
     """A static page (sortable tables, figures, provenance of every row) that opens from the file system."""
     from harness.cli.console import console, fail
     from harness.planning.config import ConfigError
     from harness.results.html import build
 
-    rows, rep = _report(files, split, metric, n_boot, seed, level, family, config, config_sha)
+    rows, rep = _report(files, split, metric, n_boot, seed, level, family, config, config_sha, languages)
     try:
         page = build(rows, rep, out_dir, title=title, sources=list(files), config_file=config_file)
     except ConfigError as err:
@@ -311,32 +321,55 @@ def html_cmd(files: tuple[str, ...], out_dir: str, split: str, metric: tuple[str
 
 @leaderboard.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["xtreme-r", "xtreme"]), default="xtreme-r", show_default=True)
-@click.option("--out", "out_dir", required=True, type=click.Path(), help="submission folder to write")
-@click.option("--split", default="test", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["xtreme-r", "xtreme", "parquet"]), default="xtreme-r",
+              show_default=True, help="a benchmark's submission folders, or every row as one typed Parquet file")
+@click.option("--out", "out_dir", required=True, type=click.Path(),
+              help="submission folder to write (parquet: the .parquet file)")
+@click.option("--split", default=None, help="split to export (default: test; parquet: every split)")
 @click.option("--model", default=None, help="export only this model (default: every model)")
 @click.option("--intermediate", default=None, help="export only this intermediate setting (default: all)")
 @click.option("--seed", default=None, help="export only this seed (default: all)")
+@click.option("--languages", default=None, help=LANGUAGES_HELP)
 @click.option("--allow-synthetic", is_flag=True, help="export rows computed on synthetic smoke data too")
 @click.option("--labels", "with_labels", is_flag=True,
               help="also write OUT/labels, the gold label folder of the exported split (evaluate.py's --label_folder)")
 @click.option("--json", "as_json", is_flag=True, help="print what was written as JSON")
 def export(files: tuple[str, ...], fmt: str, out_dir: str, split: str, model: str | None,
-           intermediate: str | None, seed: str | None, allow_synthetic: bool, with_labels: bool, as_json: bool) -> None:
-    """Submission folders in the XTREME-R (or XTREME) layout, one per (model, intermediate, seed)."""
+           intermediate: str | None, seed: str | None, languages: str | None, allow_synthetic: bool, with_labels: bool,
+           as_json: bool) -> None:
+    """Submission folders in the XTREME-R (or XTREME) layout, one per (model, intermediate, seed); or, with
+    ``--format parquet``, the rows (those --split/--model/--intermediate/--seed select) as one Parquet file."""
     from harness.cli.console import console, emit_json, fail
-    from harness.results.export import ExportError
+    from harness.core.languages import UnknownLanguage
+    from harness.results.export import ExportError, export_parquet, select_systems
     from harness.results.export import export as run_export
+    from harness.results.leaderboard import select_languages
     from harness.results.pack import PackError
 
-    rows = _load(files)
     try:
-        result = run_export(rows, out_dir, fmt=fmt, split=split, model=model, intermediate=intermediate, seed=seed,
-                            allow_synthetic=allow_synthetic, labels=with_labels)
-    except (ExportError, PackError) as err:
+        rows = select_languages(_load(files), _languages(languages))
+        if fmt == "parquet":
+            if with_labels:
+                raise ExportError("--labels: gold label folders belong to submissions (--format xtreme-r or "
+                                  "xtreme), not to a Parquet file of rows")
+            if split is not None:
+                present = sorted({str(r.get("split")) for r in rows})
+                rows = [r for r in rows if r.get("split") == split]
+                if not rows:
+                    raise ExportError(f"--split {split}: no rows of that split; the files hold {', '.join(present)}")
+            keep = {id(r) for group in select_systems(rows, model, intermediate, seed).values() for r in group}
+            result = export_parquet([r for r in rows if id(r) in keep], out_dir)  # in the files' row order
+        else:
+            result = run_export(rows, out_dir, fmt=fmt, split=split or "test", model=model,
+                                intermediate=intermediate, seed=seed, allow_synthetic=allow_synthetic,
+                                labels=with_labels)
+    except (ExportError, UnknownLanguage, PackError) as err:
         fail(str(err))
     if as_json:
         emit_json(result)
+        return
+    if fmt == "parquet":
+        console.print(f"parquet: {result['rows']} rows in {result['out']}", highlight=False, markup=False)
         return
     for s in result["systems"]:
         missing = f"; tasks without predictions: {', '.join(s['missing'])}" if s["missing"] else ""

@@ -120,7 +120,9 @@ def models(as_json: bool, describe: bool, memory: str | None) -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def tasks(as_json: bool) -> None:
-    """List registered tasks with their kind, roles, languages and metrics."""
+    """List registered tasks with their kind, roles, languages (with --json, each one's ISO 639-3 + script code
+    too: ja → jpn_Jpan) and metrics."""
+    from harness.core.languages import iso_code
     from harness.core.registry import registry
 
     reg = registry()
@@ -128,6 +130,8 @@ def tasks(as_json: bool) -> None:
     rows = []
     for name, task in sorted(reg.tasks.items()):
         row = asdict(task.spec)
+        # each language's ISO 639-3 + script (FLORES-200) code beside the task's own (null: not in the table)
+        row["language_codes"] = {lang: iso_code(lang) for lang in task.spec.languages}
         row["plugin"] = reg.origin[("task", name)]
         rows.append(row)
     if as_json:

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.check import (
+    SET_HELP,
     _load_plan,
     machine_or_fail,
     matrix_check,
@@ -85,8 +86,10 @@ def with_recorded_seeds(plan, config: str):
               help="plan before the data is here: offline, hub revisions not locked yet are planned as 'unlocked' "
                    "and missing data folders are costed from the tasks' declared sizes (no lock written)")
 @click.option("--models-as", type=click.Choice(["tiny"]), default=None, help=MODELS_AS_HELP)
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help=SET_HELP)
 def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: float | None, update_lock: bool,
-                device_kind: str | None, before_download: bool, models_as: str | None) -> None:
+                device_kind: str | None, before_download: bool, models_as: str | None,
+                overrides: tuple[str, ...]) -> None:
     """Show the DAG: node counts per stage, what is cached, what checkpoint reuse saves, and its cost."""
     from harness.cli.plan_view import plan_cost_summary, print_cost
     from harness.modeling.memory import plan_warnings
@@ -94,8 +97,8 @@ def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: flo
 
     if device_kind is not None and device_kind not in DEVICES:
         fail(f"--device-kind {device_kind!r} is not one of {', '.join(DEVICES)}")
-    plan = with_recorded_seeds(_load_plan(config, update_lock, before_download=before_download, models_as=models_as),
-                               config)
+    plan = with_recorded_seeds(_load_plan(config, update_lock, before_download=before_download, models_as=models_as,
+                                          overrides=overrides), config)
     summary = plan_summary(plan)
     summary["provisional"] = before_download
     summary["cost"] = plan_cost_summary(plan, device_kind)
@@ -172,17 +175,21 @@ matrix.add_command(matrix_check, "check")  # harness.cli.check: the online prefl
 @click.option("--adjust", type=click.Choice(["holm", "bh", "none"]), default="holm", show_default=True,
               help="--until-resolved: the multiplicity adjustment of the intervals (the report's verdicts: holm)")
 @click.option("--models-as", type=click.Choice(["tiny"]), default=None, help=MODELS_AS_HELP)
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help=SET_HELP)
 def matrix_run(config: str, device: str | None, retry_failed: bool, executor: str | None, nproc: int | None,
                strategy: str | None, update_lock: bool, prune: bool, offline: bool, until_resolved: bool,
-               max_seeds: int, width: float, adjust: str, models_as: str | None) -> None:
-    """Run every node not yet cached, then write the leaderboard JSONL and print a summary."""
+               max_seeds: int, width: float, adjust: str, models_as: str | None,
+               overrides: tuple[str, ...]) -> None:
+    """Run every node not yet cached, then write the leaderboard JSONL and print a summary (the config it ran,
+    overrides applied, is copied to OUTPUT_DIR/config.yaml)."""
     from harness.core.registry import registry
     from harness.orchestration.adaptive import recorded_plan, stamp_leaderboard, summary_lines
     from harness.planning.lock import Lock
+    from harness.planning.overrides import write_config_copy
     from harness.run.context import Context
     from harness.run.progress import MatrixProgress
 
-    plan = _load_plan(config, update_lock, check_data=False, models_as=models_as)
+    plan = _load_plan(config, update_lock, check_data=False, models_as=models_as, overrides=overrides)
     lock = Lock.for_config(config)  # as _load_plan left it: the extended plans resolve what the plan resolved
     base_plan, plan = plan, recorded_plan(plan, lock)  # the seeds an earlier --until-resolved added
     if needs_preflight(plan) and not preflight(plan, offline=offline, quiet_ok=True):
@@ -196,6 +203,7 @@ def matrix_run(config: str, device: str | None, retry_failed: bool, executor: st
         executor_cls(workers=plan.config.workers, **options)
     except (KeyError, ValueError) as err:
         fail(str(err))
+    write_config_copy(plan.config, plan.config_hash, config, overrides, plan.output_dir)
 
     def run_round(plan):
         with MatrixProgress(console, plan) as progress:

@@ -136,7 +136,13 @@ def retrieve(task_name: str, model_name: str, data: Path | None, languages: str 
         protocol, opts, proto = resolve_options(spec, params)
     except ValueError as err:
         fail(str(err))
-    langs = [s.strip() for s in languages.split(",")] if languages else list(spec.languages)
+    from harness.core.languages import UnknownLanguage, resolve_language
+
+    try:  # the task's own codes, or their ISO 639-3 / FLORES-200 forms (deu, deu_Latn for de)
+        langs = ([resolve_language(s.strip(), spec.languages, spec.name, "--languages") for s in languages.split(",")]
+                 if languages else list(spec.languages))
+    except UnknownLanguage as err:
+        fail(str(err))
     split = split or spec.eval_splits[0]
     ref = SplitRef.parse(split)
     enc = _load_model(mspec, checkpoint)

@@ -48,6 +48,16 @@ ROW_KEYS = (
 # ``seeds_plan`` = ``{seeds, stopped, record}`` of a ``matrix run --until-resolved`` (harness.results.seeds_plan).
 OPTIONAL_ROW_KEYS = ("generation", "depth", "retrieval_regime", "retrieval_finetune", "seeds_plan")
 
+# The type of each row key (the Parquet export's column types, :mod:`harness.core.rows_parquet`): ``str``,
+# ``int``, ``float``, ``bool``, ``str_list``, or ``json`` for nested values (dicts, lists of dicts), kept exactly.
+ROW_TYPES: dict[str, str] = {
+    **{k: "str" for k in ROW_KEYS},
+    **dict.fromkeys(("schema_version", "model_params", "model_params_nonembed", "seed", "n"), "int"),
+    "value": "float", "synthetic": "bool", "intermediate_tasks": "str_list", "exemptions": "str_list",
+    **dict.fromkeys(("model_weights_sha256", "data_helpers", "intermediate_data", "budget", "libraries"), "json"),
+    **dict.fromkeys(OPTIONAL_ROW_KEYS, "json"),
+}
+
 # The libraries a score can depend on (seqeval is only a test reference: scoring uses harness.metrics).
 LIBRARIES = ("torch", "transformers", "tokenizers", "datasets", "sacrebleu", "faiss-cpu", "numpy")
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from harness.planning.overrides import OverrideError, apply_overrides
 from harness.toolkit.data import SplitRef
 from harness.toolkit.formats import FormatError, read_text
 from harness.toolkit.yamlload import MAX_CONFIG_BYTES, StrictYAMLError, load_strict, yaml_error
@@ -66,7 +68,6 @@ class StageHP(Strict):
 OPTIONAL_HP = ("checkpoint_every", "eval_precision")
 # Fields that change how a node runs, never what it computes: left out of node keys.
 NOT_IN_KEY = ("checkpoint_every",)
-
 
 # The paper's recipe (Phang et al. 2020): AdamW, lr 1e-5, 10% warm-up, batch 32 (16 for QA), length 256/384.
 PAPER_DEFAULTS: dict[str, Any] = {
@@ -344,8 +345,8 @@ def load_yaml(text: str, source: str = "<config>") -> Any:
         raise ConfigError(yaml_error(Path(source), err)) from None
 
 
-def load_config(path: str | Path) -> tuple[MatrixConfig, Path]:
-    """Read and validate a YAML matrix config; returns it and the folder that relative paths start from."""
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> tuple[MatrixConfig, Path]:
+    """Read and validate a YAML matrix config (``--set`` ``overrides`` applied first); returns it and its folder."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"config file {path} not found")
@@ -357,8 +358,11 @@ def load_config(path: str | Path) -> tuple[MatrixConfig, Path]:
         text = read_text(path)  # UTF-8 (a bad byte is named with its line), byte-order mark dropped
     except FormatError as err:
         raise ConfigError(str(err)) from None
-    raw = load_yaml(text, str(path))
-    return parse_config(raw, str(path)), path.resolve().parent
+    try:
+        raw = apply_overrides(load_yaml(text, str(path)), overrides, MatrixConfig)
+    except OverrideError as err:
+        raise ConfigError(f"{path}: {err}") from None
+    return parse_config(raw, f"{path} (with --set {' '.join(overrides)})" if overrides else str(path)), path.resolve().parent
 
 
 def parse_config(raw: Any, source: str = "<config>") -> MatrixConfig:
@@ -373,7 +377,6 @@ def parse_config(raw: Any, source: str = "<config>") -> MatrixConfig:
 # Where and how a matrix runs, and its notes, do not change what it computes: left out of the config hash.
 EXECUTION_FIELDS = {"output_dir", "cache_dir", "leaderboard", "executor", "executor_options", "workers", "device",
                     "nproc", "strategy", "gpu_memory_gb", "threads", "notes"}
-
 
 # Entry fields added later: hashed only when set, so configs that do not use them keep their hash.
 NEW_ENTRY_FIELDS = {"models": ("depth", "allow_pickle_weights"), "intermediate": ("train_split", "dev_split")}

@@ -80,6 +80,8 @@ class Lock:
     update: bool = False
     hub: dict[str, dict[str, Any]] = field(default_factory=dict)
     local: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # the ``--set`` overrides of the last plan or run and the config hash they gave (None: no overrides)
+    overrides: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)  # what was locked, reused or moved (shown to the user)
     changed: bool = False
     # `matrix plan --before-download`: offline, a revision not locked yet is "unlocked" (node keys provisional)
@@ -110,6 +112,7 @@ class Lock:
                 return lock
             lock.hub = dict(data.get("hub") or {})
             lock.local = dict(data.get("local") or {})
+            lock.overrides = data.get("overrides") or None
         return lock
 
     @property
@@ -193,6 +196,14 @@ class Lock:
             self.changed = True
         return hashes
 
+    def record_overrides(self, overrides: list[str], config_hash: str) -> None:
+        """Record the ``--set`` overrides this plan was built with and the config hash they gave; a plan without
+        overrides removes the record."""
+        entry = {"set": list(overrides), "config_hash": config_hash} if overrides else None
+        if entry != self.overrides:
+            self.overrides = entry
+            self.changed = True
+
     def save(self) -> bool:
         """Write the lock (atomically) if anything was added or moved; True if written."""
         if self.path is None or not self.changed or self.provisional:
@@ -200,7 +211,8 @@ class Lock:
         data = {"lock_version": LOCK_VERSION,
                 "note": "written by xlt-harness: the hub revisions and local files this config resolved to; "
                         "runs use them until `harness matrix run --update-lock`",
-                "hub": dict(sorted(self.hub.items())), "local": dict(sorted(self.local.items()))}
+                "hub": dict(sorted(self.hub.items())), "local": dict(sorted(self.local.items())),
+                **({"overrides": self.overrides} if self.overrides else {})}
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         os.replace(tmp, self.path)

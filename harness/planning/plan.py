@@ -12,16 +12,19 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.core.languages import UnknownLanguage, resolve_language
 from harness.core.registry import UnknownName, registry, unknown
 from harness.core.specs import ModelSpec, SpecError, depth_ablation
 from harness.planning.config import (
     NOT_IN_KEY,
     ConfigError,
     MatrixConfig,
+    _no_overlapping_targets,
     config_hash,
     did_you_mean,
     resolve_hp,
@@ -213,15 +216,33 @@ def _check_unknown_fields(cfg: MatrixConfig) -> None:
         spec = reg.tasks[entry.name].spec
         if "target" not in spec.roles:
             raise ConfigError(f"targets[{i}]: task {entry.name!r} is not a target task (roles: {', '.join(spec.roles)})")
-        for lang in entry.languages or []:
-            if lang not in spec.languages:
-                raise ConfigError(f"targets[{i}].languages: {lang!r} is not a language of {entry.name!r}."
-                                  f"{did_you_mean(lang, spec.languages)} Allowed: {', '.join(spec.languages)}.")
+        if entry.languages:  # ISO 639-3 / FLORES-200 forms (jpn, jpn_Jpan) become the task's own codes (ja)
+            entry.languages = _task_languages(entry.languages, spec.languages, entry.name, f"targets[{i}].languages")
+    try:  # again in the task's codes: [ja] and [jpn] in two entries of one task are the same evaluations
+        _no_overlapping_targets(cfg.targets)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
     for t in cfg.data:
         if t not in reg.tasks:
             raise ConfigError(f"data.{t}: {_unknown('task', t, known_tasks)}")
     if cfg.executor not in reg.executors:
         raise ConfigError(f"executor: {_unknown('executor', cfg.executor, list(reg.executors))}")
+
+
+def _task_languages(given: list[str], languages: Sequence[str], task: str, where: str) -> list[str]:
+    """``given`` in the task's own codes; an unknown code names the task's languages, a language given twice (``ja``
+    and ``jpn``) both entries."""
+    out: list[str] = []
+    for j, lang in enumerate(given):
+        try:
+            code = resolve_language(lang, languages, task, where)
+        except UnknownLanguage as err:
+            raise ConfigError(str(err)) from None
+        if code in out:
+            raise ConfigError(f"{where}: {given[out.index(code)]!r} and {lang!r} ({where}[{out.index(code)}] and "
+                              f"{where}[{j}]) are the same language {code!r} of {task!r}; remove one")
+        out.append(code)
+    return out
 
 
 def _unknown(kind: str, name: str, known: list[str]) -> str:

@@ -176,6 +176,29 @@ def export(rows: list[dict[str, Any]], out_dir: str | Path, *, fmt: str = "xtrem
             "written": written, "skipped": skipped, "synthetic": bool(synthetic)}
 
 
+def export_parquet(rows: list[dict[str, Any]], out: str | Path) -> dict[str, Any]:
+    """Write ``rows`` (as :func:`harness.results.leaderboard.load_rows` gives them) to the Parquet file ``out``,
+    typed as :data:`harness.core.rows.ROW_TYPES` says; relative ``predictions`` paths are rewritten relative to
+    ``out``'s folder, so reports on the Parquet file find the same predictions files."""
+    from harness.core.rows_parquet import write_parquet
+    from harness.results.bootstrap import predictions_path
+    from harness.results.leaderboard import SOURCE_KEY
+
+    out = Path(out)
+    if out.suffix.lower() != ".parquet" or out.is_dir():
+        raise ExportError(f"--out {out}: a Parquet export is one file whose name ends in .parquet, e.g. "
+                          "--out leaderboard.parquet")
+    moved = []
+    for r in rows:
+        row = {k: v for k, v in r.items() if k != SOURCE_KEY}
+        source = predictions_path(r)
+        if source is not None and not Path(r["predictions"]).is_absolute():
+            row["predictions"] = os.path.relpath(source.resolve(), out.resolve().parent)
+        moved.append(row)
+    write_parquet(out, moved)
+    return {"format": "parquet", "out": str(out), "rows": len(moved)}
+
+
 def _write_gold(path: Path, lines: str, preds: list[dict], qa: bool, where: str) -> None:
     """The gold label file beside the submission; systems that ran the same split must agree on it."""
     from harness.results.export_labels import NoGold, gold_text

@@ -1,4 +1,4 @@
-"""Reading leaderboard JSONL and printing it (the report, aggregate and HTML views build on this)."""
+"""Reading leaderboard files (JSONL or Parquet) and printing them (the report, aggregate and HTML views build on this)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.core import files
+from harness.core.rowfiles import read_rows
 from harness.core.rows import DamagedFile, read_jsonl, upgrade_row
 from harness.toolkit.units import fmt_params
 
@@ -29,14 +30,15 @@ SYNTHETIC_TITLE = "SYNTHETIC smoke data: these numbers test the pipeline and the
 def load_rows(*paths: str | Path) -> list[dict[str, Any]]:
     """Rows of every leaderboard file, each tagged with the absolute path of its file under ``_file``.
 
-    The one row loader: a missing file or a row without a required key is a clear error naming the file.
+    The one row loader, for JSONL and Parquet files alike (:func:`harness.core.rowfiles.read_rows` tells them apart by
+    the ``.parquet`` suffix): a missing file or a row without a required key is a clear error naming the file.
     """
     rows: list[dict[str, Any]] = []
     for p in paths:
         path = Path(p)
         if not path.exists():
             raise FileNotFoundError(f"leaderboard file {path} not found; `harness matrix run CONFIG` writes one")
-        for line, row in enumerate(map(upgrade_row, read_jsonl(path, torn_tail=False)), 1):
+        for line, row in enumerate(map(upgrade_row, read_rows(path)), 1):
             for key in SET_KEYS:
                 if row.get(key) is None:  # upgrade_row fills unknown keys with null: these must be set
                     raise ValueError(f"{path}: row {line} has no {key!r}; not a leaderboard row (rows are what "
@@ -91,6 +93,42 @@ def check_configs_apart(rows: list[dict[str, Any]]) -> None:
     names = ", ".join(f"{n!r} (sha {str(h or '-')[:12]})" for n, h in sorted(configs, key=str))
     raise ConfigMix(f"{len(clash)} measurements are in more than one config, e.g. {what}: {names}; their rows "
                     "would be averaged together. Select one with --config NAME or --config-sha HASH")
+
+
+def select_languages(rows: list[dict[str, Any]], languages: list[str]) -> list[dict[str, Any]]:
+    """The rows of ``languages`` (none given: every row), each in a task's own code or its ISO 639-3 / FLORES-200
+    form (``jpn``, ``jpn_Jpan`` for ``ja``); a code that names no language of any task in the rows is an error
+    naming each task's languages."""
+    from harness.core.languages import UnknownLanguage, resolve_language
+
+    if not languages:
+        return rows
+    by_task: dict[str, list[str]] = defaultdict(list)
+    for r in rows:
+        if r["language"] not in by_task[r["task"]]:
+            by_task[r["task"]].append(r["language"])
+    keep = set()
+    for given in languages:
+        found = [(task, resolve_language(given, langs, task, "--languages"))
+                 for task, langs in by_task.items() if _names_one(given, langs, task)]
+        if not found:
+            raise UnknownLanguage(f"--languages: {given!r} is not a language of these rows; they hold "
+                                  + "; ".join(f"{t}: {', '.join(ls)}" for t, ls in by_task.items())
+                                  + " (codes as the task writes them, or their ISO 639-3 / FLORES-200 forms)")
+        keep.update(found)
+    return [r for r in rows if (r["task"], r["language"]) in keep]
+
+
+def _names_one(given: str, languages: list[str], task: str) -> bool:
+    from harness.core.languages import AmbiguousLanguage, UnknownLanguage, resolve_language
+
+    try:
+        resolve_language(given, languages, task, "--languages")
+    except AmbiguousLanguage:
+        raise
+    except UnknownLanguage:
+        return False
+    return True
 
 
 def without_source(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
