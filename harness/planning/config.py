@@ -14,15 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from harness.planning.overrides import OverrideError, apply_overrides
 from harness.toolkit.data import SplitRef
 from harness.toolkit.formats import FormatError, read_text
+from harness.toolkit.suggest import did_you_mean  # noqa: F401 - used here and re-exported to the planner
 from harness.toolkit.yamlload import MAX_CONFIG_BYTES, StrictYAMLError, load_strict, yaml_error
-
-
-def did_you_mean(name: str, known) -> str:
-    """`` Did you mean 'x'?`` for the closest known names (as :func:`harness.core.registry.unknown` says it), or ``""``."""
-    import difflib
-
-    close = difflib.get_close_matches(name, list(known), n=3)
-    return f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
 
 
 class ConfigError(ValueError):
