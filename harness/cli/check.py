@@ -23,10 +23,12 @@ def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, chec
     from harness.planning.lock import Lock, LockError
     from harness.planning.plan import build_plan
     from harness.toolkit.data import DataInvalid, DataMissing
+    from harness.training.tracking import LoggerUnavailable, resolve_loggers
 
     warn_broken()
     try:
         cfg, _ = load_config(config)
+        resolve_loggers(cfg.loggers)  # a tracker whose package is missing stops the plan, before any work
         lock = Lock.for_config(config, update=update_lock)
         plan = build_plan(cfg, lock=lock)
         lock.save()
@@ -34,7 +36,7 @@ def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, chec
             from harness.planning.validate import validate_plan
 
             validate_plan(plan)
-    except (ConfigError, UnknownName, SpecError, DataMissing, DataInvalid, LockError) as err:
+    except (ConfigError, UnknownName, SpecError, DataMissing, DataInvalid, LockError, LoggerUnavailable) as err:
         fail(str(err))
     except OSError as err:  # a folder the config names cannot be created or read (permissions, a read-only disk)
         fail(f"{err.filename or config}: {err.strerror or err}; check the paths in {config} (output_dir, cache_dir, "

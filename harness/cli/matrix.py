@@ -131,14 +131,18 @@ matrix.add_command(matrix_check, "check")  # harness.cli.check: the online prefl
               help="resolve hub revisions again and move the lock file (CONFIG.lock.json) to them")
 @click.option("--prune", is_flag=True,
               help="delete each training's weights as soon as every node reading them finished (see matrix prune)")
+@click.option("--logger", "loggers", multiple=True, metavar="NAME",
+              help="experiment tracker for the training curves (tensorboard, wandb, mlflow; repeatable; added to "
+                   "the config's loggers); files under OUTPUT_DIR/logs/NAME/")
 def matrix_run(config: str, device: str | None, retry_failed: bool, executor: str | None, nproc: int | None,
-               strategy: str | None, update_lock: bool, prune: bool, offline: bool) -> None:
+               strategy: str | None, update_lock: bool, prune: bool, offline: bool, loggers: tuple[str, ...]) -> None:
     """Run every node not yet cached, then write the leaderboard JSONL and print a summary."""
     from harness.core.registry import registry
     from harness.run.context import Context
     from harness.run.progress import MatrixProgress
 
     plan = _load_plan(config, update_lock, check_data=False)
+    loggers = _loggers_or_fail([*plan.config.loggers, *loggers])
     if needs_preflight(plan) and not preflight(plan, offline=offline, quiet_ok=True):
         sys.exit(1)  # what the hub must serve is checked before any data is loaded or any node runs
     validate_or_fail(plan)
@@ -150,11 +154,15 @@ def matrix_run(config: str, device: str | None, retry_failed: bool, executor: st
         executor_obj = executor_cls(workers=plan.config.workers, **options)
     except (KeyError, ValueError) as err:
         fail(str(err))
+    if loggers:
+        console.print(f"loggers: {', '.join(loggers)} → {plan.output_dir / 'logs'} (nodes that train now)",
+                      highlight=False, markup=False)
     with MatrixProgress(console, plan) as progress:
         ctx = Context(cache_dir=plan.cache_dir, device=device or plan.config.device,
                       config_name=plan.config.name, config_hash=plan.config_hash, progress=progress.update,
                       nproc=nproc or plan.config.nproc, strategy=strategy or plan.config.strategy,
-                      threads=getattr(plan.config, "threads", None), prune=prune)
+                      threads=getattr(plan.config, "threads", None), prune=prune, loggers=loggers,
+                      log_dir=plan.output_dir / "logs")
         from harness.core.rows import DamagedFile
         from harness.orchestration.scheduler import run_plan
 
@@ -176,3 +184,14 @@ def matrix_run(config: str, device: str | None, retry_failed: bool, executor: st
         sys.exit(75)  # EX_TEMPFAIL: not a failure, try again (a requeued SLURM job, a preempted VM)
     if not outcome.ok:
         sys.exit(1)
+
+
+def _loggers_or_fail(names: list[str]) -> tuple[str, ...]:
+    """The selected loggers, each once; an unknown one or one whose package is missing fails in one line."""
+    from harness.core.registry import UnknownName
+    from harness.training.tracking import LoggerUnavailable, resolve_loggers
+
+    try:
+        return tuple(logger.name for logger in resolve_loggers(names))
+    except (UnknownName, LoggerUnavailable) as err:
+        fail(str(err))
