@@ -288,3 +288,46 @@ def test_a_run_sends_every_training_node_to_its_loggers_and_rows_carry_the_measu
     # each language's rows count that language's test split
     by_lang = {r["language"]: r["budget"]["eval_tokens"] for r in rows if r["intermediate"] == "none"}
     assert set(by_lang) == {"en", "de"}
+
+
+def _trained_nodes(out: Path) -> dict[str, dict]:
+    nodes = {p.name: json.loads((p / "node.json").read_text()) for p in (out / "cache" / "nodes").iterdir()}
+    return {k: n for k, n in nodes.items() if n["stage"] in ("intermediate", "target")}
+
+
+@pytest.mark.slow
+def test_mlflow_logs_each_training_node_to_a_local_file_store(tmp_path, monkeypatch):
+    pytest.importorskip("mlflow", reason="mlflow is not installed (pip install 'xlt-harness[mlflow]')")
+    for var in ("MLFLOW_TRACKING_URI", "MLFLOW_ALLOW_FILE_STORE"):  # unset here, and as before after the test
+        monkeypatch.setenv(var, "")
+        monkeypatch.delenv(var)
+    from mlflow.tracking import MlflowClient
+
+    res = CliRunner().invoke(main, ["matrix", "run", str(_cfg(tmp_path)), "--logger", "mlflow"])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "out"
+    trained = _trained_nodes(out)
+    client = MlflowClient(tracking_uri=(out / "logs" / "mlflow").as_uri())
+    experiment = client.get_experiment_by_name("trackers")
+    runs = client.search_runs([experiment.experiment_id])
+    assert {r.data.tags["xlt.node"] for r in runs} == set(trained)
+    for r in runs:
+        node = trained[r.data.tags["xlt.node"]]
+        assert r.info.run_name == node["label"] and r.info.status == "FINISHED"
+        assert [m.step for m in client.get_metric_history(r.info.run_id, "train/loss")] == [1, 2]
+        assert r.data.params["max_steps"] == "2"
+
+
+@pytest.mark.slow
+def test_wandb_logs_offline_unless_told_otherwise(tmp_path, monkeypatch):
+    pytest.importorskip("wandb", reason="wandb is not installed (pip install 'xlt-harness[wandb]')")
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    for var in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR"):  # nothing written outside the test
+        monkeypatch.setenv(var, str(tmp_path / var.lower()))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    res = CliRunner().invoke(main, ["matrix", "run", str(_cfg(tmp_path)), "--logger", "wandb"])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "out"
+    runs = sorted((out / "logs" / "wandb" / "wandb").glob("offline-run-*"))
+    assert len(runs) == len(_trained_nodes(out)) == 3  # one offline run per training node, none online
+    assert all(list(r.glob("*.wandb")) for r in runs)

@@ -1,10 +1,14 @@
 """MLflow: one MLflow run per training node in a local file store, ``OUTPUT_DIR/logs/mlflow/`` (experiment = the
 config's name, run name = the node's label, tags ``xlt.node`` / ``xlt.stage`` / ``xlt.run`` / ``xlt.config_hash``,
-the hyper-parameters as params). View with ``mlflow ui --backend-store-uri OUTPUT_DIR/logs/mlflow``. Needs
-``pip install 'xlt-harness[mlflow]'``."""
+the hyper-parameters as params), or on the server ``MLFLOW_TRACKING_URI`` names when it is set. View with
+``mlflow ui --backend-store-uri OUTPUT_DIR/logs/mlflow``. Needs ``pip install 'xlt-harness[mlflow]'``.
+
+MLflow 3 keeps its file store in maintenance mode and refuses it unless ``MLFLOW_ALLOW_FILE_STORE`` is true: a
+run that chose this logger sets it (unless the user set it) when it writes to the local folder."""
 
 from __future__ import annotations
 
+import os
 import time
 
 from harness.api import Logger, LogNode, NodeLog, hookimpl
@@ -16,8 +20,12 @@ class MlflowLog(NodeLog):
     def __init__(self, node: LogNode) -> None:
         from mlflow.tracking import MlflowClient
 
-        node.dir.mkdir(parents=True, exist_ok=True)
-        self.client = MlflowClient(tracking_uri=node.dir.resolve().as_uri())
+        uri = os.environ.get("MLFLOW_TRACKING_URI")
+        if not uri:
+            node.dir.mkdir(parents=True, exist_ok=True)
+            uri = node.dir.resolve().as_uri()
+            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+        self.client = MlflowClient(tracking_uri=uri)
         name = node.config_name or "xlt-harness"
         found = self.client.get_experiment_by_name(name)
         if found is None:
@@ -53,4 +61,5 @@ class MlflowLog(NodeLog):
 @hookimpl
 def register_loggers(register) -> None:
     register(Logger(name="mlflow", open=MlflowLog, requires=("mlflow",), install="pip install 'xlt-harness[mlflow]'",
-                    description="MLflow runs in a local file store under OUTPUT_DIR/logs/mlflow/"))
+                    description="MLflow runs in a local file store under OUTPUT_DIR/logs/mlflow/ "
+                                "(or at MLFLOW_TRACKING_URI)"))
