@@ -79,8 +79,11 @@ def tracking(ctx: Context, node: Node, hp: dict[str, Any], device: Any, dev_metr
     meter = Meter(logs, dev_metric, device, world()[1])  # a launched group: every rank's device
     try:
         yield meter
-    finally:
-        meter.close()
+    except BaseException:  # the node's own error is what counts: a logger failing to close must not hide it
+        with contextlib.suppress(Exception):
+            meter.close()
+        raise
+    meter.close()
 
 
 def measured(stage: str, node_dir: Path, train_summary: dict[str, Any]) -> dict[str, Any]:
