@@ -8,8 +8,11 @@ one). The built-in plugins (``xlt_harness_plugins``) and ``examples/plugin-templ
 What is here, by what it is for (``docs/architecture.md`` shows where each comes from):
 
 - **hooks**: :data:`hookimpl` marks a plugin's ``register_models``, ``register_model_families``,
-  ``register_tasks``, ``register_task_types``, ``register_metrics`` and ``register_executors`` functions
-  (:mod:`harness.core.hookspecs` documents each).
+  ``register_tasks``, ``register_task_types``, ``register_metrics``, ``register_executors`` and
+  ``register_loggers`` functions (:mod:`harness.core.hookspecs` documents each).
+- **loggers** (experiment trackers): :class:`Logger` (what ``register_loggers`` registers), :class:`LogNode` (the
+  training node it is opened for), :class:`NodeLog` (what it returns: per-step :data:`STEP_SCALARS`, dev points,
+  close) and :class:`LoggerUnavailable`.
 - **records**: :class:`Task` / :class:`TaskSpec` (a task and its metadata), :class:`ModelSpec` /
   :class:`ModelFamily`, :class:`Metric` (a scorer, its signature and how ``leaderboard report`` resamples it),
   :class:`BenchmarkEntry` / :class:`ExportLayout` (a task's place in a benchmark and its submission files),
@@ -40,6 +43,7 @@ from typing import Any
 
 from harness import __version__
 from harness.core.hookspecs import hookimpl
+from harness.core.loggers import STEP_SCALARS, Logger, LoggerUnavailable, LogNode, NodeLog
 from harness.core.specs import (
     BenchmarkEntry,
     ExportLayout,
@@ -130,7 +134,8 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "BenchmarkEntry", "DataMissing", "ExportLayout", "FormatError", "LEXICON", "Metric", "MissingGold", "ModelFamily",
+    "BenchmarkEntry", "DataMissing", "ExportLayout", "FormatError", "LEXICON", "LogNode", "Logger", "LoggerUnavailable",
+    "Metric", "MissingGold", "ModelFamily", "NodeLog", "STEP_SCALARS",
     "ModelSpec", "Problem", "SYNTHETIC_NOTE", "SpecError", "Task", "TaskSpec", "TaskType", "Value", "XTREME_RECIPE",
     "__version__", "apply_threshold", "best_threshold", "byte_bpe_tokenizer", "check_split", "corpus",
     "encoder_config", "first_existing", "hookimpl", "is_text", "load_hf", "load_hub_or_folder",

@@ -407,9 +407,12 @@ def tiny_cfg(tmp_path: Path, **over) -> dict:
 
 
 def comparable(rows: list[dict]) -> list[str]:
-    """Rows minus what legitimately differs between two runs (time, file location, repo state)."""
+    """Rows minus what legitimately differs between two runs (time, file location, repo state, timings)."""
+    from harness.core.rows import without_timings
+
     drop = ("created", "predictions", "git_sha", "data_location", "intermediate_data")
-    return sorted(json.dumps({k: v for k, v in r.items() if k not in drop}, sort_keys=True) for r in rows)
+    return sorted(json.dumps({k: v for k, v in without_timings(r).items() if k not in drop}, sort_keys=True)
+                  for r in rows)
 
 
 def slow_plugin() -> types.SimpleNamespace:

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from harness.cli.main import main
 from harness.core import registry as plugins
 from harness.core.hookspecs import hookimpl
-from harness.core.rows import ROW_KEYS, read_jsonl
+from harness.core.rows import ROW_KEYS, read_jsonl, without_timings
 from harness.core.specs import Task, TaskSpec
 from harness.orchestration.scheduler import run_plan
 from harness.planning.config import parse_config
@@ -74,7 +74,7 @@ def test_seeded_run_is_deterministic_and_rerun_is_cached(tmp_path):
     plan_a, _ = _run(_cfg(tmp_path / "a"))
     plan_b, _ = _run(_cfg(tmp_path / "b"))
     # where the files sit (each run has its own output folder) and when: everything else is identical
-    strip = lambda r: {k: v for k, v in r.items()  # noqa: E731
+    strip = lambda r: {k: v for k, v in without_timings(r).items()  # noqa: E731
                        if k not in ("predictions", "created", "data_location", "intermediate_data")}
     rows_a = [strip(r) for r in read_jsonl(plan_a.leaderboard)]
     rows_b = [strip(r) for r in read_jsonl(plan_b.leaderboard)]

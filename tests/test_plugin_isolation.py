@@ -172,7 +172,7 @@ def test_hand_registered_plugin_with_a_typo_is_broken_not_fatal():
         assert b.line() == ("plugin 'typo' (registered by hand) is broken and was skipped: unknown hook "
                             "'register_modls' (did you mean 'register_models'?); the hooks are register_models, "
                             "register_model_families, register_tasks, register_task_types, register_metrics, "
-                            "register_executors")
+                            "register_executors, register_loggers")
         assert "xnli" in plugins.registry().tasks
     finally:
         plugins.reset()

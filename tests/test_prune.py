@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from harness.cli.main import main
-from harness.core.rows import read_jsonl
+from harness.core.rows import read_jsonl, without_timings
 
 TINY = {"lr": 0.001, "batch_size": 8, "max_steps": 2, "max_length": 32, "eval_batch_size": 64}
 DROP = ("created", "predictions", "git_sha", "data_location", "intermediate_data")
@@ -34,7 +34,8 @@ def _cli(*args: str):
 
 def _rows(folder: Path) -> list[str]:
     rows = read_jsonl(folder / "out" / "leaderboard.jsonl")
-    return sorted(json.dumps({k: v for k, v in r.items() if k not in DROP}, sort_keys=True) for r in rows)
+    return sorted(json.dumps({k: v for k, v in without_timings(r).items() if k not in DROP}, sort_keys=True)
+                  for r in rows)
 
 
 def _weights(folder: Path) -> dict[str, int]:

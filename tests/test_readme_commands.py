@@ -103,3 +103,78 @@ def test_readme_commands_work_on_the_quickstart_output(quickstart_root, monkeypa
     finally:
         os.chdir(here)
         hub.stop()
+
+
+def tracker_commands() -> list[str]:
+    """The command lines of the ``bash`` block under ``### Experiment trackers`` (comments dropped)."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("### Experiment trackers"):]
+    block = re.search(r"```bash\n(.*?)```", section, re.S)
+    assert block, "README: no ```bash block under '### Experiment trackers'"
+    return [line for line in (re.sub(r"\s+#\s.*$", "", x).strip() for x in block.group(1).splitlines()) if line]
+
+
+def test_the_tracker_block_runs_the_quickstart_with_tensorboard():
+    lines = tracker_commands()
+    assert lines[0] == "harness matrix run configs/quickstart.yaml --logger tensorboard"
+    assert lines[1] == "tensorboard --logdir runs/quickstart/logs/tensorboard"
+
+
+@pytest.mark.slow
+def test_readme_tracker_commands_write_tensorboard_curves_of_every_training(tmp_path, quickstart_board):
+    """The "Experiment trackers" block on a fresh copy of the quickstart: one event folder per training node, with
+    one ``train/*`` point per optimizer step and the dev curve, and the very rows the quickstart writes without it."""
+    import math
+    import shutil
+
+    pytest.importorskip("tensorboard", reason="tensorboard is not installed (pip install 'xlt-harness[tensorboard]')")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from harness.core.rows import read_jsonl, without_timings
+
+    (tmp_path / "configs").mkdir()
+    shutil.copy(README.parent / "configs" / "quickstart.yaml", tmp_path / "configs" / "quickstart.yaml")
+    here = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        for line in tracker_commands():
+            args = shlex.split(line)
+            if args[0] == "harness":
+                res = CliRunner().invoke(main, args[1:], terminal_width=200)
+                assert res.exit_code == 0, f"{line}\n{res.output}"
+            else:  # the viewer: its --logdir is where the event folders are
+                assert args[:2] == ["tensorboard", "--logdir"] and Path(args[2]).is_dir(), line
+    finally:
+        os.chdir(here)
+    out = tmp_path / "runs" / "quickstart"
+    nodes = {p.name: p for p in (out / "cache" / "nodes").iterdir()}
+    trained = {k: p for k, p in nodes.items()
+               if json.loads((p / "node.json").read_text())["stage"] in ("intermediate", "target")}
+    assert len(trained) == 20  # 2 sizes × 2 seeds × (mnli, sst2 intermediate + 3 target trainings)
+    assert {p.name for p in (out / "logs" / "tensorboard").iterdir()} == set(trained)
+    for key, node_dir in trained.items():
+        summary = json.loads((node_dir / "train_summary.json").read_text())
+        n_train = summary.get("n_train") or json.loads((node_dir / "summary.json").read_text())["n_train"]
+        n = n_train if isinstance(n_train, int) else sum(n_train.values())
+        per_epoch = math.ceil(n / 16)  # quickstart: batch 16, 6 epochs
+        assert summary["steps"] == math.ceil(6 * per_epoch), key
+        acc = EventAccumulator(str(out / "logs" / "tensorboard" / key))
+        acc.Reload()
+        tags = set(acc.Tags()["scalars"])
+        for tag in ("train/loss", "train/lr", "train/examples_per_s", "train/tokens_per_s"):
+            assert [e.step for e in acc.Scalars(tag)] == list(range(1, summary["steps"] + 1)), (key, tag)
+        assert [e.value for e in acc.Scalars("train/loss")] == pytest.approx(summary["losses"], rel=1e-6)
+        if "dev/accuracy" in tags:  # a target training: selection after every epoch
+            assert [e.step for e in acc.Scalars("dev/accuracy")] == [per_epoch * i for i in range(1, 7)]
+        else:  # an intermediate training: its head's own dev score at the last step
+            (dev_tag,) = tags - {"train/loss", "train/lr", "train/examples_per_s", "train/tokens_per_s"}
+            assert dev_tag in ("dev/mnli/accuracy", "dev/sst2/accuracy")
+            assert [e.step for e in acc.Scalars(dev_tag)] == [summary["steps"]]
+    drop = ("created", "predictions", "git_sha", "data_location", "intermediate_data")
+
+    def comparable(rows):
+        return sorted(json.dumps({k: v for k, v in without_timings(r).items() if k not in drop}, sort_keys=True)
+                      for r in rows)
+
+    assert comparable(read_jsonl(tmp_path / "leaderboards" / "quickstart.jsonl")) == comparable(
+        read_jsonl(quickstart_board))  # logging changed no number

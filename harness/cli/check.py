@@ -31,6 +31,7 @@ def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, chec
     from harness.planning.lock import Lock, LockError
     from harness.planning.plan import build_plan
     from harness.toolkit.data import DataInvalid, DataMissing
+    from harness.training.tracking import LoggerUnavailable, resolve_loggers
 
     warn_broken()
     try:
@@ -42,6 +43,7 @@ def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, chec
                 cfg = with_models_as(cfg, models_as)
             except ValueError as err:  # a model no plugin names a stand-in for
                 fail(str(err))
+        resolve_loggers(cfg.loggers)  # a tracker whose package is missing stops the plan, before any work
         lock = Lock() if models_as else Lock.for_config(config, update=update_lock)
         lock.provisional = before_download
         plan = build_plan(cfg, lock=lock)
@@ -51,7 +53,7 @@ def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, chec
             from harness.planning.validate import validate_plan
 
             validate_plan(plan)
-    except (ConfigError, UnknownName, SpecError, DataMissing, DataInvalid, LockError) as err:
+    except (ConfigError, UnknownName, SpecError, DataMissing, DataInvalid, LockError, LoggerUnavailable) as err:
         fail(str(err))
     except OSError as err:  # a folder the config names cannot be created or read (permissions, a read-only disk)
         fail(f"{err.filename or config}: {err.strerror or err}; check the paths in {config} (output_dir, cache_dir, "

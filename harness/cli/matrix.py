@@ -176,10 +176,13 @@ matrix.add_command(matrix_check, "check")  # harness.cli.check: the online prefl
               help="--until-resolved: the multiplicity adjustment of the intervals (the report's verdicts: holm)")
 @click.option("--models-as", type=click.Choice(["tiny"]), default=None, help=MODELS_AS_HELP)
 @click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help=SET_HELP)
+@click.option("--logger", "loggers", multiple=True, metavar="NAME",
+              help="experiment tracker for the training curves (tensorboard, wandb, mlflow; repeatable; added to "
+                   "the config's loggers); files under OUTPUT_DIR/logs/NAME/")
 def matrix_run(config: str, device: str | None, retry_failed: bool, executor: str | None, nproc: int | None,
                strategy: str | None, update_lock: bool, prune: bool, offline: bool, until_resolved: bool,
                max_seeds: int, width: float, adjust: str, models_as: str | None,
-               overrides: tuple[str, ...]) -> None:
+               overrides: tuple[str, ...], loggers: tuple[str, ...]) -> None:
     """Run every node not yet cached, then write the leaderboard JSONL and print a summary (the config it ran,
     overrides applied, is copied to OUTPUT_DIR/config.yaml)."""
     from harness.core.registry import registry
@@ -192,6 +195,7 @@ def matrix_run(config: str, device: str | None, retry_failed: bool, executor: st
     plan = _load_plan(config, update_lock, check_data=False, models_as=models_as, overrides=overrides)
     lock = Lock.for_config(config)  # as _load_plan left it: the extended plans resolve what the plan resolved
     base_plan, plan = plan, recorded_plan(plan, lock)  # the seeds an earlier --until-resolved added
+    loggers = _loggers_or_fail([*plan.config.loggers, *loggers])
     if needs_preflight(plan) and not preflight(plan, offline=offline, quiet_ok=True):
         sys.exit(1)  # what the hub must serve is checked before any data is loaded or any node runs
     validate_or_fail(plan)
@@ -204,13 +208,17 @@ def matrix_run(config: str, device: str | None, retry_failed: bool, executor: st
     except (KeyError, ValueError) as err:
         fail(str(err))
     write_config_copy(plan.config, plan.config_hash, config, overrides, plan.output_dir)
+    if loggers:
+        console.print(f"loggers: {', '.join(loggers)} → {plan.output_dir / 'logs'} (nodes that train now)",
+                      highlight=False, markup=False)
 
     def run_round(plan):
         with MatrixProgress(console, plan) as progress:
             ctx = Context(cache_dir=plan.cache_dir, device=device or plan.config.device,
                           config_name=plan.config.name, config_hash=plan.config_hash, progress=progress.update,
                           nproc=nproc or plan.config.nproc, strategy=strategy or plan.config.strategy,
-                          threads=getattr(plan.config, "threads", None), prune=prune)
+                          threads=getattr(plan.config, "threads", None), prune=prune, loggers=loggers,
+                          log_dir=plan.output_dir / "logs")
             from harness.core.rows import DamagedFile
             from harness.orchestration.scheduler import run_plan
 
@@ -246,3 +254,14 @@ def matrix_run(config: str, device: str | None, retry_failed: bool, executor: st
         sys.exit(75)  # EX_TEMPFAIL: not a failure, try again (a requeued SLURM job, a preempted VM)
     if not outcome.ok:
         sys.exit(1)
+
+
+def _loggers_or_fail(names: list[str]) -> tuple[str, ...]:
+    """The selected loggers, each once; an unknown one or one whose package is missing fails in one line."""
+    from harness.core.registry import UnknownName
+    from harness.training.tracking import LoggerUnavailable, resolve_loggers
+
+    try:
+        return tuple(logger.name for logger in resolve_loggers(names))
+    except (UnknownName, LoggerUnavailable) as err:
+        fail(str(err))

@@ -8,6 +8,7 @@ HEADS = "heads.safetensors"  # target training: the task heads
 BEST = "best.json"  # target training: the selected step and its dev score
 CONFIG = "config.json"  # training stages: the node's params as trained
 SUMMARY = "train_summary.json"  # training stages: steps, losses, selection and resume record
+NODE_SUMMARY = "summary.json"  # every node: what its stage returned, plus its wall ``seconds`` (written by the runner)
 ROWS = "rows.jsonl"  # evaluation: the leaderboard rows this node contributes
 SELECTED = (ENCODER, HEADS, BEST)  # what a target training's resume folder keeps of the best step
 

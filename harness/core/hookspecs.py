@@ -49,3 +49,10 @@ def register_metrics(register: Callable) -> None:
 @hookspec
 def register_executors(register: Callable) -> None:
     """Contribute matrix executors: ``register(name, executor_factory)``; ``local`` is built in."""
+
+
+@hookspec
+def register_loggers(register: Callable) -> None:
+    """Contribute experiment trackers: ``register(harness.api.Logger(name, open, requires=..., install=...))``;
+    ``open(harness.api.LogNode)`` returns a ``harness.api.NodeLog`` that receives one training node's per-step loss,
+    learning rate and throughput and its dev-curve points (see :mod:`harness.core.loggers`)."""

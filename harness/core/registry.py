@@ -24,6 +24,7 @@ import pluggy
 
 from harness import __version__
 from harness.core import hookspecs
+from harness.core.loggers import Logger
 from harness.core.specs import Metric, ModelFamily, ModelSpec, SpecError, Task
 
 CORE_PACKAGE = "xlt-harness"
@@ -37,6 +38,7 @@ HOOKS: dict[str, tuple[str, type | None]] = {
     "register_task_types": ("task type", None),
     "register_metrics": ("metric", Metric),
     "register_executors": ("executor", None),
+    "register_loggers": ("logger", Logger),
 }
 
 _pm: pluggy.PluginManager | None = None
@@ -209,7 +211,7 @@ def broken_plugins() -> list[BrokenPlugin]:
 
 
 class Registry:
-    """Models, model families, tasks, task types, metrics and executors contributed by all working plugins."""
+    """Models, model families, tasks, task types, metrics, executors and loggers contributed by all working plugins."""
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self.models: dict[str, ModelSpec] = {}
@@ -218,9 +220,11 @@ class Registry:
         self.task_types: dict[str, Any] = {}
         self.executors: dict[str, Any] = {}
         self.metrics: dict[str, Metric] = {}
+        self.loggers: dict[str, Logger] = {}
         self.origin: dict[tuple[str, str], str] = {}
         self._tables = {"model": self.models, "model family": self.families, "task": self.tasks,
-                        "task type": self.task_types, "executor": self.executors, "metric": self.metrics}
+                        "task type": self.task_types, "executor": self.executors, "metric": self.metrics,
+                        "logger": self.loggers}
         impls: dict[str, list[tuple[str, pluggy.HookImpl]]] = {}
         for hook_name in HOOKS:
             for impl in getattr(pm.hook, hook_name).get_hookimpls():
@@ -314,6 +318,11 @@ class Registry:
         if name not in self.executors:
             raise unknown("executor", name, list(self.executors))
         return self.executors[name]
+
+    def logger(self, name: str) -> Logger:
+        if name not in self.loggers:
+            raise unknown("logger", name, list(self.loggers))
+        return self.loggers[name]
 
 
 def registry() -> Registry:

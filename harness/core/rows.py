@@ -140,9 +140,34 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+# The measured part of a row's ``budget`` (harness.stages.common.measured, harness.stages.evaluate): per stage that
+# produced the row, the training node's key, wall seconds, tokens and examples processed, device ``{kind, count}``
+# and GPU energy in joules (null where the platform does not report it); the evaluating process's torch and CUDA.
+STAGE_BUDGET_KEYS = ("node", "seconds", "tokens", "examples", "device", "energy_j")
+EVAL_BUDGET_KEYS = ("eval_seconds", "eval_tokens", "eval_device", "eval_energy_j", "torch_version", "cuda_version")
+# What differs between two runs of the same plan on the same machine (timings, energy): not part of a result.
+VARYING_BUDGET_KEYS = ("intermediate_seconds", "intermediate_energy_j", "target_seconds", "target_energy_j",
+                       "eval_seconds", "eval_energy_j")
+
+
+def upgrade_budget(budget: dict[str, Any] | None) -> dict[str, Any]:
+    """A budget of any version with the measured keys a current row of its kind has (absent ones null: unknown)."""
+    out = {**{k: None for k in EVAL_BUDGET_KEYS}, **(budget or {})}
+    for stage in ("intermediate", "target"):
+        if f"{stage}_steps" in out:  # that stage trained: its measured keys belong to the row
+            out = {**{f"{stage}_{k}": None for k in STAGE_BUDGET_KEYS}, **out}
+    return out
+
+
 def upgrade_row(row: dict[str, Any]) -> dict[str, Any]:
     """A row of any schema version with every current key (those an old version lacks are null: unknown)."""
-    return {**{k: None for k in ROW_KEYS}, **row}
+    return {**{k: None for k in ROW_KEYS}, **row, "budget": upgrade_budget(row.get("budget"))}
+
+
+def without_timings(row: dict[str, Any]) -> dict[str, Any]:
+    """The row minus what two runs of one plan legitimately differ in inside its budget (seconds, energy)."""
+    budget = {k: v for k, v in (row.get("budget") or {}).items() if k not in VARYING_BUDGET_KEYS}
+    return {**row, "budget": budget}
 
 
 # One JSON object per line, keys in insertion order, non-ASCII kept (the layout of every committed leaderboard);

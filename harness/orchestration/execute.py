@@ -116,7 +116,8 @@ def run_node(node: Node, ctx: Context) -> dict[str, Any]:
 def context_to_json(ctx: Context) -> dict[str, Any]:
     """What a remote worker needs of the context (no callbacks)."""
     return {"cache_dir": str(ctx.cache_dir), "device": ctx.device, "config_name": ctx.config_name,
-            "config_hash": ctx.config_hash, "run": current_run(), "nproc": ctx.nproc, "strategy": ctx.strategy, "threads": ctx.threads}
+            "config_hash": ctx.config_hash, "run": current_run(), "nproc": ctx.nproc, "strategy": ctx.strategy, "threads": ctx.threads,
+            "loggers": list(ctx.loggers), "log_dir": str(ctx.log_dir) if ctx.log_dir is not None else None}
 
 
 def execute(node_json: dict[str, Any], ctx_json: dict[str, Any]) -> dict[str, Any]:
@@ -127,7 +128,8 @@ def execute(node_json: dict[str, Any], ctx_json: dict[str, Any]) -> dict[str, An
     ctx = Context(cache_dir=Path(ctx_json["cache_dir"]), device=ctx_json.get("device") or "auto",
                   config_name=ctx_json.get("config_name"), config_hash=ctx_json.get("config_hash"),
                   nproc=int(ctx_json.get("nproc") or 1), strategy=ctx_json.get("strategy") or "ddp",
-                  threads=ctx_json.get("threads"))
+                  threads=ctx_json.get("threads"), loggers=tuple(ctx_json.get("loggers") or ()),
+                  log_dir=Path(ctx_json["log_dir"]) if ctx_json.get("log_dir") else None)
     return execute_node(node, ctx)
 
 

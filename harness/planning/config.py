@@ -221,6 +221,8 @@ class MatrixConfig(Strict):
     device: str = "auto"
     nproc: int = Field(1, ge=1, description="processes (GPUs) per training node; see harness.training.distributed")
     strategy: Literal["ddp", "fsdp"] = Field("ddp", description="multi-process training: data parallel or FSDP")
+    loggers: list[str] = Field(default_factory=list, description="experiment trackers training nodes report to "
+                               "(`harness plugins`: tensorboard, wandb, mlflow); not part of the config hash")
     gpu_memory_gb: float | None = Field(
         None, gt=0, description="memory of one GPU; `harness matrix plan` warns when a training node will not fit"
     )
@@ -369,7 +371,8 @@ def parse_config(raw: Any, source: str = "<config>") -> MatrixConfig:
 
 # Where and how a matrix runs, and its notes, do not change what it computes: left out of the config hash.
 EXECUTION_FIELDS = {"output_dir", "cache_dir", "leaderboard", "executor", "executor_options", "workers", "device",
-                    "nproc", "strategy", "gpu_memory_gb", "threads", "notes"}
+                    "nproc", "strategy", "gpu_memory_gb", "threads", "notes",
+                    "loggers"}
 
 # Entry fields added later: hashed only when set, so configs that do not use them keep their hash.
 NEW_ENTRY_FIELDS = {"models": ("depth", "allow_pickle_weights"), "intermediate": ("train_split", "dev_split")}

@@ -1,5 +1,5 @@
 """What every node of one run shares: the cache folder, the device, the config's name and hash, and the
-knobs that shape how a node runs (processes, strategy, threads, pruning). Plain data: executors send it to
+knobs that shape how a node runs (processes, strategy, threads, pruning, loggers). Plain data: executors send it to
 their workers as JSON (:func:`harness.orchestration.execute.context_to_json`)."""
 
 from __future__ import annotations
@@ -23,6 +23,12 @@ class Context:
     strategy: str = "ddp"
     threads: int | None = None  # the config's ``threads`` knob: CPU threads per node (see harness.run.threads)
     prune: bool = False  # delete a training's weights once its readers finished (``matrix run --prune``)
+    loggers: tuple[str, ...] = ()  # experiment trackers training nodes report to (harness.core.loggers)
+    log_dir: Path | None = None  # where they write: OUTPUT_DIR/logs (default: beside the cache, cache_dir/../logs)
+
+    def logs_root(self) -> Path:
+        """The folder loggers write under (one subfolder per logger)."""
+        return Path(self.log_dir) if self.log_dir is not None else self.cache_dir.parent / "logs"
 
     def node_dir(self, key: str) -> Path:
         """A finished node's folder in the node store."""

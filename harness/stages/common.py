@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.core import files
 from harness.core.registry import registry
 from harness.core.specs import ModelSpec, Task, TaskSpec
 from harness.core.tasktype import TaskType
@@ -56,6 +59,41 @@ def resume_for(ctx: Context, node: Node, work: Path, hp: dict[str, Any], carry: 
     from harness.training.checkpoint import Resume, resume_dir
 
     return Resume(resume_dir(ctx.cache_dir, node.key), hp.get("checkpoint_every"), outputs=work, carry=carry)
+
+
+@contextlib.contextmanager
+def tracking(ctx: Context, node: Node, hp: dict[str, Any], device: Any, dev_metric: str | None = None) -> Iterator[Any]:
+    """The training node's :class:`harness.training.tracking.Meter`: it counts examples and tokens and measures
+    energy; on the process that writes outputs, with loggers selected, it sends the node's curves to them (each
+    logger closed when the block ends, failed or not)."""
+    from harness.core.loggers import LogNode
+    from harness.store.events import current_run
+    from harness.training.distributed import is_main, world
+    from harness.training.tracking import Meter, open_logs
+
+    logs = []
+    if ctx.loggers and is_main():
+        logs = open_logs(ctx.loggers, LogNode(key=node.key, label=node.label, stage=node.stage, run=current_run(),
+                                              config_name=ctx.config_name, config_hash=ctx.config_hash,
+                                              dir=ctx.logs_root(), hp=hp))
+    meter = Meter(logs, dev_metric, device, world()[1])  # a launched group: every rank's device
+    try:
+        yield meter
+    except BaseException:  # the node's own error is what counts: a logger failing to close must not hide it
+        with contextlib.suppress(Exception):
+            meter.close()
+        raise
+    meter.close()
+
+
+def measured(stage: str, node_dir: Path, train_summary: dict[str, Any]) -> dict[str, Any]:
+    """A training node's measured budget, for the rows it feeds: its key, wall seconds (the node summary), tokens
+    and examples trained on, device kind and count, GPU energy in joules (null where not reported; all null for a
+    node trained before these were recorded)."""
+    node_summary = Path(node_dir) / files.NODE_SUMMARY
+    seconds = json.loads(node_summary.read_text()).get("seconds") if node_summary.is_file() else None
+    return {f"{stage}_node": Path(node_dir).name, f"{stage}_seconds": seconds,
+            **{f"{stage}_{k}": train_summary.get(k) for k in ("tokens", "examples", "device", "energy_j")}}
 
 
 def finish(resume) -> None:

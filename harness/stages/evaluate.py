@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from harness.planning.plan import Node
 from harness.planning.provenance import row_fields
 from harness.planning.task_data import load_split
 from harness.run.context import Context
-from harness.stages.common import metric_values, model_spec, resolve_target, score
+from harness.stages.common import measured, metric_values, model_spec, resolve_target, score
 from harness.stages.intermediate import intermediate_budget
 from harness.toolkit.data import SplitRef, sha256_file
 
@@ -40,7 +41,7 @@ def _trained_budget(trained_dir: Path) -> dict[str, Any]:
         budget["target_resumed"] = summary["resumed"]
     if summary.get("nproc_note"):  # asked for several processes, trained in one (see launchable)
         budget["target_nproc_note"] = summary["nproc_note"]
-    return budget
+    return {**budget, **measured("target", trained_dir, summary)}
 
 
 # why: one evaluation recipe (load model, per split: load, predict, score, write rows) read top to bottom.
@@ -55,8 +56,11 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
         load_weights,
         pick_device,
     )
+    from harness.run.hardware import Energy, device_info, gpu_indices, versions
     from harness.training.loop import predict
+    from harness.training.tracking import feature_tokens
 
+    started = time.perf_counter()
     p = node.params
     task, spec, ttype = (parts := resolve_target(p)).task, parts.spec, parts.ttype
     mspec = model_spec(p)
@@ -75,6 +79,7 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
             load_weights(model.heads, ctx.node_dir(p["trained"]) / files.HEADS)
         _EVAL_MODEL[cache_key] = (enc, model)
     device = pick_device(ctx.device)
+    energy = Energy(gpu_indices(device))
     meta = describe(mspec)
     if meta.get("params") is None:
         meta["params"], meta["params_nonembed"] = count_parameters(enc.module)
@@ -84,15 +89,17 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
     if p["upstream"]:  # the intermediate stage's budget travels with every row it feeds
         budget = {**(budget or {}), **intermediate_budget(ctx.node_dir(p["upstream"]))}
 
-    rows = []
+    rows, tokens = [], 0  # tokens: the encoder's inputs (None where a kind evaluates by itself)
     for split in p["splits"]:
         examples = load_split(p["task"], split, p["language"])
         if hasattr(ttype, "evaluate"):
             trained_dir = str(ctx.node_dir(p["trained"])) if p["trained"] else None
             predictions, scores = ttype.evaluate(enc, examples, spec, p["language"], device=device,
                                                  params={**p, "split": split, "trained_dir": trained_dir})
+            tokens = None
         else:
             feats = ttype.featurize(examples, enc.tokenizer, spec, p["max_length"])
+            tokens = None if tokens is None else tokens + sum(feature_tokens(f) for f in feats)
             outputs = predict(model, spec.name, ttype, feats, p["eval_batch_size"] or 64, device, enc.pad_id,
                               p.get("eval_precision") or "fp32")
             predictions = ttype.decode(outputs, feats, examples, spec)
@@ -129,5 +136,9 @@ def run_eval(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
                    if (v.extra or {}).get(k) is not None},
                 **({"depth": mspec.options["depth"]} if mspec.options.get("depth") else {}),
             ))
+    spent = {"eval_seconds": round(time.perf_counter() - started, 3), "eval_tokens": tokens,
+             "eval_device": device_info(device), "eval_energy_j": energy.joules(), **versions()}
+    for row in rows:  # what this evaluation took, known once every split is scored
+        row["budget"] = {**(row["budget"] or {}), **spent}
     write_jsonl_atomic(work / files.ROWS, rows)
     return {"rows": len(rows)}

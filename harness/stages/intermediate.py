@@ -13,7 +13,16 @@ from harness.core.registry import registry
 from harness.planning.plan import Node
 from harness.planning.task_data import load_split
 from harness.run.context import Context
-from harness.stages.common import finish, main_value, model_spec, reporter, resume_for, score
+from harness.stages.common import (
+    finish,
+    main_value,
+    measured,
+    model_spec,
+    reporter,
+    resume_for,
+    score,
+    tracking,
+)
 from harness.toolkit.data import SplitRef, ZeroShotViolation, guard_zero_shot
 from harness.training.distributed import launchable
 
@@ -52,12 +61,18 @@ def run_intermediate(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
         save_weights(m.encoder.cpu(), work / files.ENCODER)
         final["model"] = m
 
-    summary = train(model, tasks, hp, device, p["seed"], enc.pad_id, sampling=p["sampling"],
-                    temperature=p["temperature"], progress=reporter(ctx, node), resume=resume, on_best=keep)
-    finish(resume)
-    summary["n_train"] = {t.name: len(t.features) for t in tasks}
-    summary["dev"] = {spec.name: _intermediate_dev(final["model"], spec, info, p["hp"][spec.name], device, enc)
-                      for spec, info in zip(specs, p["tasks"])} if "model" in final else {}  # rank 0 writes
+    with tracking(ctx, node, hp, device) as meter:
+        summary = train(model, tasks, hp, device, p["seed"], enc.pad_id, sampling=p["sampling"],
+                        temperature=p["temperature"], progress=reporter(ctx, node), resume=resume, on_best=keep,
+                        meter=meter)
+        finish(resume)
+        summary["n_train"] = {t.name: len(t.features) for t in tasks}
+        summary["dev"] = {spec.name: _intermediate_dev(final["model"], spec, info, p["hp"][spec.name], device, enc)
+                          for spec, info in zip(specs, p["tasks"])} if "model" in final else {}  # rank 0 writes
+        for name, dev in summary["dev"].items():  # each head's own dev score: one point at the last step
+            if dev.get("value") is not None:
+                meter.dev(summary["steps"], dev["value"], metric=f"{name}/{dev['metric']}")
+        summary.update(meter.record())
     (work / files.CONFIG).write_text(json.dumps(p, indent=2, sort_keys=True))
     (work / files.SUMMARY).write_text(json.dumps(summary))
     return {"steps": summary["steps"], "final_loss": summary["losses"][-1] if summary["losses"] else None}
@@ -97,6 +112,7 @@ def intermediate_budget(node_dir: Path) -> dict[str, Any]:
             "intermediate_max_steps": hp["max_steps"], "intermediate_lr": hp.get("lr"),
             "intermediate_task_steps": summary.get("task_steps"),
             "intermediate_n_train": summary.get("n_train"), "intermediate_dev": summary.get("dev"),
+            **measured("intermediate", node_dir, summary),
             **({"intermediate_resumed": summary["resumed"]} if summary.get("resumed") else {})}
 
 

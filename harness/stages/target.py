@@ -12,7 +12,16 @@ from harness.core import files
 from harness.planning.plan import Node
 from harness.planning.task_data import load_split
 from harness.run.context import Context
-from harness.stages.common import finish, main_value, model_spec, reporter, resolve_target, resume_for, score
+from harness.stages.common import (
+    finish,
+    main_value,
+    model_spec,
+    reporter,
+    resolve_target,
+    resume_for,
+    score,
+    tracking,
+)
 from harness.toolkit.data import guard_zero_shot
 from harness.training.distributed import launchable
 
@@ -60,9 +69,12 @@ def run_target(node: Node, work: Path, ctx: Context) -> dict[str, Any]:
         (work / files.BEST).write_text(json.dumps({"step": step, "score": score}))
 
     resume = resume_for(ctx, node, work, hp, carry=files.SELECTED)
-    summary = train(model, [TrainTask(spec.name, ttype, train_feats, hp["batch_size"])], hp, device, p["seed"],
-                    enc.pad_id, select=select, on_best=keep, progress=reporter(ctx, node), resume=resume)
-    finish(resume)
+    with tracking(ctx, node, hp, device, dev_metric=spec.main_metric) as meter:
+        summary = train(model, [TrainTask(spec.name, ttype, train_feats, hp["batch_size"])], hp, device, p["seed"],
+                        enc.pad_id, select=select, on_best=keep, progress=reporter(ctx, node), resume=resume,
+                        meter=meter)
+        finish(resume)
+        summary.update(meter.record())
     (work / files.CONFIG).write_text(json.dumps(p, indent=2, sort_keys=True))
     (work / files.SUMMARY).write_text(json.dumps(summary))
     return {"steps": summary["steps"], "best_step": summary["best_step"], "best_dev": summary["best_score"],

@@ -15,6 +15,7 @@ import torch
 
 from harness.modeling.encoder import TaskModel
 from harness.training.checkpoint import Resume, resume_record
+from harness.training.tracking import Meter
 
 
 @dataclass
@@ -138,6 +139,7 @@ def train(
     temperature: float = 1.0,
     progress: Callable[[dict[str, Any]], None] | None = None,
     resume: Resume | None = None,
+    meter: Meter | None = None,
 ) -> dict[str, Any]:
     """Train ``model`` on ``tasks``; return a summary (steps, loss curve, best selection score and step).
 
@@ -145,6 +147,7 @@ def train(
     with the model whenever that score improves (e.g. to save the checkpoint). Without ``select``, the final
     model is the result and ``on_best`` is called once at the end. With ``resume``, the loop continues from its
     newest checkpoint, writes one every ``checkpoint_every`` and logs each step (see :mod:`harness.training.checkpoint`).
+    ``meter`` counts examples and tokens and sends curves to the node's loggers (:mod:`harness.training.tracking`).
     """
     # --- setup -----------------------------------------------------------------------------------------
     rng = random.Random(seed)
@@ -179,7 +182,8 @@ def train(
     )
     by_name = {t.name: t for t in tasks}
     scaler = torch.amp.GradScaler(device.type, enabled=hp["precision"] == "fp16")
-    loop = Loop(par, optimizer, schedule, scaler, rng, streams, resume)
+    meter = meter if meter is not None else Meter()
+    loop = Loop(par, optimizer, schedule, scaler, rng, streams, resume, meter)
 
     # --- resume ----------------------------------------------------------------------------------------
     first = loop.restore() + 1
@@ -190,8 +194,9 @@ def train(
         task = by_name[name]
         loop.task_steps[name] = loop.task_steps.get(name, 0) + 1
         step_loss = 0.0
+        meter.begin()
         for micro_step in range(grad_accum):
-            part, share = par.shard(next(streams[name]))  # data parallel: this rank's slice, its loss weight
+            part, share = par.shard(meter.batch(next(streams[name])))  # data parallel: this rank's slice, its loss weight
             batch = to_device(task.task_type.collate(part, pad_id), device)
             with par.sync(last=micro_step == grad_accum - 1):
                 with autocast(device, hp["precision"]):
@@ -206,6 +211,7 @@ def train(
         scaler.step(optimizer)
         scaler.update()
         optimizer.zero_grad(set_to_none=True)
+        meter.step(step, step_loss, optimizer.param_groups[0]["lr"])  # the rate this step used
         schedule.step()
         loop.losses.append(step_loss)
         loop.log({"step": step, "loss": step_loss, "task": name})
@@ -222,6 +228,7 @@ def train(
                 target.train()
             score = par.broadcast(score)  # every rank agrees on the best step
             check_finite("selection score", score, step, name, hp)
+            meter.dev(step, score)
             if score > loop.best["score"]:
                 loop.best = {"score": score, "step": step}
                 if on_best and par.writes:
@@ -246,8 +253,8 @@ class Loop:
     """The training loop's resumable state (loss curve, per-task draws, best selection) and its checkpoints."""
 
     def __init__(self, par, optimizer, schedule, scaler, rng: random.Random, streams: dict[str, Batches],
-                 resume: Resume | None) -> None:
-        self.par, self.optimizer, self.schedule, self.scaler = par, optimizer, schedule, scaler
+                 resume: Resume | None, meter: Meter) -> None:
+        self.par, self.optimizer, self.schedule, self.scaler, self.meter = par, optimizer, schedule, scaler, meter
         self.rng, self.streams, self.resume = rng, streams, resume
         self.losses: list[float] = []
         self.task_steps: dict[str, int] = {name: 0 for name in streams}
@@ -280,6 +287,7 @@ class Loop:
         for name, s in state["streams"].items():
             self.streams[name].load(s)
         self.losses, self.task_steps, self.best = state["losses"], state["task_steps"], state["best"]
+        self.meter.load(state.get("meter"))
         self.resumed_from = [*state.get("resumed_from", []), int(state["step"])]
         load_rng(ckpt, self.par.rank)
         if self.par.writes:
@@ -303,7 +311,7 @@ class Loop:
                 "scaler": self.scaler.state_dict(), "sampler_rng": random_state(self.rng),
                 "streams": {n: s.state() for n, s in self.streams.items()}, "losses": self.losses,
                 "task_steps": self.task_steps, "best": self.best, "world_size": self.par.size,
-                "resumed_from": self.resumed_from})
+                "resumed_from": self.resumed_from, "meter": self.meter.state()})
             self.log({"checkpoint": step})
         self.par.barrier()
 
