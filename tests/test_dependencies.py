@@ -59,6 +59,11 @@ def third_party_imports(path: Path) -> list[tuple[str, int, bool]]:
     return out
 
 
+# Modules whose distribution has another name, for when it is not installed here (installed, the metadata says):
+# NVIDIA's NVML bindings install the module ``pynvml`` from the distribution ``nvidia-ml-py`` (its PyPI page).
+NOT_INSTALLED_PROVIDERS = {"pynvml": "nvidia-ml-py"}
+
+
 def problems(pyproject: str, files: list[Path], root: Path = REPO) -> list[str]:
     """One line per import that pyproject.toml does not declare (or declares only in an extra while importing it
     at module level)."""
@@ -67,7 +72,7 @@ def problems(pyproject: str, files: list[Path], root: Path = REPO) -> list[str]:
     out = []
     for path in files:
         for module, line, guarded in third_party_imports(path):
-            dists = {normalise(d) for d in providers.get(module, [normalise(module)])}  # not installed: its own name
+            dists = {normalise(d) for d in providers.get(module, [NOT_INSTALLED_PROVIDERS.get(module, module)])}  # not installed: its own name
             where = f"{path.relative_to(root)}:{line}"
             if dists & core:
                 continue
