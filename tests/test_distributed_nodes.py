@@ -81,7 +81,7 @@ def test_torchrun_variables_give_global_ranks_and_world_size():
 
 
 def test_slurm_allocation_gives_rank_master_and_a_port_from_the_job_id():
-    env = {"SLURM_JOB_ID": "123456", "SLURM_NNODES": "2", "SLURM_NODEID": "1", "SLURM_NTASKS": "2",
+    env = {"SLURM_JOB_ID": "123456", "SLURM_NNODES": "2", "SLURM_NODEID": "1", "SLURM_NTASKS": "2", "SLURM_PROCID": "1",
            "SLURM_JOB_NODELIST": "gpu[03-04]"}
     assert _rdv(env, nproc=8) == Rendezvous(2, 1, 8, "first-of:gpu[03-04]", 20000 + 123456 % 20000, "slurm")
     # the real lookup (scontrol show hostnames where it answers, else our parser) agrees
@@ -107,9 +107,12 @@ def test_slurm_allocation_gives_rank_master_and_a_port_from_the_job_id():
     ({"SLURM_JOB_ID": "5", "SLURM_NNODES": "2", "SLURM_NODEID": "1", "NODE_RANK": "0"},
      r"NODE_RANK=0 disagrees with SLURM_NODEID=1"),
     ({"SLURM_JOB_ID": "5", "SLURM_NNODES": "2", "SLURM_NODEID": "2"}, r"SLURM_NODEID=2 is not below SLURM_NNODES=2"),
-    ({"SLURM_JOB_ID": "5", "SLURM_NNODES": "2", "SLURM_NTASKS": "16", "SLURM_JOB_NODELIST": "g[1-2]"},
-     r"SLURM_NTASKS=16 is not SLURM_NNODES=2: the harness runs one launcher per node"),
-    ({"SLURM_JOB_ID": "5", "SLURM_NNODES": "2"}, r"SLURM_NNODES=2 but neither MASTER_ADDR nor SLURM_JOB_NODELIST"),
+    ({"SLURM_JOB_ID": "5", "SLURM_NNODES": "2", "SLURM_NTASKS": "16", "SLURM_PROCID": "0",
+      "SLURM_JOB_NODELIST": "g[1-2]"}, r"SLURM_NTASKS=16 is not SLURM_NNODES=2: the harness runs one launcher per node"),
+    ({"SLURM_JOB_ID": "5", "SLURM_NNODES": "2", "SLURM_PROCID": "0"},
+     r"SLURM_NNODES=2 but neither MASTER_ADDR nor SLURM_JOB_NODELIST"),
+    ({"SLURM_JOB_ID": "5", "SLURM_NNODES": "2", "SLURM_JOB_NODELIST": "g[1-2]"},
+     r"SLURM_NNODES=2 but this process is no task of a job step \(no SLURM_PROCID\)"),
 ])
 def test_inconsistent_settings_name_the_variable(env, message):
     with pytest.raises(ValueError, match=message):

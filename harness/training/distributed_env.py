@@ -8,7 +8,7 @@ One launcher runs per machine ("node") and starts ``nproc`` processes there; a p
 - SLURM's allocation (a job with ``SLURM_JOB_ID``): ``SLURM_NNODES``, ``SLURM_NODEID``, the first host of
   ``SLURM_JOB_NODELIST`` (``scontrol show hostnames`` when it answers, else :func:`expand_nodelist`) and a port
   derived from the job id (``20000 + id mod 20000``), so every node of the job computes the same values. SLURM
-  must start one task per node (``SLURM_NTASKS == SLURM_NNODES``).
+  must start one task per node (``SLURM_NTASKS == SLURM_NNODES``, each with ``SLURM_PROCID``, as ``srun`` does).
 
 A single node ignores ``MASTER_ADDR``/``MASTER_PORT``: it meets on 127.0.0.1 at a free port, so several
 launches on one machine never collide. Inconsistent settings raise :class:`ValueError` naming the variable.
@@ -171,6 +171,9 @@ def rendezvous(nproc: int, env: Mapping[str, str], port: Callable[[], int] = fre
         raise ValueError(f"WORLD_SIZE={world} is not {nnodes_var}={nnodes} x nproc {nproc}")
     from_slurm = nnodes_var == "SLURM_NNODES"
     if from_slurm:
+        if "SLURM_PROCID" not in env:  # e.g. a shell of salloc -N 2: nothing started the other nodes' launchers
+            raise ValueError(f"SLURM_NNODES={nnodes} but this process is no task of a job step (no SLURM_PROCID): "
+                             "start one launcher per node with srun, or set NNODES=1 to stay on this machine")
         tasks = _int(env, "SLURM_NTASKS", 1)
         if tasks is not None and tasks != nnodes:
             raise ValueError(f"SLURM_NTASKS={tasks} is not SLURM_NNODES={nnodes}: the harness runs one launcher "
