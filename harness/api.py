@@ -29,7 +29,8 @@ What is here, by what it is for (``docs/architecture.md`` shows where each comes
   :func:`apply_threshold`, :func:`best_threshold`.
 - **executors** (loaded on first use): the contract :class:`Executor` / :class:`Backend` (see
   :mod:`harness.orchestration.contract`), what a node needs to run in a worker (:class:`Node`, :class:`Context`,
-  :func:`context_to_json`, :func:`execute`), the scheduler (:func:`run_dag`, :func:`triage`, :func:`apply_result`,
+  :func:`context_to_json`, :func:`execute`; :func:`follow_launch` on the nodes after the first of a multi-node
+  job), the scheduler (:func:`run_dag`, :func:`triage`, :func:`apply_result`,
   :class:`Outcome`), stop signals (:func:`graceful_stop`, :func:`install_stop_handlers`, :func:`clear_stop`) and
   the run log (:func:`log_event`, :func:`read_events`, :func:`set_run`), and :func:`registry` (every installed plugin's contributions).
 
@@ -107,6 +108,7 @@ _LAZY = {
     "Context": "harness.run.context",
     "context_to_json": "harness.orchestration.execute",
     "execute": "harness.orchestration.execute",
+    "follow_launch": "harness.training.distributed_launch",
     "Outcome": "harness.orchestration.scheduler",
     "apply_result": "harness.orchestration.scheduler",
     "run_dag": "harness.orchestration.scheduler",

@@ -3,8 +3,10 @@
 ``harness matrix run CONFIG --nproc N`` (or ``nproc: N`` in the config, with ``strategy: ddp | fsdp``) runs each
 training node (intermediate, target) in N processes: :func:`launchable` wraps a stage function so that, when the
 context asks for more than one process, it spawns N workers (``torch.multiprocessing``, one GPU each when CUDA is
-there, else CPU with the gloo backend), each running the same stage with a process group initialised; only rank
-0 writes the node's outputs. Evaluation nodes stay single-process.
+there, else CPU with the gloo backend), each running the same stage with a process group initialised; only
+(global) rank 0 writes the node's outputs. Evaluation nodes stay single-process. A training node can span several
+machines, one launcher per machine, torchrun-style (``NNODES``/``NODE_RANK``/``MASTER_ADDR``/``MASTER_PORT`` or a
+multi-node SLURM job): see :mod:`harness.training.distributed_launch` and :mod:`harness.training.distributed_env`.
 
 Inside :func:`harness.training.loop.train`, a :class:`Parallel` object does the rest:
 
@@ -25,19 +27,15 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
-import json
-import os
-import socket
-import tempfile
-from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from harness.core import files
+# the launching side (re-exported: stages and the loop import it from here)
+from harness.training.distributed_env import STRATEGIES, WORKER_ENV, Rendezvous, expand_nodelist, rendezvous
+from harness.training.distributed_launch import PREEMPTED_KEY, current_strategy, follow, launch, launchable
 
-STRATEGIES = ("ddp", "fsdp")
-WORKER_ENV = "XLT_HARNESS_DIST_WORKER"
+__all__ = ["PREEMPTED_KEY", "STRATEGIES", "WORKER_ENV", "Parallel", "Rendezvous", "current_strategy",
+           "expand_nodelist", "follow", "is_main", "launch", "launchable", "rendezvous", "shard_bounds", "world"]
 
 
 def world() -> tuple[int, int]:
@@ -267,116 +265,3 @@ class Parallel:
             t = t.cuda()
         dist.all_reduce(t, op=dist.ReduceOp.MAX)
         return bool(t.item())
-
-
-# ------------------------------------------------------------------------------------------------ launching
-
-
-PREEMPTED_KEY = "__preempted_at_step__"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _worker(rank: int, size: int, port: int, target: str, args: tuple, result: str, strategy: str) -> None:
-    import importlib
-
-    import torch
-    import torch.distributed as dist
-
-    os.environ.update({"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": str(rank),
-                       "WORLD_SIZE": str(size), "LOCAL_RANK": str(rank), WORKER_ENV: strategy})
-    cuda = torch.cuda.is_available()
-    if cuda:
-        torch.cuda.set_device(rank % torch.cuda.device_count())
-    else:
-        torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", "1"))))
-    from harness.run.signals import install_stop_handlers
-    from harness.run.stop import Preempted
-
-    install_stop_handlers()  # a rank signalled directly (SLURM signals every process) stops gracefully too
-    dist.init_process_group("nccl" if cuda else "gloo", rank=rank, world_size=size)
-    try:
-        module, name = target.rsplit(":", 1)
-        fn = getattr(importlib.import_module(module), name)
-        fn = getattr(fn, "__wrapped__", fn)
-        try:
-            out = fn(*args)
-        except Preempted as err:  # every rank stops at the same step (agreed); the launcher re-raises it
-            out = {PREEMPTED_KEY: err.step}
-        if rank == 0:
-            Path(result).write_text(json.dumps(out, default=str))
-    finally:
-        dist.barrier()
-        dist.destroy_process_group()
-
-
-def launch(target: str, args: tuple, nproc: int, strategy: str = "ddp") -> Any:
-    """Run ``module:function(*args)`` in ``nproc`` processes with a process group; return rank 0's JSON result.
-
-    CUDA: one GPU per process (``nproc`` at most the visible GPUs), NCCL; otherwise CPU processes with gloo.
-    """
-    import torch
-    import torch.multiprocessing as mp
-
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy {strategy!r} is not one of {', '.join(STRATEGIES)}")
-    if torch.cuda.is_available() and nproc > torch.cuda.device_count():
-        raise ValueError(f"nproc {nproc} exceeds the {torch.cuda.device_count()} visible GPUs")
-    from harness.run.signals import graceful_stop
-    from harness.run.stop import Preempted
-
-    with tempfile.TemporaryDirectory(prefix="xlt-dist-") as tmp:
-        result = os.path.join(tmp, "result.json")
-        group = mp.start_processes(_worker, args=(nproc, _free_port(), target, args, result, strategy),
-                                   nprocs=nproc, join=False, start_method="spawn")
-
-        def forward(signum: int) -> None:  # a stop signal to the launcher reaches every rank
-            for proc in group.processes:
-                if proc.is_alive() and proc.pid:
-                    os.kill(proc.pid, signum)
-
-        with graceful_stop(on_stop=forward):
-            while not group.join():
-                pass
-        out = json.loads(Path(result).read_text())
-    if isinstance(out, dict) and PREEMPTED_KEY in out:
-        raise Preempted(int(out[PREEMPTED_KEY]))
-    return out
-
-
-def launchable(fn: Callable | None = None, *, single_process: Callable[[Any], str | None] | None = None) -> Any:
-    """Decorate a stage function ``fn(node, work, ctx)``: with ``ctx.nproc > 1`` it runs in that many processes.
-
-    ``single_process(node)`` names why a node cannot be split across processes (None if it can): such a node runs
-    in this one process instead, and its result says so (``processes: 1``, ``nproc_note``), never N ranks that
-    each train a copy and write the same files."""
-    if fn is None:
-        return functools.partial(launchable, single_process=single_process)
-
-    @functools.wraps(fn)
-    def wrapper(node, work, ctx):
-        nproc = int(getattr(ctx, "nproc", 1) or 1)
-        if nproc <= 1 or os.environ.get(WORKER_ENV):
-            return fn(node, work, ctx)
-        why = single_process(node) if single_process is not None else None
-        if why is not None:
-            out = fn(node, work, replace(ctx, nproc=1))
-            note = {"processes": 1, "nproc_note": f"nproc {nproc} not applied: {why}"}
-            record = Path(work) / files.SUMMARY  # what the rows read: the note travels with them
-            if record.exists():
-                record.write_text(json.dumps({**json.loads(record.read_text()), **note}))
-            return {**out, **note} if isinstance(out, dict) else out
-        worker_ctx = replace(ctx, progress=None, nproc=1)
-        return launch(f"{fn.__module__}:{fn.__name__}", (node, work, worker_ctx), nproc,
-                      getattr(ctx, "strategy", "ddp") or "ddp")
-
-    return wrapper
-
-
-def current_strategy() -> str:
-    """The strategy a launched worker was started with (``ddp`` outside workers)."""
-    return os.environ.get(WORKER_ENV) or "ddp"

@@ -30,7 +30,16 @@ and ``device`` is not ``cpu``), ``mem_gb``,
 ``account``, ``qos``, ``constraint``, ``setup`` (shell lines run before each job, e.g. ``module load``),
 ``array_parallelism``, ``folder`` (submitit's job files and logs; default CACHE_DIR/slurm), ``poll_s``
 (default 1), ``lost_grace_s`` (default 30), ``signal_delay_s`` (seconds before the time limit that SLURM sends
-the stop signal; default 120), ``requeue`` (default true), ``additional`` (extra sbatch parameters as a mapping).
+the stop signal; default 120), ``requeue`` (default true), ``additional`` (extra sbatch parameters as a mapping),
+``nodes`` (default 1) and ``gpus_per_node``.
+
+Several machines per training node (``nodes: N``): training jobs (intermediate, target) get N nodes with one task
+each (``--nodes=N --ntasks-per-node=1``); evaluation jobs keep one. In such a job the first node (``SLURM_NODEID``
+0) runs the matrix node as usual and its launcher is node rank 0 of a torchrun-style launch (``nproc`` processes
+per node, rendezvous derived from the allocation, see :mod:`harness.training.distributed_env`); the other nodes
+only lend their processes to it (``follow_launch``) and leave when the first node writes ``CACHE_DIR/tmp/
+dist-JOB-RESTARTS.done``. Only global rank 0 writes results. ``gpus_per_node`` (default ``nproc`` when the partition
+has GPUs) replaces ``gpus_per_task``: one task per node either way.
 """
 
 from __future__ import annotations
@@ -52,6 +61,7 @@ from harness.api import (
     clear_stop,
     context_to_json,
     execute,
+    follow_launch,
     hookimpl,
     install_stop_handlers,
     log_event,
@@ -61,7 +71,8 @@ from harness.api import (
 
 OPTIONS = ("mode", "partition", "timeout_min", "cpus_per_task", "gpus_per_task", "mem_gb", "account", "qos",
            "constraint", "setup", "array_parallelism", "folder", "poll_s", "lost_grace_s", "signal_delay_s",
-           "requeue", "additional")
+           "requeue", "additional", "nodes", "gpus_per_node")
+TRAINING_STAGES = ("intermediate", "target")  # the stages whose jobs span ``nodes`` machines
 # in the job: SIGTERM (preemption, requeue), SIGUSR1, and submitit's pre-timeout signal (SIGUSR2 by default)
 JOB_STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
 
@@ -81,19 +92,38 @@ def requeue_self(job: str) -> bool:
         return False
 
 
+def done_file(cache_dir: str | Path, job: str) -> Path:
+    """Where a multi-node job's first node says it is done (one file per run of the job: requeues count)."""
+    restarts = int(os.environ.get("SLURM_RESTART_COUNT") or 0)
+    return Path(cache_dir) / "tmp" / f"dist-{job}-{restarts}.done"
+
+
 def run_job(node_json: dict[str, Any], ctx_json: dict[str, Any]) -> dict[str, Any]:
     """What a SLURM job runs: :func:`harness.orchestration.execute.execute` with graceful-stop signal handlers (they replace
-    submitit's own, which would requeue mid-step); a node stopped for a requeue exits without a result."""
+    submitit's own, which would requeue mid-step); a node stopped for a requeue exits without a result. In a job
+    over several nodes, the nodes after the first lend their processes to the first node's launch instead."""
     clear_stop()
     install_stop_handlers(JOB_STOP_SIGNALS)
     job = job_id()
     if ctx_json.get("run"):
         set_run(ctx_json["run"])
+    nodes = int(os.environ.get("SLURM_NNODES") or 1) if job else 1
+    if nodes > 1 and int(os.environ.get("SLURM_NODEID") or 0) > 0:
+        starts = follow_launch(int(ctx_json.get("nproc") or 1), ctx_json.get("strategy") or "ddp",
+                               done_file(ctx_json["cache_dir"], job))
+        return {"key": node_json["key"], "status": "follower", "node": int(os.environ["SLURM_NODEID"]),
+                "starts": starts}
     if job:
         ctx = Context(cache_dir=Path(ctx_json["cache_dir"]))
         log_event(ctx, Node(**node_json), "slurm_job_start", job=job,
                   restarts=int(os.environ.get("SLURM_RESTART_COUNT") or 0))
-    result = execute(node_json, ctx_json)
+    try:
+        result = execute(node_json, ctx_json)
+    finally:
+        if nodes > 1:  # the other nodes' launchers leave (also when this node never launched: cached, skipped)
+            marker = done_file(ctx_json["cache_dir"], job)
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(job)
     if result.get("status") == "requeue" and job:
         requeue_self(job)  # refused when SLURM already requeues it (scontrol requeue, preemption): same outcome
         raise SystemExit(f"node {node_json['key']}: stopped for a requeue of job {job} (resumes from its checkpoint)")
@@ -153,22 +183,33 @@ class SlurmExecutor:
                              f"(allowed: {', '.join(OPTIONS)})")
         if options.get("mode", "array") not in ("array", "node"):
             raise ValueError(f"executor_options.mode: {options['mode']!r} is not one of array, node")
+        nodes = options.get("nodes", 1)
+        if isinstance(nodes, bool) or not isinstance(nodes, int) or nodes < 1:
+            raise ValueError(f"executor_options.nodes: {nodes!r} is not a whole number of machines >= 1")
+        if options.get("gpus_per_node") is not None and options.get("gpus_per_task") is not None:
+            raise ValueError("executor_options: give gpus_per_node or gpus_per_task, not both (one task per node)")
         self.workers = workers
         self.options = options
+        self.nodes = nodes
+
+    def _nodes_of(self, node: Node) -> int:
+        """Machines for one matrix node's job: ``nodes`` for training, 1 for everything else."""
+        return self.nodes if node.stage in TRAINING_STAGES else 1
 
     def _executor(self, folder: Path, ctx: Context):
         import submitit
 
         o = self.options
         ex = submitit.SlurmExecutor(folder=str(folder), max_num_timeout=0)
-        gpus = o.get("gpus_per_task")
+        per_node = o.get("gpus_per_node") is not None
+        gpus = o.get("gpus_per_node") if per_node else o.get("gpus_per_task")
         if gpus is None:  # one GPU per process of a (multi-process, nproc > 1) training node
             nproc = max(1, int(getattr(ctx, "nproc", 1) or 1))
             gpus = nproc if ctx.device != "cpu" and partition_has_gpus(o.get("partition")) else 0
         params: dict[str, Any] = {"time": int(o.get("timeout_min", 60)), "cpus_per_task": int(o.get("cpus_per_task", 2)),
                                   "ntasks_per_node": 1, "signal_delay_s": int(o.get("signal_delay_s", 120))}
-        if gpus:
-            params["gpus_per_task"] = int(gpus)
+        if gpus:  # one task per node: per task and per node are the same GPUs
+            params["gpus_per_node" if per_node else "gpus_per_task"] = int(gpus)
         for opt, param in (("partition", "partition"), ("account", "account"), ("qos", "qos"),
                            ("constraint", "constraint"), ("array_parallelism", "array_parallelism")):
             if o.get(opt) is not None:
@@ -244,7 +285,8 @@ class SlurmExecutor:
         if self.options.get("mode", "array") == "node":
             for n in todo:
                 deps = sorted({(jobs.get(d) or adopted[d]).job_id for d in n.deps if d in jobs or d in adopted})
-                ex.update_parameters(job_name=f"xlt-{n.stage}", dependency=f"afterany:{':'.join(deps)}" if deps else None)
+                ex.update_parameters(job_name=f"xlt-{n.stage}", dependency=f"afterany:{':'.join(deps)}" if deps else None,
+                                     **({"nodes": self._nodes_of(n)} if self.nodes > 1 else {}))
                 jobs[n.key] = ex.submit(run_job, n.to_json(), ctx_json)
             return jobs
         depth = levels(todo)
@@ -252,13 +294,17 @@ class SlurmExecutor:
         previous = ":".join(dict.fromkeys(j.job_id.split("_")[0] for j in adopted.values())) or None
         for level in range(max(depth.values()) + 1):
             batch = [n for n in todo if depth[n.key] == level]
-            ex.update_parameters(job_name=f"xlt-level{level}",
-                                 dependency=f"afterany:{previous}" if previous else None)
-            with ex.batch():
-                submitted = [ex.submit(run_job, n.to_json(), ctx_json) for n in batch]
-            for n, job in zip(batch, submitted):
-                jobs[n.key] = job
-            previous = submitted[0].job_id.split("_")[0]
+            arrays = []  # one array per machine count (with nodes > 1: training and the rest)
+            for count in sorted({self._nodes_of(n) for n in batch}, reverse=True):
+                group = [n for n in batch if self._nodes_of(n) == count]
+                ex.update_parameters(job_name=f"xlt-level{level}", dependency=f"afterany:{previous}" if previous else None,
+                                     **({"nodes": count} if self.nodes > 1 else {}))
+                with ex.batch():
+                    submitted = [ex.submit(run_job, n.to_json(), ctx_json) for n in group]
+                for n, job in zip(group, submitted):
+                    jobs[n.key] = job
+                arrays.append(submitted[0].job_id.split("_")[0])
+            previous = ":".join(arrays)
         return jobs
 
     def _wait(self, jobs: dict[str, Any], todo: dict[str, Node], state: dict[str, str], outcome: Outcome,
@@ -271,6 +317,7 @@ class SlurmExecutor:
         try:
             while pending:
                 for key, job in list(pending.items()):
+                    job = job.task(0)  # a job over several nodes: the first node's task has the result
                     if job.paths.result_pickle.exists():
                         try:
                             result = job.result()
@@ -289,13 +336,13 @@ class SlurmExecutor:
                     queued = queued_job_ids()
                     if queued is not None:
                         for key, job in list(pending.items()):
-                            if job.job_id in queued or job.paths.result_pickle.exists():
+                            if job.job_id in queued or job.task(0).paths.result_pickle.exists():
                                 gone_since.pop(key, None)
                                 continue
                             first = gone_since.setdefault(key, now)
                             if now - first >= grace:  # left the queue and never wrote a result
                                 error = (f"slurm job {job.job_id} ended without a result (cancelled, timed out or "
-                                         f"killed); log: {job.paths.stdout}")
+                                         f"killed); log: {job.task(0).paths.stdout}")
                                 log_event(ctx, todo[key], "failed", error=error)
                                 apply_result(todo[key], {"status": "failed", "error": error}, state, outcome)
                                 del pending[key]
