@@ -18,13 +18,9 @@ from harness.planning.plan import build_plan
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
-    from hubfake import FakeHub
-    from hubfake.layouts import repos
+    from hubfake import recorded_hub
 
-    fake = FakeHub()
-    for repo in repos(tmp_path_factory.mktemp("hub-layouts")):
-        fake.add(repo)
-    fake.start()
+    fake = recorded_hub(tmp_path_factory.mktemp("hub-layouts"))
     yield fake
     fake.stop()
 

@@ -9,14 +9,6 @@ import click
 from rich.table import Table
 
 from harness import __version__
-from harness.cli.check import (  # noqa: F401
-    _load_plan,
-    machine_or_fail,
-    matrix_check,
-    needs_preflight,
-    preflight,
-    validate_or_fail,
-)
 from harness.cli.console import console, emit_json, err_console, esc, fail, warn_broken  # noqa: F401 - re-exported
 
 # Command groups that live in their own modules, imported only when invoked (keeps start-up fast).

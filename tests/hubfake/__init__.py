@@ -31,6 +31,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 
@@ -266,3 +267,13 @@ class FakeHub:
 def _git_oid(body: bytes) -> str:
     """The git blob sha1 the Hub reports as a regular file's oid (what the client compares to skip a no-op)."""
     return hashlib.sha1(b"blob %d\0" % len(body) + body).hexdigest()
+
+
+def recorded_hub(tmp: Path) -> FakeHub:
+    """A started fake serving every recorded layout (tests.hubfake.layouts; tiny weights built into ``tmp``)."""
+    from hubfake.layouts import repos
+
+    fake = FakeHub()
+    for repo in repos(tmp):
+        fake.add(repo)
+    return fake.start()
