@@ -118,6 +118,11 @@ def pruned_names(folder: Path) -> set[str]:
     return set(files) if isinstance(files, dict) else set()
 
 
+def node_folder(ctx: Context, key: str) -> str:
+    """``str(ctx.node_dir(key))`` without building a Path (a big cached rerun asks for it a million times)."""
+    return os.path.join(os.fspath(ctx.cache_dir), "nodes", key)
+
+
 def _marker_problem(marker: dict[str, Any] | None, key: str) -> str | None:
     if marker is None:
         return "no DONE marker"
@@ -188,7 +193,7 @@ def check_node(ctx: Context, key: str, hashes: bool = False,
     :func:`verify` in one read of ``DONE``. ``hashes``: read and hash each file in the pass that checks its size
     (for a node sure to be verified: one open per file instead of a stat and an open); ``content=False``: the
     quick check only (the second value is then the quick check's problem)."""
-    folder = str(ctx.node_dir(key))
+    folder = node_folder(ctx, key)
     marker, st = load_marker(folder)
     memo = (current_run(), folder)
     problem, content, sig = _scan(folder, key, marker, hashes=hashes)
