@@ -159,10 +159,10 @@ def test_files_are_hashed_when_used_or_reported_not_on_status(trainings, tmp_pat
     plan, _ = run(cfg)
     hashed: list[str] = []
     real = integrity.hash_file
-    def spy(path):  # checks of finished nodes only (not the manifest of a node being written)
+    def spy(path, *fd_size):  # checks of finished nodes only (not the manifest of a node being written)
         if Path(path).parent.parent.name == "nodes":
             hashed.append(Path(path).parent.name)
-        return real(path)
+        return real(path, *fd_size)
 
     monkeypatch.setattr(integrity, "hash_file", spy)
     path = tmp_path / "c.yaml"

@@ -222,6 +222,14 @@ def read_jsonl(path: Path, torn_tail: bool = True) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     with open(path, encoding="utf-8") as fh:
         lines = fh.read().split("\n")
+    body = [line for line in lines if line.rstrip()]
+    if not any(line.startswith(("\x1e", "\ufeff")) for line in body):
+        try:  # every line in one parse (a leaderboard has a row per line); any doubt: jsonlines, line by line
+            values = json.loads("[" + ",".join(body) + "]")
+            if len(values) == len(body) and all(v is not None for v in values):
+                return values
+        except ValueError:
+            pass
     reader = jsonlines.Reader(lines)
     try:
         rows.extend(reader.iter(skip_empty=True))

@@ -25,7 +25,7 @@ from harness.run.context import Context
 from harness.run.stop import stop_requested
 from harness.store.events import append_events, current_run, event, log_event, new_run_id, set_run
 from harness.store.heartbeat import Heartbeat, cleanup_heartbeats, owner_alive, read_heartbeat
-from harness.store.integrity import check_cached, inputs
+from harness.store.integrity import check_cached, inputs, scan_nodes
 from harness.store.nodestore import cleanup_tmp, is_done, read_failure
 
 FINISHED = ("done", "cached")
@@ -56,9 +56,10 @@ def triage(nodes: list[Node], ctx: Context, retry_failed: bool, outcome: Outcome
     about to be used or reported are checked by content first (:func:`harness.store.integrity.check_cached`)."""
     state: dict[str, str] = {}
     records = []  # one locked append for all of them: a cached rerun of a big matrix stays cheap
-    cached = {n.key for n in nodes if is_done(ctx, n.key)}
+    scan = scan_nodes(nodes, ctx)  # each DONE read once; eval nodes hashed in the same pass
+    cached = scan.cached
     by_key = {n.key: n for n in nodes}
-    for key, reason in check_cached(nodes, ctx, cached).items():  # redone, with everything computed from them
+    for key, reason in check_cached(nodes, ctx, cached, scan).items():  # redone, with everything computed from them
         records.append(event(by_key[key], "invalidated", reason=reason))
     for node in nodes:
         if node.key in cached:

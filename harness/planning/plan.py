@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,8 @@ from harness.planning.provenance import data_provenance, resolve_model
 from harness.planning.task_data import refuse_foreign, source_fingerprint
 from harness.toolkit.data import SplitRef, fingerprint_paths
 from harness.toolkit.filehash import file_sha256
+
+_encode_str = json.encoder.encode_basestring_ascii  # what json.dumps writes for a str (ensure_ascii)
 
 # Bump when the pipeline changes what a node computes (invalidates every cached node).
 PIPELINE_VERSION = "1"
@@ -77,13 +79,64 @@ def _location_free(obj: Any) -> Any:
 
 
 def _key(stage: str, payload: dict[str, Any]) -> str:
-    payload = {k: v for k, v in payload.items() if k != "provenance"}  # locations and hashes for rows only
-    extra = {}
-    model_files = local_model_fingerprint(payload.get("model"))
-    if model_files is not None:  # a model loaded from a local folder: its files are part of its identity
-        extra["model_files"] = model_files
-    blob = json.dumps({"stage": stage, "pipeline": PIPELINE_VERSION, **_location_free(payload), **extra},
-                      sort_keys=True, default=str)
+    return KeyCoder().key(stage, payload)
+
+
+class KeyCoder:
+    """Node keys for one plan: ``sha256`` of ``json.dumps({"stage", "pipeline", **payload}, sort_keys=True,
+    default=str)`` without locations, run-only settings and ``provenance``, byte for byte, but each payload value
+    that many nodes share (the model, a task, hyper-parameters: the same object) is serialised once, and each local
+    model folder is fingerprinted once. The objects must not change while the coder lives (one ``build_plan``)."""
+
+    def __init__(self) -> None:
+        self._texts: dict[int, tuple[Any, str]] = {}  # id -> (the object, kept alive; its JSON)
+        self._models: dict[int, tuple[Any, str | None]] = {}
+
+    def _text(self, value: Any) -> str:
+        if isinstance(value, str):
+            return _encode_str(value)
+        if value is None or isinstance(value, bool):
+            return "null" if value is None else "true" if value else "false"
+        if type(value) is int:
+            return int.__repr__(value)
+        if not isinstance(value, (dict, list)):
+            return json.dumps(_location_free(value), sort_keys=True, default=str)
+        hit = self._texts.get(id(value))
+        if hit is None or hit[0] is not value:
+            hit = (value, json.dumps(_location_free(value), sort_keys=True, default=str))
+            self._texts[id(value)] = hit
+        return hit[1]
+
+    def _model_files(self, model: Any) -> str | None:
+        hit = self._models.get(id(model))
+        if hit is None or hit[0] is not model:
+            hit = (model, local_model_fingerprint(model))
+            self._models[id(model)] = hit
+        return hit[1]
+
+    def _parts(self, stage: str, payload: dict[str, Any]) -> list[str]:
+        items: dict[str, Any] = {"stage": stage, "pipeline": PIPELINE_VERSION}
+        items.update((k, v) for k, v in payload.items() if k != "provenance" and k != "path" and k not in NOT_IN_KEY)
+        model_files = self._model_files(payload.get("model"))
+        if model_files is not None:  # a model loaded from a local folder: its files are part of its identity
+            items["model_files"] = model_files
+        return [f"{_encode_str(k)}: {self._text(items[k])}" for k in sorted(items)]
+
+    def key(self, stage: str, payload: dict[str, Any]) -> str:
+        return _digest("{" + ", ".join(self._parts(stage, payload)) + "}")
+
+    def template(self, stage: str, payload: dict[str, Any], field: str) -> Callable[[Any], str]:
+        """``key(stage, {**payload, field: value})`` as a function of ``value`` (``field`` already in
+        ``payload``, in its place): the rest is serialised once for all the values."""
+        parts = self._parts(stage, payload)
+        name = f"{_encode_str(field)}: "
+        (i,) = [j for j, part in enumerate(parts) if part.startswith(name)]
+        head = "{" + "".join(p + ", " for p in parts[:i]) + name
+        tail = "".join(", " + p for p in parts[i + 1:]) + "}"
+        return lambda value: _digest(head + self._text(value) + tail)
+
+
+def _digest(blob: str) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
@@ -284,6 +337,8 @@ def build_plan(cfg: MatrixConfig, lock: Lock | None = None) -> Plan:
 
     nodes: dict[str, Node] = {}
     cells = 0
+    coder = KeyCoder()
+    eval_batch_size = resolve_hp(cfg.train).get("eval_batch_size")
 
     def add(node: Node) -> str:
         nodes.setdefault(node.key, node)
@@ -312,7 +367,7 @@ def build_plan(cfg: MatrixConfig, lock: Lock | None = None) -> Plan:
                                        "fingerprint": "sha256:" + fingerprint_paths([Path(d).expanduser()])}
                                 for lang, d in sorted(by_lang.items())}
                             for t, by_lang in sorted(inter.translated.items())}
-                    inter_key = add(Node(_key("intermediate", params), "intermediate",
+                    inter_key = add(Node(coder.key("intermediate", params), "intermediate",
                                          f"{model.name} · {inter.name} · seed {seed}", params))
                 for target in cfg.targets:
                     spec = reg.task(target.name).spec
@@ -336,26 +391,28 @@ def build_plan(cfg: MatrixConfig, lock: Lock | None = None) -> Plan:
                         }
                         if spec.kind == "generation":  # one seq2seq model learns every pair of the entry
                             params["languages"] = languages
-                        train_key = add(Node(_key("target", params), "target",
+                        train_key = add(Node(coder.key("target", params), "target",
                                              f"{model.name} · {inter.name} → {target.name} · seed {seed}", params,
                                              [k for k in (inter_key,) if k]))
+                    # the same for every language of this target: computed once, shared by its eval nodes
+                    ehp = resolve_hp(spec.defaults, cfg.train, cfg.target_train, model_hp, target.train)
+                    precision = ehp["precision"] if ehp.get("eval_precision") == "train" else ehp.get("eval_precision")
+                    deps = [k for k in (train_key or inter_key,) if k]
+                    prov = {"model": mprov, "data": data_provenance(target.name, sources[target.name],
+                                                                    fingerprints[target.name]),
+                            "intermediate_data": [data_provenance(t, sources[t], fingerprints[t])
+                                                  for t in inter.tasks]}
+                    base = {**common, "trained": train_key, "language": None, "splits": eval_splits,
+                            "eval_batch_size": eval_batch_size, "max_length": ehp["max_length"]}
+                    if precision not in (None, "fp32"):  # set only when not the default: older keys stay valid
+                        base["eval_precision"] = precision
+                    eval_key = coder.template("eval", base, "language")
                     for lang in languages:
                         cells += 1
-                        ehp = resolve_hp(spec.defaults, cfg.train, cfg.target_train, model_hp, target.train)
-                        params = {**common, "trained": train_key, "language": lang, "splits": eval_splits,
-                                  "eval_batch_size": resolve_hp(cfg.train).get("eval_batch_size"),
-                                  "max_length": ehp["max_length"]}
-                        precision = ehp["precision"] if ehp.get("eval_precision") == "train" else ehp.get("eval_precision")
-                        if precision not in (None, "fp32"):  # set only when not the default: older keys stay valid
-                            params["eval_precision"] = precision
-                        deps = [k for k in (train_key or inter_key,) if k]
-                        prov = {"model": mprov, "data": data_provenance(target.name, sources[target.name],
-                                                                        fingerprints[target.name]),
-                                "intermediate_data": [data_provenance(t, sources[t], fingerprints[t])
-                                                      for t in inter.tasks]}
-                        add(Node(_key("eval", params), "eval",
+                        params = {**base, "language": lang}
+                        add(Node(eval_key(lang), "eval",
                                  f"{model.name} · {inter.name} → {target.name} [{lang}] · seed {seed}",
-                                 {**params, "provenance": prov}, deps))
+                                 {**params, "provenance": prov}, list(deps)))
     return Plan(cfg, chash, output_dir, cache_dir, leaderboard, nodes, cells)
 
 

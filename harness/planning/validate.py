@@ -44,10 +44,10 @@ class SplitUse:
 
 def planned_splits(plan) -> dict[str, list[SplitUse]]:
     """Per task: the splits its nodes load (intermediate and target training, selection, evaluation)."""
-    uses: dict[str, dict[SplitUse, None]] = {}
+    uses: dict[str, dict[tuple[str, str, str], None]] = {}  # in first-use order; SplitUse made once per use
 
     def add(task: str, split: str, language: str, purpose: str) -> None:
-        uses.setdefault(task, {}).setdefault(SplitUse(task, split, language, purpose))
+        uses.setdefault(task, {})[split, language, purpose] = None
 
     reg = registry()
     for node in plan.nodes.values():
@@ -66,7 +66,7 @@ def planned_splits(plan) -> dict[str, list[SplitUse]]:
         else:
             for split in p["splits"]:
                 add(p["task"]["name"], split, p["language"], "evaluation")
-    return {t: list(u) for t, u in uses.items()}
+    return {t: [SplitUse(t, *use) for use in u] for t, u in uses.items()}
 
 
 def _task_sources(plan) -> dict[str, dict[str, Any]]:

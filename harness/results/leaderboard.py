@@ -191,14 +191,13 @@ def collect_rows(plan: Plan, ctx: Context) -> list[dict[str, Any]]:
     import os
     import sys
 
-    from harness.store.integrity import invalidate, verify
-    from harness.store.nodestore import is_done
+    from harness.store.integrity import check_node, invalidate
 
     rows = []
     for node in plan.by_stage("eval"):
-        if not is_done(ctx, node.key):
+        done, problem, _ = check_node(ctx, node.key)  # complete (DONE, sizes), then its content (once per run)
+        if not done:
             continue
-        problem = verify(ctx, node.key)
         if problem is not None:
             invalidate(ctx, node, node.key, problem)
             print(f"warning: node {node.key} ({node.label}) left out of the leaderboard: {problem}; "

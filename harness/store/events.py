@@ -90,7 +90,16 @@ def read_events(cache_dir: Path) -> list[dict[str, Any]]:
     path = Path(cache_dir) / EVENTS
     if not path.exists():
         return []
-    out: list[dict[str, Any]] = []
+    with open(path, "rb") as fh:
+        lines = [raw for raw in fh.read().split(b"\n") if raw.strip()]
+    try:  # one parse for the whole log (a big run's log has a million lines); any bad line: line by line
+        out = json.loads(b"[" + b",".join(lines) + b"]")
+        if len(out) == len(lines) and all(isinstance(r, dict) for r in out):
+            return out
+    except ValueError:
+        pass
+    out = []
+    lineno = 0
     with open(path, "rb") as fh:
         for lineno, raw in enumerate(fh, 1):
             if not raw.strip():

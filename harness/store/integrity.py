@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,12 +29,33 @@ PRUNE_REASON = "deleted by `harness matrix prune`"
 FORMAT = 2
 HASH = "sha256"
 _CHUNK = 1 << 20
-_verified: dict[tuple[str | None, str], tuple] = {}  # (run, folder) -> stat signature of a verified node
+_verified: dict[tuple[str | None, str], int] = {}  # (run, folder) -> hash of the stat signature of a verified node
 
 
-def hash_file(path: Path) -> str:
-    with open(path, "rb") as fh:
+def _read_fd(fd: int, size: int) -> bytes:
+    """All of an open file of (about) ``size`` bytes, in as few ``read`` calls as it takes."""
+    parts = [os.read(fd, size + 1)]
+    while parts[-1]:
+        parts.append(os.read(fd, max(size, _CHUNK)))
+    return b"".join(parts)
+
+
+def _sha256_fd(fd: int, size: int) -> str:
+    if size <= _CHUNK:  # small files (rows, summaries, DONE): one read, no 256 KiB buffer per file
+        return hashlib.sha256(_read_fd(fd, size)).hexdigest()
+    with os.fdopen(os.dup(fd), "rb") as fh:
         return hashlib.file_digest(fh, HASH).hexdigest()
+
+
+def hash_file(path: Path | str, fd: int | None = None, size: int | None = None) -> str:
+    """sha256 of the file at ``path`` (read through ``fd`` of ``size`` bytes when the caller has it open)."""
+    if fd is not None:
+        return _sha256_fd(fd, os.fstat(fd).st_size if size is None else size)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return _sha256_fd(fd, os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
 
 
 def manifest(folder: Path) -> dict[str, dict[str, Any]]:
@@ -46,12 +69,24 @@ def files_digest(files: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
 
 
-def read_marker(folder: Path) -> dict[str, Any] | None:
+def load_marker(folder: Path | str) -> tuple[dict[str, Any] | None, os.stat_result | None]:
+    """A node's ``DONE`` (None if absent or unreadable) and its stat, in one open."""
     try:
-        marker = json.loads((Path(folder) / DONE).read_text())
+        fd = os.open(os.path.join(folder, DONE), os.O_RDONLY)
+    except OSError:
+        return None, None
+    try:
+        st = os.fstat(fd)
+        marker = json.loads(_read_fd(fd, st.st_size))
     except (OSError, ValueError):
-        return None
-    return marker if isinstance(marker, dict) else None
+        return None, None
+    finally:
+        os.close(fd)
+    return (marker, st) if isinstance(marker, dict) else (None, None)
+
+
+def read_marker(folder: Path) -> dict[str, Any] | None:
+    return load_marker(folder)[0]
 
 
 def node_digest(ctx: Context, key: str) -> str | None:
@@ -83,73 +118,112 @@ def pruned_names(folder: Path) -> set[str]:
     return set(files) if isinstance(files, dict) else set()
 
 
-def quick_check(folder: Path, key: str) -> str | None:
-    """Why the node at ``folder`` is not complete (None if it is), from its ``DONE`` and file sizes only. A file
-    listed in ``PRUNED`` may be absent: the node is finished, its weights were deleted on purpose (whoever
-    needs them verifies the node, which then fails and the node is redone)."""
-    marker = read_marker(folder)
+def node_folder(ctx: Context, key: str) -> str:
+    """``str(ctx.node_dir(key))`` without building a Path (a big cached rerun asks for it a million times)."""
+    return os.path.join(os.fspath(ctx.cache_dir), "nodes", key)
+
+
+def _marker_problem(marker: dict[str, Any] | None, key: str) -> str | None:
     if marker is None:
         return "no DONE marker"
     if marker.get("key") != key:
         return "DONE names another node"
     if marker.get("format") != FORMAT or not isinstance(marker.get("files"), dict):
         return "DONE has no content hashes (written by an older harness)"
-    pruned: set[str] | None = None
-    for name, info in marker["files"].items():
-        try:
-            if (folder / name).stat().st_size != info["size"]:
-                return f"{name}: size differs from DONE"
-        except FileNotFoundError:
-            pruned = pruned_names(folder) if pruned is None else pruned
-            if name not in pruned:
-                return f"{name}: missing"
-        except (OSError, TypeError, KeyError):
-            return f"{name}: missing"
     return None
 
 
-def _signature(folder: Path, names: list[str]) -> tuple:
-    out = []
-    for name in [DONE, *names]:
-        st = os.stat(folder / name)
-        out.append((name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
-    return tuple(out)
+def _entry(name: str, st: os.stat_result) -> tuple:
+    return (name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def _scan(folder: str, key: str, marker: dict[str, Any] | None, hashes: bool) -> tuple[str | None, str | None, list]:
+    """One pass over a node's listed files: (why it is not complete, why its content does not match, the stat
+    signature). ``hashes``: read and hash every file in the same pass (else the content is not looked at)."""
+    problem = _marker_problem(marker, key)
+    if problem is not None:
+        return problem, None, []
+    pruned: set[str] | None = None
+    gone: list[str] = []
+    sig: list = []
+    bad = None
+    for name, info in marker["files"].items():
+        path = os.path.join(folder, name)
+        try:
+            fd = os.open(path, os.O_RDONLY) if hashes else None
+            st = os.fstat(fd) if fd is not None else os.stat(path)
+        except FileNotFoundError:
+            pruned = pruned_names(Path(folder)) if pruned is None else pruned
+            if name not in pruned:
+                return f"{name}: missing", None, []
+            gone.append(name)
+            continue
+        except (OSError, TypeError, ValueError):
+            return f"{name}: missing", None, []
+        try:
+            if st.st_size != info["size"]:
+                return f"{name}: size differs from DONE", None, []
+            sig.append(_entry(name, st))
+            if fd is not None and bad is None and hash_file(path, fd, st.st_size) != info.get(HASH):
+                bad = name
+        except (OSError, TypeError, KeyError):
+            return f"{name}: missing", None, []
+        finally:
+            if fd is not None:
+                os.close(fd)
+    if gone:
+        return None, f"{sorted(gone)[0]}: {PRUNE_REASON} (the node is redone for a node that reads it)", sig
+    if bad is not None:
+        return None, f"{bad}: content differs from its sha256 in DONE", sig
+    if hashes and files_digest(marker["files"]) != marker.get("digest"):
+        return None, "DONE digest does not match its file list", sig
+    return None, None, sig
+
+
+def quick_check(folder: Path, key: str) -> str | None:
+    """Why the node at ``folder`` is not complete (None if it is), from its ``DONE`` and file sizes only. A file
+    listed in ``PRUNED`` may be absent: the node is finished, its weights were deleted on purpose (whoever
+    needs them verifies the node, which then fails and the node is redone)."""
+    return _scan(str(folder), key, read_marker(folder), hashes=False)[0]
+
+
+def check_node(ctx: Context, key: str, hashes: bool = False,
+               verified: bool = True) -> tuple[bool, str | None, dict[str, Any] | None]:
+    """(finished, why its files do not match their ``DONE`` hashes, its ``DONE``): :func:`quick_check` and
+    :func:`verify` in one read of ``DONE``. ``hashes``: read and hash each file in the pass that checks its size
+    (for a node sure to be verified: one open per file instead of a stat and an open); ``content=False``: the
+    quick check only (the second value is then the quick check's problem)."""
+    folder = node_folder(ctx, key)
+    marker, st = load_marker(folder)
+    memo = (current_run(), folder)
+    problem, content, sig = _scan(folder, key, marker, hashes=hashes)
+    if problem is not None or not verified:
+        return problem is None, problem, marker
+    if content is None and not hashes:
+        if _verified.get(memo) == hash((_entry(DONE, st), *sig)):
+            return True, None, marker
+        problem, content, sig = _scan(folder, key, marker, hashes=True)
+        content = problem or content
+    if content is None:
+        _verified[memo] = hash((_entry(DONE, st), *sig))
+    return True, content, marker
 
 
 def verify(ctx: Context, key: str) -> str | None:
     """Why the node's files do not match their ``DONE`` hashes (None if they all do): ``FILE: content differs``.
 
     A node verified once in this run is not hashed again unless one of its files changed (size, times, inode)."""
-    folder = ctx.node_dir(key)
-    problem = quick_check(folder, key)
-    if problem is not None:
-        return problem
-    files = read_marker(folder)["files"]
-    gone = sorted(name for name in pruned_names(folder) if name in files and not (folder / name).exists())
-    if gone:
-        return f"{gone[0]}: {PRUNE_REASON} (the node is redone for a node that reads it)"
-    memo = (current_run(), str(folder))
-    try:
-        sig = _signature(folder, list(files))
-    except OSError as err:
-        return f"{err.filename}: missing"
-    if _verified.get(memo) == sig:
-        return None
-    for name, info in files.items():
-        if hash_file(folder / name) != info.get(HASH):
-            return f"{name}: content differs from its sha256 in DONE"
-    if files_digest(files) != read_marker(folder).get("digest"):
-        return "DONE digest does not match its file list"
-    _verified[memo] = sig
-    return None
+    return check_node(ctx, key)[1]
 
 
-def stale_upstream(ctx: Context, node: Node) -> str | None:
+def stale_upstream(ctx: Context, node: Node, marker: dict[str, Any] | None = None,
+                   digest_of: Callable[[str], str | None] | None = None) -> str | None:
     """Why ``node``'s cached outputs were computed from other versions of its inputs (None if not)."""
-    marker = read_marker(ctx.node_dir(node.key)) or {}
+    marker = (read_marker(ctx.node_dir(node.key)) or {}) if marker is None else marker
+    digest_of = digest_of or (lambda k: node_digest(ctx, k))
     recorded = marker.get("upstream") or {}
     for key in inputs(node):
-        if recorded.get(key) is None or recorded[key] != node_digest(ctx, key):
+        if recorded.get(key) is None or recorded[key] != digest_of(key):
             return f"upstream node {key} was redone since"
     return None
 
@@ -166,11 +240,48 @@ def invalidate(ctx: Context, node: Node | None, key: str, reason: str) -> None:
     log_event(ctx, node, name, reason=reason, file=reason.split(":", 1)[0], **extra)
 
 
-def check_cached(nodes: list[Node], ctx: Context, cached: set[str]) -> dict[str, str]:
+@dataclass
+class Scan:
+    """What one pass over a node list found (:func:`scan_nodes`)."""
+
+    cached: set[str] = field(default_factory=set)  # complete DONE (quick check)
+    stale: dict[str, str] = field(default_factory=dict)  # complete, but computed from other versions of its inputs
+    content: dict[str, str | None] = field(default_factory=dict)  # eval nodes: verify's verdict, hashed in the pass
+
+
+def scan_nodes(nodes: list[Node], ctx: Context) -> Scan:
+    """Every node's ``DONE`` read once: complete or not, its recorded inputs compared with their current digests
+    (what :func:`stale_upstream` says), and for eval nodes (always verified when cached) the content check made in
+    the same pass. Nothing is acted on here: :func:`check_cached` decides, exactly as without the scan."""
+    scan = Scan()
+    wanted = {k for n in nodes for k in inputs(n)}
+    digests: dict[str, str | None] = {}
+    for node in nodes:
+        evaluated = node.stage == "eval"
+        done, content, marker = check_node(ctx, node.key, hashes=evaluated, verified=evaluated)
+        if node.key in wanted:
+            digests[node.key] = marker.get("digest") if marker else None
+        if not done:
+            continue
+        scan.cached.add(node.key)
+        if evaluated:
+            scan.content[node.key] = content
+        for key in inputs(node):
+            if key not in digests:  # an upstream outside the list
+                digests[key] = node_digest(ctx, key)
+        reason = stale_upstream(ctx, node, marker, digests.__getitem__)
+        if reason is not None:
+            scan.stale[node.key] = reason
+    return scan
+
+
+# why: one fixed-point loop; the two passes (upstream links, content checks) feed each other's ``changed``.
+def check_cached(nodes: list[Node], ctx: Context, cached: set[str], scan: Scan | None = None) -> dict[str, str]:
     """Shrink ``cached`` (keys of nodes with a complete ``DONE``) to the nodes that can be trusted; returns the
     reason for each node dropped. Checked by content: eval nodes (their rows are reported) and every node whose
     outputs a node still to run will read. Dropped: nodes whose files differ from their hashes (``DONE`` removed,
-    event ``corrupt``) and, transitively, every node computed from a node that is redone."""
+    event ``corrupt``) and, transitively, every node computed from a node that is redone. ``scan``: what
+    :func:`scan_nodes` found for these nodes (else each node is read here)."""
     by_key = {n.key: n for n in nodes}
     reasons: dict[str, str] = {}
     checked: set[str] = set()
@@ -185,7 +296,7 @@ def check_cached(nodes: list[Node], ctx: Context, cached: set[str]) -> dict[str,
             reason = f"upstream node {redo[0]} is redone" if redo else None
             if reason is None and node.key not in linked:
                 linked.add(node.key)
-                reason = stale_upstream(ctx, node)
+                reason = scan.stale.get(node.key) if scan is not None else stale_upstream(ctx, node)
             if reason is not None:
                 cached.discard(node.key)
                 reasons[node.key], changed = reason, True
@@ -193,7 +304,10 @@ def check_cached(nodes: list[Node], ctx: Context, cached: set[str]) -> dict[str,
         for node in reversed(nodes):
             if node.key in cached and node.key not in checked and (node.stage == "eval" or node.key in readers):
                 checked.add(node.key)
-                problem = verify(ctx, node.key)
+                if scan is not None and node.key in scan.content:
+                    problem = scan.content.pop(node.key)
+                else:
+                    problem = verify(ctx, node.key)
                 if problem is not None:
                     invalidate(ctx, node, node.key, problem)
                     cached.discard(node.key)

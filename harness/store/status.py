@@ -8,14 +8,17 @@ resumes it. Training nodes show the step of their newest resume checkpoint."""
 
 from __future__ import annotations
 
+import json
+import os
 import time
+from pathlib import Path
 from typing import Any
 
-from harness.core.rows import read_jsonl
 from harness.planning.plan import Node, Plan
 from harness.run.context import Context
 from harness.store.events import read_events
 from harness.store.heartbeat import checkpoint_step, owner_alive, read_heartbeat
+from harness.store.integrity import check_node
 from harness.store.nodestore import failed_path, is_done, is_running, read_failure
 
 
@@ -43,23 +46,44 @@ TRAINING = ("intermediate", "target")
 OPEN = ("start", "interrupted", "requeue")  # a node's last event that leaves it started but unfinished
 
 
+def _listing(folder: Path, suffix: str = "") -> set[str] | None:
+    """Names in ``folder`` (``suffix`` cut off; None if it cannot be listed: then every node is probed)."""
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return set()
+    except OSError:
+        return None
+    return {n[: len(n) - len(suffix)] for n in names if n.endswith(suffix)} if suffix else set(names)
+
+
 def node_states(plan: Plan, ctx: Context, events: list[dict[str, Any]]) -> dict[str, str]:
-    """done, running (a live owner), interrupted, failed, skipped or pending, for every node of the plan."""
+    """done, running (a live owner), interrupted, failed, skipped or pending, for every node of the plan. The
+    store's folders are listed once: a node without a folder, lock, heartbeat, failure record or resume
+    checkpoint is not probed for it."""
     last: dict[str, dict[str, Any]] = {}
     for e in events:
         if e.get("node") in plan.nodes and e.get("event") in (*OPEN, "finish", "failed", "cached", "stale"):
             last[e["node"]] = e
+    cache = Path(ctx.cache_dir)
+    listed = {name: _listing(cache / name, suffix) for name, suffix in
+              (("nodes", ""), ("locks", ".lock"), ("heartbeats", ".json"), ("failed", ".json"), ("resume", ""))}
+
+    def may(where: str, name: str) -> bool:
+        return listed[where] is None or name in listed[where]
+
     state: dict[str, str] = {}
     for node in plan.nodes.values():
         k = node.key
         opened = last.get(k, {}).get("event") in OPEN
-        if is_done(ctx, k):
+        if may("nodes", k) and check_node(ctx, k, verified=False)[0]:
             state[k] = "done"
-        elif is_running(ctx, k) or owner_alive(read_heartbeat(ctx.cache_dir, f"node-{k}")):
+        elif (may("locks", k) and is_running(ctx, k)) or (
+                may("heartbeats", f"node-{k}") and owner_alive(read_heartbeat(ctx.cache_dir, f"node-{k}"))):
             state[k] = "running"
-        elif failed_path(ctx, k).exists() and not opened:
+        elif may("failed", k) and failed_path(ctx, k).exists() and not opened:
             state[k] = "failed"
-        elif opened or (node.stage in TRAINING and checkpoint_step(ctx.cache_dir, k) is not None):
+        elif opened or (node.stage in TRAINING and may("resume", k) and checkpoint_step(ctx.cache_dir, k) is not None):
             state[k] = "interrupted"
         elif any(state.get(d) in ("failed", "skipped") for d in node.deps):
             state[k] = "skipped"
@@ -79,6 +103,11 @@ def matrix_status(plan: Plan, ctx: Context, workers: int = 1) -> dict[str, Any]:
     records, resume checkpoints) and the events log: per-stage counts, running, interrupted and failed nodes,
     timing and an ETA."""
     events = read_events(ctx.cache_dir)
+    resume = _listing(Path(ctx.cache_dir) / "resume")
+
+    def resumable(key: str) -> bool:
+        return resume is None or key in resume
+
     keys = set(plan.nodes)
     mine = [e for e in events if e.get("node") in keys]
     last_start = {e["node"]: e for e in mine if e["event"] == "start"}
@@ -138,11 +167,25 @@ def matrix_status(plan: Plan, ctx: Context, workers: int = 1) -> dict[str, Any]:
                      "stage and model to time them by",
         "last_event": mine[-1]["time"] if mine else None,
         "leaderboard": str(plan.leaderboard),
-        "leaderboard_rows": len(read_jsonl(plan.leaderboard)) if plan.leaderboard.exists() else 0,
+        "leaderboard_rows": count_rows(plan.leaderboard) if plan.leaderboard.exists() else 0,
         "nodes": [{"node": n.key, "stage": n.stage, "label": n.label, "state": state[n.key],
-                   **({"checkpoint_step": checkpoint_step(ctx.cache_dir, n.key)} if n.stage in TRAINING else {})}
+                   **({"checkpoint_step": checkpoint_step(ctx.cache_dir, n.key) if resumable(n.key) else None}
+                      if n.stage in TRAINING else {})}
                   for n in plan.nodes.values()],
     }
+
+
+def count_rows(path: Path) -> int:
+    """Rows in a leaderboard file, as ``len(read_jsonl(path))`` counts them (blank lines skipped, a torn last line
+    not counted) without parsing every row."""
+    lines = Path(path).read_bytes().split(b"\n")
+    n = sum(1 for line in lines if line.strip())
+    if lines[-1].strip():  # an unterminated last line counts only if it is a whole row
+        try:
+            json.loads(lines[-1])
+        except ValueError:
+            n -= 1
+    return n
 
 
 def plan_costs(plan: Plan, ctx: Context, workers: int = 1) -> dict[str, Any]:
