@@ -2,8 +2,8 @@
 
 The matrix of ``--nodes N``: models × intermediate settings × seeds groups (up to 9 model sizes × {none + 9
 intermediate tasks} × 5 seeds) of 16 target tasks × 30 languages = 480 target-language cells each; the generator
-picks the group counts whose node total is closest to N (1k: 992 nodes, 10k: 9,938, 200k: 223,605 = the full
-9 × 10 × 5 ladder). Models and tasks come from a no-op plugin registered in this process
+picks the group counts whose node total is closest to N (1k: 993 nodes, 10k: 9,938, 200k: 201,240 = 9 models ×
+9 settings × 5 seeds; the full 9 × 10 × 5 ladder is 223,605). Models and tasks come from a no-op plugin registered in this process
 (``harness.core.registry.register_module``); the stage functions are replaced by no-ops that write what a real node
 writes (an 8-byte "checkpoint", or one leaderboard row and a one-line predictions file), so everything measured is
 the engine's own work: planning (keys, fingerprints, the lock file, validation), the scheduler, the node store's
