@@ -182,7 +182,8 @@ def test_cpu_estimate_within_2x_of_a_measured_run(tmp_path, name):
     """Estimate, then run the config and time it. flops_per_s, step_s and process_start_s come from
     benchmarks/cost_calibrate.py (no matrix run); a node's start-up constants were fitted to these configs."""
     cfg = yaml.safe_load((REPO / "configs" / f"{name}.yaml").read_text())
-    cfg.update(output_dir=str(tmp_path / "out"), device="cpu")
+    # the leaderboard too: quickstart.yaml names the committed leaderboards/quickstart.jsonl (relative to the cwd)
+    cfg.update(output_dir=str(tmp_path / "out"), device="cpu", leaderboard=str(tmp_path / "board.jsonl"))
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(cfg))
     r = CliRunner().invoke(main, ["matrix", "plan", str(path), "--json", "--device-kind", "cpu"])
