@@ -97,7 +97,7 @@ def default_path_in_repo(file: Path) -> str:
 def push(file: Path, repo: str, path_in_repo: str | None = None, revision: str | None = None,
          allow_synthetic: bool = False, private: bool | None = None, token: str | None = None) -> SyncResult:
     """Merge the rows of ``file`` into ``repo``'s ``path_in_repo`` and commit when that adds a row."""
-    from huggingface_hub import HfApi
+    from huggingface_hub import CommitOperationAdd, HfApi
 
     file = Path(file)
     if not file.exists():
@@ -113,8 +113,6 @@ def push(file: Path, repo: str, path_in_repo: str | None = None, revision: str |
     api.create_repo(repo, repo_type="dataset", exist_ok=True, private=private)
     remote, sha = _remote_rows(api, repo, path_in_repo, revision)
     merged, added = merge_rows(remote, rows, f"{repo}/{path_in_repo}")
-    from huggingface_hub import CommitOperationAdd
-
     ops = []
     if added:
         body = "".join(dumps_row(r) + "\n" for r in merged).encode("utf-8")
@@ -142,7 +140,8 @@ def pull(file: Path, repo: str, path_in_repo: str | None = None, revision: str |
 
     file = Path(file)
     path_in_repo = path_in_repo or default_path_in_repo(file)
-    remote, sha = _remote_rows(HfApi(token=token), repo, path_in_repo, revision)
+    api = HfApi(token=token)
+    remote, sha = _remote_rows(api, repo, path_in_repo, revision)
     if sha is None:
         raise FileNotFoundError(f"dataset repository {repo} (revision {revision or 'main'}) not found on the Hub")
     if not remote:
@@ -150,7 +149,7 @@ def pull(file: Path, repo: str, path_in_repo: str | None = None, revision: str |
                                 f"{default_path_in_repo(file)})")
     local = read_jsonl(file, torn_tail=False) if file.exists() else []
     merged, added = merge_rows(local, remote, str(file))
-    remote_pack = _download(HfApi(token=token), repo, _pack_in_repo(path_in_repo), sha)
+    remote_pack = _download(api, repo, _pack_in_repo(path_in_repo), sha)
     pack = None
     if remote_pack is not None:  # validated entry by entry before anything is written
         pack = merged_pack_bytes(pack_path(file), remote_pack, leaderboard=file.name)

@@ -109,6 +109,14 @@ def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
     return info
 
 
+def _write_tar(fh, manifest: bytes, entries: dict[str, bytes], preset: int) -> None:
+    """The deterministic archive: the manifest first, then the entries sorted by name (mtime 0, no owner)."""
+    with tarfile.open(fileobj=fh, mode="w:xz", preset=preset, format=tarfile.USTAR_FORMAT) as tar:
+        tar.addfile(_tarinfo(MANIFEST, len(manifest)), io.BytesIO(manifest))
+        for name, data in sorted(entries.items()):
+            tar.addfile(_tarinfo(name, len(data)), io.BytesIO(data))
+
+
 # why: one recipe (collect each row's bytes from its file or the old pack, then write one deterministic archive);
 # splitting it would pass the entry table and the missing list between helpers.
 def write_pack(leaderboard: str | Path, rows: list[dict[str, Any]], preset: int = 6) -> dict[str, Any]:
@@ -143,10 +151,8 @@ def write_pack(leaderboard: str | Path, rows: list[dict[str, Any]], preset: int 
                            "entries": {k: {"bytes": len(v), "rows": serves[k]} for k, v in sorted(entries.items())},
                            "missing": missing}, indent=1, sort_keys=True).encode("utf-8")
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    with tarfile.open(tmp, mode="w:xz", preset=preset, format=tarfile.USTAR_FORMAT) as tar:
-        tar.addfile(_tarinfo(MANIFEST, len(manifest)), io.BytesIO(manifest))
-        for name, data in sorted(entries.items()):
-            tar.addfile(_tarinfo(name, len(data)), io.BytesIO(data))
+    with open(tmp, "wb") as fh:
+        _write_tar(fh, manifest, entries, preset)
     os.replace(tmp, out)
     return {"pack": str(out), "bytes": out.stat().st_size, "raw_bytes": sum(map(len, entries.values())),
             "entries": len(entries), "rows": sum(map(len, serves.values())), "missing": missing}
@@ -177,8 +183,5 @@ def merged_pack_bytes(*packs: str | Path, leaderboard: str = "", preset: int = 6
                            "entries": {k: {"bytes": len(v), "rows": sorted(serves[k])} for k, v in sorted(entries.items())},
                            "missing": []}, indent=1, sort_keys=True).encode("utf-8")
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:xz", preset=preset, format=tarfile.USTAR_FORMAT) as tar:
-        tar.addfile(_tarinfo(MANIFEST, len(manifest)), io.BytesIO(manifest))
-        for name, data in sorted(entries.items()):
-            tar.addfile(_tarinfo(name, len(data)), io.BytesIO(data))
+    _write_tar(buf, manifest, entries, preset)
     return buf.getvalue()
