@@ -15,6 +15,10 @@ from harness.cli.console import console, emit_json, err_console, fail, warn_brok
 
 SET_HELP = ("override one config value, e.g. --set train.lr=2e-5 or --set models.0.train.lr=1e-3 (YAML value; "
             "repeatable, applied in order before validation)")
+# The options every command that builds a plan takes (matrix plan, check, run): one definition each.
+update_lock_option = click.option("--update-lock", is_flag=True,
+                                  help="resolve hub revisions again and move the lock file (CONFIG.lock.json) to them")
+set_option = click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help=SET_HELP)
 
 
 def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, check_data: bool = True,
@@ -67,9 +71,8 @@ def _load_plan(config: str, update_lock: bool = False, quiet: bool = False, chec
 @click.command("check")
 @click.argument("config", type=click.Path())
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--update-lock", is_flag=True,
-              help="resolve hub revisions again and move the lock file (CONFIG.lock.json) to them")
-@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help=SET_HELP)
+@update_lock_option
+@set_option
 def matrix_check(config: str, as_json: bool, update_lock: bool, overrides: tuple[str, ...]) -> None:
     """Preflight: ask the hub whether every model, dataset config/split and auxiliary file the plan reads exists
     at its locked revision; print every problem in one report (exit 1 if any)."""

@@ -10,12 +10,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.check import (
-    SET_HELP,
     _load_plan,
     machine_or_fail,
     matrix_check,
     needs_preflight,
     preflight,
+    set_option,
+    update_lock_option,
     validate_or_fail,
 )
 from harness.cli.console import console, emit_json, err_console, esc, fail
@@ -77,8 +78,7 @@ def with_recorded_seeds(plan, config: str):
 @click.option("--nodes", "show_nodes", is_flag=True, help="list every node with its key and dependencies")
 @click.option("--gpu-memory-gb", type=float, default=None,
               help="memory of one GPU (default: the config's gpu_memory_gb); warn for training nodes that won't fit")
-@click.option("--update-lock", is_flag=True,
-              help="resolve hub revisions again and move the lock file (CONFIG.lock.json) to them")
+@update_lock_option
 @click.option("--device-kind", default=None,
               help="device of the cost estimate: cpu, a100, h100-sxm, h100-pcie, h200, l40s, v100 "
                    "(default: cpu when the config's device is cpu, else h100-sxm)")
@@ -86,7 +86,7 @@ def with_recorded_seeds(plan, config: str):
               help="plan before the data is here: offline, hub revisions not locked yet are planned as 'unlocked' "
                    "and missing data folders are costed from the tasks' declared sizes (no lock written)")
 @click.option("--models-as", type=click.Choice(["tiny"]), default=None, help=MODELS_AS_HELP)
-@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help=SET_HELP)
+@set_option
 def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: float | None, update_lock: bool,
                 device_kind: str | None, before_download: bool, models_as: str | None,
                 overrides: tuple[str, ...]) -> None:
@@ -161,8 +161,7 @@ matrix.add_command(matrix_check, "check")  # harness.cli.check: the online prefl
               help="processes (GPUs) per training node (default: the config's nproc, 1)")
 @click.option("--strategy", type=click.Choice(["ddp", "fsdp"]), default=None,
               help="multi-process training: data parallel or FSDP (default: the config's strategy)")
-@click.option("--update-lock", is_flag=True,
-              help="resolve hub revisions again and move the lock file (CONFIG.lock.json) to them")
+@update_lock_option
 @click.option("--prune", is_flag=True,
               help="delete each training's weights as soon as every node reading them finished (see matrix prune)")
 @click.option("--until-resolved", is_flag=True,
@@ -175,7 +174,7 @@ matrix.add_command(matrix_check, "check")  # harness.cli.check: the online prefl
 @click.option("--adjust", type=click.Choice(["holm", "bh", "none"]), default="holm", show_default=True,
               help="--until-resolved: the multiplicity adjustment of the intervals (the report's verdicts: holm)")
 @click.option("--models-as", type=click.Choice(["tiny"]), default=None, help=MODELS_AS_HELP)
-@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help=SET_HELP)
+@set_option
 @click.option("--logger", "loggers", multiple=True, metavar="NAME",
               help="experiment tracker for the training curves (tensorboard, wandb, mlflow; repeatable; added to "
                    "the config's loggers); files under OUTPUT_DIR/logs/NAME/")
