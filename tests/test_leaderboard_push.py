@@ -147,3 +147,34 @@ def test_the_predictions_pack_travels_with_its_rows_and_the_pulled_intervals_are
     after = gains(load_rows(away), n_boot=200, seed=0)["gains"]
     assert all(g["predictions_missing"] == 0 for g in after)
     assert json.dumps(after, sort_keys=True) == json.dumps(before, sort_keys=True)
+
+
+def test_a_damaged_remote_pack_is_refused_and_the_local_file_is_not_touched(hub, tmp_path):
+    """A pack on the Hub whose entry does not hash to its name: pull refuses naming it and writes nothing."""
+    import io
+    import tarfile
+
+    from fixtures_report import write_demo
+    from huggingface_hub import HfApi
+
+    from harness.results.hubsync import pull, push
+    from harness.results.leaderboard import load_rows
+    from harness.results.pack import PackError, write_pack
+
+    path = write_demo(tmp_path / "lab")
+    write_pack(path, load_rows(path))
+    push(path, "lab/bad", allow_synthetic=True)
+    with tarfile.open(f"{path}.pack.tar.xz") as tar:
+        members = [(m, tar.extractfile(m).read()) for m in tar]
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:xz") as tar:
+        for m, data in members:
+            data = data if m.name == "manifest.json" else data[:-1] + b"X"  # every entry changed by one byte
+            m.size = len(data)
+            tar.addfile(m, io.BytesIO(data))
+    HfApi().upload_file(path_or_fileobj=buf.getvalue(), path_in_repo=f"results/{path.name}.pack.tar.xz",
+                        repo_id="lab/bad", repo_type="dataset")
+    away = tmp_path / "elsewhere" / path.name
+    with pytest.raises(PackError, match="does not match its sha256: damaged pack, refusing it"):
+        pull(away, "lab/bad")
+    assert not away.exists() and not Path(f"{away}.pack.tar.xz").exists()
