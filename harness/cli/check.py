@@ -87,16 +87,22 @@ def needs_preflight(plan) -> bool:
 
     from harness.core.registry import registry
 
-    for node in plan.nodes.values():
+    sources: set[str] = set()
+    evaluated: set[str] = set()
+    for node in plan.nodes.values():  # each model source and task looked at once (200k nodes, a few dozen of each)
         p = node.params
         src = p["model"]["source"]
-        if not src.startswith(("local:", "/", "~", ".")) and not Path(src).expanduser().exists():
-            return True
+        if src not in sources:
+            sources.add(src)
+            if not src.startswith(("local:", "/", "~", ".")) and not Path(src).expanduser().exists():
+                return True
         infos = p.get("tasks") or ([p["task"]] if "task" in p else [])
         if any(i["data"]["kind"] == "hub" for i in infos):
             return True
-        if node.stage == "eval" and "spbleu" in registry().task(p["task"]["name"]).spec.metrics:
-            return True
+        if node.stage == "eval" and p["task"]["name"] not in evaluated:
+            evaluated.add(p["task"]["name"])
+            if "spbleu" in registry().task(p["task"]["name"]).spec.metrics:
+                return True
     return False
 
 

@@ -30,21 +30,23 @@ def matrix() -> None:
     """Plan and run a models × intermediate × targets × languages × seeds matrix."""
 
 
-def plan_summary(plan) -> dict[str, Any]:
+def plan_summary(plan, done: set[str] | None = None, events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Node counts, what is cached, what reuse saves and the estimate from this cache's timings (``done``, the
+    finished nodes, and ``events``, the log, when the caller has them: each is read once at 200k nodes)."""
     from harness.run.context import Context
     from harness.store.integrity import pruned_names
-    from harness.store.nodestore import is_done
-    from harness.store.status import plan_costs
+    from harness.store.status import done_nodes, plan_costs
 
     ctx = Context(cache_dir=plan.cache_dir)
+    done = done_nodes(plan, ctx) if done is None else done
     stages: dict[str, dict[str, int]] = {}
     pruned = 0
     for node in plan.nodes.values():
         s = stages.setdefault(node.stage, {"nodes": 0, "cached": 0})
         s["nodes"] += 1
-        done = is_done(ctx, node.key)
-        s["cached"] += done
-        pruned += done and bool(pruned_names(ctx.node_dir(node.key)))
+        finished = node.key in done
+        s["cached"] += finished
+        pruned += finished and bool(pruned_names(ctx.node_dir(node.key)))
     # Without reuse every cell would train its own intermediate checkpoint and target model.
     n_targets_trainable = len({(n.params["model"]["name"], n.params["intermediate"], n.params["task"]["name"],
                                 n.params["seed"]) for n in plan.by_stage("target")})
@@ -58,7 +60,7 @@ def plan_summary(plan) -> dict[str, Any]:
             "target_trainings_without_reuse": sum(1 for n in plan.by_stage("eval") if n.params["trained"]),
             "target_trainings_with_reuse": n_targets_trainable,
         },
-        "estimate": plan_costs(plan, ctx, plan.config.workers),
+        "estimate": plan_costs(plan, ctx, plan.config.workers, done=done, events=events),
         "pruned": pruned,
         "cache_dir": str(plan.cache_dir), "leaderboard": str(plan.leaderboard),
     }
@@ -94,14 +96,18 @@ def matrix_plan(config: str, as_json: bool, show_nodes: bool, gpu_memory_gb: flo
     from harness.cli.plan_view import plan_cost_summary, print_cost
     from harness.modeling.memory import plan_warnings
     from harness.planning.cost import DEVICES
+    from harness.run.context import Context
+    from harness.store.events import read_events
+    from harness.store.status import done_nodes
 
     if device_kind is not None and device_kind not in DEVICES:
         fail(f"--device-kind {device_kind!r} is not one of {', '.join(DEVICES)}")
     plan = with_recorded_seeds(_load_plan(config, update_lock, before_download=before_download, models_as=models_as,
                                           overrides=overrides), config)
-    summary = plan_summary(plan)
+    done, events = done_nodes(plan, Context(cache_dir=plan.cache_dir)), read_events(plan.cache_dir)
+    summary = plan_summary(plan, done, events)
     summary["provisional"] = before_download
-    summary["cost"] = plan_cost_summary(plan, device_kind)
+    summary["cost"] = plan_cost_summary(plan, device_kind, done, events)
     summary["memory_warnings"] = plan_warnings(plan, gpu_memory_gb)
     for line in summary["memory_warnings"]:
         err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)

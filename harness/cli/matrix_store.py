@@ -21,7 +21,7 @@ def matrix_status_cmd(config: str, as_json: bool) -> None:
 
     plan = _load_plan(config, quiet=True, check_data=False)
     plan = with_recorded_seeds(plan, config)
-    st = matrix_status(plan, Context(cache_dir=plan.cache_dir), workers=plan.config.workers)
+    st = matrix_status(plan, Context(cache_dir=plan.cache_dir), workers=plan.config.workers, per_node=as_json)
     if as_json:
         emit_json(st)
         return

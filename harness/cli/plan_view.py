@@ -44,18 +44,20 @@ def stage_memory(plan, meta_of=_meta_of, nproc: int | None = None, strategy: str
     return {"strategy": strat, "nproc": nproc, "stages": out}
 
 
-def plan_cost_summary(plan, device_kind: str | None = None) -> dict[str, Any]:
+def plan_cost_summary(plan, device_kind: str | None = None, done: set[str] | None = None,
+                      events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The plan's cost (``harness.planning.cost``) on ``device_kind`` (default: cpu for a cpu config, else
-    h100-sxm), calibrated on the finished nodes of its cache, with each training stage's peak memory per GPU."""
+    h100-sxm), calibrated on the finished nodes of its cache, with each training stage's peak memory per GPU.
+    ``done`` and ``events``: the finished nodes and the events log, when the caller has read them."""
     from harness.planning.cost import plan_cost
     from harness.run.context import Context
     from harness.store.events import read_events
-    from harness.store.nodestore import is_done
+    from harness.store.status import done_nodes
 
-    ctx = Context(cache_dir=plan.cache_dir)
+    done = done_nodes(plan, Context(cache_dir=plan.cache_dir)) if done is None else done
     kind = device_kind or ("cpu" if plan.config.device == "cpu" else "h100-sxm")
-    cost = plan_cost(plan, _meta_of, device=kind, history=read_events(plan.cache_dir),
-                     done=lambda k: is_done(ctx, k))
+    cost = plan_cost(plan, _meta_of, device=kind, history=read_events(plan.cache_dir) if events is None else events,
+                     done=done.__contains__)
     cost["memory"] = stage_memory(plan)
     return cost
 

@@ -20,13 +20,15 @@ from harness.core.registry import registry
 from harness.orchestration.contract import Backend
 from harness.planning.plan import Node, Plan
 from harness.planning.task_data import prepare_data
-from harness.results.leaderboard import cleanup_leaderboard_tmp, collect_rows, merge_leaderboard
+from harness.results.leaderboard import cleanup_leaderboard_tmp, merge_matrix
 from harness.run.context import Context
 from harness.run.stop import stop_requested
 from harness.store.events import append_events, current_run, event, log_event, new_run_id, set_run
 from harness.store.heartbeat import Heartbeat, cleanup_heartbeats, owner_alive, read_heartbeat
 from harness.store.integrity import check_cached, inputs, scan_nodes
 from harness.store.nodestore import cleanup_tmp, is_done, read_failure
+from harness.store.verified import close_index, open_index
+from harness.store.verified import flush as flush_index
 
 FINISHED = ("done", "cached")
 
@@ -65,7 +67,6 @@ def triage(nodes: list[Node], ctx: Context, retry_failed: bool, outcome: Outcome
         if node.key in cached:
             state[node.key] = "cached"
             outcome.cached.append(node.key)
-            records.append(event(node, "cached"))
             continue
         record = None if retry_failed else read_failure(ctx, node.key)
         if record is not None:
@@ -75,8 +76,14 @@ def triage(nodes: list[Node], ctx: Context, retry_failed: bool, outcome: Outcome
             records.append(event(node, "failed_earlier", error=record.get("error")))
             continue
         state[node.key] = "todo"
+    if outcome.cached:  # one record, not one per node: a cached rerun of 200k nodes must not add 200k lines
+        stages: dict[str, int] = {}
+        for key in outcome.cached:
+            stages[by_key[key].stage] = stages.get(by_key[key].stage, 0) + 1
+        records.append(event(None, "cached", count=len(outcome.cached), stages=stages))
     if records:
         append_events(ctx.cache_dir, records)
+    flush_index(ctx.cache_dir)  # what was hashed here is kept even if the run is killed
     return state
 
 
@@ -221,15 +228,18 @@ def run_plan(plan: Plan, ctx: Context, executor: Any = None, retry_failed: bool 
     log_event(ctx, None, "run_start", config_name=plan.config.name, config_hash=plan.config_hash,
               executor=getattr(executor, "name", type(executor).__name__), workers=getattr(executor, "workers", None),
               nodes=len(plan.nodes), retry_failed=retry_failed)
+    open_index(ctx.cache_dir)  # the driver's: files unchanged since they were last hashed are not hashed again
     try:
         with Heartbeat(ctx.cache_dir, f"run-{current_run()}", run=current_run()):
             outcome = executor.run(list(plan.nodes.values()), ctx, retry_failed=retry_failed)
+        merge_matrix(plan, ctx)
     except BaseException as err:
         status = "error" if isinstance(err, Exception) else "interrupted"
         log_event(ctx, None, "run_end", status=status, error=f"{type(err).__name__}: {err}",
                   seconds=round(time.time() - started, 3))
         raise
-    merge_leaderboard(plan.leaderboard, plan.config.name, collect_rows(plan, ctx))
+    finally:
+        close_index(ctx.cache_dir)
     if ctx.prune:  # a last sweep (and the only one for executors that do not drive run_dag, e.g. SLURM)
         from harness.store.prune import prune
 

@@ -185,17 +185,16 @@ def print_summary(console: Console, path: str | Path) -> None:
 # (imports kept local below: this section is merged separately from the row-loading code above)
 
 
-def collect_rows(plan: Plan, ctx: Context) -> list[dict[str, Any]]:
-    """Rows of every finished eval node of the plan, stamped with this matrix's name and config hash. Each node's
-    files are checked against their sha256 first; one that fails is left out (and redone by the next run)."""
-    import os
+def finished_evals(plan: Plan, ctx: Context) -> list[tuple[Any, str | None]]:
+    """Every finished eval node of the plan whose files match their sha256, with its ``DONE`` digest. One that
+    fails is invalidated (a rerun redoes it), named on stderr and left out."""
     import sys
 
     from harness.store.integrity import check_node, invalidate
 
-    rows = []
+    out = []
     for node in plan.by_stage("eval"):
-        done, problem, _ = check_node(ctx, node.key)  # complete (DONE, sizes), then its content (once per run)
+        done, problem, marker = check_node(ctx, node.key)  # complete (DONE, sizes), then its content (once per run)
         if not done:
             continue
         if problem is not None:
@@ -203,6 +202,17 @@ def collect_rows(plan: Plan, ctx: Context) -> list[dict[str, Any]]:
             print(f"warning: node {node.key} ({node.label}) left out of the leaderboard: {problem}; "
                   "a rerun redoes it", file=sys.stderr)
             continue
+        out.append((node, (marker or {}).get("digest")))
+    return out
+
+
+def collect_rows(plan: Plan, ctx: Context, finished: list[tuple[Any, str | None]] | None = None) -> list[dict[str, Any]]:
+    """Rows of every finished eval node of the plan (``finished``: what :func:`finished_evals` found), stamped
+    with this matrix's name and config hash and their predictions' path relative to the leaderboard."""
+    import os
+
+    rows = []
+    for node, _ in finished_evals(plan, ctx) if finished is None else finished:
         for row in read_jsonl(ctx.node_dir(node.key) / files.ROWS, torn_tail=False):
             row["config_name"] = plan.config.name
             row["config_hash"] = plan.config_hash
@@ -213,6 +223,31 @@ def collect_rows(plan: Plan, ctx: Context) -> list[dict[str, Any]]:
                 row["predictions"] = str(pred)
             rows.append(row)
     return rows
+
+
+MERGE_STAMP = 1  # bump when collect_rows changes what it writes: every leaderboard is then merged again
+
+
+def merge_matrix(plan: Plan, ctx: Context) -> bool:
+    """Merge this matrix's rows into its leaderboard, unless the file is byte for byte what the last merge of
+    exactly these nodes (same digests) wrote: a cached rerun of 200k nodes then reads no row file. Whether it
+    wrote. The record of the last merge lives in the store's index (:mod:`harness.store.verified`)."""
+    import hashlib
+    import json
+
+    from harness.store.verified import index_for
+
+    finished = finished_evals(plan, ctx)
+    index = index_for(ctx.cache_dir)
+    where = str(Path(plan.leaderboard).resolve())
+    stamp = hashlib.sha256(json.dumps([MERGE_STAMP, plan.config.name, plan.config_hash, where,
+                                       [(n.key, d) for n, d in finished]]).encode()).hexdigest()
+    if index is not None and index.leaderboard_current(where, stamp):
+        return False
+    merge_leaderboard(plan.leaderboard, plan.config.name, collect_rows(plan, ctx, finished))
+    if index is not None:
+        index.note_leaderboard(where, stamp)
+    return True
 
 
 def merge_leaderboard(path: Path, config_name: str, rows: list[dict[str, Any]]) -> None:

@@ -84,14 +84,39 @@ def log_event(ctx: Context, node: Node | None, name: str, **extra: Any) -> None:
 _warned: set[tuple[str, int]] = set()
 
 
-def read_events(cache_dir: Path) -> list[dict[str, Any]]:
-    """Every event of the log; a line that is not a JSON object (torn by a kill during an append) is skipped with
-    one warning line on stderr naming the file and line number."""
+def _lines_with(data: bytes, names: tuple[str, ...]) -> list[bytes]:
+    """The lines of ``data`` that record an event named in ``names`` (found by bytes search, not parsed)."""
+    lines = []
+    for name in names:
+        needle, pos = f'"event": {json.dumps(name)}'.encode(), 0
+        while (hit := data.find(needle, pos)) >= 0:
+            start, end = data.rfind(b"\n", 0, hit) + 1, data.find(b"\n", hit)
+            end = len(data) if end < 0 else end
+            lines.append((start, data[start:end]))
+            pos = end
+    return [line for _, line in sorted(lines)]
+
+
+def read_events(cache_dir: Path, only: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """Every event of the log (``only``: just those of these names, found without parsing the rest); a line that
+    is not a JSON object (torn by a kill during an append) is skipped with one warning line on stderr naming the
+    file and line number."""
     path = Path(cache_dir) / EVENTS
     if not path.exists():
         return []
     with open(path, "rb") as fh:
-        lines = [raw for raw in fh.read().split(b"\n") if raw.strip()]
+        data = fh.read()
+    if only is not None:
+        out = []
+        for raw in _lines_with(data, only):
+            try:
+                record = json.loads(raw)
+            except ValueError:
+                continue  # a torn line: the full read names it
+            if isinstance(record, dict) and record.get("event") in only:
+                out.append(record)
+        return out
+    lines = [raw for raw in data.split(b"\n") if raw.strip()]
     try:  # one parse for the whole log (a big run's log has a million lines); any bad line: line by line
         out = json.loads(b"[" + b",".join(lines) + b"]")
         if len(out) == len(lines) and all(isinstance(r, dict) for r in out):
@@ -115,3 +140,30 @@ def read_events(cache_dir: Path) -> list[dict[str, Any]]:
                 print(f"warning: {path}: line {lineno} is not a complete event (torn write?); skipped",
                       file=sys.stderr)
     return out
+
+
+def last_event_about(cache_dir: Path, keys: set[str] | dict[str, Any], chunk: int = 1 << 20) -> dict[str, Any] | None:
+    """The newest event about one of the nodes ``keys``, read backwards from the end of the log (None if none)."""
+    path = Path(cache_dir) / EVENTS
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        end, rest = os.fstat(fd).st_size, b""
+        while end > 0:
+            start = max(0, end - chunk)
+            lines = (os.pread(fd, end - start, start) + rest).split(b"\n")
+            rest = lines.pop(0) if start > 0 else b""  # maybe a partial line: joined to the next chunk
+            for raw in reversed(lines):
+                if raw.strip():
+                    try:
+                        record = json.loads(raw)
+                    except ValueError:
+                        continue
+                    if isinstance(record, dict) and record.get("node") in keys:
+                        return record
+            end = start
+        return None
+    finally:
+        os.close(fd)

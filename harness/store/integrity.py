@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.store.events import current_run, log_event
+from harness.store.verified import index_for
 
 if TYPE_CHECKING:
     from harness.planning.plan import Node
@@ -43,8 +44,11 @@ def _read_fd(fd: int, size: int) -> bytes:
 def _sha256_fd(fd: int, size: int) -> str:
     if size <= _CHUNK:  # small files (rows, summaries, DONE): one read, no 256 KiB buffer per file
         return hashlib.sha256(_read_fd(fd, size)).hexdigest()
-    with os.fdopen(os.dup(fd), "rb") as fh:
-        return hashlib.file_digest(fh, HASH).hexdigest()
+    h, offset = hashlib.sha256(), 0  # (hashlib.file_digest is Python 3.11+)
+    while chunk := os.pread(fd, _CHUNK, offset):
+        h.update(chunk)
+        offset += len(chunk)
+    return h.hexdigest()
 
 
 def hash_file(path: Path | str, fd: int | None = None, size: int | None = None) -> str:
@@ -192,8 +196,15 @@ def check_node(ctx: Context, key: str, hashes: bool = False,
     """(finished, why its files do not match their ``DONE`` hashes, its ``DONE``): :func:`quick_check` and
     :func:`verify` in one read of ``DONE``. ``hashes``: read and hash each file in the pass that checks its size
     (for a node sure to be verified: one open per file instead of a stat and an open); ``content=False``: the
-    quick check only (the second value is then the quick check's problem)."""
+    quick check only (the second value is then the quick check's problem). Where the driver opened the store's
+    index (:mod:`harness.store.verified`), a node whose files are unchanged since they were last hashed is
+    trusted from it, and a node hashed here is added to it."""
     folder = node_folder(ctx, key)
+    index = index_for(ctx.cache_dir)
+    if index is not None:
+        trusted = index.trusted(key, folder)
+        if trusted is not None:
+            return True, None, trusted
     marker, st = load_marker(folder)
     memo = (current_run(), folder)
     problem, content, sig = _scan(folder, key, marker, hashes=hashes)
@@ -206,6 +217,8 @@ def check_node(ctx: Context, key: str, hashes: bool = False,
         content = problem or content
     if content is None:
         _verified[memo] = hash((_entry(DONE, st), *sig))
+        if index is not None:
+            index.note(key, marker, st, sig)
     return True, content, marker
 
 
@@ -235,6 +248,9 @@ def invalidate(ctx: Context, node: Node | None, key: str, reason: str) -> None:
     except FileNotFoundError:
         pass
     _verified.pop((current_run(), str(ctx.node_dir(key))), None)
+    index = index_for(ctx.cache_dir)
+    if index is not None:
+        index.drop(key)
     extra = {} if node is not None else {"node": key}
     name = "pruned_needed" if PRUNE_REASON in reason else "corrupt"
     log_event(ctx, node, name, reason=reason, file=reason.split(":", 1)[0], **extra)

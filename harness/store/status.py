@@ -16,10 +16,11 @@ from typing import Any
 
 from harness.planning.plan import Node, Plan
 from harness.run.context import Context
-from harness.store.events import read_events
+from harness.store.events import last_event_about, read_events
 from harness.store.heartbeat import checkpoint_step, owner_alive, read_heartbeat
-from harness.store.integrity import check_node
-from harness.store.nodestore import failed_path, is_done, is_running, read_failure
+from harness.store.integrity import check_node, node_folder
+from harness.store.nodestore import failed_path, is_running, read_failure
+from harness.store.verified import INDEX, Index
 
 
 def stage_seconds(events: list[dict[str, Any]]) -> dict[tuple[str, str | None], list[float]]:
@@ -57,17 +58,33 @@ def _listing(folder: Path, suffix: str = "") -> set[str] | None:
     return {n[: len(n) - len(suffix)] for n in names if n.endswith(suffix)} if suffix else set(names)
 
 
-def node_states(plan: Plan, ctx: Context, events: list[dict[str, Any]]) -> dict[str, str]:
+def done_nodes(plan: Plan, ctx: Context) -> set[str]:
+    """Keys of the plan's finished nodes. A node is finished when its ``DONE`` is the very file the last content
+    check verified (the store's index, :mod:`harness.store.verified`: one stat), else when the quick check passes
+    (``DONE`` names the node, every listed file has its size). No file is hashed here: a rerun does that."""
+    listed = _listing(Path(ctx.cache_dir) / "nodes")
+    index = Index(ctx.cache_dir) if (Path(ctx.cache_dir) / INDEX).exists() else None
+    done = set()
+    for k in plan.nodes:
+        if listed is not None and k not in listed:
+            continue
+        if (index is not None and index.done_unchanged(k, node_folder(ctx, k))) or check_node(ctx, k, verified=False)[0]:
+            done.add(k)
+    return done
+
+
+def node_states(plan: Plan, ctx: Context, events: list[dict[str, Any]], done: set[str] | None = None) -> dict[str, str]:
     """done, running (a live owner), interrupted, failed, skipped or pending, for every node of the plan. The
     store's folders are listed once: a node without a folder, lock, heartbeat, failure record or resume
-    checkpoint is not probed for it."""
+    checkpoint is not probed for it. ``done``: what :func:`done_nodes` found (else it is asked here)."""
+    done = done_nodes(plan, ctx) if done is None else done
     last: dict[str, dict[str, Any]] = {}
     for e in events:
         if e.get("node") in plan.nodes and e.get("event") in (*OPEN, "finish", "failed", "cached", "stale"):
             last[e["node"]] = e
     cache = Path(ctx.cache_dir)
     listed = {name: _listing(cache / name, suffix) for name, suffix in
-              (("nodes", ""), ("locks", ".lock"), ("heartbeats", ".json"), ("failed", ".json"), ("resume", ""))}
+              (("locks", ".lock"), ("heartbeats", ".json"), ("failed", ".json"), ("resume", ""))}
 
     def may(where: str, name: str) -> bool:
         return listed[where] is None or name in listed[where]
@@ -76,7 +93,7 @@ def node_states(plan: Plan, ctx: Context, events: list[dict[str, Any]]) -> dict[
     for node in plan.nodes.values():
         k = node.key
         opened = last.get(k, {}).get("event") in OPEN
-        if may("nodes", k) and check_node(ctx, k, verified=False)[0]:
+        if k in done:
             state[k] = "done"
         elif (may("locks", k) and is_running(ctx, k)) or (
                 may("heartbeats", f"node-{k}") and owner_alive(read_heartbeat(ctx.cache_dir, f"node-{k}"))):
@@ -98,20 +115,24 @@ def driver_alive(ctx: Context, run_start: dict[str, Any]) -> bool:
     return owner_alive(beat if beat is not None else run_start)
 
 
-def matrix_status(plan: Plan, ctx: Context, workers: int = 1) -> dict[str, Any]:
+def matrix_status(plan: Plan, ctx: Context, workers: int = 1, per_node: bool = True) -> dict[str, Any]:
     """Progress of a running or finished matrix, from the cache (DONE markers, locks, heartbeats, failure
     records, resume checkpoints) and the events log: per-stage counts, running, interrupted and failed nodes,
-    timing and an ETA."""
-    events = read_events(ctx.cache_dir)
+    timing and an ETA; ``per_node``: also every node's state (``nodes``)."""
+    done = done_nodes(plan, ctx)
+    finished = len(done) == len(plan.nodes)
+    # a finished matrix needs only its runs' events (found without parsing the rest of a big log)
+    events = read_events(ctx.cache_dir, only=("run_start", "run_end") if finished else None)
     resume = _listing(Path(ctx.cache_dir) / "resume")
 
     def resumable(key: str) -> bool:
         return resume is None or key in resume
 
-    keys = set(plan.nodes)
-    mine = [e for e in events if e.get("node") in keys]
+    keys = plan.nodes
+    mine = [] if finished else [e for e in events if e.get("node") in keys]
     last_start = {e["node"]: e for e in mine if e["event"] == "start"}
-    state = node_states(plan, ctx, events)
+    newest = last_event_about(ctx.cache_dir, keys) if finished else (mine[-1] if mine else None)
+    state = {k: "done" for k in plan.nodes} if finished else node_states(plan, ctx, events, done)
     stages: dict[str, dict[str, int]] = {}
     for node in plan.nodes.values():
         s = stages.setdefault(node.stage, {k: 0 for k in STATES})
@@ -165,13 +186,13 @@ def matrix_status(plan: Plan, ctx: Context, workers: int = 1) -> dict[str, Any]:
                       f"finished nodes, {max(1, workers)} worker(s)") if len(known) == len(left) else
                      f"unknown: {len(left) - len(known)} of {len(left)} nodes left have no finished node of their "
                      "stage and model to time them by",
-        "last_event": mine[-1]["time"] if mine else None,
+        "last_event": newest["time"] if newest else None,
         "leaderboard": str(plan.leaderboard),
         "leaderboard_rows": count_rows(plan.leaderboard) if plan.leaderboard.exists() else 0,
         "nodes": [{"node": n.key, "stage": n.stage, "label": n.label, "state": state[n.key],
                    **({"checkpoint_step": checkpoint_step(ctx.cache_dir, n.key) if resumable(n.key) else None}
                       if n.stage in TRAINING else {})}
-                  for n in plan.nodes.values()],
+                  for n in plan.nodes.values()] if per_node else None,
     }
 
 
@@ -179,8 +200,8 @@ def count_rows(path: Path) -> int:
     """Rows in a leaderboard file, as ``len(read_jsonl(path))`` counts them (blank lines skipped, a torn last line
     not counted) without parsing every row."""
     lines = Path(path).read_bytes().split(b"\n")
-    n = sum(1 for line in lines if line.strip())
-    if lines[-1].strip():  # an unterminated last line counts only if it is a whole row
+    n = sum(1 for line in lines if line and not line.isspace())  # (no copy per line, unlike strip)
+    if lines[-1] and not lines[-1].isspace():  # an unterminated last line counts only if it is a whole row
         try:
             json.loads(lines[-1])
         except ValueError:
@@ -188,13 +209,15 @@ def count_rows(path: Path) -> int:
     return n
 
 
-def plan_costs(plan: Plan, ctx: Context, workers: int = 1) -> dict[str, Any]:
+def plan_costs(plan: Plan, ctx: Context, workers: int = 1, done: set[str] | None = None,
+               events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Estimated cost of the plan from the timings in this cache's events log: seconds left to run, a wall-clock
     estimate at ``workers`` (the larger of total/workers and the DAG's critical path), and the seconds that
     checkpoint reuse saves versus running every cell independently (its own intermediate and target training)."""
-    history = stage_seconds(read_events(ctx.cache_dir))
+    history = stage_seconds(read_events(ctx.cache_dir) if events is None else events)
     est = {k: estimate_seconds(n, history) for k, n in plan.nodes.items()}
-    todo = [k for k in plan.nodes if not is_done(ctx, k)]
+    done = done_nodes(plan, ctx) if done is None else done
+    todo = [k for k in plan.nodes if k not in done]
     unknown = sum(est[k] is None for k in todo)
     left = sum(est[k] or 0.0 for k in todo)
     finish: dict[str, float] = {}  # critical path over nodes still to run

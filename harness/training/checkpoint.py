@@ -277,9 +277,11 @@ def checkpoint_manifest(folder: Path) -> dict[str, dict[str, Any]]:
     out = {}
     for p in sorted(Path(folder).rglob("*")):
         if p.is_file() and p.name != MANIFEST:
+            h = hashlib.sha256()  # (hashlib.file_digest is Python 3.11+)
             with open(p, "rb") as fh:
-                out[str(p.relative_to(folder))] = {"size": p.stat().st_size,
-                                                   "sha256": hashlib.file_digest(fh, "sha256").hexdigest()}
+                while chunk := fh.read(1 << 20):
+                    h.update(chunk)
+            out[str(p.relative_to(folder))] = {"size": p.stat().st_size, "sha256": h.hexdigest()}
     return out
 
 
