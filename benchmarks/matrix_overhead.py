@@ -10,10 +10,12 @@ the engine's own work: planning (keys, fingerprints, the lock file, validation),
 DONE manifests and content checks, the events log and the leaderboard merge.
 
     .venv/bin/python benchmarks/matrix_overhead.py [--nodes 1000 10000 200000] [--baseline REV] [--profile]
+        [--out DIR [--reuse]]
 
 Per size it reports, each as ``harness matrix …`` does it, from a YAML config on disk: **plan** (config → plan:
-load, lock file, build, validate), a **fully cached rerun** (``matrix run`` where every node is done: plan, checks,
-then the scheduler finds everything cached and writes the leaderboard) and **status** (``matrix status``), each
+load, lock file, build, validate), a **cold rerun** (``matrix run`` where every node is done but the store's index
+of verified nodes is empty: every reported node is hashed), a **fully cached rerun** (the same with the index the
+cold rerun wrote: the usual rerun) and **status** (``matrix status``), each
 with ms per node and the phase's peak RSS (``VmHWM``, reset before each phase). Up to ``--first-run-max`` nodes
 the cache is filled by a real first run (timed, as before); above, it is written directly with the engine's own
 node-folder code (``write_marker``) and a matching events log, which the cached rerun must then accept whole.
@@ -216,7 +218,7 @@ def status_phase(config_path: Path):
     t = time.perf_counter()
     plan = _load_plan(str(config_path), quiet=True, check_data=False)
     t_plan = time.perf_counter() - t
-    st = matrix_status(plan, Context(cache_dir=plan.cache_dir), workers=plan.config.workers)
+    st = matrix_status(plan, Context(cache_dir=plan.cache_dir), workers=plan.config.workers, per_node=False)
     assert st["phase"] == "finished", st["totals"]
     return {"plan_s": t_plan}
 
@@ -226,8 +228,13 @@ def measure(config_path: Path, repeats: int, profile: bool) -> dict[str, Any]:
     events = config_path.parent / "out" / "cache" / "events.jsonl"
     seed_log = events.with_name("events.jsonl.seed")
     out: dict[str, Any] = {}
+    index = config_path.parent / "out" / "cache" / "verified.json"
     for name, fn in (("plan", plan_phase), ("rerun", rerun_phase), ("status", status_phase)):
         times, peaks, inner = [], [], []
+        if name == "rerun":  # the first rerun hashes every reported node and records it in the store's index
+            index.unlink(missing_ok=True)
+            res, secs, peak = phase(fn, config_path)
+            out["rerun_cold"] = {"s": secs, "min_s": secs, "peak_mb": peak, "plan_part_s": res.get("plan_s")}
         for i in range(repeats + int(profile)):
             shutil.copyfile(seed_log, events)
             res, secs, peak = phase(fn, config_path, profile=f"{name} ({config_path})" if profile and i == 0 else None)
@@ -348,15 +355,18 @@ def report(r: dict[str, Any]) -> None:
         print(f"  cache written directly (engine node-folder code): {r['seeded_s']:.1f} s")
     print(f"  events log: {r['events_lines']} lines; first plan (lock file, validation): {r['plan_first_s']:.3f} s")
     sides = [("ours", r["ours"])] + ([("baseline", r["baseline"])] if r.get("baseline") else [])
-    for what, label in (("plan", "plan"), ("rerun", "cached rerun"), ("status", "status")):
+    for what, label in (("plan", "plan"), ("rerun_cold", "rerun, cold"), ("rerun", "cached rerun"),
+                        ("status", "status")):
         cells = []
         for side, m in sides:
+            if what not in m:
+                continue
             p = m[what]
             part = f", of which plan {p['plan_part_s']:.2f} s" if p["plan_part_s"] is not None else ""
             cells.append(f"{side} {p['s']:.3f} s (min {p['min_s']:.3f}) = {1e6 * p['s'] / n:.1f} µs/node, "
                          f"peak {p['peak_mb']:.0f} MB{part}")
         ratio = (f"  → baseline/ours {r['baseline'][what]['s'] / r['ours'][what]['s']:.1f}×"
-                 if r.get("baseline") else "")
+                 if r.get("baseline") and what in r["baseline"] else "")
         print(f"  {label + ':':<14}" + "\n  {:<14}".format("").join(cells) + ratio)
 
 
@@ -371,6 +381,7 @@ def main() -> None:
     ap.add_argument("--first-run-max", type=int, default=2000, help="fill caches up to this size by a real run")
     ap.add_argument("--profile", action="store_true", help="cProfile each phase (ours), top entries to stderr")
     ap.add_argument("--out", type=Path, default=None, help="scratch folder (default: a temporary one, removed)")
+    ap.add_argument("--reuse", action="store_true", help="with --out: measure the caches an earlier run filled")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--child", nargs=2, metavar=("WHAT", "CONFIG"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -387,10 +398,15 @@ def main() -> None:
         base = str(baseline_tree(args.baseline, scratch)) if args.baseline else None
         for n in args.nodes:
             folder = scratch / f"n{n}"
-            shutil.rmtree(folder, ignore_errors=True)
-            cfg = write_config(folder, n)
-            r = child(["--child", "prepare", str(cfg), "--first-run-max", str(args.first_run_max),
-                       "--workers", str(args.workers)])
+            saved = folder / "prepare.json"
+            if args.reuse and saved.exists():  # the cache that an earlier run with this --out filled
+                cfg, r = folder / "overhead.yaml", json.loads(saved.read_text())
+            else:
+                shutil.rmtree(folder, ignore_errors=True)
+                cfg = write_config(folder, n)
+                r = child(["--child", "prepare", str(cfg), "--first-run-max", str(args.first_run_max),
+                           "--workers", str(args.workers)])
+                saved.write_text(json.dumps(r))
             r["load"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
             if base and r["nodes"] <= args.baseline_max:
                 r["baseline"] = child(["--child", "measure", str(cfg), "--repeats", str(args.baseline_repeats)], base)

@@ -42,6 +42,7 @@ class Outcome:
     earlier: list[str] = field(default_factory=list)  # failed keys not retried (failed in an earlier run)
     interrupted: list[str] = field(default_factory=list)  # stopped gracefully (requeue): a rerun resumes them
     not_run: list[str] = field(default_factory=list)  # not started: a stop was requested or an upstream interrupted
+    digests: dict[str, str | None] = field(default_factory=dict)  # cached nodes: the DONE digest triage verified
 
     @property
     def ok(self) -> bool:
@@ -67,6 +68,7 @@ def triage(nodes: list[Node], ctx: Context, retry_failed: bool, outcome: Outcome
         if node.key in cached:
             state[node.key] = "cached"
             outcome.cached.append(node.key)
+            outcome.digests[node.key] = scan.digests.get(node.key)
             continue
         record = None if retry_failed else read_failure(ctx, node.key)
         if record is not None:
@@ -232,7 +234,9 @@ def run_plan(plan: Plan, ctx: Context, executor: Any = None, retry_failed: bool 
     try:
         with Heartbeat(ctx.cache_dir, f"run-{current_run()}", run=current_run()):
             outcome = executor.run(list(plan.nodes.values()), ctx, retry_failed=retry_failed)
-        merge_matrix(plan, ctx)
+        # nothing ran: the digests triage verified name every reported node (the merge may then be skipped)
+        merge_matrix(plan, ctx, outcome.digests if not outcome.done and len(outcome.cached) == len(plan.nodes)
+                     else None)
     except BaseException as err:
         status = "error" if isinstance(err, Exception) else "interrupted"
         log_event(ctx, None, "run_end", status=status, error=f"{type(err).__name__}: {err}",

@@ -228,20 +228,29 @@ def collect_rows(plan: Plan, ctx: Context, finished: list[tuple[Any, str | None]
 MERGE_STAMP = 1  # bump when collect_rows changes what it writes: every leaderboard is then merged again
 
 
-def merge_matrix(plan: Plan, ctx: Context) -> bool:
+def merge_matrix(plan: Plan, ctx: Context, verified: dict[str, str | None] | None = None) -> bool:
     """Merge this matrix's rows into its leaderboard, unless the file is byte for byte what the last merge of
     exactly these nodes (same digests) wrote: a cached rerun of 200k nodes then reads no row file. Whether it
-    wrote. The record of the last merge lives in the store's index (:mod:`harness.store.verified`)."""
+    wrote. The record of the last merge lives in the store's index (:mod:`harness.store.verified`).
+    ``verified``: the digest of every node, verified by this run (nothing ran since), else each node is checked
+    here; the rows read for a merge are always checked first."""
     import hashlib
     import json
 
     from harness.store.verified import index_for
 
-    finished = finished_evals(plan, ctx)
     index = index_for(ctx.cache_dir)
     where = str(Path(plan.leaderboard).resolve())
-    stamp = hashlib.sha256(json.dumps([MERGE_STAMP, plan.config.name, plan.config_hash, where,
-                                       [(n.key, d) for n, d in finished]]).encode()).hexdigest()
+
+    def stamp_of(done: list[tuple[Any, str | None]]) -> str:
+        return hashlib.sha256(json.dumps([MERGE_STAMP, plan.config.name, plan.config_hash, where,
+                                          [(n.key, d) for n, d in done]]).encode()).hexdigest()
+
+    if verified is not None and index is not None and \
+            index.leaderboard_current(where, stamp_of([(n, verified.get(n.key)) for n in plan.by_stage("eval")])):
+        return False
+    finished = finished_evals(plan, ctx)
+    stamp = stamp_of(finished)
     if index is not None and index.leaderboard_current(where, stamp):
         return False
     merge_leaderboard(plan.leaderboard, plan.config.name, collect_rows(plan, ctx, finished))

@@ -64,11 +64,11 @@ def done_nodes(plan: Plan, ctx: Context) -> set[str]:
     (``DONE`` names the node, every listed file has its size). No file is hashed here: a rerun does that."""
     listed = _listing(Path(ctx.cache_dir) / "nodes")
     index = Index(ctx.cache_dir) if (Path(ctx.cache_dir) / INDEX).exists() else None
-    done = set()
+    done, base = set(), node_folder(ctx, "")
     for k in plan.nodes:
         if listed is not None and k not in listed:
             continue
-        if (index is not None and index.done_unchanged(k, node_folder(ctx, k))) or check_node(ctx, k, verified=False)[0]:
+        if (index is not None and index.done_unchanged(k, base + k)) or check_node(ctx, k, verified=False)[0]:
             done.add(k)
     return done
 

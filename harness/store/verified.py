@@ -28,8 +28,11 @@ MARGIN_NS = 2_000_000_000  # coarser than any file system's ctime granularity th
 _open: dict[str, Index] = {}
 
 
+_PACK = struct.Struct("<qqqq").pack
+
+
 def _pack(st: os.stat_result) -> bytes:
-    return struct.pack("<qqqq", st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    return _PACK(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 def _sha256(path: str) -> str:
@@ -76,12 +79,13 @@ class Index:
         entry = self.pending.get(key) or self.entries.get(key)
         if not isinstance(entry, str):
             return None
+        stat, pack, base = os.stat, _pack, folder + os.sep
         try:
             done_sig, files_sig, digest, names_id, up = entry.split(" ")
             names = self.names[int(names_id)]
-            if _sig(_pack(os.stat(os.path.join(folder, "DONE")))) != done_sig:
+            if _sig(pack(stat(base + "DONE"))) != done_sig:
                 return None
-            packed = b"".join(_pack(os.stat(os.path.join(folder, n))) for n in names)
+            packed = b"".join([pack(stat(base + n)) for n in names])
             upstream = {k: None if d == "-" else d for k, d in (x.split("=") for x in up.split(",") if x)}
         except (OSError, IndexError, TypeError, ValueError):
             return None
@@ -93,7 +97,7 @@ class Index:
         """Whether the node's ``DONE`` is the very file that was verified (one stat; its other files not looked at)."""
         entry = self.pending.get(key) or self.entries.get(key)
         try:
-            return isinstance(entry, str) and _sig(_pack(os.stat(os.path.join(folder, "DONE")))) == entry[:16]
+            return isinstance(entry, str) and _sig(_pack(os.stat(folder + os.sep + "DONE"))) == entry[:16]
         except OSError:
             return False
 
@@ -112,7 +116,7 @@ class Index:
         if not isinstance(digest, str) or not isinstance(upstream, dict):
             return
         up = ",".join(f"{k}={d if isinstance(d, str) else '-'}" for k, d in upstream.items())
-        files_sig = _sig(b"".join(struct.pack("<qqqq", *s[1:]) for s in stats))
+        files_sig = _sig(b"".join(_PACK(*s[1:]) for s in stats))
         self.pending[key] = f"{_sig(_pack(done))} {files_sig} {digest} {names_id} {up}"
         self.dropped.discard(key)
 
