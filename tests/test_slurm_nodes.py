@@ -17,6 +17,14 @@ from harness.planning.plan import Node  # noqa: E402
 from harness.run.context import Context  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def no_srun_needed(monkeypatch):
+    """submitit refuses to build an executor where ``srun`` is not on PATH; nothing here submits a job."""
+    import submitit.slurm.slurm as submitit_slurm
+
+    monkeypatch.setattr(submitit_slurm.SlurmExecutor, "affinity", classmethod(lambda cls: 2))
+
+
 def _sbatch(ex) -> list[str]:
     return [line for line in ex._make_submission_file_text("CMD", "uid").splitlines() if line.startswith("#SBATCH")]
 
