@@ -150,6 +150,8 @@ class Index:
         lock = os.open(self.path.with_name(f".{INDEX}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
+            for stale in self.path.parent.glob(f".{INDEX}.*.tmp"):  # a writer killed mid-write (writers hold the lock)
+                stale.unlink(missing_ok=True)
             nodes, names, boards = self._read()
             boards.update(self.new_boards)
             ids = {tuple(n): i for i, n in enumerate(names)}
