@@ -13,6 +13,7 @@ workers and matrices never interleave or lose rows.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,9 +80,7 @@ def triage(nodes: list[Node], ctx: Context, retry_failed: bool, outcome: Outcome
             continue
         state[node.key] = "todo"
     if outcome.cached:  # one record, not one per node: a cached rerun of 200k nodes must not add 200k lines
-        stages: dict[str, int] = {}
-        for key in outcome.cached:
-            stages[by_key[key].stage] = stages.get(by_key[key].stage, 0) + 1
+        stages = dict(Counter(by_key[key].stage for key in outcome.cached))
         records.append(event(None, "cached", count=len(outcome.cached), stages=stages))
     if records:
         append_events(ctx.cache_dir, records)
@@ -235,8 +234,7 @@ def run_plan(plan: Plan, ctx: Context, executor: Any = None, retry_failed: bool 
         with Heartbeat(ctx.cache_dir, f"run-{current_run()}", run=current_run()):
             outcome = executor.run(list(plan.nodes.values()), ctx, retry_failed=retry_failed)
         # nothing ran: the digests triage verified name every reported node (the merge may then be skipped)
-        merge_matrix(plan, ctx, outcome.digests if not outcome.done and len(outcome.cached) == len(plan.nodes)
-                     else None)
+        merge_matrix(plan, ctx, outcome.digests if len(outcome.cached) == len(plan.nodes) else None)
     except BaseException as err:
         status = "error" if isinstance(err, Exception) else "interrupted"
         log_event(ctx, None, "run_end", status=status, error=f"{type(err).__name__}: {err}",

@@ -205,6 +205,12 @@ def check_node(ctx: Context, key: str, hashes: bool = False,
         trusted = index.trusted(key, folder)
         if trusted is not None:
             return True, None, trusted
+    return _check_files(key, folder, index, hashes, verified)
+
+
+def _check_files(key: str, folder: str, index: Any, hashes: bool,
+                 verified: bool) -> tuple[bool, str | None, dict[str, Any] | None]:
+    """:func:`check_node` past the index: its ``DONE`` read, its files checked (and hashed), the index fed."""
     marker, st = load_marker(folder)
     memo = (current_run(), folder)
     problem, content, sig = _scan(folder, key, marker, hashes=hashes)
@@ -278,11 +284,12 @@ def scan_nodes(nodes: list[Node], ctx: Context) -> Scan:
     index, base = index_for(ctx.cache_dir), node_folder(ctx, "")
     for node in nodes:
         evaluated = node.stage == "eval"
-        marker = index.trusted(node.key, base + node.key) if index is not None else None
+        folder = base + node.key
+        marker = index.trusted(node.key, folder) if index is not None else None
         if marker is not None:  # unchanged since it was last hashed (check_node's first step, inlined: 200k nodes)
             done, content = True, None
         else:
-            done, content, marker = check_node(ctx, node.key, hashes=evaluated, verified=evaluated)
+            done, content, marker = _check_files(node.key, folder, index, evaluated, evaluated)
         if node.key in wanted:
             digests[node.key] = marker.get("digest") if marker else None
         if not done:

@@ -30,7 +30,6 @@ step boundary and raise :class:`~harness.run.stop.Preempted`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -40,6 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.toolkit.filehash import stream_sha256
 from harness.toolkit.units import parse_every
 
 MANIFEST = "MANIFEST.json"
@@ -277,11 +277,7 @@ def checkpoint_manifest(folder: Path) -> dict[str, dict[str, Any]]:
     out = {}
     for p in sorted(Path(folder).rglob("*")):
         if p.is_file() and p.name != MANIFEST:
-            h = hashlib.sha256()  # (hashlib.file_digest is Python 3.11+)
-            with open(p, "rb") as fh:
-                while chunk := fh.read(1 << 20):
-                    h.update(chunk)
-            out[str(p.relative_to(folder))] = {"size": p.stat().st_size, "sha256": h.hexdigest()}
+            out[str(p.relative_to(folder))] = {"size": p.stat().st_size, "sha256": stream_sha256(p)}
     return out
 
 
